@@ -1,0 +1,27 @@
+//! Protobuf code generation, and nothing else. `protox` compiles the contract
+//! in pure Rust, so a machine with only a Rust toolchain builds the crate: no
+//! system `protoc`. The descriptor set is kept for gRPC server reflection.
+
+use std::{env, path::PathBuf};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protos = [
+        "proto/cartclick/v1/common.proto",
+        "proto/cartclick/v1/click_service.proto",
+        "proto/cartclick/v1/sale_service.proto",
+        "proto/cartclick/v1/counter_service.proto",
+        "proto/cartclick/v1/admin_service.proto",
+    ];
+    println!("cargo:rerun-if-changed=proto");
+    let descriptors = protox::compile(protos, ["proto"])?;
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    std::fs::write(
+        out_dir.join("cartclick_descriptor.bin"),
+        prost::Message::encode_to_vec(&descriptors),
+    )?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,289 @@
+//! AdminService: operators manage merchants, campaigns, review, keys, erasure.
+
+use std::time::Duration;
+
+use tonic::{Request, Response, Status};
+
+use crate::api::{State, id, reply, required};
+use crate::auth::Role;
+use crate::domain::CampaignSpec;
+use crate::error::{Error, Result};
+use crate::model::{Campaign, CampaignStatus, Merchant, ReviewDecision};
+use crate::policy;
+use crate::proto::admin_service_server::AdminService;
+use crate::proto::{
+    self, CreateApiKeyRequest, CreateApiKeyResponse, EraseViewerRequest, EraseViewerResponse,
+    GetCampaignRequest, GetCampaignResponse, GetMerchantRequest, GetMerchantResponse,
+    PutCampaignRequest, PutCampaignResponse, PutMerchantRequest, PutMerchantResponse,
+    ReviewCampaignRequest, ReviewCampaignResponse, RevokeApiKeyRequest, RevokeApiKeyResponse,
+};
+
+/// Most registered domains a merchant may have.
+const MAX_DOMAINS: usize = 64;
+/// Most products a campaign may list.
+const MAX_PRODUCTS: usize = 1000;
+/// Longest display name or free-text field, in bytes.
+const MAX_TEXT_LEN: usize = 256;
+
+/// The AdminService adapter.
+pub struct AdminApi {
+    /// Domain and keys.
+    pub state: State,
+}
+
+fn text(field: &str, value: String) -> Result<String> {
+    if value.len() > MAX_TEXT_LEN {
+        return Err(Error::invalid_field(
+            field,
+            format!("longer than {MAX_TEXT_LEN} bytes"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::invalid_field(field, "contains control characters"));
+    }
+    Ok(value)
+}
+
+fn decode_merchant(merchant: Option<proto::Merchant>) -> Result<Merchant> {
+    let merchant = required("merchant", merchant)?;
+    if merchant.allowed_domains.is_empty() {
+        return Err(Error::invalid_field(
+            "merchant.allowed_domains",
+            "at least one domain",
+        ));
+    }
+    if merchant.allowed_domains.len() > MAX_DOMAINS {
+        return Err(Error::invalid_field(
+            "merchant.allowed_domains",
+            format!("at most {MAX_DOMAINS} domains"),
+        ));
+    }
+    let mut allowed_domains = merchant
+        .allowed_domains
+        .iter()
+        .map(|domain| policy::normalize_domain("merchant.allowed_domains", domain))
+        .collect::<Result<Vec<_>>>()?;
+    allowed_domains.sort();
+    allowed_domains.dedup();
+    Ok(Merchant {
+        merchant_id: id("merchant.merchant_id", merchant.merchant_id)?,
+        display_name: text("merchant.display_name", merchant.display_name)?,
+        allowed_domains,
+        token_param: policy::normalize_token_param("merchant.token_param", &merchant.token_param)?,
+    })
+}
+
+fn encode_merchant(merchant: Merchant) -> proto::Merchant {
+    proto::Merchant {
+        merchant_id: merchant.merchant_id,
+        display_name: merchant.display_name,
+        allowed_domains: merchant.allowed_domains,
+        token_param: merchant.token_param,
+    }
+}
+
+fn decode_campaign(campaign: Option<proto::Campaign>) -> Result<CampaignSpec> {
+    let campaign = required("campaign", campaign)?;
+    let category = text("campaign.category", campaign.category)?;
+    if policy::category_slug(&category).is_empty() {
+        return Err(Error::invalid_field("campaign.category", "missing"));
+    }
+    let window = campaign
+        .attribution_window
+        .map(|d| {
+            u64::try_from(d.seconds)
+                .ok()
+                .filter(|_| (0..1_000_000_000).contains(&d.nanos))
+                .map(|secs| Duration::new(secs, d.nanos as u32))
+                .ok_or_else(|| {
+                    Error::invalid_field("campaign.attribution_window", "must be positive")
+                })
+        })
+        .transpose()?;
+    if campaign.product_ids.len() > MAX_PRODUCTS {
+        return Err(Error::invalid_field(
+            "campaign.product_ids",
+            format!("at most {MAX_PRODUCTS} products"),
+        ));
+    }
+    let mut product_ids = campaign
+        .product_ids
+        .into_iter()
+        .map(|product| id("campaign.product_ids", product))
+        .collect::<Result<Vec<_>>>()?;
+    product_ids.sort();
+    product_ids.dedup();
+    Ok(CampaignSpec {
+        campaign_id: id("campaign.campaign_id", campaign.campaign_id)?,
+        merchant_id: id("campaign.merchant_id", campaign.merchant_id)?,
+        category,
+        attribution_window: policy::attribution_window("campaign.attribution_window", window)?,
+        product_ids,
+    })
+}
+
+fn encode_campaign(campaign: Campaign) -> proto::Campaign {
+    let status = match campaign.status {
+        CampaignStatus::Pending => proto::CampaignStatus::Pending,
+        CampaignStatus::Approved => proto::CampaignStatus::Approved,
+        CampaignStatus::Rejected => proto::CampaignStatus::Rejected,
+        CampaignStatus::Paused => proto::CampaignStatus::Paused,
+    };
+    proto::Campaign {
+        campaign_id: campaign.campaign_id,
+        merchant_id: campaign.merchant_id,
+        category: campaign.category,
+        attribution_window: Some(prost_types::Duration {
+            seconds: campaign.attribution_window.as_secs() as i64,
+            nanos: 0,
+        }),
+        product_ids: campaign.product_ids,
+        status: status.into(),
+        review_reason: campaign.review_reason,
+    }
+}
+
+fn decision(value: i32) -> Result<ReviewDecision> {
+    match proto::ReviewDecision::try_from(value) {
+        Ok(proto::ReviewDecision::Approve) => Ok(ReviewDecision::Approve),
+        Ok(proto::ReviewDecision::Reject) => Ok(ReviewDecision::Reject),
+        Ok(proto::ReviewDecision::Pause) => Ok(ReviewDecision::Pause),
+        Ok(proto::ReviewDecision::Unspecified) => Err(Error::invalid_field("decision", "missing")),
+        Err(_) => Err(Error::invalid_field("decision", "unknown value")),
+    }
+}
+
+impl AdminApi {
+    fn admin<T>(&self, request: &Request<T>) -> Result<()> {
+        self.state
+            .auth
+            .authenticate(request.metadata())?
+            .require(&[Role::Admin])
+    }
+}
+
+#[tonic::async_trait]
+impl AdminService for AdminApi {
+    #[tracing::instrument(name = "PutMerchant", skip_all)]
+    async fn put_merchant(
+        &self,
+        request: Request<PutMerchantRequest>,
+    ) -> Result<Response<PutMerchantResponse>, Status> {
+        let result = async {
+            self.admin(&request)?;
+            let merchant = decode_merchant(request.into_inner().merchant)?;
+            let merchant = self.state.domain.put_merchant(merchant).await?;
+            Ok(PutMerchantResponse {
+                merchant: Some(encode_merchant(merchant)),
+            })
+        };
+        reply(result.await)
+    }
+
+    #[tracing::instrument(name = "GetMerchant", skip_all)]
+    async fn get_merchant(
+        &self,
+        request: Request<GetMerchantRequest>,
+    ) -> Result<Response<GetMerchantResponse>, Status> {
+        let result = async {
+            self.admin(&request)?;
+            let merchant_id = id("merchant_id", request.into_inner().merchant_id)?;
+            let merchant = self.state.domain.get_merchant(&merchant_id).await?;
+            Ok(GetMerchantResponse {
+                merchant: Some(encode_merchant(merchant)),
+            })
+        };
+        reply(result.await)
+    }
+
+    #[tracing::instrument(name = "CreateApiKey", skip_all)]
+    async fn create_api_key(
+        &self,
+        request: Request<CreateApiKeyRequest>,
+    ) -> Result<Response<CreateApiKeyResponse>, Status> {
+        let result = async {
+            self.admin(&request)?;
+            Err(Error::Unimplemented)
+        };
+        reply(result.await)
+    }
+
+    #[tracing::instrument(name = "RevokeApiKey", skip_all)]
+    async fn revoke_api_key(
+        &self,
+        request: Request<RevokeApiKeyRequest>,
+    ) -> Result<Response<RevokeApiKeyResponse>, Status> {
+        let result = async {
+            self.admin(&request)?;
+            Err(Error::Unimplemented)
+        };
+        reply(result.await)
+    }
+
+    #[tracing::instrument(name = "PutCampaign", skip_all)]
+    async fn put_campaign(
+        &self,
+        request: Request<PutCampaignRequest>,
+    ) -> Result<Response<PutCampaignResponse>, Status> {
+        let result = async {
+            self.admin(&request)?;
+            let spec = decode_campaign(request.into_inner().campaign)?;
+            let campaign = self.state.domain.put_campaign(spec).await?;
+            Ok(PutCampaignResponse {
+                campaign: Some(encode_campaign(campaign)),
+            })
+        };
+        reply(result.await)
+    }
+
+    #[tracing::instrument(name = "ReviewCampaign", skip_all)]
+    async fn review_campaign(
+        &self,
+        request: Request<ReviewCampaignRequest>,
+    ) -> Result<Response<ReviewCampaignResponse>, Status> {
+        let result = async {
+            self.admin(&request)?;
+            let request = request.into_inner();
+            let campaign_id = id("campaign_id", request.campaign_id)?;
+            let decision = decision(request.decision)?;
+            let reason = text("reason", request.reason)?;
+            let campaign = self
+                .state
+                .domain
+                .review_campaign(&campaign_id, decision, reason)
+                .await?;
+            Ok(ReviewCampaignResponse {
+                campaign: Some(encode_campaign(campaign)),
+            })
+        };
+        reply(result.await)
+    }
+
+    #[tracing::instrument(name = "GetCampaign", skip_all)]
+    async fn get_campaign(
+        &self,
+        request: Request<GetCampaignRequest>,
+    ) -> Result<Response<GetCampaignResponse>, Status> {
+        let result = async {
+            self.admin(&request)?;
+            let campaign_id = id("campaign_id", request.into_inner().campaign_id)?;
+            let campaign = self.state.domain.get_campaign(&campaign_id).await?;
+            Ok(GetCampaignResponse {
+                campaign: Some(encode_campaign(campaign)),
+            })
+        };
+        reply(result.await)
+    }
+
+    #[tracing::instrument(name = "EraseViewer", skip_all)]
+    async fn erase_viewer(
+        &self,
+        request: Request<EraseViewerRequest>,
+    ) -> Result<Response<EraseViewerResponse>, Status> {
+        let result = async {
+            self.admin(&request)?;
+            Err(Error::Unimplemented)
+        };
+        reply(result.await)
+    }
+}

@@ -1,0 +1,65 @@
+//! ClickService: feed services report taps.
+
+use tonic::{Request, Response, Status};
+
+use crate::api::{State, age_bracket, id, reply, to_timestamp};
+use crate::auth::Role;
+use crate::domain::{IssuedToken, Tap};
+use crate::error::{Error, Result};
+use crate::policy::MAX_URL_LEN;
+use crate::proto::click_service_server::ClickService;
+use crate::proto::{IssueTokenRequest, IssueTokenResponse};
+
+/// The ClickService adapter.
+pub struct ClickApi {
+    /// Domain and keys.
+    pub state: State,
+}
+
+fn decode_tap(request: IssueTokenRequest) -> Result<Tap> {
+    if request.landing_url.is_empty() {
+        return Err(Error::invalid_field("landing_url", "missing"));
+    }
+    if request.landing_url.len() > MAX_URL_LEN {
+        return Err(Error::invalid_field(
+            "landing_url",
+            format!("longer than {MAX_URL_LEN} bytes"),
+        ));
+    }
+    Ok(Tap {
+        viewer_id: id("viewer_id", request.viewer_id)?,
+        video_id: id("video_id", request.video_id)?,
+        creator_id: id("creator_id", request.creator_id)?,
+        campaign_id: id("campaign_id", request.campaign_id)?,
+        product_id: id("product_id", request.product_id)?,
+        landing_url: request.landing_url,
+        age: age_bracket("age_bracket", request.age_bracket)?,
+    })
+}
+
+fn encode(issued: IssuedToken) -> IssueTokenResponse {
+    IssueTokenResponse {
+        token: issued.token,
+        redirect_url: issued.redirect_url,
+        click_id: issued.click_id.to_hex(),
+        expires_at: Some(to_timestamp(issued.expires_at)),
+        deduplicated: issued.deduplicated,
+    }
+}
+
+#[tonic::async_trait]
+impl ClickService for ClickApi {
+    #[tracing::instrument(name = "IssueToken", skip_all, fields(campaign_id = %request.get_ref().campaign_id.escape_default()))]
+    async fn issue_token(
+        &self,
+        request: Request<IssueTokenRequest>,
+    ) -> Result<Response<IssueTokenResponse>, Status> {
+        let result = async {
+            let caller = self.state.auth.authenticate(request.metadata())?;
+            caller.require(&[Role::Feed])?;
+            let tap = decode_tap(request.into_inner())?;
+            self.state.domain.issue_token(tap).await.map(encode)
+        };
+        reply(result.await)
+    }
+}

@@ -1,0 +1,156 @@
+//! The gRPC adapters, one file per service. Each method authenticates,
+//! decodes and validates the request into domain types, calls the domain, and
+//! converts the answer or the error. No business rule lives here.
+
+pub mod admin;
+pub mod click;
+pub mod counter;
+pub mod sale;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tonic::{Response, Status};
+
+use crate::auth::Authenticator;
+use crate::domain::Cartclick;
+use crate::error::{Error, Result};
+use crate::model::{AgeBracket, Counts, Dimension, Granularity, Money};
+use crate::policy;
+use crate::proto;
+
+/// What every adapter needs: the domain and the key table.
+pub struct ApiState {
+    /// The service's operations.
+    pub domain: Arc<Cartclick>,
+    /// Known API keys.
+    pub auth: Authenticator,
+}
+
+/// Logs the outcome of an RPC and converts it for tonic. Expected failures
+/// (bad input, unknown ids) log at debug; the store failing logs at warn.
+pub(crate) fn reply<T>(result: Result<T>) -> Result<Response<T>, Status> {
+    match result {
+        Ok(message) => Ok(Response::new(message)),
+        Err(error) => {
+            let reason = error.reason();
+            match error {
+                Error::StoreUnavailable => tracing::warn!(reason, "rpc failed"),
+                _ => tracing::debug!(reason, %error, "rpc refused"),
+            }
+            Err(error.into())
+        }
+    }
+}
+
+/// A required id field (1..128 printable ASCII bytes).
+pub(crate) fn id(field: &str, value: String) -> Result<String> {
+    policy::validate_id(field, &value)?;
+    Ok(value)
+}
+
+/// A required nested message.
+pub(crate) fn required<T>(field: &str, value: Option<T>) -> Result<T> {
+    value.ok_or_else(|| Error::invalid_field(field, "missing"))
+}
+
+/// A timestamp in the range chrono and protobuf agree on.
+pub(crate) fn timestamp(
+    field: &str,
+    value: Option<prost_types::Timestamp>,
+) -> Result<DateTime<Utc>> {
+    let value = required(field, value)?;
+    u32::try_from(value.nanos)
+        .ok()
+        .filter(|nanos| *nanos < 1_000_000_000)
+        .and_then(|nanos| DateTime::from_timestamp(value.seconds, nanos))
+        .ok_or_else(|| Error::invalid_field(field, "not a valid timestamp"))
+}
+
+/// The wire form of an instant.
+pub(crate) fn to_timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: at.timestamp_subsec_nanos() as i32,
+    }
+}
+
+/// A required Money: `field.currency_code` must be present; the amount rules
+/// are the policy's (INVALID_AMOUNT).
+pub(crate) fn money(field: &str, value: Option<proto::Money>) -> Result<Money> {
+    let value = required(field, value)?;
+    if value.currency_code.is_empty() {
+        return Err(Error::invalid_field(
+            format!("{field}.currency_code"),
+            "missing",
+        ));
+    }
+    policy::validate_money(&value.currency_code, value.amount_minor)
+}
+
+/// The wire form of Money.
+#[allow(dead_code)] // used by ReverseSale (remaining)
+pub(crate) fn to_money(money: &Money) -> proto::Money {
+    proto::Money {
+        currency_code: money.currency.clone(),
+        amount_minor: money.amount_minor,
+    }
+}
+
+/// A required Dimension enum.
+pub(crate) fn dimension(field: &str, value: i32) -> Result<Dimension> {
+    match proto::Dimension::try_from(value) {
+        Ok(proto::Dimension::Merchant) => Ok(Dimension::Merchant),
+        Ok(proto::Dimension::Campaign) => Ok(Dimension::Campaign),
+        Ok(proto::Dimension::Creator) => Ok(Dimension::Creator),
+        Ok(proto::Dimension::Video) => Ok(Dimension::Video),
+        Ok(proto::Dimension::Product) => Ok(Dimension::Product),
+        Ok(proto::Dimension::Unspecified) => Err(Error::invalid_field(field, "missing")),
+        Err(_) => Err(Error::invalid_field(field, "unknown value")),
+    }
+}
+
+/// A required Granularity enum.
+pub(crate) fn granularity(field: &str, value: i32) -> Result<Granularity> {
+    match proto::Granularity::try_from(value) {
+        Ok(proto::Granularity::Hour) => Ok(Granularity::Hour),
+        Ok(proto::Granularity::Day) => Ok(Granularity::Day),
+        Ok(proto::Granularity::Unspecified) => Err(Error::invalid_field(field, "missing")),
+        Err(_) => Err(Error::invalid_field(field, "unknown value")),
+    }
+}
+
+/// An AgeBracket enum; unspecified is a valid answer ("unknown age").
+pub(crate) fn age_bracket(field: &str, value: i32) -> Result<AgeBracket> {
+    match proto::AgeBracket::try_from(value) {
+        Ok(proto::AgeBracket::Unspecified) => Ok(AgeBracket::Unspecified),
+        Ok(proto::AgeBracket::Under13) => Ok(AgeBracket::Under13),
+        Ok(proto::AgeBracket::AgeBracket13To17) => Ok(AgeBracket::Teen),
+        Ok(proto::AgeBracket::AgeBracket18Plus) => Ok(AgeBracket::Adult),
+        Err(_) => Err(Error::invalid_field(field, "unknown value")),
+    }
+}
+
+/// The wire form of a bucket of counters; money sorted by currency.
+pub(crate) fn to_bucket(start: DateTime<Utc>, counts: &Counts) -> proto::CounterBucket {
+    let money = |by_currency: &std::collections::BTreeMap<String, i64>| {
+        by_currency
+            .iter()
+            .map(|(currency, amount)| proto::Money {
+                currency_code: currency.clone(),
+                amount_minor: *amount,
+            })
+            .collect()
+    };
+    proto::CounterBucket {
+        start_time: Some(to_timestamp(start)),
+        taps: counts.taps,
+        clicks: counts.clicks,
+        conversions: counts.conversions,
+        revenue: money(&counts.revenue),
+        refunded: money(&counts.refunded),
+    }
+}
+
+/// Shared handle type the service structs hold.
+pub(crate) type State = Arc<ApiState>;

@@ -1,0 +1,78 @@
+//! SaleService: merchant shops confirm and reverse sales.
+
+use tonic::{Request, Response, Status};
+
+use crate::api::{State, id, money, reply, to_timestamp};
+use crate::auth::Role;
+use crate::error::{Error, Result};
+use crate::model::SaleOutcome;
+use crate::proto::sale_service_server::SaleService;
+use crate::proto::{
+    ConfirmSaleRequest, ConfirmSaleResponse, ReverseSaleRequest, ReverseSaleResponse,
+};
+use crate::token::MAX_TOKEN_LEN;
+
+/// The SaleService adapter.
+pub struct SaleApi {
+    /// Domain and keys.
+    pub state: State,
+}
+
+fn encode(outcome: SaleOutcome) -> ConfirmSaleResponse {
+    let sale = outcome.sale;
+    ConfirmSaleResponse {
+        click_id: sale.click_id.to_hex(),
+        campaign_id: sale.attribution.campaign_id,
+        creator_id: sale.attribution.creator_id,
+        video_id: sale.attribution.video_id,
+        product_id: sale.attribution.product_id,
+        clicked_at: Some(to_timestamp(sale.clicked_at)),
+        confirmed_at: Some(to_timestamp(sale.confirmed_at)),
+        replayed: outcome.replayed,
+    }
+}
+
+#[tonic::async_trait]
+impl SaleService for SaleApi {
+    #[tracing::instrument(name = "ConfirmSale", skip_all, fields(merchant_id))]
+    async fn confirm_sale(
+        &self,
+        request: Request<ConfirmSaleRequest>,
+    ) -> Result<Response<ConfirmSaleResponse>, Status> {
+        let result = async {
+            let caller = self.state.auth.authenticate(request.metadata())?;
+            caller.require(&[Role::Merchant])?;
+            let merchant_id = caller.sale_merchant(request.metadata())?;
+            tracing::Span::current().record("merchant_id", merchant_id.as_str());
+            let request = request.into_inner();
+            if request.token.is_empty() {
+                return Err(Error::invalid_field("token", "missing"));
+            }
+            if request.token.len() > MAX_TOKEN_LEN {
+                // Longer than any token this service signs: not one of ours.
+                return Err(Error::TokenInvalid);
+            }
+            let order_id = id("order_id", request.order_id)?;
+            let amount = money("amount", request.amount)?;
+            self.state
+                .domain
+                .confirm_sale(&merchant_id, &request.token, order_id, amount)
+                .await
+                .map(encode)
+        };
+        reply(result.await)
+    }
+
+    #[tracing::instrument(name = "ReverseSale", skip_all)]
+    async fn reverse_sale(
+        &self,
+        request: Request<ReverseSaleRequest>,
+    ) -> Result<Response<ReverseSaleResponse>, Status> {
+        let result = async {
+            let caller = self.state.auth.authenticate(request.metadata())?;
+            caller.require(&[Role::Merchant])?;
+            Err(Error::Unimplemented)
+        };
+        reply(result.await)
+    }
+}

@@ -1,0 +1,502 @@
+//! The binary's commands: `serve` runs the service; `issue`, `confirm` and
+//! `counters` are small gRPC clients for trying it and for operators.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+use crate::auth::{ApiKey, Role, secret_sha256};
+use crate::config::{Config, ServeArgs, StoreUrl};
+use crate::domain::CampaignSpec;
+use crate::model::{DEFAULT_ATTRIBUTION_WINDOW, Merchant, ReviewDecision};
+use crate::proto;
+use crate::startup::Application;
+
+/// cartclick: tap-to-sale attribution for shoppable short videos.
+#[derive(Debug, Parser)]
+#[command(name = "cartclick", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gRPC service.
+    Serve {
+        /// Where and how to run.
+        #[command(flatten)]
+        args: ServeArgs,
+        /// Quick start: seed a demo merchant, an approved demo campaign and
+        /// API keys for every role, and print them (memory store only).
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Report a tap (ClickService.IssueToken) and print the token and redirect URL.
+    Issue {
+        /// Server and key.
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The campaign of the cart.
+        #[arg(long)]
+        campaign: String,
+        /// The product in the cart.
+        #[arg(long)]
+        product: String,
+        /// The video tapped on.
+        #[arg(long)]
+        video: String,
+        /// The video's creator.
+        #[arg(long)]
+        creator: String,
+        /// The viewer (hashed by the server, never stored as given).
+        #[arg(long)]
+        viewer: String,
+        /// The merchant landing page (https on a registered domain).
+        #[arg(long)]
+        landing_url: String,
+        /// The viewer's age bracket.
+        #[arg(long, value_enum, default_value_t = Age::Adult)]
+        age: Age,
+    },
+    /// Attribute a sale to a token (SaleService.ConfirmSale).
+    Confirm {
+        /// Server and key (a merchant key).
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The token from the landing URL.
+        #[arg(long)]
+        token: String,
+        /// The shop's order id (idempotency key).
+        #[arg(long)]
+        order: String,
+        /// Amount in minor units (øre, cents): 12500 is 125.00.
+        #[arg(long)]
+        amount_minor: i64,
+        /// ISO 4217 currency code.
+        #[arg(long)]
+        currency: String,
+    },
+    /// Read counters (CounterService.GetCounters).
+    Counters {
+        /// Server and key (a dashboard, merchant or admin key).
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The dimension of the id.
+        #[arg(long, value_enum)]
+        dimension: DimensionArg,
+        /// The merchant, campaign, creator, video or product id.
+        #[arg(long)]
+        id: String,
+        /// Bucket width.
+        #[arg(long, value_enum, default_value_t = GranularityArg::Hour)]
+        granularity: GranularityArg,
+        /// Start of the range, RFC 3339 [default: 24 hours ago].
+        #[arg(long)]
+        from: Option<DateTime<Utc>>,
+        /// End of the range, RFC 3339, exclusive [default: now].
+        #[arg(long)]
+        to: Option<DateTime<Utc>>,
+    },
+}
+
+/// Where a client command connects, and with which key.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientArgs {
+    /// The server's address.
+    #[arg(
+        long,
+        env = "CARTCLICK_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub server: String,
+    /// The API key secret, sent as `authorization: Bearer <secret>`.
+    #[arg(long, env = "CARTCLICK_API_KEY", hide_env_values = true)]
+    pub api_key: String,
+}
+
+/// A viewer's age bracket on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Age {
+    /// Age not known.
+    Unknown,
+    /// Under 13.
+    Under13,
+    /// 13 to 17.
+    Teen,
+    /// 18 or older.
+    Adult,
+}
+
+/// A counter dimension on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DimensionArg {
+    /// By merchant.
+    Merchant,
+    /// By campaign.
+    Campaign,
+    /// By creator.
+    Creator,
+    /// By video.
+    Video,
+    /// By product.
+    Product,
+}
+
+/// A bucket width on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GranularityArg {
+    /// Hourly buckets.
+    Hour,
+    /// Daily buckets.
+    Day,
+}
+
+/// Runs a parsed command line; the exit code says how it went.
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Serve { args, dev } => serve(args, dev).await,
+        Command::Issue {
+            client,
+            campaign,
+            product,
+            video,
+            creator,
+            viewer,
+            landing_url,
+            age,
+        } => {
+            let request = proto::IssueTokenRequest {
+                viewer_id: viewer,
+                video_id: video,
+                creator_id: creator,
+                campaign_id: campaign,
+                product_id: product,
+                landing_url,
+                age_bracket: match age {
+                    Age::Unknown => proto::AgeBracket::Unspecified,
+                    Age::Under13 => proto::AgeBracket::Under13,
+                    Age::Teen => proto::AgeBracket::AgeBracket13To17,
+                    Age::Adult => proto::AgeBracket::AgeBracket18Plus,
+                }
+                .into(),
+            };
+            issue(client, request).await
+        }
+        Command::Confirm {
+            client,
+            token,
+            order,
+            amount_minor,
+            currency,
+        } => {
+            let request = proto::ConfirmSaleRequest {
+                token,
+                order_id: order,
+                amount: Some(proto::Money {
+                    currency_code: currency,
+                    amount_minor,
+                }),
+            };
+            confirm(client, request).await
+        }
+        Command::Counters {
+            client,
+            dimension,
+            id,
+            granularity,
+            from,
+            to,
+        } => {
+            let to = to.unwrap_or_else(Utc::now);
+            let from = from.unwrap_or(to - chrono::TimeDelta::hours(24));
+            let request = proto::GetCountersRequest {
+                dimension: match dimension {
+                    DimensionArg::Merchant => proto::Dimension::Merchant,
+                    DimensionArg::Campaign => proto::Dimension::Campaign,
+                    DimensionArg::Creator => proto::Dimension::Creator,
+                    DimensionArg::Video => proto::Dimension::Video,
+                    DimensionArg::Product => proto::Dimension::Product,
+                }
+                .into(),
+                id,
+                granularity: match granularity {
+                    GranularityArg::Hour => proto::Granularity::Hour,
+                    GranularityArg::Day => proto::Granularity::Day,
+                }
+                .into(),
+                start_time: Some(crate::api::to_timestamp(from)),
+                end_time: Some(crate::api::to_timestamp(to)),
+            };
+            counters(client, request).await
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("cartclick: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs, dev: bool) -> Result<(), String> {
+    let mut config = Config::load(&args).map_err(|e| e.to_string())?;
+    let mut printed = None;
+    if dev {
+        if config.store != StoreUrl::Memory {
+            return Err("--dev runs on the memory store only; drop --store".into());
+        }
+        let (keys, text) = dev_keys();
+        config.api_keys.extend(keys);
+        printed = Some(text);
+    }
+    let app = Application::build(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(keys) = printed {
+        seed_demo(&app).await?;
+        println!("{}", dev_banner(&app.local_addr().to_string(), &keys));
+    }
+    app.run_until_stopped(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The demo merchant and campaign of `serve --dev`.
+const DEMO_MERCHANT: &str = "demo-shop";
+const DEMO_CAMPAIGN: &str = "demo-campaign";
+const DEMO_DOMAIN: &str = "shop.example";
+
+/// Fresh random keys, one per role, and how to print them.
+fn dev_keys() -> (Vec<ApiKey>, Vec<(Role, String)>) {
+    let roles = [Role::Feed, Role::Merchant, Role::Dashboard, Role::Admin];
+    let mut keys = Vec::new();
+    let mut secrets = Vec::new();
+    for role in roles {
+        let secret = format!(
+            "dev-{}-{}",
+            role.as_str(),
+            URL_SAFE_NO_PAD.encode(rand::random::<[u8; 18]>())
+        );
+        keys.push(ApiKey {
+            id: format!("dev-{}", role.as_str()),
+            role,
+            merchant_id: (role == Role::Merchant).then(|| DEMO_MERCHANT.to_owned()),
+            sha256: secret_sha256(&secret),
+        });
+        secrets.push((role, secret));
+    }
+    (keys, secrets)
+}
+
+async fn seed_demo(app: &Application) -> Result<(), String> {
+    let domain = app.domain();
+    domain
+        .put_merchant(Merchant {
+            merchant_id: DEMO_MERCHANT.into(),
+            display_name: "Demo Shop".into(),
+            allowed_domains: vec![DEMO_DOMAIN.into()],
+            token_param: crate::model::DEFAULT_TOKEN_PARAM.into(),
+        })
+        .await
+        .map_err(|e| format!("seeding the demo merchant: {e}"))?;
+    domain
+        .put_campaign(CampaignSpec {
+            campaign_id: DEMO_CAMPAIGN.into(),
+            merchant_id: DEMO_MERCHANT.into(),
+            category: "apparel".into(),
+            attribution_window: DEFAULT_ATTRIBUTION_WINDOW,
+            product_ids: Vec::new(),
+        })
+        .await
+        .map_err(|e| format!("seeding the demo campaign: {e}"))?;
+    domain
+        .review_campaign(DEMO_CAMPAIGN, ReviewDecision::Approve, "demo".into())
+        .await
+        .map_err(|e| format!("approving the demo campaign: {e}"))?;
+    Ok(())
+}
+
+fn dev_banner(addr: &str, keys: &[(Role, String)]) -> String {
+    let key = |role: Role| {
+        keys.iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, secret)| secret.as_str())
+            .unwrap_or_default()
+    };
+    format!(
+        "cartclick dev server on {addr} (memory store: nothing is kept after exit)\n\
+         demo merchant {DEMO_MERCHANT} (https://{DEMO_DOMAIN}), approved campaign {DEMO_CAMPAIGN}\n\
+         api keys (valid until this process exits):\n  \
+           feed      {feed}\n  merchant  {merchant}   (for {DEMO_MERCHANT})\n  \
+           dashboard {dashboard}\n  admin     {admin}\n\
+         try it, in another terminal:\n  \
+           cartclick issue --server http://{addr} --api-key {feed} --campaign {DEMO_CAMPAIGN} --product sku-1 --video vid-1 --creator cr-1 --viewer viewer-1 --landing-url https://{DEMO_DOMAIN}/p/sku-1\n  \
+           cartclick confirm --server http://{addr} --api-key {merchant} --token <token> --order order-1 --amount-minor 12500 --currency DKK\n  \
+           cartclick counters --server http://{addr} --api-key {dashboard} --dimension campaign --id {DEMO_CAMPAIGN}",
+        feed = key(Role::Feed),
+        merchant = key(Role::Merchant),
+        dashboard = key(Role::Dashboard),
+        admin = key(Role::Admin),
+    )
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// Connects to the server named by `client`.
+async fn channel(client: &ClientArgs) -> Result<Channel, String> {
+    Channel::from_shared(client.server.clone())
+        .map_err(|e| format!("--server {:?}: {e}", client.server))?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .map_err(|e| format!("cannot connect to {}: {e}", client.server))
+}
+
+/// A request with the client's key attached.
+fn authorized<T>(client: &ClientArgs, message: T) -> Result<tonic::Request<T>, String> {
+    let mut request = tonic::Request::new(message);
+    let value: MetadataValue<_> = format!("Bearer {}", client.api_key)
+        .parse()
+        .map_err(|_| "--api-key: not a valid header value".to_owned())?;
+    request.metadata_mut().insert("authorization", value);
+    Ok(request)
+}
+
+/// A status as one line: code, contract reason, field, message.
+fn describe(status: &tonic::Status) -> String {
+    match status.get_details_error_info() {
+        Some(info) => match info.metadata.get("field") {
+            Some(field) => format!(
+                "{:?} {} (field {field}): {}",
+                status.code(),
+                info.reason,
+                status.message()
+            ),
+            None => format!("{:?} {}: {}", status.code(), info.reason, status.message()),
+        },
+        None => format!("{:?}: {}", status.code(), status.message()),
+    }
+}
+
+fn print_time(label: &str, at: Option<prost_types::Timestamp>) {
+    let text = at
+        .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+        .map_or_else(String::new, |t| t.to_rfc3339());
+    println!("{label:<13}{text}");
+}
+
+async fn issue(client: ClientArgs, request: proto::IssueTokenRequest) -> Result<(), String> {
+    let mut rpc = proto::click_service_client::ClickServiceClient::new(channel(&client).await?);
+    let response = rpc
+        .issue_token(authorized(&client, request)?)
+        .await
+        .map_err(|s| describe(&s))?
+        .into_inner();
+    println!("{:<13}{}", "token", response.token);
+    println!("{:<13}{}", "redirect_url", response.redirect_url);
+    println!("{:<13}{}", "click_id", response.click_id);
+    print_time("expires_at", response.expires_at);
+    println!("{:<13}{}", "deduplicated", response.deduplicated);
+    Ok(())
+}
+
+async fn confirm(client: ClientArgs, request: proto::ConfirmSaleRequest) -> Result<(), String> {
+    let mut rpc = proto::sale_service_client::SaleServiceClient::new(channel(&client).await?);
+    let response = rpc
+        .confirm_sale(authorized(&client, request)?)
+        .await
+        .map_err(|s| describe(&s))?
+        .into_inner();
+    println!("{:<13}{}", "click_id", response.click_id);
+    println!("{:<13}{}", "campaign_id", response.campaign_id);
+    println!("{:<13}{}", "creator_id", response.creator_id);
+    println!("{:<13}{}", "video_id", response.video_id);
+    println!("{:<13}{}", "product_id", response.product_id);
+    print_time("clicked_at", response.clicked_at);
+    print_time("confirmed_at", response.confirmed_at);
+    println!("{:<13}{}", "replayed", response.replayed);
+    Ok(())
+}
+
+fn money_text(money: &[proto::Money]) -> String {
+    if money.is_empty() {
+        return "-".into();
+    }
+    money
+        .iter()
+        .map(|m| format!("{} {}", m.amount_minor, m.currency_code))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn counters(client: ClientArgs, request: proto::GetCountersRequest) -> Result<(), String> {
+    let mut rpc = proto::counter_service_client::CounterServiceClient::new(channel(&client).await?);
+    let response = rpc
+        .get_counters(authorized(&client, request)?)
+        .await
+        .map_err(|s| describe(&s))?
+        .into_inner();
+    println!(
+        "{:<26} {:>8} {:>8} {:>11}  {:<24} refunded (minor units)",
+        "start (UTC)", "taps", "clicks", "conversions", "revenue (minor units)"
+    );
+    let row = |label: String, b: &proto::CounterBucket| {
+        println!(
+            "{label:<26} {:>8} {:>8} {:>11}  {:<24} {}",
+            b.taps,
+            b.clicks,
+            b.conversions,
+            money_text(&b.revenue),
+            money_text(&b.refunded)
+        );
+    };
+    for bucket in &response.buckets {
+        let start = bucket
+            .start_time
+            .and_then(|t| DateTime::from_timestamp(t.seconds, 0))
+            .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M").to_string());
+        row(start, bucket);
+    }
+    if let Some(total) = &response.total {
+        row("total".into(), total);
+    }
+    Ok(())
+}

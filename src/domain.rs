@@ -1,0 +1,404 @@
+//! The service's operations over validated domain types: what happens on a
+//! tap, a sale, a counter read, an admin write. The gRPC adapters in `api/`
+//! decode and validate requests, call these, and map the errors; the rules
+//! themselves live in `policy` (pure), the token format in `token` (pure), and
+//! atomicity in the store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::auth::{Caller, Role};
+use crate::clock::Clock;
+use crate::config::Policy;
+use crate::error::{Error, Result};
+use crate::model::{
+    AgeBracket, Attribution, BucketRange, Campaign, ClickOutcome, ClickRecord, Counts, Dimension,
+    Granularity, Merchant, Money, NewClick, NewSale, ReviewDecision, SaleOutcome,
+};
+use crate::policy;
+use crate::privacy::ViewerPepper;
+use crate::store::Store;
+use crate::token::{Claims, ClickId, KeyRing, TokenError};
+
+/// Most hourly buckets one counter read may span (31 days).
+pub const MAX_HOURLY_BUCKETS: i64 = 744;
+/// Most daily buckets one counter read may span.
+pub const MAX_DAILY_BUCKETS: i64 = 400;
+/// How often a campaign write is retried when another write came first.
+const CAMPAIGN_WRITE_ATTEMPTS: usize = 8;
+
+/// A viewer's tap on a cart, validated.
+#[derive(Debug, Clone)]
+pub struct Tap {
+    /// The viewer: hashed before anything is stored.
+    pub viewer_id: String,
+    /// Who the click credits (merchant_id is filled from the campaign).
+    pub video_id: String,
+    /// The video's creator.
+    pub creator_id: String,
+    /// The cart's campaign.
+    pub campaign_id: String,
+    /// The cart's product.
+    pub product_id: String,
+    /// Where the viewer goes.
+    pub landing_url: String,
+    /// The viewer's age bracket.
+    pub age: AgeBracket,
+}
+
+/// What a tap gets back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The signed token.
+    pub token: String,
+    /// The landing URL with the token in it.
+    pub redirect_url: String,
+    /// The click the token stands for.
+    pub click_id: ClickId,
+    /// End of the attribution window.
+    pub expires_at: DateTime<Utc>,
+    /// A repeat tap inside the dedup window.
+    pub deduplicated: bool,
+}
+
+/// A campaign as an admin writes it; review state is the service's.
+#[derive(Debug, Clone)]
+pub struct CampaignSpec {
+    /// The campaign's id.
+    pub campaign_id: String,
+    /// The merchant that pays for it.
+    pub merchant_id: String,
+    /// Its category.
+    pub category: String,
+    /// Its attribution window, validated.
+    pub attribution_window: Duration,
+    /// Its products; empty means any.
+    pub product_ids: Vec<String>,
+}
+
+/// Counters over a range: one bucket per step and their sum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterSeries {
+    /// (bucket start, counts), oldest first.
+    pub buckets: Vec<(DateTime<Utc>, Counts)>,
+    /// The sum of the buckets.
+    pub total: Counts,
+    /// Start of the first bucket.
+    pub start: DateTime<Utc>,
+}
+
+/// The service: its store, keys, rules and clock.
+pub struct Cartclick {
+    /// Where clicks, sales, counters and the registry live.
+    store: Arc<dyn Store>,
+    /// Signs and verifies tokens.
+    keys: KeyRing,
+    /// Keys the viewer-id hash.
+    pepper: ViewerPepper,
+    /// The platform's rules.
+    policy: Policy,
+    /// Where "now" comes from.
+    clock: Arc<dyn Clock>,
+}
+
+impl Cartclick {
+    /// The service over `store`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        keys: KeyRing,
+        pepper: ViewerPepper,
+        policy: Policy,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Cartclick {
+            store,
+            keys,
+            pepper,
+            policy,
+            clock,
+        }
+    }
+
+    /// The store, for health checks.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// A tap: checks the campaign and the viewer, signs a token, records the click.
+    pub async fn issue_token(&self, tap: Tap) -> Result<IssuedToken> {
+        let campaign = self
+            .store
+            .get_campaign(&tap.campaign_id)
+            .await?
+            .ok_or(Error::CampaignNotFound)?;
+        policy::check_issue(&campaign, &self.policy.categories, tap.age, &tap.product_id)?;
+        let merchant = self
+            .store
+            .get_merchant(&campaign.merchant_id)
+            .await?
+            .ok_or(Error::MerchantNotFound)?;
+        let landing = policy::check_landing_url(&tap.landing_url, &merchant.allowed_domains)?;
+
+        let now = self.clock.now();
+        let issued_at = now.timestamp();
+        let expires_at = issued_at + campaign.attribution_window.as_secs() as i64;
+        let claims = Claims {
+            click_id: ClickId::random(),
+            issued_at: issued_at as u64,
+            expires_at: expires_at as u64,
+        };
+        let token = self.keys.sign(&merchant.merchant_id, &claims);
+        let viewer_hash = self.pepper.viewer_hash(&tap.viewer_id);
+        let click = NewClick {
+            dedup_key: self.pepper.dedup_key(
+                &viewer_hash,
+                &tap.campaign_id,
+                &tap.video_id,
+                &tap.product_id,
+            ),
+            record: ClickRecord {
+                click_id: claims.click_id,
+                attribution: Attribution {
+                    merchant_id: merchant.merchant_id.clone(),
+                    campaign_id: tap.campaign_id,
+                    creator_id: tap.creator_id,
+                    video_id: tap.video_id,
+                    product_id: tap.product_id,
+                },
+                viewer_hash: Some(viewer_hash),
+                clicked_at: now,
+                expires_at: timestamp(expires_at),
+            },
+            token,
+            dedup_window: self.policy.dedup_window,
+        };
+        let issued = match self.store.record_click(&click).await? {
+            ClickOutcome::Recorded => IssuedToken {
+                redirect_url: policy::redirect_url(&landing, &merchant.token_param, &click.token),
+                token: click.token,
+                click_id: claims.click_id,
+                expires_at: click.record.expires_at,
+                deduplicated: false,
+            },
+            ClickOutcome::Duplicate {
+                click_id,
+                token,
+                expires_at,
+            } => IssuedToken {
+                redirect_url: policy::redirect_url(&landing, &merchant.token_param, &token),
+                token,
+                click_id,
+                expires_at,
+                deduplicated: true,
+            },
+        };
+        Ok(issued)
+    }
+
+    /// A merchant's sale: verifies the token for the merchant and attributes
+    /// the order to its click, exactly once.
+    pub async fn confirm_sale(
+        &self,
+        merchant_id: &str,
+        token: &str,
+        order_id: String,
+        amount: Money,
+    ) -> Result<SaleOutcome> {
+        let now = self.clock.now();
+        let (claims, token_expired) =
+            match self
+                .keys
+                .verify(merchant_id, token, now.timestamp().max(0) as u64)
+            {
+                Ok(claims) => (claims, false),
+                Err(TokenError::Expired(claims)) => (claims, true),
+                Err(TokenError::Invalid) => return Err(Error::TokenInvalid),
+            };
+        let sale = NewSale {
+            merchant_id: merchant_id.to_owned(),
+            order_id,
+            click_id: claims.click_id,
+            amount,
+            now,
+            token_expired,
+        };
+        self.store.confirm_sale(&sale).await
+    }
+
+    /// Counters of one id over `[start, end)`, widened to whole buckets.
+    pub async fn get_counters(
+        &self,
+        dimension: Dimension,
+        id: &str,
+        granularity: Granularity,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<CounterSeries> {
+        if end <= start {
+            return Err(Error::invalid_field("end_time", "must be after start_time"));
+        }
+        let step = granularity.seconds();
+        let first = granularity.bucket_start(start);
+        let last_exclusive = (end.timestamp() + step - 1).div_euclid(step) * step;
+        let count = (last_exclusive - first) / step;
+        let max = match granularity {
+            Granularity::Hour => MAX_HOURLY_BUCKETS,
+            Granularity::Day => MAX_DAILY_BUCKETS,
+        };
+        if count > max {
+            return Err(Error::invalid_field(
+                "end_time",
+                format!("the range spans {count} buckets, at most {max} a call"),
+            ));
+        }
+        let range = BucketRange {
+            granularity,
+            first,
+            count: count as u32,
+        };
+        let counts = self.store.read_counters(dimension, id, range).await?;
+        let mut total = Counts::default();
+        let buckets = range
+            .starts()
+            .zip(counts)
+            .map(|(start, counts)| {
+                total.add(&counts);
+                (timestamp(start), counts)
+            })
+            .collect();
+        Ok(CounterSeries {
+            buckets,
+            total,
+            start: timestamp(first),
+        })
+    }
+
+    /// May `caller` read the counters of `id` in `dimension`? Dashboards and
+    /// admins read all; a merchant key reads its own merchant and campaigns.
+    pub async fn authorize_counters(
+        &self,
+        caller: &Caller,
+        dimension: Dimension,
+        id: &str,
+    ) -> Result<()> {
+        let own = match (caller.role, caller.merchant_id.as_deref()) {
+            (Role::Admin | Role::Dashboard, _) => return Ok(()),
+            (Role::Merchant, Some(own)) => own,
+            _ => return Err(Error::PermissionDenied),
+        };
+        let allowed = match dimension {
+            Dimension::Merchant => id == own,
+            Dimension::Campaign => self
+                .store
+                .get_campaign(id)
+                .await?
+                .is_some_and(|campaign| campaign.merchant_id == own),
+            Dimension::Creator | Dimension::Video | Dimension::Product => false,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Error::PermissionDenied)
+        }
+    }
+
+    /// Creates or replaces a merchant.
+    pub async fn put_merchant(&self, merchant: Merchant) -> Result<Merchant> {
+        self.store.put_merchant(&merchant).await?;
+        Ok(merchant)
+    }
+
+    /// Reads a merchant.
+    pub async fn get_merchant(&self, merchant_id: &str) -> Result<Merchant> {
+        self.store
+            .get_merchant(merchant_id)
+            .await?
+            .ok_or(Error::MerchantNotFound)
+    }
+
+    /// Reads a campaign.
+    pub async fn get_campaign(&self, campaign_id: &str) -> Result<Campaign> {
+        self.store
+            .get_campaign(campaign_id)
+            .await?
+            .ok_or(Error::CampaignNotFound)
+    }
+
+    /// Creates or updates a campaign; a new campaign, or a change of
+    /// merchant, category or products, goes back to review.
+    pub async fn put_campaign(&self, spec: CampaignSpec) -> Result<Campaign> {
+        if self.store.get_merchant(&spec.merchant_id).await?.is_none() {
+            return Err(Error::MerchantNotFound);
+        }
+        self.update_campaign(&spec.campaign_id.clone(), |existing| {
+            let status = policy::status_after_put(
+                existing,
+                &spec.merchant_id,
+                &spec.category,
+                &spec.product_ids,
+            );
+            let review_reason = match existing {
+                Some(old) if old.status == status => old.review_reason.clone(),
+                _ => String::new(),
+            };
+            Ok(Campaign {
+                campaign_id: spec.campaign_id.clone(),
+                merchant_id: spec.merchant_id.clone(),
+                category: spec.category.clone(),
+                attribution_window: spec.attribution_window,
+                product_ids: spec.product_ids.clone(),
+                status,
+                review_reason,
+                revision: existing.map_or(1, |old| old.revision + 1),
+            })
+        })
+        .await
+    }
+
+    /// Applies a reviewer's decision.
+    pub async fn review_campaign(
+        &self,
+        campaign_id: &str,
+        decision: ReviewDecision,
+        reason: String,
+    ) -> Result<Campaign> {
+        self.update_campaign(campaign_id, |existing| {
+            let existing = existing.ok_or(Error::CampaignNotFound)?;
+            let status = policy::review(existing, decision, &self.policy.categories)?;
+            Ok(Campaign {
+                status,
+                review_reason: reason.clone(),
+                revision: existing.revision + 1,
+                ..existing.clone()
+            })
+        })
+        .await
+    }
+
+    /// Read, change, compare-and-set: a review never lands on a campaign that
+    /// changed under it, and a change never keeps an approval it should lose.
+    async fn update_campaign(
+        &self,
+        campaign_id: &str,
+        change: impl Fn(Option<&Campaign>) -> Result<Campaign>,
+    ) -> Result<Campaign> {
+        for _ in 0..CAMPAIGN_WRITE_ATTEMPTS {
+            let existing = self.store.get_campaign(campaign_id).await?;
+            let updated = change(existing.as_ref())?;
+            let expected = existing.map(|c| c.revision);
+            if self.store.put_campaign(&updated, expected).await? {
+                return Ok(updated);
+            }
+        }
+        // Only under a storm of concurrent writes to one campaign: safe to retry.
+        Err(Error::StoreUnavailable)
+    }
+}
+
+/// A unix-seconds instant; out-of-range values clamp to the epoch (they come
+/// only from validated, bounded arithmetic).
+fn timestamp(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}

@@ -1,0 +1,49 @@
+//! cartclick: tap-to-sale attribution for shoppable short videos.
+//!
+//! A feed service calls `IssueToken` when a viewer taps a cart; the merchant's
+//! shop calls `ConfirmSale` with the token; dashboards read the counters.
+//! The modules, each owning one concern:
+//!
+//! - [`proto`]: the generated contract (`proto/cartclick/v1`).
+//! - [`config`]: file + env + flags into one validated [`config::Config`].
+//! - [`token`]: the token format and key ring; pure sign and verify.
+//! - [`policy`]: the platform's rules (review, categories, age, landing
+//!   domains, ids and money); pure.
+//! - [`privacy`]: keyed hashing of viewer ids.
+//! - [`model`]: the domain's plain types.
+//! - [`domain`]: the operations (a tap, a sale, a counter read, admin writes).
+//! - [`store`]: the [`store::Store`] trait and its implementations.
+//! - [`auth`]: API keys and roles.
+//! - [`api`]: the gRPC adapters, one file per service.
+//! - [`error`]: the one error enum and its mapping to `tonic::Status`.
+//! - [`startup`]: building and running the server, graceful shutdown.
+//! - [`clock`]: where "now" comes from.
+//! - [`telemetry`]: logging.
+//! - [`cli`]: the operator and client commands of the binary.
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod model;
+pub mod policy;
+pub mod privacy;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod token;
+
+/// The generated protobuf types, clients and servers of `cartclick.v1`.
+pub mod proto {
+    #![allow(missing_docs, clippy::all, clippy::pedantic)]
+    tonic::include_proto!("cartclick.v1");
+
+    /// The encoded descriptors of the contract, served by reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/cartclick_descriptor.bin"));
+}

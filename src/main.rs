@@ -1,0 +1,12 @@
+//! The `cartclick` binary: parses the command line and hands it to the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = cartclick::cli::Cli::parse();
+    cartclick::telemetry::init();
+    cartclick::cli::run(cli).await
+}

@@ -1,0 +1,262 @@
+//! Building and running the server. [`Application::build`] binds the listener
+//! (port 0 picks a free one) and wires the store, keys and services;
+//! [`Application::run_until_stopped`] serves until the shutdown future
+//! completes, then drains: health goes NOT_SERVING first, new connections are
+//! refused, in-flight calls get the grace period to finish. The binary passes
+//! SIGTERM-or-Ctrl-C; tests pass a oneshot.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::api::admin::AdminApi;
+use crate::api::click::ClickApi;
+use crate::api::counter::CounterApi;
+use crate::api::sale::SaleApi;
+use crate::api::{ApiState, State};
+use crate::auth::Authenticator;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, StoreUrl};
+use crate::domain::Cartclick;
+use crate::privacy::ViewerPepper;
+use crate::proto::admin_service_server::AdminServiceServer;
+use crate::proto::click_service_server::ClickServiceServer;
+use crate::proto::counter_service_server::CounterServiceServer;
+use crate::proto::sale_service_server::SaleServiceServer;
+use crate::store::Store;
+use crate::store::memory::MemoryStore;
+use crate::token::KeyRing;
+
+/// How often the health service re-checks the store.
+const HEALTH_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// The gRPC services whose health is reported, by their full names.
+const SERVICE_NAMES: [&str; 4] = [
+    "cartclick.v1.ClickService",
+    "cartclick.v1.SaleService",
+    "cartclick.v1.CounterService",
+    "cartclick.v1.AdminService",
+];
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The configuration cannot run as given.
+    #[error("{0}")]
+    Config(String),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server failed while serving.
+    #[error("server error: {0}")]
+    Serve(#[from] tonic::transport::Error),
+    /// Reflection could not load the descriptors (a build problem).
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// A server, bound and ready to run.
+pub struct Application {
+    /// The bound listener.
+    listener: TcpListener,
+    /// Where it is bound (the real port when 0 was asked for).
+    local_addr: SocketAddr,
+    /// What the services share.
+    state: State,
+    /// Longest in-flight calls get after shutdown begins.
+    shutdown_grace: Duration,
+}
+
+impl Application {
+    /// Opens the store the config names and binds the listener.
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
+        let store = open_store(&config)?;
+        Application::build_with(config, store, Arc::new(SystemClock)).await
+    }
+
+    /// Binds the listener over a given store and clock: for tests.
+    pub async fn build_with(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Application, StartupError> {
+        let memory = config.store == StoreUrl::Memory;
+        let keys = match config.signing_keys.clone() {
+            Some(keys) => keys,
+            None if memory => {
+                tracing::warn!(
+                    "no [[signing_keys]] configured: signing with an ephemeral key; tokens die with this process"
+                );
+                KeyRing::ephemeral()
+            }
+            None => {
+                return Err(StartupError::Config(
+                    "no [[signing_keys]] configured: a persistent store needs a signing key; add [[signing_keys]] with kid, secret_base64 (32+ random bytes) and active = true".into(),
+                ));
+            }
+        };
+        let pepper = match config.viewer_pepper.clone() {
+            Some(pepper) => pepper,
+            None if memory => ViewerPepper::ephemeral(),
+            None => {
+                return Err(StartupError::Config(
+                    "no viewer_pepper_base64 configured: a persistent store needs one; add viewer_pepper_base64 = \"<32+ random bytes, base64>\"".into(),
+                ));
+            }
+        };
+        if config.api_keys.is_empty() {
+            tracing::warn!(
+                "no [[api_keys]] configured: every call will be refused as unauthenticated"
+            );
+        }
+        let domain = Cartclick::new(store, keys, pepper, config.policy.clone(), clock);
+        let state = Arc::new(ApiState {
+            domain: Arc::new(domain),
+            auth: Authenticator::new(&config.api_keys),
+        });
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let local_addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        Ok(Application {
+            listener,
+            local_addr,
+            state,
+            shutdown_grace: config.shutdown_grace,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The domain, for operator commands that run in-process (the dev seed).
+    pub fn domain(&self) -> Arc<Cartclick> {
+        self.state.domain.clone()
+    }
+
+    /// Serves until `shutdown` completes, then drains within the grace period.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), StartupError> {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        set_health(&health, ServingStatus::Serving).await;
+        let health_task = tokio::spawn(watch_store(self.state.domain.clone(), health.clone()));
+
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+
+        let (drain_started, drain_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = {
+            let health = health.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("shutdown: reporting NOT_SERVING, draining in-flight calls");
+                health_task.abort();
+                set_health(&health, ServingStatus::NotServing).await;
+                let _ = drain_started.send(());
+            }
+        };
+        let state = &self.state;
+        let server = Server::builder()
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(ClickServiceServer::new(ClickApi {
+                state: state.clone(),
+            }))
+            .add_service(SaleServiceServer::new(SaleApi {
+                state: state.clone(),
+            }))
+            .add_service(CounterServiceServer::new(CounterApi {
+                state: state.clone(),
+            }))
+            .add_service(AdminServiceServer::new(AdminApi {
+                state: state.clone(),
+            }))
+            .serve_with_incoming_shutdown(TcpIncoming::from(self.listener), signal);
+        tracing::info!(addr = %self.local_addr, "serving");
+
+        tokio::pin!(server);
+        let grace = self.shutdown_grace;
+        tokio::select! {
+            result = &mut server => result?,
+            () = async {
+                // Pending until the drain starts; then the grace period runs.
+                if drain_rx.await.is_ok() {
+                    tokio::time::sleep(grace).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            } => {
+                tracing::warn!(grace_seconds = grace.as_secs(), "shutdown: grace period over, closing remaining calls");
+            }
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// The store the config names.
+pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartupError> {
+    match &config.store {
+        StoreUrl::Memory => Ok(Arc::new(MemoryStore::new(config.retention))),
+        StoreUrl::Redis(_) | StoreUrl::RedisCluster(_) => Err(StartupError::Config(
+            "store: the Redis store is not built into this version; use memory://".into(),
+        )),
+    }
+}
+
+async fn set_health(health: &HealthReporter, status: ServingStatus) {
+    health.set_service_status("", status).await;
+    for name in SERVICE_NAMES {
+        health.set_service_status(name, status).await;
+    }
+}
+
+/// Keeps the health service in step with the store: NOT_SERVING while it
+/// does not answer, SERVING again when it does.
+async fn watch_store(domain: Arc<Cartclick>, health: HealthReporter) {
+    let mut serving = true;
+    let mut tick = tokio::time::interval(HEALTH_CHECK_EVERY);
+    loop {
+        tick.tick().await;
+        let up = domain.store().check_connectivity().await.is_ok();
+        if up != serving {
+            serving = up;
+            if up {
+                tracing::info!("store answers again: SERVING");
+            } else {
+                tracing::warn!("store does not answer: NOT_SERVING");
+            }
+            let status = if up {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            set_health(&health, status).await;
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! The embedded store (`memory://`): everything in one process, nothing kept
+//! after exit. It is the quick start's store and the reference the Redis store
+//! is checked against: the same conformance suite runs on both. Every
+//! operation runs under one lock, which makes each as atomic as a Lua script.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, Result};
+use crate::model::{
+    Attribution, BucketRange, Campaign, ClickOutcome, ClickRecord, Counts, Dimension, Granularity,
+    Merchant, NewClick, NewSale, Retention, SaleOutcome, SaleRecord,
+};
+use crate::store::Store;
+use crate::token::ClickId;
+
+/// How many writes between sweeps of expired entries.
+const SWEEP_EVERY: u64 = 4096;
+
+/// The embedded store.
+#[derive(Debug)]
+pub struct MemoryStore {
+    /// All data, behind one lock: each operation is atomic.
+    inner: Mutex<Inner>,
+    /// How long counter buckets and orders are kept.
+    retention: Retention,
+}
+
+/// A value that the store forgets at `until`, as Redis forgets a key at its TTL.
+#[derive(Debug, Clone)]
+struct Expiring<T> {
+    value: T,
+    until: DateTime<Utc>,
+}
+
+impl<T> Expiring<T> {
+    fn live(&self, now: DateTime<Utc>) -> Option<&T> {
+        (now < self.until).then_some(&self.value)
+    }
+}
+
+/// The first tap of a viewer on a video, product and campaign.
+#[derive(Debug, Clone)]
+struct DedupEntry {
+    click_id: ClickId,
+    token: String,
+    expires_at: DateTime<Utc>,
+}
+
+/// Identifies one counter bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CounterKey {
+    dimension: Dimension,
+    id: String,
+    granularity: Granularity,
+    start: i64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    merchants: HashMap<String, Merchant>,
+    campaigns: HashMap<String, Campaign>,
+    clicks: HashMap<ClickId, Expiring<ClickRecord>>,
+    dedup: HashMap<[u8; 32], Expiring<DedupEntry>>,
+    /// Confirmed sales by (merchant, order_id).
+    orders: HashMap<(String, String), Expiring<SaleRecord>>,
+    counters: HashMap<CounterKey, Expiring<Counts>>,
+    /// Writes since start, to pace sweeps.
+    writes: u64,
+}
+
+impl MemoryStore {
+    /// An empty store that keeps counters and orders as long as `retention` says.
+    pub fn new(retention: Retention) -> Self {
+        MemoryStore {
+            inner: Mutex::new(Inner::default()),
+            retention,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic under the lock cannot leave a half-done operation behind
+        // that matters more than refusing every later call would.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Inner {
+    /// Adds `delta` to the hourly and daily bucket of every dimension of `attribution`.
+    fn count(
+        &mut self,
+        attribution: &Attribution,
+        at: DateTime<Utc>,
+        delta: &Counts,
+        retention: &Retention,
+    ) {
+        for dimension in Dimension::ALL {
+            for granularity in Granularity::ALL {
+                let start = granularity.bucket_start(at);
+                let keep = match granularity {
+                    Granularity::Hour => retention.hourly,
+                    Granularity::Day => retention.daily,
+                };
+                let until = DateTime::<Utc>::from_timestamp(start + granularity.seconds(), 0)
+                    .unwrap_or(at)
+                    + keep;
+                let key = CounterKey {
+                    dimension,
+                    id: attribution.id(dimension).to_owned(),
+                    granularity,
+                    start,
+                };
+                let entry = self.counters.entry(key).or_insert_with(|| Expiring {
+                    value: Counts::default(),
+                    until,
+                });
+                entry.value.add(delta);
+                entry.until = until;
+            }
+        }
+    }
+
+    /// Forgets expired entries now and then, as Redis expires keys.
+    fn wrote(&mut self, now: DateTime<Utc>) {
+        self.writes += 1;
+        if self.writes % SWEEP_EVERY != 0 {
+            return;
+        }
+        self.clicks.retain(|_, e| e.until > now);
+        self.dedup.retain(|_, e| e.until > now);
+        self.orders.retain(|_, e| e.until > now);
+        self.counters.retain(|_, e| e.until > now);
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn check_connectivity(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn put_merchant(&self, merchant: &Merchant) -> Result<()> {
+        self.lock()
+            .merchants
+            .insert(merchant.merchant_id.clone(), merchant.clone());
+        Ok(())
+    }
+
+    async fn get_merchant(&self, merchant_id: &str) -> Result<Option<Merchant>> {
+        Ok(self.lock().merchants.get(merchant_id).cloned())
+    }
+
+    async fn get_campaign(&self, campaign_id: &str) -> Result<Option<Campaign>> {
+        Ok(self.lock().campaigns.get(campaign_id).cloned())
+    }
+
+    async fn put_campaign(
+        &self,
+        campaign: &Campaign,
+        expected_revision: Option<u64>,
+    ) -> Result<bool> {
+        let mut inner = self.lock();
+        let stored = inner
+            .campaigns
+            .get(&campaign.campaign_id)
+            .map(|c| c.revision);
+        if stored != expected_revision {
+            return Ok(false);
+        }
+        inner
+            .campaigns
+            .insert(campaign.campaign_id.clone(), campaign.clone());
+        Ok(true)
+    }
+
+    async fn record_click(&self, click: &NewClick) -> Result<ClickOutcome> {
+        let now = click.record.clicked_at;
+        let attribution = &click.record.attribution;
+        let mut inner = self.lock();
+        inner.wrote(now);
+        let repeat = inner
+            .dedup
+            .get(&click.dedup_key)
+            .and_then(|e| e.live(now))
+            .cloned();
+        if let Some(first) = repeat {
+            let tap = Counts {
+                taps: 1,
+                ..Counts::default()
+            };
+            inner.count(attribution, now, &tap, &self.retention);
+            return Ok(ClickOutcome::Duplicate {
+                click_id: first.click_id,
+                token: first.token,
+                expires_at: first.expires_at,
+            });
+        }
+        let dedup_until = now + click.dedup_window;
+        inner.dedup.insert(
+            click.dedup_key,
+            Expiring {
+                value: DedupEntry {
+                    click_id: click.record.click_id,
+                    token: click.token.clone(),
+                    expires_at: click.record.expires_at,
+                },
+                until: dedup_until,
+            },
+        );
+        inner.clicks.insert(
+            click.record.click_id,
+            Expiring {
+                value: click.record.clone(),
+                until: click.record.expires_at,
+            },
+        );
+        let new_click = Counts {
+            taps: 1,
+            clicks: 1,
+            ..Counts::default()
+        };
+        inner.count(attribution, now, &new_click, &self.retention);
+        Ok(ClickOutcome::Recorded)
+    }
+
+    async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleOutcome> {
+        let mut inner = self.lock();
+        inner.wrote(sale.now);
+        let order_key = (sale.merchant_id.clone(), sale.order_id.clone());
+        if let Some(first) = inner.orders.get(&order_key).and_then(|e| e.live(sale.now)) {
+            if first.click_id != sale.click_id || first.amount != sale.amount {
+                return Err(Error::OrderConflict("order_id"));
+            }
+            return Ok(SaleOutcome {
+                sale: first.clone(),
+                replayed: true,
+            });
+        }
+        if sale.token_expired {
+            return Err(Error::TokenExpired);
+        }
+        let click = inner
+            .clicks
+            .get(&sale.click_id)
+            .and_then(|e| e.live(sale.now))
+            .filter(|click| click.attribution.merchant_id == sale.merchant_id)
+            .cloned()
+            .ok_or(Error::ClickNotFound)?;
+        let record = SaleRecord {
+            click_id: click.click_id,
+            attribution: click.attribution,
+            amount: sale.amount.clone(),
+            clicked_at: click.clicked_at,
+            confirmed_at: sale.now,
+        };
+        let conversion = Counts {
+            conversions: 1,
+            revenue: [(sale.amount.currency.clone(), sale.amount.amount_minor)].into(),
+            ..Counts::default()
+        };
+        inner.count(&record.attribution, sale.now, &conversion, &self.retention);
+        let until = click.expires_at.max(sale.now) + self.retention.orders;
+        inner.orders.insert(
+            order_key,
+            Expiring {
+                value: record.clone(),
+                until,
+            },
+        );
+        Ok(SaleOutcome {
+            sale: record,
+            replayed: false,
+        })
+    }
+
+    async fn read_counters(
+        &self,
+        dimension: Dimension,
+        id: &str,
+        range: BucketRange,
+    ) -> Result<Vec<Counts>> {
+        let inner = self.lock();
+        let mut key = CounterKey {
+            dimension,
+            id: id.to_owned(),
+            granularity: range.granularity,
+            start: 0,
+        };
+        let buckets = range
+            .starts()
+            .map(|start| {
+                key.start = start;
+                inner
+                    .counters
+                    .get(&key)
+                    .map(|e| e.value.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        Ok(buckets)
+    }
+}
