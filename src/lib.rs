@@ -18,7 +18,7 @@
 //! - [`error`]: the one error enum and its mapping to `tonic::Status`.
 //! - [`startup`]: building and running the server, graceful shutdown.
 //! - [`clock`]: where "now" comes from.
-//! - [`telemetry`]: logging.
+//! - [`telemetry`]: logging setup.
 //! - [`cli`]: the operator and client commands of the binary.
 
 #![forbid(unsafe_code)]

@@ -84,10 +84,7 @@ fn encode_merchant(merchant: Merchant) -> proto::Merchant {
 
 fn decode_campaign(campaign: Option<proto::Campaign>) -> Result<CampaignSpec> {
     let campaign = required("campaign", campaign)?;
-    let category = text("campaign.category", campaign.category)?;
-    if policy::category_slug(&category).is_empty() {
-        return Err(Error::invalid_field("campaign.category", "missing"));
-    }
+    policy::validate_category("campaign.category", &campaign.category)?;
     let window = campaign
         .attribution_window
         .map(|d| {
@@ -116,7 +113,7 @@ fn decode_campaign(campaign: Option<proto::Campaign>) -> Result<CampaignSpec> {
     Ok(CampaignSpec {
         campaign_id: id("campaign.campaign_id", campaign.campaign_id)?,
         merchant_id: id("campaign.merchant_id", campaign.merchant_id)?,
-        category,
+        category: campaign.category,
         attribution_window: policy::attribution_window("campaign.attribution_window", window)?,
         product_ids,
     })

@@ -128,7 +128,7 @@ impl Inner {
     /// Forgets expired entries now and then, as Redis expires keys.
     fn wrote(&mut self, now: DateTime<Utc>) {
         self.writes += 1;
-        if self.writes % SWEEP_EVERY != 0 {
+        if !self.writes.is_multiple_of(SWEEP_EVERY) {
             return;
         }
         self.clicks.retain(|_, e| e.until > now);

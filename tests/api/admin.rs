@@ -1,0 +1,227 @@
+//! AdminService: merchants, campaigns, review.
+
+use cartclick::proto::*;
+use tonic::Code;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_merchant_reads_back_as_stored_with_normalised_domains() {
+    let app = spawn_app().await;
+    let stored = app
+        .put_merchant(MERCHANT, &["Shop.DK", "bücher.example"], "")
+        .await;
+
+    let read = app
+        .admin()
+        .get_merchant(authed(
+            &app.keys.admin,
+            GetMerchantRequest {
+                merchant_id: MERCHANT.into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .merchant
+        .unwrap();
+
+    assert_eq!(read, stored);
+    assert_eq!(
+        read.allowed_domains,
+        vec!["shop.dk", "xn--bcher-kva.example"]
+    );
+    assert_eq!(read.token_param, "cc");
+}
+
+#[tokio::test]
+async fn an_unknown_merchant_is_not_found() {
+    let app = spawn_app().await;
+
+    let status = app
+        .admin()
+        .get_merchant(authed(
+            &app.keys.admin,
+            GetMerchantRequest {
+                merchant_id: "nobody".into(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    let campaign_status = app
+        .try_put_campaign(campaign("c-x", "nobody", "apparel", &[]))
+        .await
+        .unwrap_err();
+
+    assert_error(&status, Code::NotFound, "MERCHANT_NOT_FOUND");
+    assert_error(&campaign_status, Code::NotFound, "MERCHANT_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn a_new_campaign_is_pending_with_the_default_window() {
+    let app = spawn_app().await;
+    app.seed().await;
+
+    let created = app
+        .put_campaign("c-new", MERCHANT, "apparel", &["sku-1"])
+        .await;
+
+    assert_eq!(created.status(), CampaignStatus::Pending);
+    assert_eq!(created.attribution_window.unwrap().seconds, 7 * 86_400);
+    let read = app
+        .admin()
+        .get_campaign(authed(
+            &app.keys.admin,
+            GetCampaignRequest {
+                campaign_id: "c-new".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .campaign
+        .unwrap();
+    assert_eq!(read, created);
+}
+
+#[tokio::test]
+async fn changing_category_or_products_goes_back_to_review_and_the_window_does_not() {
+    let app = spawn_app().await;
+    app.seed().await;
+
+    let mut longer = campaign(CAMPAIGN, MERCHANT, "apparel", &[]);
+    longer.attribution_window = Some(prost_types::Duration {
+        seconds: 86_400,
+        nanos: 0,
+    });
+    let window_changed = app.try_put_campaign(longer).await.unwrap();
+    let category_changed = app.put_campaign(CAMPAIGN, MERCHANT, "shoes", &[]).await;
+    app.review(CAMPAIGN, ReviewDecision::Approve).await;
+    let products_changed = app
+        .put_campaign(CAMPAIGN, MERCHANT, "shoes", &["sku-1"])
+        .await;
+
+    assert_eq!(window_changed.status(), CampaignStatus::Approved);
+    assert_eq!(category_changed.status(), CampaignStatus::Pending);
+    assert_eq!(products_changed.status(), CampaignStatus::Pending);
+}
+
+#[tokio::test]
+async fn a_campaign_window_sets_the_token_expiry() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let mut short = campaign(CAMPAIGN, MERCHANT, "apparel", &[]);
+    short.attribution_window = Some(prost_types::Duration {
+        seconds: 3600,
+        nanos: 0,
+    });
+    app.try_put_campaign(short).await.unwrap();
+
+    let issued = app.issue(tap("viewer-1")).await.unwrap();
+
+    assert_eq!(
+        issued.expires_at.unwrap().seconds,
+        start_time().timestamp() + 3600
+    );
+}
+
+#[tokio::test]
+async fn a_prohibited_category_can_never_be_approved() {
+    let app = spawn_app().await;
+    app.seed().await;
+    app.put_campaign("c-beer", MERCHANT, "Alcohol", &[]).await;
+
+    let status = app
+        .try_review("c-beer", ReviewDecision::Approve)
+        .await
+        .unwrap_err();
+
+    assert_error(&status, Code::FailedPrecondition, "CATEGORY_PROHIBITED");
+    let mut request = tap("viewer-1");
+    request.campaign_id = "c-beer".into();
+    let issue = app.issue(request).await.unwrap_err();
+    assert_error(&issue, Code::FailedPrecondition, "CATEGORY_PROHIBITED");
+}
+
+#[tokio::test]
+async fn reviewing_an_unknown_campaign_is_not_found() {
+    let app = spawn_app().await;
+
+    let status = app
+        .try_review("nope", ReviewDecision::Approve)
+        .await
+        .unwrap_err();
+
+    assert_error(&status, Code::NotFound, "CAMPAIGN_NOT_FOUND");
+}
+
+#[tokio::test]
+async fn malformed_admin_requests_name_the_field() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let merchant = |domains: &[&str], token_param: &str| Merchant {
+        merchant_id: "m-x".into(),
+        display_name: "x".into(),
+        allowed_domains: domains.iter().map(|d| d.to_string()).collect(),
+        token_param: token_param.into(),
+    };
+    for (field, merchant) in [
+        ("merchant", None),
+        (
+            "merchant.merchant_id",
+            Some(Merchant {
+                merchant_id: String::new(),
+                ..merchant(&["a.dk"], "")
+            }),
+        ),
+        ("merchant.allowed_domains", Some(merchant(&[], ""))),
+        (
+            "merchant.allowed_domains",
+            Some(merchant(&["https://a.dk/"], "")),
+        ),
+        (
+            "merchant.allowed_domains",
+            Some(merchant(&["10.0.0.1"], "")),
+        ),
+        (
+            "merchant.token_param",
+            Some(merchant(&["a.dk"], "bad param")),
+        ),
+    ] {
+        let status = app
+            .admin()
+            .put_merchant(authed(&app.keys.admin, PutMerchantRequest { merchant }))
+            .await
+            .unwrap_err();
+        assert_invalid_field(&status, field);
+    }
+
+    let window = |seconds| Campaign {
+        attribution_window: Some(prost_types::Duration { seconds, nanos: 0 }),
+        ..campaign("c-w", MERCHANT, "apparel", &[])
+    };
+    for (field, campaign) in [
+        (
+            "campaign.campaign_id",
+            campaign("", MERCHANT, "apparel", &[]),
+        ),
+        ("campaign.merchant_id", campaign("c-w", "", "apparel", &[])),
+        ("campaign.category", campaign("c-w", MERCHANT, "", &[])),
+        (
+            "campaign.product_ids",
+            campaign("c-w", MERCHANT, "apparel", &[""]),
+        ),
+        ("campaign.attribution_window", window(3599)),
+        ("campaign.attribution_window", window(30 * 86_400 + 1)),
+        ("campaign.attribution_window", window(-5)),
+    ] {
+        let status = app.try_put_campaign(campaign).await.unwrap_err();
+        assert_invalid_field(&status, field);
+    }
+
+    let status = app
+        .try_review(CAMPAIGN, ReviewDecision::Unspecified)
+        .await
+        .unwrap_err();
+    assert_invalid_field(&status, "decision");
+}

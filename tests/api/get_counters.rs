@@ -1,0 +1,276 @@
+//! CounterService.GetCounters, and the full flow it reports on.
+
+use cartclick::proto::*;
+use chrono::TimeDelta;
+use tonic::Code;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn the_full_flow_is_counted_in_every_dimension_by_hour_and_day() {
+    let app = spawn_app().await;
+    app.seed().await;
+
+    // tap -> token -> redirect -> sale -> counters
+    let issued = app.issue(tap("viewer-1")).await.unwrap();
+    assert!(issued.redirect_url.contains(&issued.token));
+    app.issue(tap("viewer-1")).await.unwrap(); // a repeat tap
+    app.clock.advance(TimeDelta::minutes(90));
+    app.confirm(&issued.token, "order-1", 12_500, "DKK")
+        .await
+        .unwrap();
+
+    for (dimension, id) in [
+        (Dimension::Merchant, MERCHANT),
+        (Dimension::Campaign, CAMPAIGN),
+        (Dimension::Creator, "cr-1"),
+        (Dimension::Video, "vid-1"),
+        (Dimension::Product, "sku-1"),
+    ] {
+        let hourly = app.counters_of(dimension, id, Granularity::Hour).await;
+        assert_eq!(hourly.buckets.len(), 24, "{dimension:?}");
+        let at = |hour: i64| {
+            hourly
+                .buckets
+                .iter()
+                .find(|b| {
+                    b.start_time.unwrap().seconds
+                        == (start_time() + TimeDelta::hours(hour)).timestamp()
+                })
+                .unwrap()
+        };
+        assert_eq!(
+            (at(0).taps, at(0).clicks, at(0).conversions),
+            (2, 1, 0),
+            "{dimension:?}"
+        );
+        assert_eq!(
+            (at(1).taps, at(1).clicks, at(1).conversions),
+            (0, 0, 1),
+            "{dimension:?}"
+        );
+        assert_eq!(
+            at(1).revenue,
+            vec![Money {
+                currency_code: "DKK".into(),
+                amount_minor: 12_500
+            }]
+        );
+        let total = hourly.total.unwrap();
+        assert_eq!((total.taps, total.clicks, total.conversions), (2, 1, 1));
+
+        let daily = app.counters_of(dimension, id, Granularity::Day).await;
+        let day = daily
+            .buckets
+            .iter()
+            .find(|b| b.taps > 0)
+            .expect("a daily bucket with the taps");
+        assert_eq!(day.start_time.unwrap().seconds % 86_400, 0);
+        assert_eq!(
+            (day.taps, day.clicks, day.conversions),
+            (2, 1, 1),
+            "{dimension:?}"
+        );
+        assert_eq!(
+            day.revenue,
+            vec![Money {
+                currency_code: "DKK".into(),
+                amount_minor: 12_500
+            }]
+        );
+    }
+    let untouched = app.total(Dimension::Creator, "cr-other").await;
+    assert_eq!(
+        (untouched.taps, untouched.clicks, untouched.conversions),
+        (0, 0, 0)
+    );
+}
+
+#[tokio::test]
+async fn buckets_are_oldest_first_whole_and_empty_ones_included() {
+    let app = spawn_app().await;
+    app.seed().await;
+    let request = GetCountersRequest {
+        dimension: Dimension::Merchant.into(),
+        id: MERCHANT.into(),
+        granularity: Granularity::Hour.into(),
+        start_time: Some(ts(start_time() + TimeDelta::minutes(30))),
+        end_time: Some(ts(start_time() + TimeDelta::minutes(150))),
+    };
+
+    let response = app
+        .counters()
+        .get_counters(authed(&app.keys.dashboard, request))
+        .await
+        .unwrap()
+        .into_inner();
+
+    let starts: Vec<i64> = response
+        .buckets
+        .iter()
+        .map(|b| b.start_time.unwrap().seconds)
+        .collect();
+    let hour = |h: i64| (start_time() + TimeDelta::hours(h)).timestamp();
+    assert_eq!(starts, vec![hour(0), hour(1), hour(2)]);
+    assert_eq!(response.total.unwrap().start_time.unwrap().seconds, hour(0));
+}
+
+#[tokio::test]
+async fn at_most_744_hourly_or_400_daily_buckets_a_call() {
+    let app = spawn_app().await;
+    // Midnight, so neither range is widened to cover a partial bucket.
+    let midnight = start_time() - TimeDelta::hours(10);
+    let request = |granularity: Granularity, span: TimeDelta| GetCountersRequest {
+        dimension: Dimension::Merchant.into(),
+        id: MERCHANT.into(),
+        granularity: granularity.into(),
+        start_time: Some(ts(midnight)),
+        end_time: Some(ts(midnight + span)),
+    };
+    let mut counters = app.counters();
+    let key = &app.keys.dashboard;
+
+    let hours_ok = counters
+        .get_counters(authed(
+            key,
+            request(Granularity::Hour, TimeDelta::hours(744)),
+        ))
+        .await;
+    let hours_over = counters
+        .get_counters(authed(
+            key,
+            request(Granularity::Hour, TimeDelta::hours(745)),
+        ))
+        .await
+        .unwrap_err();
+    let days_ok = counters
+        .get_counters(authed(key, request(Granularity::Day, TimeDelta::days(400))))
+        .await;
+    let days_over = counters
+        .get_counters(authed(key, request(Granularity::Day, TimeDelta::days(401))))
+        .await
+        .unwrap_err();
+
+    assert_eq!(hours_ok.unwrap().into_inner().buckets.len(), 744);
+    assert_eq!(days_ok.unwrap().into_inner().buckets.len(), 400);
+    assert_invalid_field(&hours_over, "end_time");
+    assert_invalid_field(&days_over, "end_time");
+}
+
+#[tokio::test]
+async fn malformed_requests_name_the_field() {
+    let app = spawn_app().await;
+    let valid = GetCountersRequest {
+        dimension: Dimension::Merchant.into(),
+        id: MERCHANT.into(),
+        granularity: Granularity::Hour.into(),
+        start_time: Some(ts(start_time())),
+        end_time: Some(ts(start_time() + TimeDelta::hours(1))),
+    };
+    let cases = [
+        (
+            "dimension",
+            GetCountersRequest {
+                dimension: 0,
+                ..valid.clone()
+            },
+        ),
+        (
+            "dimension",
+            GetCountersRequest {
+                dimension: 99,
+                ..valid.clone()
+            },
+        ),
+        (
+            "id",
+            GetCountersRequest {
+                id: String::new(),
+                ..valid.clone()
+            },
+        ),
+        (
+            "granularity",
+            GetCountersRequest {
+                granularity: 0,
+                ..valid.clone()
+            },
+        ),
+        (
+            "start_time",
+            GetCountersRequest {
+                start_time: None,
+                ..valid.clone()
+            },
+        ),
+        (
+            "end_time",
+            GetCountersRequest {
+                end_time: None,
+                ..valid.clone()
+            },
+        ),
+        (
+            "start_time",
+            GetCountersRequest {
+                start_time: Some(prost_types::Timestamp {
+                    seconds: 0,
+                    nanos: -1,
+                }),
+                ..valid.clone()
+            },
+        ),
+        (
+            "end_time",
+            GetCountersRequest {
+                end_time: valid.start_time,
+                ..valid.clone()
+            },
+        ),
+    ];
+    for (field, request) in cases {
+        let status = app
+            .counters()
+            .get_counters(authed(&app.keys.dashboard, request))
+            .await
+            .unwrap_err();
+
+        assert_invalid_field(&status, field);
+    }
+}
+
+#[tokio::test]
+async fn a_merchant_reads_its_own_counters_and_campaigns_only() {
+    let app = spawn_app().await;
+    app.seed().await;
+    app.put_campaign("c-other", OTHER_MERCHANT, "apparel", &[])
+        .await;
+    let request = |dimension: Dimension, id: &str| GetCountersRequest {
+        dimension: dimension.into(),
+        id: id.into(),
+        granularity: Granularity::Hour.into(),
+        start_time: Some(ts(start_time())),
+        end_time: Some(ts(start_time() + TimeDelta::hours(1))),
+    };
+    let mut counters = app.counters();
+    let key = &app.keys.merchant;
+
+    let own = counters
+        .get_counters(authed(key, request(Dimension::Merchant, MERCHANT)))
+        .await;
+    let own_campaign = counters
+        .get_counters(authed(key, request(Dimension::Campaign, CAMPAIGN)))
+        .await;
+    let other = counters
+        .get_counters(authed(key, request(Dimension::Merchant, OTHER_MERCHANT)))
+        .await
+        .unwrap_err();
+    let other_campaign = counters
+        .get_counters(authed(key, request(Dimension::Campaign, "c-other")))
+        .await
+        .unwrap_err();
+
+    assert!(own.is_ok() && own_campaign.is_ok());
+    assert_error(&other, Code::PermissionDenied, "PERMISSION_DENIED");
+    assert_error(&other_campaign, Code::PermissionDenied, "PERMISSION_DENIED");
+}

@@ -1,0 +1,461 @@
+//! Test harness: a real server on 127.0.0.1:0 driven by the generated tonic
+//! clients. Keys are generated per test; nothing secret is committed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cartclick::auth::{ApiKey, Role, secret_sha256};
+use cartclick::clock::ManualClock;
+use cartclick::config::{Config, StoreUrl};
+use cartclick::error::Result as StoreResult;
+use cartclick::model::{
+    BucketRange, ClickOutcome, Counts, NewClick, NewSale, Retention, SaleOutcome,
+};
+use cartclick::proto::admin_service_client::AdminServiceClient;
+use cartclick::proto::click_service_client::ClickServiceClient;
+use cartclick::proto::counter_service_client::CounterServiceClient;
+use cartclick::proto::sale_service_client::SaleServiceClient;
+use cartclick::proto::*;
+use cartclick::startup::{Application, StartupError};
+use cartclick::store::Store;
+use cartclick::store::memory::MemoryStore;
+use cartclick::token::{KeyRing, SigningKey};
+use chrono::{DateTime, TimeZone, Utc};
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
+use tonic_types::StatusExt;
+
+/// The merchant most tests sell for, on domain `shop.dk`.
+pub const MERCHANT: &str = "m-1";
+/// A second merchant, on `other.dk`.
+pub const OTHER_MERCHANT: &str = "m-2";
+/// An approved campaign of MERCHANT, any product, category apparel.
+pub const CAMPAIGN: &str = "c-1";
+
+/// A random secret per key and test.
+fn secret(role: &str) -> String {
+    format!("test-{role}-{}", hex::encode(rand::random::<[u8; 16]>()))
+}
+
+/// The secrets of the keys a test app knows.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    pub feed: String,
+    pub merchant: String,
+    pub other_merchant: String,
+    pub dashboard: String,
+    pub admin: String,
+}
+
+impl Keys {
+    pub fn new() -> Self {
+        Keys {
+            feed: secret("feed"),
+            merchant: secret("merchant"),
+            other_merchant: secret("merchant2"),
+            dashboard: secret("dashboard"),
+            admin: secret("admin"),
+        }
+    }
+
+    pub fn api_keys(&self) -> Vec<ApiKey> {
+        let key = |id: &str, role, merchant: Option<&str>, secret: &str| ApiKey {
+            id: id.into(),
+            role,
+            merchant_id: merchant.map(str::to_owned),
+            sha256: secret_sha256(secret),
+        };
+        vec![
+            key("feed", Role::Feed, None, &self.feed),
+            key("merchant", Role::Merchant, Some(MERCHANT), &self.merchant),
+            key(
+                "merchant2",
+                Role::Merchant,
+                Some(OTHER_MERCHANT),
+                &self.other_merchant,
+            ),
+            key("dashboard", Role::Dashboard, None, &self.dashboard),
+            key("admin", Role::Admin, None, &self.admin),
+        ]
+    }
+}
+
+/// A fresh signing key ring, as an operator would configure one.
+pub fn key_ring() -> KeyRing {
+    KeyRing::new(vec![SigningKey {
+        kid: "k1".into(),
+        secret: rand::random::<[u8; 32]>().to_vec(),
+        active: true,
+    }])
+    .expect("valid key ring")
+}
+
+/// A config for tests: memory store, free port, generated keys.
+pub fn test_config(keys: &Keys) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        store: StoreUrl::Memory,
+        api_keys: keys.api_keys(),
+        signing_keys: Some(key_ring()),
+        viewer_pepper: Some(cartclick::privacy::ViewerPepper::new(&rand::random::<
+            [u8; 32],
+        >())),
+        shutdown_grace: Duration::from_secs(5),
+        ..Config::default()
+    }
+}
+
+/// A running server and clients for it.
+pub struct TestApp {
+    pub channel: Channel,
+    pub keys: Keys,
+    pub clock: Arc<ManualClock>,
+    shutdown: Option<oneshot::Sender<()>>,
+    pub server: Option<JoinHandle<Result<(), StartupError>>>,
+}
+
+/// A whole hour, so tests that count by the hour do not straddle one.
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap()
+}
+
+/// A server on the memory store.
+pub async fn spawn_app() -> TestApp {
+    let keys = Keys::new();
+    let config = test_config(&keys);
+    spawn_app_with(
+        keys,
+        config,
+        Arc::new(MemoryStore::new(Retention::default())),
+    )
+    .await
+}
+
+/// A server with a given config and store.
+pub async fn spawn_app_with(keys: Keys, config: Config, store: Arc<dyn Store>) -> TestApp {
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let app = Application::build_with(config, store, clock.clone())
+        .await
+        .expect("server builds");
+    let addr = app.local_addr();
+    let (tx, rx) = oneshot::channel();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("connects");
+    TestApp {
+        channel,
+        keys,
+        clock,
+        shutdown: Some(tx),
+        server: Some(server),
+    }
+}
+
+/// `message` with `authorization: Bearer <secret>`.
+pub fn authed<T>(secret: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {secret}").parse().unwrap());
+    request
+}
+
+impl TestApp {
+    pub fn clicks(&self) -> ClickServiceClient<Channel> {
+        ClickServiceClient::new(self.channel.clone())
+    }
+    pub fn sales(&self) -> SaleServiceClient<Channel> {
+        SaleServiceClient::new(self.channel.clone())
+    }
+    pub fn counters(&self) -> CounterServiceClient<Channel> {
+        CounterServiceClient::new(self.channel.clone())
+    }
+    pub fn admin(&self) -> AdminServiceClient<Channel> {
+        AdminServiceClient::new(self.channel.clone())
+    }
+
+    /// Begins graceful shutdown.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Creates the two merchants and the approved campaign most tests use.
+    pub async fn seed(&self) {
+        self.put_merchant(MERCHANT, &["shop.dk"], "").await;
+        self.put_merchant(OTHER_MERCHANT, &["other.dk"], "").await;
+        self.put_campaign(CAMPAIGN, MERCHANT, "apparel", &[]).await;
+        self.review(CAMPAIGN, ReviewDecision::Approve).await;
+    }
+
+    pub async fn put_merchant(&self, id: &str, domains: &[&str], token_param: &str) -> Merchant {
+        let merchant = Merchant {
+            merchant_id: id.into(),
+            display_name: format!("Shop {id}"),
+            allowed_domains: domains.iter().map(|d| d.to_string()).collect(),
+            token_param: token_param.into(),
+        };
+        self.admin()
+            .put_merchant(authed(
+                &self.keys.admin,
+                PutMerchantRequest {
+                    merchant: Some(merchant),
+                },
+            ))
+            .await
+            .expect("put merchant")
+            .into_inner()
+            .merchant
+            .unwrap()
+    }
+
+    pub async fn put_campaign(
+        &self,
+        id: &str,
+        merchant: &str,
+        category: &str,
+        products: &[&str],
+    ) -> Campaign {
+        self.try_put_campaign(campaign(id, merchant, category, products))
+            .await
+            .expect("put campaign")
+    }
+
+    pub async fn try_put_campaign(&self, campaign: Campaign) -> Result<Campaign, Status> {
+        Ok(self
+            .admin()
+            .put_campaign(authed(
+                &self.keys.admin,
+                PutCampaignRequest {
+                    campaign: Some(campaign),
+                },
+            ))
+            .await?
+            .into_inner()
+            .campaign
+            .unwrap())
+    }
+
+    pub async fn review(&self, id: &str, decision: ReviewDecision) -> Campaign {
+        self.try_review(id, decision).await.expect("review")
+    }
+
+    pub async fn try_review(&self, id: &str, decision: ReviewDecision) -> Result<Campaign, Status> {
+        Ok(self
+            .admin()
+            .review_campaign(authed(
+                &self.keys.admin,
+                ReviewCampaignRequest {
+                    campaign_id: id.into(),
+                    decision: decision.into(),
+                    reason: "test".into(),
+                },
+            ))
+            .await?
+            .into_inner()
+            .campaign
+            .unwrap())
+    }
+
+    pub async fn issue(&self, tap: IssueTokenRequest) -> Result<IssueTokenResponse, Status> {
+        Ok(self
+            .clicks()
+            .issue_token(authed(&self.keys.feed, tap))
+            .await?
+            .into_inner())
+    }
+
+    pub async fn confirm(
+        &self,
+        token: &str,
+        order_id: &str,
+        amount_minor: i64,
+        currency: &str,
+    ) -> Result<ConfirmSaleResponse, Status> {
+        self.confirm_as(&self.keys.merchant, token, order_id, amount_minor, currency)
+            .await
+    }
+
+    pub async fn confirm_as(
+        &self,
+        key: &str,
+        token: &str,
+        order_id: &str,
+        amount_minor: i64,
+        currency: &str,
+    ) -> Result<ConfirmSaleResponse, Status> {
+        let request = ConfirmSaleRequest {
+            token: token.into(),
+            order_id: order_id.into(),
+            amount: Some(Money {
+                currency_code: currency.into(),
+                amount_minor,
+            }),
+        };
+        Ok(self
+            .sales()
+            .confirm_sale(authed(key, request))
+            .await?
+            .into_inner())
+    }
+
+    /// Counters of one id over the test day, hourly.
+    pub async fn counters_of(
+        &self,
+        dimension: Dimension,
+        id: &str,
+        granularity: Granularity,
+    ) -> GetCountersResponse {
+        let start = start_time() - chrono::TimeDelta::hours(10);
+        let request = GetCountersRequest {
+            dimension: dimension.into(),
+            id: id.into(),
+            granularity: granularity.into(),
+            start_time: Some(ts(start)),
+            end_time: Some(ts(start + chrono::TimeDelta::days(1))),
+        };
+        self.counters()
+            .get_counters(authed(&self.keys.dashboard, request))
+            .await
+            .expect("get counters")
+            .into_inner()
+    }
+
+    /// Totals of one id over the test day.
+    pub async fn total(&self, dimension: Dimension, id: &str) -> CounterBucket {
+        self.counters_of(dimension, id, Granularity::Hour)
+            .await
+            .total
+            .unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.begin_shutdown();
+    }
+}
+
+/// A campaign message.
+pub fn campaign(id: &str, merchant: &str, category: &str, products: &[&str]) -> Campaign {
+    Campaign {
+        campaign_id: id.into(),
+        merchant_id: merchant.into(),
+        category: category.into(),
+        attribution_window: None,
+        product_ids: products.iter().map(|p| p.to_string()).collect(),
+        status: 0,
+        review_reason: String::new(),
+    }
+}
+
+/// A tap on CAMPAIGN by an adult viewer.
+pub fn tap(viewer: &str) -> IssueTokenRequest {
+    IssueTokenRequest {
+        viewer_id: viewer.into(),
+        video_id: "vid-1".into(),
+        creator_id: "cr-1".into(),
+        campaign_id: CAMPAIGN.into(),
+        product_id: "sku-1".into(),
+        landing_url: "https://www.shop.dk/p/sku-1?color=red#reviews".into(),
+        age_bracket: AgeBracket::AgeBracket18Plus.into(),
+    }
+}
+
+pub fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: 0,
+    }
+}
+
+/// Asserts a status has the code and ErrorInfo reason (and field) of the contract.
+#[track_caller]
+pub fn assert_error(status: &Status, code: Code, reason: &str) {
+    assert_eq!(status.code(), code, "{status:?}");
+    let info = status
+        .get_details_error_info()
+        .expect("status carries ErrorInfo");
+    assert_eq!(info.domain, "cartclick");
+    assert_eq!(info.reason, reason, "{status:?}");
+}
+
+/// Asserts an INVALID_FIELD error naming `field`.
+#[track_caller]
+pub fn assert_invalid_field(status: &Status, field: &str) {
+    assert_error(status, Code::InvalidArgument, "INVALID_FIELD");
+    let info = status.get_details_error_info().unwrap();
+    assert_eq!(
+        info.metadata.get("field").map(String::as_str),
+        Some(field),
+        "{status:?}"
+    );
+}
+
+/// A memory store whose `confirm_sale` waits at a gate: lets a test hold a
+/// call in flight (for shutdown tests). Everything else passes straight through.
+pub struct GatedStore {
+    pub inner: MemoryStore,
+    /// Notified when a confirm_sale call reaches the gate.
+    pub entered: Notify,
+    /// Opens the gate.
+    pub release: Notify,
+}
+
+impl GatedStore {
+    pub fn new() -> Self {
+        GatedStore {
+            inner: MemoryStore::new(Retention::default()),
+            entered: Notify::new(),
+            release: Notify::new(),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for GatedStore {
+    async fn check_connectivity(&self) -> StoreResult<()> {
+        self.inner.check_connectivity().await
+    }
+    async fn put_merchant(&self, merchant: &cartclick::model::Merchant) -> StoreResult<()> {
+        self.inner.put_merchant(merchant).await
+    }
+    async fn get_merchant(&self, id: &str) -> StoreResult<Option<cartclick::model::Merchant>> {
+        self.inner.get_merchant(id).await
+    }
+    async fn get_campaign(&self, id: &str) -> StoreResult<Option<cartclick::model::Campaign>> {
+        self.inner.get_campaign(id).await
+    }
+    async fn put_campaign(
+        &self,
+        c: &cartclick::model::Campaign,
+        rev: Option<u64>,
+    ) -> StoreResult<bool> {
+        self.inner.put_campaign(c, rev).await
+    }
+    async fn record_click(&self, click: &NewClick) -> StoreResult<ClickOutcome> {
+        self.inner.record_click(click).await
+    }
+    async fn confirm_sale(&self, sale: &NewSale) -> StoreResult<SaleOutcome> {
+        self.entered.notify_one();
+        self.release.notified().await;
+        self.inner.confirm_sale(sale).await
+    }
+    async fn read_counters(
+        &self,
+        d: cartclick::model::Dimension,
+        id: &str,
+        r: BucketRange,
+    ) -> StoreResult<Vec<Counts>> {
+        self.inner.read_counters(d, id, r).await
+    }
+}

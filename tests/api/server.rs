@@ -1,0 +1,188 @@
+//! The server around the services: health, reflection, unimplemented RPCs,
+//! graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cartclick::proto::*;
+use tokio_stream::StreamExt;
+use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn health_serves_without_credentials() {
+    let app = spawn_app().await;
+    let mut health = HealthClient::new(app.channel.clone());
+
+    for service in ["", "cartclick.v1.ClickService", "cartclick.v1.SaleService"] {
+        let response = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(response.status(), ServingStatus::Serving, "{service:?}");
+    }
+}
+
+#[tokio::test]
+async fn reflection_lists_the_contracts_services() {
+    let app = spawn_app().await;
+    let mut reflection = ServerReflectionClient::new(app.channel.clone());
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+
+    let mut responses = reflection
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.next().await.unwrap().unwrap();
+
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection answer: {response:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for service in [
+        "cartclick.v1.ClickService",
+        "cartclick.v1.SaleService",
+        "cartclick.v1.CounterService",
+        "cartclick.v1.AdminService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(
+            names.iter().any(|n| n == service),
+            "{service} missing from {names:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rpcs_of_later_releases_answer_unimplemented() {
+    let app = spawn_app().await;
+    let reverse = app
+        .sales()
+        .reverse_sale(authed(&app.keys.merchant, ReverseSaleRequest::default()))
+        .await
+        .unwrap_err();
+    let top = app
+        .counters()
+        .list_top(authed(&app.keys.dashboard, ListTopRequest::default()))
+        .await
+        .unwrap_err();
+
+    for status in [reverse, top] {
+        assert_error(&status, Code::Unimplemented, "UNIMPLEMENTED");
+    }
+}
+
+#[tokio::test]
+async fn shutdown_reports_not_serving_and_lets_an_in_flight_call_finish() {
+    let keys = Keys::new();
+    let store = Arc::new(GatedStore::new());
+    let mut app = spawn_app_with(keys.clone(), test_config(&keys), store.clone()).await;
+    app.seed().await;
+    let issued = app.issue(tap("viewer-1")).await.unwrap();
+    let mut watch = HealthClient::new(app.channel.clone())
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        watch.next().await.unwrap().unwrap().status(),
+        ServingStatus::Serving
+    );
+
+    // A sale enters the store and waits there.
+    let in_flight = {
+        let sales = app.sales();
+        let key = app.keys.merchant.clone();
+        let token = issued.token.clone();
+        tokio::spawn(async move {
+            let mut sales = sales;
+            let request = ConfirmSaleRequest {
+                token,
+                order_id: "order-1".into(),
+                amount: Some(Money {
+                    currency_code: "DKK".into(),
+                    amount_minor: 100,
+                }),
+            };
+            sales.confirm_sale(authed(&key, request)).await
+        })
+    };
+    tokio::time::timeout(Duration::from_secs(5), store.entered.notified())
+        .await
+        .expect("the sale reaches the store");
+
+    app.begin_shutdown();
+
+    let status = tokio::time::timeout(Duration::from_secs(5), watch.next())
+        .await
+        .expect("health changes")
+        .unwrap()
+        .unwrap()
+        .status();
+    assert_eq!(status, ServingStatus::NotServing);
+    store.release.notify_one();
+    let sale = tokio::time::timeout(Duration::from_secs(5), in_flight)
+        .await
+        .expect("the in-flight call finishes")
+        .unwrap();
+    assert_eq!(sale.unwrap().into_inner().click_id, issued.click_id);
+    drop(watch);
+    let server = app.server.take().unwrap();
+    let stopped = tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server stops within its grace period");
+    assert!(stopped.unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn shutdown_ends_within_the_grace_period_even_when_a_call_never_finishes() {
+    let keys = Keys::new();
+    let store = Arc::new(GatedStore::new());
+    let mut config = test_config(&keys);
+    config.shutdown_grace = Duration::from_millis(300);
+    let mut app = spawn_app_with(keys.clone(), config, store.clone()).await;
+    app.seed().await;
+    let issued = app.issue(tap("viewer-1")).await.unwrap();
+    let sales = app.sales();
+    let key = app.keys.merchant.clone();
+    let _stuck = tokio::spawn(async move {
+        let mut sales = sales;
+        let request = ConfirmSaleRequest {
+            token: issued.token,
+            order_id: "order-1".into(),
+            amount: Some(Money {
+                currency_code: "DKK".into(),
+                amount_minor: 100,
+            }),
+        };
+        sales.confirm_sale(authed(&key, request)).await
+    });
+    tokio::time::timeout(Duration::from_secs(5), store.entered.notified())
+        .await
+        .expect("the sale reaches the store");
+
+    app.begin_shutdown();
+
+    let server = app.server.take().unwrap();
+    let stopped = tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server gives up on the stuck call after its grace period");
+    assert!(stopped.unwrap().is_ok());
+}
