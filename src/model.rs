@@ -333,6 +333,29 @@ pub struct SaleOutcome {
     pub replayed: bool,
 }
 
+/// A merchant's raw records over a time range: what `reconcile` recounts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MerchantRecords {
+    /// Clicks made in the range (still stored).
+    pub clicks: Vec<ClickRecord>,
+    /// Sales confirmed in the range (still stored).
+    pub sales: Vec<SaleRecord>,
+}
+
+/// One stored counter cell of one merchant: the counts it contributed to an
+/// id of a dimension in one bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterCell {
+    /// Bucket start, unix seconds.
+    pub start: i64,
+    /// The dimension.
+    pub dimension: Dimension,
+    /// The id in that dimension.
+    pub id: String,
+    /// The counts.
+    pub counts: Counts,
+}
+
 /// Counter retention: how long buckets are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
@@ -343,6 +366,31 @@ pub struct Retention {
     /// Sale records, counted from the end of the click's attribution window:
     /// replays and refunds find the order until then.
     pub orders: Duration,
+}
+
+impl Retention {
+    /// How long a click record is kept: through its attribution window, and
+    /// at least through the day after the click, so `reconcile` can recount
+    /// yesterday whatever the window.
+    pub fn click_until(&self, click: &ClickRecord) -> DateTime<Utc> {
+        let day = Granularity::Day.bucket_start(click.clicked_at) + 2 * Granularity::Day.seconds();
+        let recount_until = DateTime::from_timestamp(day, 0).unwrap_or(click.expires_at);
+        click.expires_at.max(recount_until)
+    }
+
+    /// How long a sale record is kept: replays and refunds find it until then.
+    pub fn order_until(&self, sale: &SaleRecord, click_expires_at: DateTime<Utc>) -> DateTime<Utc> {
+        click_expires_at.max(sale.confirmed_at) + self.orders
+    }
+
+    /// When a counter bucket starting at `start` expires.
+    pub fn bucket_until(&self, granularity: Granularity, start: i64) -> DateTime<Utc> {
+        let keep = match granularity {
+            Granularity::Hour => self.hourly,
+            Granularity::Day => self.daily,
+        };
+        DateTime::from_timestamp(start + granularity.seconds(), 0).unwrap_or_default() + keep
+    }
 }
 
 impl Default for Retention {

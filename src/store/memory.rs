@@ -3,7 +3,7 @@
 //! is checked against: the same conformance suite runs on both. Every
 //! operation runs under one lock, which makes each as atomic as a Lua script.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
 use crate::model::{
-    Attribution, BucketRange, Campaign, ClickOutcome, ClickRecord, Counts, Dimension, Granularity,
-    Merchant, NewClick, NewSale, Retention, SaleOutcome, SaleRecord,
+    Attribution, BucketRange, Campaign, ClickOutcome, ClickRecord, CounterCell, Counts, Dimension,
+    Granularity, Merchant, MerchantRecords, NewClick, NewSale, Retention, SaleOutcome, SaleRecord,
 };
 use crate::store::Store;
 use crate::token::ClickId;
@@ -50,9 +50,11 @@ struct DedupEntry {
     expires_at: DateTime<Utc>,
 }
 
-/// Identifies one counter bucket.
+/// Identifies one counter cell: what one merchant counted for an id in a
+/// bucket (the Redis store keeps the same cells under the merchant's hash tag).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct CounterKey {
+    merchant: String,
     dimension: Dimension,
     id: String,
     granularity: Granularity,
@@ -68,6 +70,8 @@ struct Inner {
     /// Confirmed sales by (merchant, order_id).
     orders: HashMap<(String, String), Expiring<SaleRecord>>,
     counters: HashMap<CounterKey, Expiring<Counts>>,
+    /// The merchants that counted for each (dimension, id).
+    counted_by: HashMap<(Dimension, String), HashSet<String>>,
     /// Writes since start, to pace sweeps.
     writes: u64,
 }
@@ -102,14 +106,9 @@ impl Inner {
         for dimension in Dimension::ALL {
             for granularity in Granularity::ALL {
                 let start = granularity.bucket_start(at);
-                let keep = match granularity {
-                    Granularity::Hour => retention.hourly,
-                    Granularity::Day => retention.daily,
-                };
-                let until = DateTime::<Utc>::from_timestamp(start + granularity.seconds(), 0)
-                    .unwrap_or(at)
-                    + keep;
+                let until = retention.bucket_until(granularity, start);
                 let key = CounterKey {
+                    merchant: attribution.merchant_id.clone(),
                     dimension,
                     id: attribution.id(dimension).to_owned(),
                     granularity,
@@ -122,6 +121,10 @@ impl Inner {
                 entry.value.add(delta);
                 entry.until = until;
             }
+            self.counted_by
+                .entry((dimension, attribution.id(dimension).to_owned()))
+                .or_default()
+                .insert(attribution.merchant_id.clone());
         }
     }
 
@@ -189,6 +192,10 @@ impl Store for MemoryStore {
             .and_then(|e| e.live(now))
             .cloned();
         if let Some(first) = repeat {
+            if first.click_id == click.record.click_id {
+                // This very tap, retried after its answer was lost: already counted.
+                return Ok(ClickOutcome::Recorded);
+            }
             let tap = Counts {
                 taps: 1,
                 ..Counts::default()
@@ -216,7 +223,7 @@ impl Store for MemoryStore {
             click.record.click_id,
             Expiring {
                 value: click.record.clone(),
-                until: click.record.expires_at,
+                until: self.retention.click_until(&click.record),
             },
         );
         let new_click = Counts {
@@ -264,7 +271,7 @@ impl Store for MemoryStore {
             ..Counts::default()
         };
         inner.count(&record.attribution, sale.now, &conversion, &self.retention);
-        let until = click.expires_at.max(sale.now) + self.retention.orders;
+        let until = self.retention.order_until(&record, click.expires_at);
         inner.orders.insert(
             order_key,
             Expiring {
@@ -285,23 +292,81 @@ impl Store for MemoryStore {
         range: BucketRange,
     ) -> Result<Vec<Counts>> {
         let inner = self.lock();
-        let mut key = CounterKey {
-            dimension,
-            id: id.to_owned(),
-            granularity: range.granularity,
-            start: 0,
-        };
+        let merchants = inner
+            .counted_by
+            .get(&(dimension, id.to_owned()))
+            .cloned()
+            .unwrap_or_default();
         let buckets = range
             .starts()
             .map(|start| {
-                key.start = start;
-                inner
-                    .counters
-                    .get(&key)
-                    .map(|e| e.value.clone())
-                    .unwrap_or_default()
+                let mut sum = Counts::default();
+                for merchant in &merchants {
+                    let key = CounterKey {
+                        merchant: merchant.clone(),
+                        dimension,
+                        id: id.to_owned(),
+                        granularity: range.granularity,
+                        start,
+                    };
+                    if let Some(cell) = inner.counters.get(&key) {
+                        sum.add(&cell.value);
+                    }
+                }
+                sum
             })
             .collect();
         Ok(buckets)
+    }
+
+    async fn merchant_counters(
+        &self,
+        merchant_id: &str,
+        range: BucketRange,
+    ) -> Result<Vec<CounterCell>> {
+        let end = range.first + i64::from(range.count) * range.granularity.seconds();
+        let inner = self.lock();
+        let cells = inner
+            .counters
+            .iter()
+            .filter(|(key, _)| {
+                key.merchant == merchant_id
+                    && key.granularity == range.granularity
+                    && (range.first..end).contains(&key.start)
+            })
+            .map(|(key, cell)| CounterCell {
+                start: key.start,
+                dimension: key.dimension,
+                id: key.id.clone(),
+                counts: cell.value.clone(),
+            })
+            .collect();
+        Ok(cells)
+    }
+
+    async fn merchant_records(
+        &self,
+        merchant_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<MerchantRecords> {
+        let inner = self.lock();
+        let clicks = inner
+            .clicks
+            .values()
+            .map(|e| &e.value)
+            .filter(|c| c.attribution.merchant_id == merchant_id)
+            .filter(|c| (from..to).contains(&c.clicked_at))
+            .cloned()
+            .collect();
+        let sales = inner
+            .orders
+            .iter()
+            .filter(|((merchant, _), _)| merchant == merchant_id)
+            .map(|(_, e)| &e.value)
+            .filter(|s| (from..to).contains(&s.confirmed_at))
+            .cloned()
+            .collect();
+        Ok(MerchantRecords { clicks, sales })
     }
 }

@@ -5,13 +5,16 @@
 //! conformance suite (`tests/api/store_conformance.rs`).
 
 pub mod memory;
+pub mod redis;
 
 use async_trait::async_trait;
 
 use crate::error::Result;
+use chrono::{DateTime, Utc};
+
 use crate::model::{
-    BucketRange, Campaign, ClickOutcome, Counts, Dimension, Merchant, NewClick, NewSale,
-    SaleOutcome,
+    BucketRange, Campaign, ClickOutcome, CounterCell, Counts, Dimension, Merchant, MerchantRecords,
+    NewClick, NewSale, SaleOutcome,
 };
 
 /// The operations the service needs from its storage.
@@ -55,11 +58,29 @@ pub trait Store: Send + Sync + 'static {
     /// `TokenExpired` when `sale.token_expired` and this is no replay.
     async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleOutcome>;
 
-    /// The counters of `id` in `dimension`, one per bucket of `range`, oldest first.
+    /// The counters of `id` in `dimension`, one per bucket of `range`, oldest
+    /// first, summed over every merchant that counted for the id.
     async fn read_counters(
         &self,
         dimension: Dimension,
         id: &str,
         range: BucketRange,
     ) -> Result<Vec<Counts>>;
+
+    /// Every counter cell one merchant wrote in `range`, in any dimension:
+    /// what `reconcile` compares with the recount.
+    async fn merchant_counters(
+        &self,
+        merchant_id: &str,
+        range: BucketRange,
+    ) -> Result<Vec<CounterCell>>;
+
+    /// The merchant's click and sale records made in `[from, to)`, as far
+    /// as they are still stored.
+    async fn merchant_records(
+        &self,
+        merchant_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<MerchantRecords>;
 }

@@ -458,4 +458,19 @@ impl Store for GatedStore {
     ) -> StoreResult<Vec<Counts>> {
         self.inner.read_counters(d, id, r).await
     }
+    async fn merchant_counters(
+        &self,
+        merchant_id: &str,
+        range: BucketRange,
+    ) -> StoreResult<Vec<cartclick::model::CounterCell>> {
+        self.inner.merchant_counters(merchant_id, range).await
+    }
+    async fn merchant_records(
+        &self,
+        merchant_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<cartclick::model::MerchantRecords> {
+        self.inner.merchant_records(merchant_id, from, to).await
+    }
 }
