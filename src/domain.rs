@@ -171,28 +171,37 @@ impl Cartclick {
                 clicked_at: now,
                 expires_at: timestamp(expires_at),
             },
-            token,
+            kid: self.keys.active_kid().to_owned(),
             dedup_window: self.policy.dedup_window,
         };
         let issued = match self.store.record_click(&click).await? {
             ClickOutcome::Recorded => IssuedToken {
-                redirect_url: policy::redirect_url(&landing, &merchant.token_param, &click.token),
-                token: click.token,
+                redirect_url: policy::redirect_url(&landing, &merchant.token_param, &token),
+                token,
                 click_id: claims.click_id,
                 expires_at: click.record.expires_at,
                 deduplicated: false,
             },
-            ClickOutcome::Duplicate {
-                click_id,
-                token,
-                expires_at,
-            } => IssuedToken {
-                redirect_url: policy::redirect_url(&landing, &merchant.token_param, &token),
-                token,
-                click_id,
-                expires_at,
-                deduplicated: true,
-            },
+            ClickOutcome::Duplicate(first) => {
+                let claims = Claims {
+                    click_id: first.click_id,
+                    issued_at: first.clicked_at.timestamp().max(0) as u64,
+                    expires_at: first.expires_at.timestamp().max(0) as u64,
+                };
+                // The same key re-signs the same claims: the same token. Only
+                // if that key has left the ring since does the token change.
+                let token = self
+                    .keys
+                    .sign_with(&first.kid, &merchant.merchant_id, &claims)
+                    .unwrap_or_else(|| self.keys.sign(&merchant.merchant_id, &claims));
+                IssuedToken {
+                    redirect_url: policy::redirect_url(&landing, &merchant.token_param, &token),
+                    token,
+                    click_id: first.click_id,
+                    expires_at: first.expires_at,
+                    deduplicated: true,
+                }
+            }
         };
         Ok(issued)
     }
@@ -220,6 +229,7 @@ impl Cartclick {
             merchant_id: merchant_id.to_owned(),
             order_id,
             click_id: claims.click_id,
+            click_expires_at: timestamp(claims.expires_at.min(i64::MAX as u64) as i64),
             amount,
             now,
             token_expired,

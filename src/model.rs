@@ -268,12 +268,26 @@ pub struct ClickRecord {
 pub struct NewClick {
     /// The click to store if this tap is not a repeat.
     pub record: ClickRecord,
-    /// The signed token for `record`, returned again to repeat taps.
-    pub token: String,
+    /// The key id that signed the click's token: a repeat tap gets the same
+    /// token, re-signed by the same key.
+    pub kid: String,
     /// Keyed hash of (viewer, video, product, campaign): equal for repeat taps.
     pub dedup_key: [u8; 32],
     /// How long a repeat tap returns the same click.
     pub dedup_window: Duration,
+}
+
+/// The first click of a run of repeat taps: what its token was made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstClick {
+    /// Its click id.
+    pub click_id: ClickId,
+    /// When it was made (the token's issue time, in whole seconds).
+    pub clicked_at: DateTime<Utc>,
+    /// Its token's expiry.
+    pub expires_at: DateTime<Utc>,
+    /// The key that signed its token.
+    pub kid: String,
 }
 
 /// What recording a tap did.
@@ -282,14 +296,7 @@ pub enum ClickOutcome {
     /// A new click was stored and counted (tap and click).
     Recorded,
     /// A repeat tap inside the dedup window: counted as a tap only.
-    Duplicate {
-        /// The first tap's click.
-        click_id: ClickId,
-        /// The first tap's token.
-        token: String,
-        /// The first tap's token expiry.
-        expires_at: DateTime<Utc>,
-    },
+    Duplicate(FirstClick),
 }
 
 /// A sale to attribute.
@@ -301,6 +308,8 @@ pub struct NewSale {
     pub order_id: String,
     /// The click the token stands for.
     pub click_id: ClickId,
+    /// The end of the click's attribution window, from the token.
+    pub click_expires_at: DateTime<Utc>,
     /// The sale amount.
     pub amount: Money,
     /// Now, as the service sees it.

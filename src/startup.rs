@@ -32,6 +32,7 @@ use crate::proto::counter_service_server::CounterServiceServer;
 use crate::proto::sale_service_server::SaleServiceServer;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
+use crate::store::redis::{RedisOptions, RedisStore};
 use crate::token::KeyRing;
 
 /// How often the health service re-checks the store.
@@ -82,7 +83,7 @@ pub struct Application {
 impl Application {
     /// Opens the store the config names and binds the listener.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
-        let store = open_store(&config)?;
+        let store = open_store(&config).await?;
         Application::build_with(config, store, Arc::new(SystemClock)).await
     }
 
@@ -101,20 +102,12 @@ impl Application {
                 );
                 KeyRing::ephemeral()
             }
-            None => {
-                return Err(StartupError::Config(
-                    "no [[signing_keys]] configured: a persistent store needs a signing key; add [[signing_keys]] with kid, secret_base64 (32+ random bytes) and active = true".into(),
-                ));
-            }
+            None => return Err(StartupError::Config(NO_SIGNING_KEYS.into())),
         };
         let pepper = match config.viewer_pepper.clone() {
             Some(pepper) => pepper,
             None if memory => ViewerPepper::ephemeral(),
-            None => {
-                return Err(StartupError::Config(
-                    "no viewer_pepper_base64 configured: a persistent store needs one; add viewer_pepper_base64 = \"<32+ random bytes, base64>\"".into(),
-                ));
-            }
+            None => return Err(StartupError::Config(NO_PEPPER.into())),
         };
         if config.api_keys.is_empty() {
             tracing::warn!(
@@ -219,15 +212,40 @@ impl Application {
     }
 }
 
-/// The store the config names.
-pub fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartupError> {
+/// The store the config names. A persistent store needs signing keys and a
+/// pepper: checked first, so a misconfigured server never touches Redis.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartupError> {
     match &config.store {
         StoreUrl::Memory => Ok(Arc::new(MemoryStore::new(config.retention))),
-        StoreUrl::Redis(_) | StoreUrl::RedisCluster(_) => Err(StartupError::Config(
-            "store: the Redis store is not built into this version; use memory://".into(),
+        StoreUrl::Redis(url) => {
+            require_persistent_secrets(config)?;
+            let options = RedisOptions {
+                timeout: config.store_timeout,
+                retention: config.retention,
+            };
+            let store = RedisStore::open(url, options)
+                .await
+                .map_err(|e| StartupError::Config(e.to_string()))?;
+            Ok(Arc::new(store))
+        }
+        StoreUrl::RedisCluster(_) => Err(StartupError::Config(
+            "store: redis+cluster:// is not supported yet; use redis:// or rediss://".into(),
         )),
     }
 }
+
+fn require_persistent_secrets(config: &Config) -> Result<(), StartupError> {
+    if config.signing_keys.is_none() {
+        return Err(StartupError::Config(NO_SIGNING_KEYS.into()));
+    }
+    if config.viewer_pepper.is_none() {
+        return Err(StartupError::Config(NO_PEPPER.into()));
+    }
+    Ok(())
+}
+
+const NO_SIGNING_KEYS: &str = "no [[signing_keys]] configured: a persistent store needs a signing key; add [[signing_keys]] with kid, secret_base64 (32+ random bytes) and active = true";
+const NO_PEPPER: &str = "no viewer_pepper_base64 configured: a persistent store needs one; add viewer_pepper_base64 = \"<32+ random bytes, base64>\"";
 
 async fn set_health(health: &HealthReporter, status: ServingStatus) {
     health.set_service_status("", status).await;

@@ -329,7 +329,18 @@ impl KeyRing {
     /// A token with `expires_at < issued_at` never verifies.
     #[must_use]
     pub fn sign(&self, merchant_id: &str, claims: &Claims) -> String {
-        let key = &self.keys[self.active];
+        self.sign_by(&self.keys[self.active], merchant_id, claims)
+    }
+
+    /// Signs `claims` with the key `kid` if the ring still holds it, active
+    /// or not: re-creates, byte for byte, a token signed before (HMAC is
+    /// deterministic), e.g. for a repeat tap after a key rotation.
+    pub fn sign_with(&self, kid: &str, merchant_id: &str, claims: &Claims) -> Option<String> {
+        let key = self.keys.iter().find(|key| key.kid == kid)?;
+        Some(self.sign_by(key, merchant_id, claims))
+    }
+
+    fn sign_by(&self, key: &RingKey, merchant_id: &str, claims: &Claims) -> String {
         let kid = key.kid.as_bytes();
         let mut buf = [0u8; MAX_RAW_LEN];
         let body_len = FIXED_LEN - TAG_LEN + kid.len();

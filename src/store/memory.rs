@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
+use crate::model::FirstClick;
 use crate::model::{
     Attribution, BucketRange, Campaign, ClickOutcome, ClickRecord, CounterCell, Counts, Dimension,
     Granularity, Merchant, MerchantRecords, NewClick, NewSale, Retention, SaleOutcome, SaleRecord,
@@ -42,14 +43,6 @@ impl<T> Expiring<T> {
     }
 }
 
-/// The first tap of a viewer on a video, product and campaign.
-#[derive(Debug, Clone)]
-struct DedupEntry {
-    click_id: ClickId,
-    token: String,
-    expires_at: DateTime<Utc>,
-}
-
 /// Identifies one counter cell: what one merchant counted for an id in a
 /// bucket (the Redis store keeps the same cells under the merchant's hash tag).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -66,7 +59,7 @@ struct Inner {
     merchants: HashMap<String, Merchant>,
     campaigns: HashMap<String, Campaign>,
     clicks: HashMap<ClickId, Expiring<ClickRecord>>,
-    dedup: HashMap<[u8; 32], Expiring<DedupEntry>>,
+    dedup: HashMap<[u8; 32], Expiring<FirstClick>>,
     /// Confirmed sales by (merchant, order_id).
     orders: HashMap<(String, String), Expiring<SaleRecord>>,
     counters: HashMap<CounterKey, Expiring<Counts>>,
@@ -201,20 +194,17 @@ impl Store for MemoryStore {
                 ..Counts::default()
             };
             inner.count(attribution, now, &tap, &self.retention);
-            return Ok(ClickOutcome::Duplicate {
-                click_id: first.click_id,
-                token: first.token,
-                expires_at: first.expires_at,
-            });
+            return Ok(ClickOutcome::Duplicate(first));
         }
         let dedup_until = now + click.dedup_window;
         inner.dedup.insert(
             click.dedup_key,
             Expiring {
-                value: DedupEntry {
+                value: FirstClick {
                     click_id: click.record.click_id,
-                    token: click.token.clone(),
+                    clicked_at: click.record.clicked_at,
                     expires_at: click.record.expires_at,
+                    kid: click.kid.clone(),
                 },
                 until: dedup_until,
             },

@@ -1,30 +1,962 @@
-//! The Redis store (placeholder while it is written).
+//! The Redis store: the production store, on one Redis server (7.x).
+//!
+//! Every write that must happen together happens in one Lua script (files in
+//! `lua/`), run with EVALSHA and a NOSCRIPT fallback, so a crash never leaves
+//! a sale recorded but not counted; each script checks its own idempotency
+//! key first, so running it twice (a retry after a lost reply) counts once.
+//! A tap and a sale cost one round trip each.
+//!
+//! # Keys
+//!
+//! Every key a tap or a sale touches carries the merchant's hash tag
+//! `{merchant}`, so one script's keys share a Redis Cluster slot:
+//!
+//! | key | type | holds | expires |
+//! |---|---|---|---|
+//! | `d:{m}:<window>:<n>` | hash | dedup entries of one dedup window: field = 16 bytes of the dedup key, value = first click id, tap time (ms), expiry, key id | two dedup windows |
+//! | `k:{m}:<expiry hour>:<n>` | hash | click records: field = click id (16 bytes), value = attribution id (12 bytes), viewer hash (16 bytes), tap time (ms), expiry (s) | the later of the attribution window and the day after the click |
+//! | `a:{m}:<attribution id>` | string | `campaign creator video product`, shared by every click on that cart | as long as its longest-lived click |
+//! | `o:{m}:<order id>` | string | the confirmed sale | the click's window + order retention |
+//! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `t` taps, `c` clicks, `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds | bucket end + hourly or daily retention |
+//! | `x:<dimension>:<id>` | set | the merchants that counted for a campaign, creator, video or product | daily retention |
+//! | `r:m:<id>`, `r:c:<id>` | hash | the registry: merchants and campaigns | never: configuration, not flow data |
+//!
+//! Click and dedup records are fields of bucket hashes, 1024 buckets per
+//! window or expiry hour, so that they stay in Redis's compact listpack
+//! encoding (values under 64 bytes, ~100 entries a hash under load) instead
+//! of paying a key's overhead each: this is what keeps a click, its dedup
+//! entry included, within the memory budget (BENCHMARKS.md).
 
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-use crate::model::Retention;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script, Value};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::model::{
+    Attribution, BucketRange, Campaign, CampaignStatus, ClickOutcome, ClickRecord, CounterCell,
+    Counts, Dimension, FirstClick, Granularity, Merchant, MerchantRecords, Money, NewClick,
+    NewSale, Retention, SaleOutcome, SaleRecord,
+};
+use crate::store::Store;
+use crate::token::ClickId;
+
+/// Buckets per dedup window and per click expiry hour.
+const BUCKETS: u16 = 1024;
+/// Length of the attribution id (a truncated SHA-256 of the tuple).
+const ATTRIBUTION_ID_LEN: usize = 12;
+/// How long an index entry ("merchant M counted for creator X") is trusted
+/// by this process before it is written again (refreshing its TTL).
+const INDEX_REFRESH: Duration = Duration::from_secs(3600);
+/// Entries the index cache holds before it starts over.
+const INDEX_CACHE_MAX: usize = 100_000;
+/// SCAN page size for operator reads (reconcile).
+const SCAN_COUNT: usize = 1000;
 
 /// Settings of a Redis store.
 #[derive(Debug, Clone)]
 pub struct RedisOptions {
-    /// Longest any Redis call may take.
+    /// Longest any Redis call may take before the RPC answers STORE_UNAVAILABLE.
     pub timeout: Duration,
     /// Counter and record retention.
     pub retention: Retention,
 }
-
-/// The production store.
-#[derive(Debug)]
-pub struct RedisStore;
 
 /// Why a Redis store would not open.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct OpenError(pub String);
 
+/// The scripts, hashed once.
+struct Scripts {
+    record_click: Script,
+    confirm_sale: Script,
+    put_campaign: Script,
+}
+
+/// The production store.
+pub struct RedisStore {
+    /// A multiplexed connection that reconnects by itself.
+    conn: ConnectionManager,
+    /// Outer bound on every call, on top of the connection's own timeouts.
+    timeout: Duration,
+    /// TTLs of records and counters.
+    retention: Retention,
+    /// The Lua scripts.
+    scripts: Scripts,
+    /// Index entries this process wrote lately, so a tap adds its
+    /// (dimension, id) -> merchant index entries once an hour, not every time.
+    indexed: Mutex<HashMap<(Dimension, String, String), Instant>>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
 impl RedisStore {
-    /// Connects, checks the server is safe to count on, loads the scripts.
-    pub async fn open(_url: &str, _options: RedisOptions) -> Result<RedisStore, OpenError> {
-        Err(OpenError("not built yet".into()))
+    /// Connects, checks that the server will not evict keys, and loads the
+    /// scripts. Fails when Redis cannot be reached within the timeout.
+    pub async fn open(url: &str, options: RedisOptions) -> Result<RedisStore, OpenError> {
+        // rustls needs one process-wide crypto provider for rediss://; a
+        // second install (another store in the same process) is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = redis::Client::open(url)
+            .map_err(|e| OpenError(format!("store: not a usable redis url: {e}")))?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.timeout))
+            .set_response_timeout(Some(options.timeout))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_secs(2));
+        let conn = tokio::time::timeout(
+            options.timeout * 4,
+            client.get_connection_manager_with_config(config),
+        )
+        .await
+        .map_err(|_| {
+            OpenError(format!(
+                "store: redis at {} did not answer in time",
+                redacted(url)
+            ))
+        })?
+        .map_err(|e| {
+            OpenError(format!(
+                "store: cannot connect to redis at {}: {e}",
+                redacted(url)
+            ))
+        })?;
+        let store = RedisStore {
+            conn,
+            timeout: options.timeout,
+            retention: options.retention,
+            scripts: Scripts {
+                record_click: Script::new(include_str!("lua/record_click.lua")),
+                confirm_sale: Script::new(include_str!("lua/confirm_sale.lua")),
+                put_campaign: Script::new(include_str!("lua/put_campaign.lua")),
+            },
+            indexed: Mutex::new(HashMap::new()),
+        };
+        store.check_eviction_policy().await?;
+        Ok(store)
+    }
+
+    /// Refuses a Redis that may evict keys: an evicted order key means a
+    /// sale counted twice. Reads INFO, which managed Redis services allow
+    /// where CONFIG GET is disabled.
+    async fn check_eviction_policy(&self) -> Result<(), OpenError> {
+        let info: String = self
+            .run(
+                redis::cmd("INFO")
+                    .arg("memory")
+                    .query_async(&mut self.conn.clone()),
+            )
+            .await
+            .map_err(|_| OpenError("store: redis did not answer INFO memory".into()))?;
+        let policy = info
+            .lines()
+            .find_map(|line| line.strip_prefix("maxmemory_policy:"))
+            .map(str::trim)
+            .unwrap_or("unknown");
+        if policy != "noeviction" {
+            return Err(OpenError(format!(
+                "store: redis maxmemory-policy is {policy}; cartclick needs noeviction (an evicted order would be counted twice): run CONFIG SET maxmemory-policy noeviction or set it in redis.conf"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs one Redis call under the store timeout; every failure is
+    /// STORE_UNAVAILABLE to the caller and a warning in the log.
+    async fn run<T>(&self, call: impl Future<Output = redis::RedisResult<T>>) -> Result<T> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "redis call failed");
+                Err(Error::StoreUnavailable)
+            }
+            Err(_) => {
+                tracing::warn!(
+                    timeout_ms = self.timeout.as_millis() as u64,
+                    "redis call timed out"
+                );
+                Err(Error::StoreUnavailable)
+            }
+        }
+    }
+
+    /// The index entries a click needs that this process has not written lately.
+    fn index_entries_due(&self, attribution: &Attribution) -> Vec<(Dimension, String)> {
+        let mut indexed = self.indexed.lock().unwrap_or_else(|p| p.into_inner());
+        if indexed.len() > INDEX_CACHE_MAX {
+            indexed.clear();
+        }
+        let now = Instant::now();
+        let mut due = Vec::new();
+        for dimension in INDEXED {
+            let id = attribution.id(dimension).to_owned();
+            let key = (dimension, id.clone(), attribution.merchant_id.clone());
+            let fresh = indexed
+                .get(&key)
+                .is_some_and(|at| now.duration_since(*at) < INDEX_REFRESH);
+            if !fresh {
+                indexed.insert(key, now);
+                due.push((dimension, id));
+            }
+        }
+        due
+    }
+
+    /// Forgets index entries whose write may have failed, so the next tap retries them.
+    fn index_entries_failed(&self, merchant_id: &str, entries: &[(Dimension, String)]) {
+        let mut indexed = self.indexed.lock().unwrap_or_else(|p| p.into_inner());
+        for (dimension, id) in entries {
+            indexed.remove(&(*dimension, id.clone(), merchant_id.to_owned()));
+        }
+    }
+
+    /// Every key matching `pattern`, by SCAN (operator reads only).
+    async fn scan(&self, pattern: &str) -> Result<Vec<String>> {
+        let mut conn = self.conn.clone();
+        let mut cursor: u64 = 0;
+        let mut keys = Vec::new();
+        loop {
+            let (next, page): (u64, Vec<String>) = self
+                .run(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(pattern)
+                        .arg("COUNT")
+                        .arg(SCAN_COUNT)
+                        .query_async(&mut conn),
+                )
+                .await?;
+            keys.extend(page);
+            if next == 0 {
+                return Ok(keys);
+            }
+            cursor = next;
+        }
+    }
+}
+
+/// The dimensions read through the merchant index (merchant counters are
+/// found by their own tag).
+const INDEXED: [Dimension; 4] = [
+    Dimension::Campaign,
+    Dimension::Creator,
+    Dimension::Video,
+    Dimension::Product,
+];
+
+/// A url with its password replaced, for messages.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn dimension_code(dimension: Dimension) -> &'static str {
+    match dimension {
+        Dimension::Merchant => "m",
+        Dimension::Campaign => "c",
+        Dimension::Creator => "r",
+        Dimension::Video => "v",
+        Dimension::Product => "p",
+    }
+}
+
+fn dimension_from_code(code: &str) -> Option<Dimension> {
+    Dimension::ALL
+        .into_iter()
+        .find(|d| dimension_code(*d) == code)
+}
+
+/// Which of the [`BUCKETS`] buckets a 16-byte id falls in.
+fn bucket_of(id: &[u8]) -> u16 {
+    u16::from_be_bytes([id[0], id[1]]) % BUCKETS
+}
+
+fn dedup_bucket_key(merchant: &str, window: i64, field: &[u8]) -> String {
+    format!("d:{{{merchant}}}:{window}:{}", bucket_of(field))
+}
+
+fn click_bucket_key(merchant: &str, expires_at: DateTime<Utc>, click_id: &ClickId) -> String {
+    let hour = expires_at.timestamp().div_euclid(3600);
+    format!("k:{{{merchant}}}:{hour}:{}", bucket_of(click_id.as_bytes()))
+}
+
+fn attribution_prefix(merchant: &str) -> String {
+    format!("a:{{{merchant}}}:")
+}
+
+fn order_key(merchant: &str, order_id: &str) -> String {
+    format!("o:{{{merchant}}}:{order_id}")
+}
+
+fn counter_prefix(merchant: &str) -> String {
+    format!("n:{{{merchant}}}:")
+}
+
+fn counter_key(
+    merchant: &str,
+    granularity: Granularity,
+    start: i64,
+    dimension: Dimension,
+    id: &str,
+) -> String {
+    format!(
+        "n:{{{merchant}}}:{}:{start}:{}:{id}",
+        granularity.as_str(),
+        dimension_code(dimension)
+    )
+}
+
+fn index_key(dimension: Dimension, id: &str) -> String {
+    format!("x:{}:{id}", dimension_code(dimension))
+}
+
+fn merchant_key(merchant_id: &str) -> String {
+    format!("r:m:{merchant_id}")
+}
+
+fn campaign_key(campaign_id: &str) -> String {
+    format!("r:c:{campaign_id}")
+}
+
+/// The interned attribution of a click: ids joined by spaces (ids never
+/// hold one), and its id, a truncated SHA-256 of that text.
+fn attribution_text(attribution: &Attribution) -> (String, [u8; ATTRIBUTION_ID_LEN]) {
+    let text = format!(
+        "{} {} {} {}",
+        attribution.campaign_id,
+        attribution.creator_id,
+        attribution.video_id,
+        attribution.product_id
+    );
+    let digest = Sha256::digest(text.as_bytes());
+    let mut id = [0u8; ATTRIBUTION_ID_LEN];
+    id.copy_from_slice(&digest[..ATTRIBUTION_ID_LEN]);
+    (text, id)
+}
+
+/// Milliseconds until `until`, at least 1 (a TTL of 0 would be an error).
+fn ttl_ms(now: DateTime<Utc>, until: DateTime<Utc>) -> i64 {
+    (until - now).num_milliseconds().max(1)
+}
+
+fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+}
+
+/// A script answer: a tag and an optional payload.
+fn reply(value: Value) -> Result<(String, Option<Vec<u8>>)> {
+    let corrupt = || {
+        tracing::error!("unexpected script reply");
+        Error::StoreUnavailable
+    };
+    let Value::Array(items) = value else {
+        return Err(corrupt());
+    };
+    let mut items = items.into_iter();
+    let tag = match items.next() {
+        Some(Value::BulkString(bytes)) => String::from_utf8(bytes).map_err(|_| corrupt())?,
+        Some(Value::SimpleString(s)) => s,
+        _ => return Err(corrupt()),
+    };
+    let payload = match items.next() {
+        Some(Value::BulkString(bytes)) => Some(bytes),
+        None => None,
+        _ => return Err(corrupt()),
+    };
+    Ok((tag, payload))
+}
+
+fn corrupt(what: &str) -> Error {
+    tracing::error!(what, "unreadable record in redis");
+    Error::StoreUnavailable
+}
+
+/// Parses a dedup entry: click id, tap time ms, expiry s, kid.
+fn parse_first_click(value: &[u8]) -> Result<FirstClick> {
+    if value.len() < 17 {
+        return Err(corrupt("dedup entry"));
+    }
+    let click_id = ClickId::from_bytes(value[..16].try_into().map_err(|_| corrupt("dedup entry"))?);
+    let rest = std::str::from_utf8(&value[16..]).map_err(|_| corrupt("dedup entry"))?;
+    let mut parts = rest.split(' ');
+    let clicked_ms = parts
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| corrupt("dedup entry"))?;
+    let expires_s = parts
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| corrupt("dedup entry"))?;
+    let kid = parts
+        .next()
+        .ok_or_else(|| corrupt("dedup entry"))?
+        .to_owned();
+    Ok(FirstClick {
+        click_id,
+        clicked_at: from_millis(clickedms_floor_secs(clicked_ms))
+            .ok_or_else(|| corrupt("dedup entry"))?,
+        expires_at: DateTime::from_timestamp(expires_s, 0).ok_or_else(|| corrupt("dedup entry"))?,
+        kid,
+    })
+}
+
+/// The token's issue time is the tap time in whole seconds.
+fn clickedms_floor_secs(ms: i64) -> i64 {
+    ms.div_euclid(1000) * 1000
+}
+
+/// A click value: attribution id, viewer hash (zeros once erased), tap time ms, expiry s.
+fn click_value(attribution_id: &[u8; ATTRIBUTION_ID_LEN], record: &ClickRecord) -> Vec<u8> {
+    let mut value = Vec::with_capacity(56);
+    value.extend_from_slice(attribution_id);
+    match &record.viewer_hash {
+        Some(hash) => value.extend_from_slice(&hash[..16]),
+        None => value.extend_from_slice(&[0u8; 16]),
+    }
+    value.extend_from_slice(
+        format!(
+            "{} {}",
+            millis(record.clicked_at),
+            record.expires_at.timestamp()
+        )
+        .as_bytes(),
+    );
+    value
+}
+
+/// Parses a stored order into the sale it records.
+fn parse_order(merchant_id: &str, order: &[u8]) -> Result<SaleRecord> {
+    let text = std::str::from_utf8(order).map_err(|_| corrupt("order"))?;
+    let parts: Vec<&str> = text.split(' ').collect();
+    let [
+        click,
+        amount,
+        currency,
+        confirmed,
+        clicked,
+        campaign,
+        creator,
+        video,
+        product,
+    ] = parts.as_slice()
+    else {
+        return Err(corrupt("order"));
+    };
+    let ms = |s: &str| s.parse::<i64>().ok().and_then(from_millis);
+    Ok(SaleRecord {
+        click_id: ClickId::from_hex(click).ok_or_else(|| corrupt("order"))?,
+        attribution: Attribution {
+            merchant_id: merchant_id.to_owned(),
+            campaign_id: (*campaign).to_owned(),
+            creator_id: (*creator).to_owned(),
+            video_id: (*video).to_owned(),
+            product_id: (*product).to_owned(),
+        },
+        amount: Money {
+            currency: (*currency).to_owned(),
+            amount_minor: amount.parse().map_err(|_| corrupt("order"))?,
+        },
+        clicked_at: ms(clicked).ok_or_else(|| corrupt("order"))?,
+        confirmed_at: ms(confirmed).ok_or_else(|| corrupt("order"))?,
+    })
+}
+
+/// A counter hash as Counts.
+fn parse_counts(fields: HashMap<String, i64>) -> Counts {
+    let mut counts = Counts::default();
+    for (field, value) in fields {
+        match field.as_str() {
+            "t" => counts.taps = value,
+            "c" => counts.clicks = value,
+            "v" => counts.conversions = value,
+            _ => {
+                if let Some(currency) = field.strip_prefix("r:") {
+                    counts.revenue.insert(currency.to_owned(), value);
+                } else if let Some(currency) = field.strip_prefix("f:") {
+                    counts.refunded.insert(currency.to_owned(), value);
+                }
+            }
+        }
+    }
+    counts
+}
+
+fn status_code(status: CampaignStatus) -> &'static str {
+    match status {
+        CampaignStatus::Pending => "pending",
+        CampaignStatus::Approved => "approved",
+        CampaignStatus::Rejected => "rejected",
+        CampaignStatus::Paused => "paused",
+    }
+}
+
+fn parse_campaign(campaign_id: &str, mut fields: HashMap<String, String>) -> Result<Campaign> {
+    let mut take = |name: &str| fields.remove(name).ok_or_else(|| corrupt("campaign"));
+    let status = match take("s")?.as_str() {
+        "pending" => CampaignStatus::Pending,
+        "approved" => CampaignStatus::Approved,
+        "rejected" => CampaignStatus::Rejected,
+        "paused" => CampaignStatus::Paused,
+        _ => return Err(corrupt("campaign")),
+    };
+    let products = take("p")?;
+    Ok(Campaign {
+        campaign_id: campaign_id.to_owned(),
+        merchant_id: take("m")?,
+        category: take("cat")?,
+        attribution_window: Duration::from_secs(
+            take("w")?.parse().map_err(|_| corrupt("campaign"))?,
+        ),
+        product_ids: products
+            .split(' ')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        status,
+        review_reason: take("rr")?,
+        revision: take("rev")?.parse().map_err(|_| corrupt("campaign"))?,
+    })
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn check_connectivity(&self) -> Result<()> {
+        let _: String = self
+            .run(redis::cmd("PING").query_async(&mut self.conn.clone()))
+            .await?;
+        Ok(())
+    }
+
+    async fn put_merchant(&self, merchant: &Merchant) -> Result<()> {
+        let key = merchant_key(&merchant.merchant_id);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .del(&key)
+            .hset_multiple(
+                &key,
+                &[
+                    ("n", merchant.display_name.as_str()),
+                    ("d", &merchant.allowed_domains.join(" ")),
+                    ("p", merchant.token_param.as_str()),
+                ],
+            )
+            .ignore();
+        self.run(pipe.query_async::<()>(&mut self.conn.clone()))
+            .await
+    }
+
+    async fn get_merchant(&self, merchant_id: &str) -> Result<Option<Merchant>> {
+        let mut fields: HashMap<String, String> = self
+            .run(self.conn.clone().hgetall(merchant_key(merchant_id)))
+            .await?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let mut take = |name: &str| fields.remove(name).ok_or_else(|| corrupt("merchant"));
+        Ok(Some(Merchant {
+            merchant_id: merchant_id.to_owned(),
+            display_name: take("n")?,
+            allowed_domains: take("d")?
+                .split(' ')
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            token_param: take("p")?,
+        }))
+    }
+
+    async fn get_campaign(&self, campaign_id: &str) -> Result<Option<Campaign>> {
+        let fields: HashMap<String, String> = self
+            .run(self.conn.clone().hgetall(campaign_key(campaign_id)))
+            .await?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        parse_campaign(campaign_id, fields).map(Some)
+    }
+
+    async fn put_campaign(
+        &self,
+        campaign: &Campaign,
+        expected_revision: Option<u64>,
+    ) -> Result<bool> {
+        let mut invocation = self
+            .scripts
+            .put_campaign
+            .key(campaign_key(&campaign.campaign_id));
+        invocation.arg(expected_revision.map(|r| r.to_string()).unwrap_or_default());
+        for (field, value) in [
+            ("m", campaign.merchant_id.clone()),
+            ("cat", campaign.category.clone()),
+            ("w", campaign.attribution_window.as_secs().to_string()),
+            ("p", campaign.product_ids.join(" ")),
+            ("s", status_code(campaign.status).to_owned()),
+            ("rr", campaign.review_reason.clone()),
+            ("rev", campaign.revision.to_string()),
+        ] {
+            invocation.arg(field).arg(value);
+        }
+        let written: i64 = self
+            .run(invocation.invoke_async(&mut self.conn.clone()))
+            .await?;
+        Ok(written == 1)
+    }
+
+    async fn record_click(&self, click: &NewClick) -> Result<ClickOutcome> {
+        let record = &click.record;
+        let merchant = record.attribution.merchant_id.as_str();
+        let now = record.clicked_at;
+        let window_ms = click.dedup_window.as_millis().max(1) as i64;
+        let window = millis(now).div_euclid(window_ms);
+        let field = &click.dedup_key[..16];
+        let (attribution, attribution_id) = attribution_text(&record.attribution);
+
+        let mut invocation = self.scripts.record_click.prepare_invoke();
+        invocation
+            .key(dedup_bucket_key(merchant, window, field))
+            .key(dedup_bucket_key(merchant, window - 1, field))
+            .key(click_bucket_key(
+                merchant,
+                record.expires_at,
+                &record.click_id,
+            ))
+            .key(format!(
+                "{}{}",
+                attribution_prefix(merchant),
+                hex::encode(attribution_id)
+            ));
+        for granularity in Granularity::ALL {
+            let start = granularity.bucket_start(now);
+            for dimension in Dimension::ALL {
+                invocation.key(counter_key(
+                    merchant,
+                    granularity,
+                    start,
+                    dimension,
+                    record.attribution.id(dimension),
+                ));
+            }
+        }
+        let mut first = record.click_id.as_bytes().to_vec();
+        first.extend_from_slice(
+            format!(
+                "{} {} {}",
+                millis(now),
+                record.expires_at.timestamp(),
+                click.kid
+            )
+            .as_bytes(),
+        );
+        let dedup_ttl = 2 * window_ms;
+        let record_ttl = ttl_ms(now, self.retention.click_until(record));
+        let hour_ttl = ttl_ms(
+            now,
+            self.retention
+                .bucket_until(Granularity::Hour, Granularity::Hour.bucket_start(now)),
+        );
+        let day_ttl = ttl_ms(
+            now,
+            self.retention
+                .bucket_until(Granularity::Day, Granularity::Day.bucket_start(now)),
+        );
+        invocation
+            .arg(field)
+            .arg(record.click_id.as_bytes().as_slice())
+            .arg(first)
+            .arg(click_value(&attribution_id, record))
+            .arg(millis(now))
+            .arg(window_ms)
+            .arg(dedup_ttl)
+            .arg(record_ttl)
+            .arg(attribution)
+            .arg(hour_ttl)
+            .arg(day_ttl);
+
+        // The merchant index (which merchants counted for a creator, video,
+        // ...) lives under other hash tags, so it cannot be in the script.
+        // This process writes each entry once an hour (refreshing its TTL),
+        // ahead of the click: a failure can leave an extra entry, never a
+        // counted click that reads cannot find. So a tap costs one round
+        // trip, and a second one only the first time a process sees a
+        // (dimension, id, merchant) in an hour.
+        let due = self.index_entries_due(&record.attribution);
+        if !due.is_empty() {
+            let mut pipe = redis::pipe();
+            for (dimension, id) in &due {
+                let key = index_key(*dimension, id);
+                pipe.sadd(&key, merchant).ignore();
+                pipe.expire(&key, self.retention.daily.as_secs() as i64)
+                    .ignore();
+            }
+            self.run(pipe.query_async::<()>(&mut self.conn.clone()))
+                .await
+                .inspect_err(|_| self.index_entries_failed(merchant, &due))?;
+        }
+        let value: Value = self
+            .run(invocation.invoke_async(&mut self.conn.clone()))
+            .await?;
+        match reply(value)? {
+            (tag, None) if tag == "new" || tag == "retry" => Ok(ClickOutcome::Recorded),
+            (tag, Some(first)) if tag == "dup" => {
+                Ok(ClickOutcome::Duplicate(parse_first_click(&first)?))
+            }
+            _ => Err(corrupt("record_click reply")),
+        }
+    }
+
+    async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleOutcome> {
+        let merchant = sale.merchant_id.as_str();
+        let expires_at = sale.click_expires_at;
+        let hour = Granularity::Hour.bucket_start(sale.now);
+        let day = Granularity::Day.bucket_start(sale.now);
+        let mut invocation = self.scripts.confirm_sale.prepare_invoke();
+        invocation
+            .key(order_key(merchant, &sale.order_id))
+            .key(click_bucket_key(merchant, expires_at, &sale.click_id))
+            .arg(sale.click_id.as_bytes().as_slice())
+            .arg(sale.amount.amount_minor)
+            .arg(&sale.amount.currency)
+            .arg(millis(sale.now))
+            .arg(if sale.token_expired { "1" } else { "0" })
+            .arg(counter_prefix(merchant))
+            .arg(hour)
+            .arg(day)
+            .arg(ttl_ms(
+                sale.now,
+                self.retention.bucket_until(Granularity::Hour, hour),
+            ))
+            .arg(ttl_ms(
+                sale.now,
+                self.retention.bucket_until(Granularity::Day, day),
+            ))
+            .arg(ttl_ms(
+                sale.now,
+                expires_at.max(sale.now) + self.retention.orders,
+            ))
+            .arg(attribution_prefix(merchant))
+            .arg(merchant)
+            .arg(sale.click_id.to_hex());
+        let value: Value = self
+            .run(invocation.invoke_async(&mut self.conn.clone()))
+            .await?;
+        match reply(value)? {
+            (tag, Some(order)) if tag == "new" => Ok(SaleOutcome {
+                sale: parse_order(merchant, &order)?,
+                replayed: false,
+            }),
+            (tag, Some(order)) if tag == "replay" => {
+                let first = parse_order(merchant, &order)?;
+                if first.click_id != sale.click_id || first.amount != sale.amount {
+                    return Err(Error::OrderConflict("order_id"));
+                }
+                Ok(SaleOutcome {
+                    sale: first,
+                    replayed: true,
+                })
+            }
+            (tag, None) if tag == "expired" => Err(Error::TokenExpired),
+            (tag, None) if tag == "no_click" => Err(Error::ClickNotFound),
+            _ => Err(corrupt("confirm_sale reply")),
+        }
+    }
+
+    async fn read_counters(
+        &self,
+        dimension: Dimension,
+        id: &str,
+        range: BucketRange,
+    ) -> Result<Vec<Counts>> {
+        let merchants: Vec<String> = if dimension == Dimension::Merchant {
+            vec![id.to_owned()]
+        } else {
+            self.run(self.conn.clone().smembers(index_key(dimension, id)))
+                .await?
+        };
+        let starts: Vec<i64> = range.starts().collect();
+        if merchants.is_empty() {
+            return Ok(vec![Counts::default(); starts.len()]);
+        }
+        let mut pipe = redis::pipe();
+        for merchant in &merchants {
+            for start in &starts {
+                pipe.hgetall(counter_key(
+                    merchant,
+                    range.granularity,
+                    *start,
+                    dimension,
+                    id,
+                ));
+            }
+        }
+        let cells: Vec<HashMap<String, i64>> =
+            self.run(pipe.query_async(&mut self.conn.clone())).await?;
+        let mut buckets = vec![Counts::default(); starts.len()];
+        for (i, cell) in cells.into_iter().enumerate() {
+            buckets[i % starts.len()].add(&parse_counts(cell));
+        }
+        Ok(buckets)
+    }
+
+    async fn merchant_counters(
+        &self,
+        merchant_id: &str,
+        range: BucketRange,
+    ) -> Result<Vec<CounterCell>> {
+        let pattern = format!(
+            "{}{}:*",
+            counter_prefix(merchant_id),
+            range.granularity.as_str()
+        );
+        let prefix_len = counter_prefix(merchant_id).len() + 2;
+        let end = range.first + i64::from(range.count) * range.granularity.seconds();
+        let mut wanted = Vec::new();
+        for key in self.scan(&pattern).await? {
+            // <start>:<dimension>:<id>; the id is last and may hold ':'.
+            let mut parts = key[prefix_len..].splitn(3, ':');
+            let (Some(start), Some(code), Some(id)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let (Ok(start), Some(dimension)) = (start.parse::<i64>(), dimension_from_code(code))
+            else {
+                continue;
+            };
+            if (range.first..end).contains(&start) {
+                wanted.push((key.clone(), start, dimension, id.to_owned()));
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for (key, ..) in &wanted {
+            pipe.hgetall(key);
+        }
+        let cells: Vec<HashMap<String, i64>> =
+            self.run(pipe.query_async(&mut self.conn.clone())).await?;
+        Ok(wanted
+            .into_iter()
+            .zip(cells)
+            .map(|((_, start, dimension, id), fields)| CounterCell {
+                start,
+                dimension,
+                id,
+                counts: parse_counts(fields),
+            })
+            .collect())
+    }
+
+    async fn merchant_records(
+        &self,
+        merchant_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<MerchantRecords> {
+        let mut conn = self.conn.clone();
+        let mut records = MerchantRecords::default();
+        let mut attributions: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let mut raw_clicks = Vec::new();
+        for key in self.scan(&format!("k:{{{merchant_id}}}:*")).await? {
+            let entries: Vec<(Vec<u8>, Vec<u8>)> = self.run(conn.hgetall(&key)).await?;
+            for (field, value) in entries {
+                if field.len() != 16 || value.len() < 30 {
+                    return Err(corrupt("click record"));
+                }
+                let attribution_id = hex::encode(&value[..ATTRIBUTION_ID_LEN]);
+                attributions.entry(attribution_id.clone()).or_default();
+                raw_clicks.push((field, value, attribution_id));
+            }
+        }
+        for (attribution_id, text) in attributions.iter_mut() {
+            *text = self
+                .run(conn.get(format!(
+                    "{}{attribution_id}",
+                    attribution_prefix(merchant_id)
+                )))
+                .await?;
+        }
+        for (field, value, attribution_id) in raw_clicks {
+            let rest = std::str::from_utf8(&value[28..]).map_err(|_| corrupt("click record"))?;
+            let (clicked, expires) = rest
+                .split_once(' ')
+                .ok_or_else(|| corrupt("click record"))?;
+            let clicked_at = clicked
+                .parse()
+                .ok()
+                .and_then(from_millis)
+                .ok_or_else(|| corrupt("click record"))?;
+            if !(from..to).contains(&clicked_at) {
+                continue;
+            }
+            let Some(Some(text)) = attributions.get(&attribution_id) else {
+                continue;
+            };
+            let ids: Vec<&str> = text.split(' ').collect();
+            let [campaign, creator, video, product] = ids.as_slice() else {
+                return Err(corrupt("attribution"));
+            };
+            let viewer: [u8; 16] = value[ATTRIBUTION_ID_LEN..28]
+                .try_into()
+                .map_err(|_| corrupt("click record"))?;
+            records.clicks.push(ClickRecord {
+                click_id: ClickId::from_bytes(
+                    field
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| corrupt("click record"))?,
+                ),
+                attribution: Attribution {
+                    merchant_id: merchant_id.to_owned(),
+                    campaign_id: (*campaign).to_owned(),
+                    creator_id: (*creator).to_owned(),
+                    video_id: (*video).to_owned(),
+                    product_id: (*product).to_owned(),
+                },
+                viewer_hash: (viewer != [0u8; 16]).then(|| {
+                    let mut hash = [0u8; 32];
+                    hash[..16].copy_from_slice(&viewer);
+                    hash
+                }),
+                clicked_at,
+                expires_at: expires
+                    .parse()
+                    .ok()
+                    .and_then(|s| DateTime::from_timestamp(s, 0))
+                    .ok_or_else(|| corrupt("click record"))?,
+            });
+        }
+        for key in self.scan(&format!("o:{{{merchant_id}}}:*")).await? {
+            let order: Option<Vec<u8>> = self.run(conn.get(&key)).await?;
+            if let Some(order) = order {
+                let sale = parse_order(merchant_id, &order)?;
+                if (from..to).contains(&sale.confirmed_at) {
+                    records.sales.push(sale);
+                }
+            }
+        }
+        Ok(records)
     }
 }

@@ -1,0 +1,61 @@
+-- Confirms a sale exactly once per (merchant, order id), atomically: the
+-- order record and the conversion and revenue counters of every dimension
+-- of the click. Checks its idempotency key first, so it is safe to run twice.
+--
+-- KEYS[1] the order (merchant's hash tag)
+-- KEYS[2] the click's bucket (same tag)
+-- The counter and attribution keys are derived here, under the same hash tag
+-- (ARGV[6], ARGV[12]): the click's attribution is only known inside Redis,
+-- and reading it first would cost a second round trip.
+-- ARGV[1]  click id (16 bytes)       ARGV[2] amount, minor units
+-- ARGV[3]  currency                  ARGV[4] now, ms
+-- ARGV[5]  '1' when the token has expired
+-- ARGV[6]  counter key prefix, e.g. 'n:{m-1}:'
+-- ARGV[7]  hour bucket start, s      ARGV[8] day bucket start, s
+-- ARGV[9]  hourly counter TTL, ms    ARGV[10] daily counter TTL, ms
+-- ARGV[11] order TTL, ms
+-- ARGV[12] attribution key prefix, e.g. 'a:{m-1}:'
+-- ARGV[13] merchant id               ARGV[14] click id, hex
+-- Returns {'replay', order} | {'expired'} | {'no_click'} | {'new', order}
+-- where order = click hex, amount, currency, confirmed ms, clicked ms,
+-- campaign, creator, video, product (space separated).
+
+local existing = redis.call('GET', KEYS[1])
+if existing then
+  return {'replay', existing}
+end
+if ARGV[5] == '1' then
+  return {'expired'}
+end
+local click = redis.call('HGET', KEYS[2], ARGV[1])
+if not click then
+  return {'no_click'}
+end
+local attr_id = string.gsub(string.sub(click, 1, 12), '.', function(c)
+  return string.format('%02x', string.byte(c))
+end)
+local attribution = redis.call('GET', ARGV[12] .. attr_id)
+if not attribution then
+  return {'no_click'}
+end
+local clicked_ms = string.match(click, '^(%d+)', 29)
+local campaign, creator, video, product =
+  string.match(attribution, '^(%S+) (%S+) (%S+) (%S+)$')
+
+local ids = {ARGV[13], campaign, creator, video, product}
+local dims = {'m', 'c', 'r', 'v', 'p'}
+local revenue = 'r:' .. ARGV[3]
+for i = 1, 5 do
+  local hour = ARGV[6] .. 'h:' .. ARGV[7] .. ':' .. dims[i] .. ':' .. ids[i]
+  local day = ARGV[6] .. 'd:' .. ARGV[8] .. ':' .. dims[i] .. ':' .. ids[i]
+  redis.call('HINCRBY', hour, 'v', 1)
+  redis.call('HINCRBY', hour, revenue, ARGV[2])
+  redis.call('PEXPIRE', hour, ARGV[9], 'NX')
+  redis.call('HINCRBY', day, 'v', 1)
+  redis.call('HINCRBY', day, revenue, ARGV[2])
+  redis.call('PEXPIRE', day, ARGV[10], 'NX')
+end
+
+local order = table.concat({ARGV[14], ARGV[2], ARGV[3], ARGV[4], clicked_ms, attribution}, ' ')
+redis.call('SET', KEYS[1], order, 'PX', ARGV[11])
+return {'new', order}

@@ -1,0 +1,64 @@
+-- Records a tap, atomically: a new click (dedup entry, click record,
+-- interned attribution, tap+click counters), or a repeat of a click inside
+-- the dedup window (tap counters only). Safe to run twice: a second run of
+-- the same call finds its own click id in the dedup entry and does nothing.
+--
+-- KEYS[1]  dedup bucket of the current window     (all keys share the merchant's hash tag)
+-- KEYS[2]  dedup bucket of the previous window
+-- KEYS[3]  click bucket (by expiry hour and click id)
+-- KEYS[4]  interned attribution
+-- KEYS[5..9]   hourly counters: merchant, campaign, creator, video, product
+-- KEYS[10..14] daily counters, same order
+-- ARGV[1]  dedup field (16 bytes)
+-- ARGV[2]  click id (16 bytes): the click bucket field
+-- ARGV[3]  dedup value: click id .. tap time ms .. ' ' .. expiry s .. ' ' .. kid
+-- ARGV[4]  click value (attribution id, viewer hash, tap time, expiry)
+-- ARGV[5]  now, ms          ARGV[6] dedup window, ms
+-- ARGV[7]  dedup bucket TTL, ms
+-- ARGV[8]  click record TTL, ms (also the attribution's)
+-- ARGV[9]  attribution value
+-- ARGV[10] hourly counter TTL, ms   ARGV[11] daily counter TTL, ms
+-- Returns {'new'} | {'retry'} | {'dup', first dedup value}
+
+local now = tonumber(ARGV[5])
+local window = tonumber(ARGV[6])
+
+local function live(key)
+  local v = redis.call('HGET', key, ARGV[1])
+  if not v then return nil end
+  local t0 = tonumber(string.match(v, '^(%d+)', 17))
+  if t0 and now - t0 < window then return v end
+  return nil
+end
+
+local function extend(key, ttl)
+  if redis.call('PTTL', key) < tonumber(ttl) then
+    redis.call('PEXPIRE', key, ttl)
+  end
+end
+
+local function count(field)
+  for i = 5, 14 do
+    redis.call('HINCRBY', KEYS[i], 't', 1)
+    if field then redis.call('HINCRBY', KEYS[i], field, 1) end
+    redis.call('PEXPIRE', KEYS[i], i < 10 and ARGV[10] or ARGV[11], 'NX')
+  end
+end
+
+local first = live(KEYS[1]) or live(KEYS[2])
+if first then
+  if string.sub(first, 1, 16) == ARGV[2] then
+    return {'retry'}
+  end
+  count(nil)
+  return {'dup', first}
+end
+
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[7], 'NX')
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
+extend(KEYS[3], ARGV[8])
+redis.call('SET', KEYS[4], ARGV[9], 'KEEPTTL')
+extend(KEYS[4], ARGV[8])
+count('c')
+return {'new'}
