@@ -86,6 +86,24 @@ pub enum Command {
         #[arg(long)]
         currency: String,
     },
+    /// Recount a merchant's UTC day from the stored click and sale records
+    /// and print any drift from the counters. Exits 0 when they agree, 1 on
+    /// drift, 2 when it could not run. Reads the store directly; records
+    /// are kept through the day after a click, so recount today or yesterday.
+    Reconcile {
+        /// The store to read: redis://… or rediss://….
+        #[arg(long, env = "CARTCLICK_STORE", value_name = "URL")]
+        store: String,
+        /// Optional config file, for store_timeout_ms and [retention].
+        #[arg(long, env = "CARTCLICK_CONFIG", value_name = "FILE")]
+        config: Option<std::path::PathBuf>,
+        /// The merchant to recount.
+        #[arg(long)]
+        merchant: String,
+        /// The UTC day, YYYY-MM-DD.
+        #[arg(long)]
+        day: chrono::NaiveDate,
+    },
     /// Read counters (CounterService.GetCounters).
     Counters {
         /// Server and key (a dashboard, merchant or admin key).
@@ -165,6 +183,14 @@ pub enum GranularityArg {
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve { args, dev } => serve(args, dev).await,
+        Command::Reconcile {
+            store,
+            config,
+            merchant,
+            day,
+        } => {
+            return reconcile(store, config, merchant, day).await;
+        }
         Command::Issue {
             client,
             campaign,
@@ -270,6 +296,57 @@ async fn serve(args: ServeArgs, dev: bool) -> Result<(), String> {
     app.run_until_stopped(shutdown_signal())
         .await
         .map_err(|e| e.to_string())
+}
+
+async fn reconcile(
+    store: String,
+    config: Option<std::path::PathBuf>,
+    merchant: String,
+    day: chrono::NaiveDate,
+) -> ExitCode {
+    let result = async {
+        let args = ServeArgs {
+            config,
+            listen: None,
+            store: Some(store),
+        };
+        let config = Config::load(&args).map_err(|e| e.to_string())?;
+        let StoreUrl::Redis(url) = &config.store else {
+            return Err("reconcile reads a redis store: pass --store redis://…".to_owned());
+        };
+        let options = crate::store::redis::RedisOptions {
+            timeout: config.store_timeout,
+            retention: config.retention,
+        };
+        let store = crate::store::redis::RedisStore::open(url, options)
+            .await
+            .map_err(|e| e.to_string())?;
+        crate::reconcile::reconcile(&store, &merchant, day)
+            .await
+            .map_err(|e| format!("reconcile: {e}"))
+    }
+    .await;
+    match result {
+        Ok(report) => {
+            println!(
+                "merchant {} day {}: {} click records, {} sale records",
+                report.merchant_id, report.day, report.clicks, report.sales
+            );
+            if report.drift.is_empty() {
+                println!("no drift");
+                ExitCode::SUCCESS
+            } else {
+                for line in &report.drift {
+                    println!("drift: {line}");
+                }
+                ExitCode::from(1)
+            }
+        }
+        Err(message) => {
+            eprintln!("cartclick: {message}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// The demo merchant and campaign of `serve --dev`.

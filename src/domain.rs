@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::auth::{Caller, Role};
 use crate::clock::Clock;
@@ -19,6 +19,8 @@ use crate::model::{
 };
 use crate::policy;
 use crate::privacy::ViewerPepper;
+use crate::reconcile::ReconcileReport;
+use crate::registry::RegistryCache;
 use crate::store::Store;
 use crate::token::{Claims, ClickId, KeyRing, TokenError};
 
@@ -101,6 +103,8 @@ pub struct Cartclick {
     policy: Policy,
     /// Where "now" comes from.
     clock: Arc<dyn Clock>,
+    /// Campaigns and merchants read on the hot path, cached briefly.
+    registry: RegistryCache,
 }
 
 impl Cartclick {
@@ -118,6 +122,7 @@ impl Cartclick {
             pepper,
             policy,
             clock,
+            registry: RegistryCache::default(),
         }
     }
 
@@ -129,14 +134,12 @@ impl Cartclick {
     /// A tap: checks the campaign and the viewer, signs a token, records the click.
     pub async fn issue_token(&self, tap: Tap) -> Result<IssuedToken> {
         let campaign = self
-            .store
-            .get_campaign(&tap.campaign_id)
+            .cached_campaign(&tap.campaign_id)
             .await?
             .ok_or(Error::CampaignNotFound)?;
         policy::check_issue(&campaign, &self.policy.categories, tap.age, &tap.product_id)?;
         let merchant = self
-            .store
-            .get_merchant(&campaign.merchant_id)
+            .cached_merchant(&campaign.merchant_id)
             .await?
             .ok_or(Error::MerchantNotFound)?;
         let landing = policy::check_landing_url(&tap.landing_url, &merchant.allowed_domains)?;
@@ -314,9 +317,33 @@ impl Cartclick {
         }
     }
 
+    /// Recounts a merchant's UTC day from its raw records (see [`crate::reconcile`]).
+    pub async fn reconcile(&self, merchant_id: &str, day: NaiveDate) -> Result<ReconcileReport> {
+        crate::reconcile::reconcile(self.store.as_ref(), merchant_id, day).await
+    }
+
+    async fn cached_campaign(&self, campaign_id: &str) -> Result<Option<Campaign>> {
+        if let Some(cached) = self.registry.campaign(campaign_id) {
+            return Ok(cached);
+        }
+        let campaign = self.store.get_campaign(campaign_id).await?;
+        self.registry.put_campaign(campaign_id, campaign.clone());
+        Ok(campaign)
+    }
+
+    async fn cached_merchant(&self, merchant_id: &str) -> Result<Option<Merchant>> {
+        if let Some(cached) = self.registry.merchant(merchant_id) {
+            return Ok(cached);
+        }
+        let merchant = self.store.get_merchant(merchant_id).await?;
+        self.registry.put_merchant(merchant_id, merchant.clone());
+        Ok(merchant)
+    }
+
     /// Creates or replaces a merchant.
     pub async fn put_merchant(&self, merchant: Merchant) -> Result<Merchant> {
         self.store.put_merchant(&merchant).await?;
+        self.registry.forget_merchant(&merchant.merchant_id);
         Ok(merchant)
     }
 
@@ -399,6 +426,7 @@ impl Cartclick {
             let updated = change(existing.as_ref())?;
             let expected = existing.map(|c| c.revision);
             if self.store.put_campaign(&updated, expected).await? {
+                self.registry.forget_campaign(campaign_id);
                 return Ok(updated);
             }
         }

@@ -13,6 +13,8 @@
 //! - [`model`]: the domain's plain types.
 //! - [`domain`]: the operations (a tap, a sale, a counter read, admin writes).
 //! - [`store`]: the [`store::Store`] trait and its implementations.
+//! - [`registry`]: a short in-process cache of campaigns and merchants.
+//! - [`reconcile`]: recounting a merchant's day from raw records.
 //! - [`auth`]: API keys and roles.
 //! - [`api`]: the gRPC adapters, one file per service.
 //! - [`error`]: the one error enum and its mapping to `tonic::Status`.
@@ -33,6 +35,8 @@ pub mod error;
 pub mod model;
 pub mod policy;
 pub mod privacy;
+pub mod reconcile;
+pub mod registry;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
