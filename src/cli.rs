@@ -104,6 +104,15 @@ pub enum Command {
         #[arg(long)]
         day: chrono::NaiveDate,
     },
+    /// Operator commands over gRPC (AdminService); need an admin key.
+    Admin {
+        /// Server and key (an admin key).
+        #[command(flatten)]
+        client: ClientArgs,
+        /// What to manage.
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Read counters (CounterService.GetCounters).
     Counters {
         /// Server and key (a dashboard, merchant or admin key).
@@ -125,6 +134,143 @@ pub enum Command {
         #[arg(long)]
         to: Option<DateTime<Utc>>,
     },
+}
+
+/// What `cartclick admin` manages.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Merchants: webshops and their registered domains.
+    Merchant {
+        /// put or get.
+        #[command(subcommand)]
+        command: MerchantCommand,
+    },
+    /// Campaigns and their review.
+    Campaign {
+        /// put, get or review.
+        #[command(subcommand)]
+        command: CampaignCommand,
+    },
+    /// API keys.
+    Key {
+        /// create or revoke.
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+/// `cartclick admin merchant …`
+#[derive(Debug, Subcommand)]
+pub enum MerchantCommand {
+    /// Create or replace a merchant.
+    Put {
+        /// The merchant's id.
+        #[arg(long)]
+        id: String,
+        /// Name shown on dashboards.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// A registered domain (repeat for more); subdomains are allowed too.
+        #[arg(long = "domain", required = true)]
+        domains: Vec<String>,
+        /// The query parameter that carries the token [default: cc].
+        #[arg(long, default_value = "")]
+        token_param: String,
+    },
+    /// Show a merchant.
+    Get {
+        /// The merchant's id.
+        #[arg(long)]
+        id: String,
+    },
+}
+
+/// `cartclick admin campaign …`
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// Create or update a campaign (new or changed campaigns wait for review).
+    Put {
+        /// The campaign's id.
+        #[arg(long)]
+        id: String,
+        /// The merchant that pays for it.
+        #[arg(long)]
+        merchant: String,
+        /// The product category.
+        #[arg(long)]
+        category: String,
+        /// Attribution window in hours, 1 to 720 [default: 168, 7 days].
+        #[arg(long)]
+        window_hours: Option<u32>,
+        /// A product in the campaign (repeat for more); none means any.
+        #[arg(long = "product")]
+        products: Vec<String>,
+    },
+    /// Show a campaign and its review status.
+    Get {
+        /// The campaign's id.
+        #[arg(long)]
+        id: String,
+    },
+    /// Approve, reject or pause a campaign.
+    Review {
+        /// The campaign's id.
+        #[arg(long)]
+        id: String,
+        /// The decision.
+        #[arg(long, value_enum)]
+        decision: DecisionArg,
+        /// Why: kept with the campaign.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+/// `cartclick admin key …`
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key; its secret is printed once.
+    Create {
+        /// The key's role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The merchant a merchant key acts for.
+        #[arg(long)]
+        merchant: Option<String>,
+        /// Who holds the key.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke an API key.
+    Revoke {
+        /// The key's id.
+        #[arg(long)]
+        id: String,
+    },
+}
+
+/// A review decision on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DecisionArg {
+    /// The campaign may issue tokens.
+    Approve,
+    /// The campaign may not issue tokens.
+    Reject,
+    /// The campaign stops issuing tokens until approved again.
+    Pause,
+}
+
+/// A key role on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// Feed services.
+    Feed,
+    /// A merchant's shop (needs --merchant).
+    Merchant,
+    /// Dashboards.
+    Dashboard,
+    /// Operators.
+    Admin,
 }
 
 /// Where a client command connects, and with which key.
@@ -235,6 +381,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             };
             confirm(client, request).await
         }
+        Command::Admin { client, command } => admin(client, command).await,
         Command::Counters {
             client,
             dimension,
@@ -498,6 +645,183 @@ fn print_time(label: &str, at: Option<prost_types::Timestamp>) {
         .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
         .map_or_else(String::new, |t| t.to_rfc3339());
     println!("{label:<13}{text}");
+}
+
+fn print_merchant(merchant: Option<proto::Merchant>) {
+    let merchant = merchant.unwrap_or_default();
+    println!("{:<16}{}", "merchant_id", merchant.merchant_id);
+    println!("{:<16}{}", "display_name", merchant.display_name);
+    println!(
+        "{:<16}{}",
+        "allowed_domains",
+        merchant.allowed_domains.join(", ")
+    );
+    println!("{:<16}{}", "token_param", merchant.token_param);
+}
+
+fn print_campaign(campaign: Option<proto::Campaign>) {
+    let campaign = campaign.unwrap_or_default();
+    let window = campaign.attribution_window.map_or(0, |d| d.seconds / 3600);
+    println!("{:<20}{}", "campaign_id", campaign.campaign_id);
+    println!("{:<20}{}", "merchant_id", campaign.merchant_id);
+    println!("{:<20}{}", "category", campaign.category);
+    println!("{:<20}{window} hours", "attribution_window");
+    let products = if campaign.product_ids.is_empty() {
+        "(any)".to_owned()
+    } else {
+        campaign.product_ids.join(", ")
+    };
+    println!("{:<20}{products}", "product_ids");
+    let status = campaign.status().as_str_name();
+    println!(
+        "{:<20}{}",
+        "status",
+        status.trim_start_matches("CAMPAIGN_STATUS_")
+    );
+    println!("{:<20}{}", "review_reason", campaign.review_reason);
+}
+
+async fn admin(client: ClientArgs, command: AdminCommand) -> Result<(), String> {
+    let mut rpc = proto::admin_service_client::AdminServiceClient::new(channel(&client).await?);
+    let fail = |s: tonic::Status| describe(&s);
+    match command {
+        AdminCommand::Merchant {
+            command:
+                MerchantCommand::Put {
+                    id,
+                    name,
+                    domains,
+                    token_param,
+                },
+        } => {
+            let merchant = proto::Merchant {
+                merchant_id: id,
+                display_name: name,
+                allowed_domains: domains,
+                token_param,
+            };
+            let request = proto::PutMerchantRequest {
+                merchant: Some(merchant),
+            };
+            let response = rpc
+                .put_merchant(authorized(&client, request)?)
+                .await
+                .map_err(fail)?;
+            print_merchant(response.into_inner().merchant);
+        }
+        AdminCommand::Merchant {
+            command: MerchantCommand::Get { id },
+        } => {
+            let request = proto::GetMerchantRequest { merchant_id: id };
+            let response = rpc
+                .get_merchant(authorized(&client, request)?)
+                .await
+                .map_err(fail)?;
+            print_merchant(response.into_inner().merchant);
+        }
+        AdminCommand::Campaign {
+            command:
+                CampaignCommand::Put {
+                    id,
+                    merchant,
+                    category,
+                    window_hours,
+                    products,
+                },
+        } => {
+            let campaign = proto::Campaign {
+                campaign_id: id,
+                merchant_id: merchant,
+                category,
+                attribution_window: window_hours.map(|hours| prost_types::Duration {
+                    seconds: i64::from(hours) * 3600,
+                    nanos: 0,
+                }),
+                product_ids: products,
+                ..proto::Campaign::default()
+            };
+            let request = proto::PutCampaignRequest {
+                campaign: Some(campaign),
+            };
+            let response = rpc
+                .put_campaign(authorized(&client, request)?)
+                .await
+                .map_err(fail)?;
+            print_campaign(response.into_inner().campaign);
+        }
+        AdminCommand::Campaign {
+            command: CampaignCommand::Get { id },
+        } => {
+            let request = proto::GetCampaignRequest { campaign_id: id };
+            let response = rpc
+                .get_campaign(authorized(&client, request)?)
+                .await
+                .map_err(fail)?;
+            print_campaign(response.into_inner().campaign);
+        }
+        AdminCommand::Campaign {
+            command:
+                CampaignCommand::Review {
+                    id,
+                    decision,
+                    reason,
+                },
+        } => {
+            let decision = match decision {
+                DecisionArg::Approve => proto::ReviewDecision::Approve,
+                DecisionArg::Reject => proto::ReviewDecision::Reject,
+                DecisionArg::Pause => proto::ReviewDecision::Pause,
+            };
+            let request = proto::ReviewCampaignRequest {
+                campaign_id: id,
+                decision: decision.into(),
+                reason,
+            };
+            let response = rpc
+                .review_campaign(authorized(&client, request)?)
+                .await
+                .map_err(fail)?;
+            print_campaign(response.into_inner().campaign);
+        }
+        AdminCommand::Key {
+            command:
+                KeyCommand::Create {
+                    role,
+                    merchant,
+                    label,
+                },
+        } => {
+            let role = match role {
+                RoleArg::Feed => proto::Role::Feed,
+                RoleArg::Merchant => proto::Role::Merchant,
+                RoleArg::Dashboard => proto::Role::Dashboard,
+                RoleArg::Admin => proto::Role::Admin,
+            };
+            let request = proto::CreateApiKeyRequest {
+                role: role.into(),
+                merchant_id: merchant.unwrap_or_default(),
+                label,
+            };
+            let response = rpc
+                .create_api_key(authorized(&client, request)?)
+                .await
+                .map_err(fail)?;
+            let key = response.into_inner();
+            println!("{:<8}{}", "key_id", key.key_id);
+            println!("{:<8}{}", "secret", key.secret);
+            eprintln!("the secret is shown once: store it now");
+        }
+        AdminCommand::Key {
+            command: KeyCommand::Revoke { id },
+        } => {
+            let request = proto::RevokeApiKeyRequest { key_id: id.clone() };
+            rpc.revoke_api_key(authorized(&client, request)?)
+                .await
+                .map_err(fail)?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
 }
 
 async fn issue(client: ClientArgs, request: proto::IssueTokenRequest) -> Result<(), String> {
