@@ -423,6 +423,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 async fn serve(args: ServeArgs, dev: bool) -> Result<(), String> {
+    let shutdown = shutdown_signal()?;
     let mut config = Config::load(&args).map_err(|e| e.to_string())?;
     let mut printed = None;
     if dev {
@@ -440,7 +441,7 @@ async fn serve(args: ServeArgs, dev: bool) -> Result<(), String> {
         seed_demo(&app).await?;
         println!("{}", dev_banner(&app.local_addr().to_string(), &keys));
     }
-    app.run_until_stopped(shutdown_signal())
+    app.run_until_stopped(shutdown)
         .await
         .map_err(|e| e.to_string())
 }
@@ -575,31 +576,32 @@ fn dev_banner(addr: &str, keys: &[(Role, String)]) -> String {
     )
 }
 
-/// Completes on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for ctrl-c");
-            std::future::pending::<()>().await;
-        }
-    };
+/// A future that completes on SIGTERM or Ctrl-C. The handlers are installed
+/// here, before the server starts, not when the future is first polled: a
+/// signal that arrives while the server is still starting must not kill the
+/// process outright.
+pub fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send, String> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())
+            .map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+        let mut interrupt = signal(SignalKind::interrupt())
+            .map_err(|e| format!("cannot listen for SIGINT: {e}"))?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => tracing::info!("SIGTERM received"),
+                _ = interrupt.recv() => tracing::info!("SIGINT received"),
             }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            if tokio::signal::ctrl_c().await.is_err() {
                 std::future::pending::<()>().await;
             }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        })
     }
 }
 

@@ -255,7 +255,7 @@ pub struct ClickRecord {
     /// Who the click credits.
     pub attribution: Attribution,
     /// Keyed hash of the viewer id (never the id itself); `None` once erased.
-    pub viewer_hash: Option<[u8; 32]>,
+    pub viewer_hash: Option<crate::privacy::ViewerHash>,
     /// When the viewer tapped.
     pub clicked_at: DateTime<Utc>,
     /// End of the attribution window.

@@ -13,6 +13,9 @@ pub struct ViewerPepper {
     mac: Hmac<Sha256>,
 }
 
+/// A pseudonymised viewer id.
+pub type ViewerHash = [u8; 16];
+
 /// Shortest pepper accepted, in bytes.
 pub const MIN_PEPPER_LEN: usize = 32;
 
@@ -30,12 +33,16 @@ impl ViewerPepper {
         ViewerPepper::new(&secret)
     }
 
-    /// The stored stand-in for a viewer id.
-    pub fn viewer_hash(&self, viewer_id: &str) -> [u8; 32] {
+    /// The stored stand-in for a viewer id: HMAC-SHA256 truncated to 128
+    /// bits, plenty to tell viewers apart and small enough to keep per click.
+    pub fn viewer_hash(&self, viewer_id: &str) -> ViewerHash {
         let mut mac = self.mac.clone();
         mac.update(b"cartclick/viewer/v1\0");
         mac.update(viewer_id.as_bytes());
-        mac.finalize().into_bytes().into()
+        let digest = mac.finalize().into_bytes();
+        let mut hash = [0u8; 16];
+        hash.copy_from_slice(&digest[..16]);
+        hash
     }
 
     /// The key that makes repeat taps of one viewer on one video, product and
@@ -43,7 +50,7 @@ impl ViewerPepper {
     /// different tuples hash alike.
     pub fn dedup_key(
         &self,
-        viewer_hash: &[u8; 32],
+        viewer_hash: &ViewerHash,
         campaign_id: &str,
         video_id: &str,
         product_id: &str,

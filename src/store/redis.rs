@@ -14,7 +14,7 @@
 //! | key | type | holds | expires |
 //! |---|---|---|---|
 //! | `d:{m}:<window>:<n>` | hash | dedup entries of one dedup window: field = 16 bytes of the dedup key, value = first click id, tap time (ms), expiry, key id | two dedup windows |
-//! | `k:{m}:<expiry hour>:<n>` | hash | click records: field = click id (16 bytes), value = attribution id (12 bytes), viewer hash (16 bytes), tap time (ms), expiry (s) | the later of the attribution window and the day after the click |
+//! | `k:{m}:<expiry hour>:<n>` | hash | click records: field = click id (16 bytes), value = attribution id (12 bytes), viewer hash (16 bytes, zeros once erased), tap time (ms), expiry (s) | the later of the attribution window and the day after the click |
 //! | `a:{m}:<attribution id>` | string | `campaign creator video product`, shared by every click on that cart | as long as its longest-lived click |
 //! | `o:{m}:<order id>` | string | the confirmed sale | the click's window + order retention |
 //! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `t` taps, `c` clicks, `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds | bucket end + hourly or daily retention |
@@ -146,6 +146,7 @@ impl RedisStore {
             indexed: Mutex::new(HashMap::new()),
         };
         store.check_eviction_policy().await?;
+        store.load_scripts().await?;
         Ok(store)
     }
 
@@ -170,6 +171,21 @@ impl RedisStore {
             return Err(OpenError(format!(
                 "store: redis maxmemory-policy is {policy}; cartclick needs noeviction (an evicted order would be counted twice): run CONFIG SET maxmemory-policy noeviction or set it in redis.conf"
             )));
+        }
+        Ok(())
+    }
+
+    /// Loads every script, so the first call after start runs EVALSHA at
+    /// once (a Redis restart or SCRIPT FLUSH later is the NOSCRIPT fallback's).
+    async fn load_scripts(&self) -> Result<(), OpenError> {
+        for script in [
+            &self.scripts.record_click,
+            &self.scripts.confirm_sale,
+            &self.scripts.put_campaign,
+        ] {
+            let mut conn = self.conn.clone();
+            let loaded: Result<String> = self.run(script.load_async(&mut conn)).await;
+            loaded.map_err(|_| OpenError("store: redis refused to load the lua scripts".into()))?;
         }
         Ok(())
     }
@@ -433,7 +449,7 @@ fn click_value(attribution_id: &[u8; ATTRIBUTION_ID_LEN], record: &ClickRecord) 
     let mut value = Vec::with_capacity(56);
     value.extend_from_slice(attribution_id);
     match &record.viewer_hash {
-        Some(hash) => value.extend_from_slice(&hash[..16]),
+        Some(hash) => value.extend_from_slice(hash),
         None => value.extend_from_slice(&[0u8; 16]),
     }
     value.extend_from_slice(
@@ -935,11 +951,7 @@ impl Store for RedisStore {
                     video_id: (*video).to_owned(),
                     product_id: (*product).to_owned(),
                 },
-                viewer_hash: (viewer != [0u8; 16]).then(|| {
-                    let mut hash = [0u8; 32];
-                    hash[..16].copy_from_slice(&viewer);
-                    hash
-                }),
+                viewer_hash: (viewer != [0u8; 16]).then_some(viewer),
                 clicked_at,
                 expires_at: expires
                     .parse()

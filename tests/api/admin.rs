@@ -5,9 +5,8 @@ use tonic::Code;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn a_merchant_reads_back_as_stored_with_normalised_domains() {
-    let app = spawn_app().await;
+async fn a_merchant_reads_back_as_stored_with_normalised_domains(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let stored = app
         .put_merchant(MERCHANT, &["Shop.DK", "bücher.example"], "")
         .await;
@@ -34,9 +33,8 @@ async fn a_merchant_reads_back_as_stored_with_normalised_domains() {
     assert_eq!(read.token_param, "cc");
 }
 
-#[tokio::test]
-async fn an_unknown_merchant_is_not_found() {
-    let app = spawn_app().await;
+async fn an_unknown_merchant_is_not_found(backend: Backend) {
+    let app = spawn_app_on(backend).await;
 
     let status = app
         .admin()
@@ -57,9 +55,8 @@ async fn an_unknown_merchant_is_not_found() {
     assert_error(&campaign_status, Code::NotFound, "MERCHANT_NOT_FOUND");
 }
 
-#[tokio::test]
-async fn a_new_campaign_is_pending_with_the_default_window() {
-    let app = spawn_app().await;
+async fn a_new_campaign_is_pending_with_the_default_window(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
 
     let created = app
@@ -84,9 +81,10 @@ async fn a_new_campaign_is_pending_with_the_default_window() {
     assert_eq!(read, created);
 }
 
-#[tokio::test]
-async fn changing_category_or_products_goes_back_to_review_and_the_window_does_not() {
-    let app = spawn_app().await;
+async fn changing_category_or_products_goes_back_to_review_and_the_window_does_not(
+    backend: Backend,
+) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
 
     let mut longer = campaign(CAMPAIGN, MERCHANT, "apparel", &[]);
@@ -106,9 +104,8 @@ async fn changing_category_or_products_goes_back_to_review_and_the_window_does_n
     assert_eq!(products_changed.status(), CampaignStatus::Pending);
 }
 
-#[tokio::test]
-async fn a_campaign_window_sets_the_token_expiry() {
-    let app = spawn_app().await;
+async fn a_campaign_window_sets_the_token_expiry(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let mut short = campaign(CAMPAIGN, MERCHANT, "apparel", &[]);
     short.attribution_window = Some(prost_types::Duration {
@@ -125,9 +122,8 @@ async fn a_campaign_window_sets_the_token_expiry() {
     );
 }
 
-#[tokio::test]
-async fn a_prohibited_category_can_never_be_approved() {
-    let app = spawn_app().await;
+async fn a_prohibited_category_can_never_be_approved(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     app.put_campaign("c-beer", MERCHANT, "Alcohol", &[]).await;
 
@@ -143,9 +139,8 @@ async fn a_prohibited_category_can_never_be_approved() {
     assert_error(&issue, Code::FailedPrecondition, "CATEGORY_PROHIBITED");
 }
 
-#[tokio::test]
-async fn reviewing_an_unknown_campaign_is_not_found() {
-    let app = spawn_app().await;
+async fn reviewing_an_unknown_campaign_is_not_found(backend: Backend) {
+    let app = spawn_app_on(backend).await;
 
     let status = app
         .try_review("nope", ReviewDecision::Approve)
@@ -155,9 +150,8 @@ async fn reviewing_an_unknown_campaign_is_not_found() {
     assert_error(&status, Code::NotFound, "CAMPAIGN_NOT_FOUND");
 }
 
-#[tokio::test]
-async fn malformed_admin_requests_name_the_field() {
-    let app = spawn_app().await;
+async fn malformed_admin_requests_name_the_field(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let merchant = |domains: &[&str], token_param: &str| Merchant {
         merchant_id: "m-x".into(),
@@ -225,3 +219,14 @@ async fn malformed_admin_requests_name_the_field() {
         .unwrap_err();
     assert_invalid_field(&status, "decision");
 }
+
+on_both_backends!(
+    a_merchant_reads_back_as_stored_with_normalised_domains,
+    an_unknown_merchant_is_not_found,
+    a_new_campaign_is_pending_with_the_default_window,
+    changing_category_or_products_goes_back_to_review_and_the_window_does_not,
+    a_campaign_window_sets_the_token_expiry,
+    a_prohibited_category_can_never_be_approved,
+    reviewing_an_unknown_campaign_is_not_found,
+    malformed_admin_requests_name_the_field,
+);

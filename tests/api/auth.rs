@@ -5,9 +5,8 @@ use tonic::{Code, Request};
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn a_call_without_credentials_is_unauthenticated() {
-    let app = spawn_app().await;
+async fn a_call_without_credentials_is_unauthenticated(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
 
     let status = app
@@ -19,9 +18,8 @@ async fn a_call_without_credentials_is_unauthenticated() {
     assert_error(&status, Code::Unauthenticated, "UNAUTHENTICATED");
 }
 
-#[tokio::test]
-async fn an_unknown_secret_is_unauthenticated() {
-    let app = spawn_app().await;
+async fn an_unknown_secret_is_unauthenticated(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
 
     let status = app
@@ -40,9 +38,8 @@ async fn an_unknown_secret_is_unauthenticated() {
     assert_error(&basic, Code::Unauthenticated, "UNAUTHENTICATED");
 }
 
-#[tokio::test]
-async fn each_role_is_refused_outside_its_services() {
-    let app = spawn_app().await;
+async fn each_role_is_refused_outside_its_services(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let sale = ConfirmSaleRequest {
         token: "x".into(),
@@ -104,9 +101,8 @@ async fn each_role_is_refused_outside_its_services() {
     }
 }
 
-#[tokio::test]
-async fn admin_may_call_every_service() {
-    let app = spawn_app().await;
+async fn admin_may_call_every_service(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
 
     let issued = app
@@ -128,3 +124,10 @@ async fn admin_may_call_every_service() {
     assert!(issued.is_ok(), "{issued:?}");
     assert_eq!(read.unwrap().into_inner().total.unwrap().clicks, 1);
 }
+
+on_both_backends!(
+    a_call_without_credentials_is_unauthenticated,
+    an_unknown_secret_is_unauthenticated,
+    each_role_is_refused_outside_its_services,
+    admin_may_call_every_service,
+);

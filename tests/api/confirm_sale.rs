@@ -1,19 +1,15 @@
 //! SaleService.ConfirmSale.
 
-use std::sync::Arc;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cartclick::proto::*;
-use cartclick::store::memory::MemoryStore;
 use chrono::TimeDelta;
 use tonic::Code;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn a_sale_is_attributed_to_the_clicks_creator_video_campaign_and_product() {
-    let app = spawn_app().await;
+async fn a_sale_is_attributed_to_the_clicks_creator_video_campaign_and_product(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     app.clock.advance(TimeDelta::hours(2));
@@ -36,9 +32,8 @@ async fn a_sale_is_attributed_to_the_clicks_creator_video_campaign_and_product()
     assert!(!sale.replayed);
 }
 
-#[tokio::test]
-async fn an_identical_repeat_returns_the_first_answer_and_counts_nothing() {
-    let app = spawn_app().await;
+async fn an_identical_repeat_returns_the_first_answer_and_counts_nothing(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     let first = app
@@ -72,9 +67,8 @@ async fn an_identical_repeat_returns_the_first_answer_and_counts_nothing() {
     );
 }
 
-#[tokio::test]
-async fn the_same_order_with_another_amount_or_token_is_a_conflict() {
-    let app = spawn_app().await;
+async fn the_same_order_with_another_amount_or_token_is_a_conflict(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let first = app.issue(tap("viewer-1")).await.unwrap();
     let second = app.issue(tap("viewer-2")).await.unwrap();
@@ -104,9 +98,8 @@ async fn the_same_order_with_another_amount_or_token_is_a_conflict() {
     );
 }
 
-#[tokio::test]
-async fn every_distinct_order_inside_the_window_counts() {
-    let app = spawn_app().await;
+async fn every_distinct_order_inside_the_window_counts(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
 
@@ -137,9 +130,8 @@ async fn every_distinct_order_inside_the_window_counts() {
     );
 }
 
-#[tokio::test]
-async fn another_merchants_token_is_invalid() {
-    let app = spawn_app().await;
+async fn another_merchants_token_is_invalid(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
 
@@ -157,9 +149,8 @@ async fn another_merchants_token_is_invalid() {
     assert_error(&status, Code::InvalidArgument, "TOKEN_INVALID");
 }
 
-#[tokio::test]
-async fn a_tampered_or_malformed_token_is_invalid() {
-    let app = spawn_app().await;
+async fn a_tampered_or_malformed_token_is_invalid(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     let mut bytes = URL_SAFE_NO_PAD.decode(&issued.token).unwrap();
@@ -183,11 +174,10 @@ async fn a_tampered_or_malformed_token_is_invalid() {
     );
 }
 
-#[tokio::test]
-async fn a_token_from_another_deployments_keys_is_invalid() {
-    let app = spawn_app().await;
+async fn a_token_from_another_deployments_keys_is_invalid(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
-    let elsewhere = spawn_app().await;
+    let elsewhere = spawn_app_on(backend).await;
     elsewhere.seed().await;
     let foreign = elsewhere.issue(tap("viewer-1")).await.unwrap();
 
@@ -199,9 +189,10 @@ async fn a_token_from_another_deployments_keys_is_invalid() {
     assert_error(&status, Code::InvalidArgument, "TOKEN_INVALID");
 }
 
-#[tokio::test]
-async fn a_sale_after_the_attribution_window_is_expired_but_a_replay_still_answers() {
-    let app = spawn_app().await;
+async fn a_sale_after_the_attribution_window_is_expired_but_a_replay_still_answers(
+    backend: Backend,
+) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     app.clock.advance(TimeDelta::days(6));
@@ -225,21 +216,16 @@ async fn a_sale_after_the_attribution_window_is_expired_but_a_replay_still_answe
     assert_eq!(replay.confirmed_at, first.confirmed_at);
 }
 
-#[tokio::test]
-async fn a_token_whose_click_record_is_gone_is_click_not_found() {
-    // Two servers with the same signing keys but separate stores: the token
-    // verifies on the second, which has no record of the click.
+async fn a_token_whose_click_record_is_gone_is_click_not_found(backend: Backend) {
+    // Two servers with the same signing keys but separate stores (on Redis,
+    // separate redis-servers): the token verifies on the second, which has
+    // no record of the click.
     let keys = Keys::new();
     let config = test_config(&keys);
-    let first = spawn_app_with(
-        keys.clone(),
-        config.clone(),
-        Arc::new(MemoryStore::new(Default::default())),
-    )
-    .await;
+    let first = spawn_app_on_with(backend, keys.clone(), config.clone()).await;
     first.seed().await;
     let issued = first.issue(tap("viewer-1")).await.unwrap();
-    let second = spawn_app_with(keys, config, Arc::new(MemoryStore::new(Default::default()))).await;
+    let second = spawn_app_on_with(backend, keys, config).await;
     second.seed().await;
 
     let status = second
@@ -250,9 +236,8 @@ async fn a_token_whose_click_record_is_gone_is_click_not_found() {
     assert_error(&status, Code::NotFound, "CLICK_NOT_FOUND");
 }
 
-#[tokio::test]
-async fn bad_amounts_are_invalid_amount() {
-    let app = spawn_app().await;
+async fn bad_amounts_are_invalid_amount(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
 
@@ -275,9 +260,8 @@ async fn bad_amounts_are_invalid_amount() {
     assert!(largest.is_ok(), "{largest:?}");
 }
 
-#[tokio::test]
-async fn missing_fields_are_named() {
-    let app = spawn_app().await;
+async fn missing_fields_are_named(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     let request = |token: &str, order: &str, amount: Option<Money>| ConfirmSaleRequest {
@@ -320,9 +304,8 @@ async fn missing_fields_are_named() {
     }
 }
 
-#[tokio::test]
-async fn an_admin_confirms_on_behalf_of_a_named_merchant() {
-    let app = spawn_app().await;
+async fn an_admin_confirms_on_behalf_of_a_named_merchant(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     let message = ConfirmSaleRequest {
@@ -348,3 +331,66 @@ async fn an_admin_confirms_on_behalf_of_a_named_merchant() {
     assert_invalid_field(&without, cartclick::auth::ACT_AS_MERCHANT);
     assert!(with.is_ok(), "{with:?}");
 }
+
+async fn fifty_concurrent_identical_confirmations_count_once(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    let issued = app.issue(tap("viewer-1")).await.unwrap();
+
+    let calls: Vec<_> = (0..50)
+        .map(|_| {
+            let mut sales = app.sales();
+            let request = authed(
+                &app.keys.merchant,
+                ConfirmSaleRequest {
+                    token: issued.token.clone(),
+                    order_id: "order-1".into(),
+                    amount: Some(Money {
+                        currency_code: "DKK".into(),
+                        amount_minor: 12_500,
+                    }),
+                },
+            );
+            tokio::spawn(async move { sales.confirm_sale(request).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for call in calls {
+        answers.push(
+            call.await
+                .unwrap()
+                .expect("every call succeeds")
+                .into_inner(),
+        );
+    }
+
+    let first = answers
+        .iter()
+        .find(|a| !a.replayed)
+        .expect("one first answer");
+    assert_eq!(answers.iter().filter(|a| !a.replayed).count(), 1);
+    for answer in &answers {
+        assert_eq!(answer.click_id, issued.click_id);
+        assert_eq!(answer.confirmed_at, first.confirmed_at);
+    }
+    assert_eq!(
+        app.total(Dimension::Merchant, MERCHANT).await.conversions,
+        1
+    );
+}
+
+on_both_backends!(
+    a_sale_is_attributed_to_the_clicks_creator_video_campaign_and_product,
+    an_identical_repeat_returns_the_first_answer_and_counts_nothing,
+    the_same_order_with_another_amount_or_token_is_a_conflict,
+    every_distinct_order_inside_the_window_counts,
+    another_merchants_token_is_invalid,
+    a_tampered_or_malformed_token_is_invalid,
+    a_token_from_another_deployments_keys_is_invalid,
+    a_sale_after_the_attribution_window_is_expired_but_a_replay_still_answers,
+    a_token_whose_click_record_is_gone_is_click_not_found,
+    bad_amounts_are_invalid_amount,
+    missing_fields_are_named,
+    an_admin_confirms_on_behalf_of_a_named_merchant,
+    fifty_concurrent_identical_confirmations_count_once,
+);

@@ -6,9 +6,8 @@ use tonic::Code;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn the_full_flow_is_counted_in_every_dimension_by_hour_and_day() {
-    let app = spawn_app().await;
+async fn the_full_flow_is_counted_in_every_dimension_by_hour_and_day(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
 
     // tap -> token -> redirect -> sale -> counters
@@ -86,9 +85,8 @@ async fn the_full_flow_is_counted_in_every_dimension_by_hour_and_day() {
     );
 }
 
-#[tokio::test]
-async fn buckets_are_oldest_first_whole_and_empty_ones_included() {
-    let app = spawn_app().await;
+async fn buckets_are_oldest_first_whole_and_empty_ones_included(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let request = GetCountersRequest {
         dimension: Dimension::Merchant.into(),
@@ -115,9 +113,8 @@ async fn buckets_are_oldest_first_whole_and_empty_ones_included() {
     assert_eq!(response.total.unwrap().start_time.unwrap().seconds, hour(0));
 }
 
-#[tokio::test]
-async fn at_most_744_hourly_or_400_daily_buckets_a_call() {
-    let app = spawn_app().await;
+async fn at_most_744_hourly_or_400_daily_buckets_a_call(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     // Midnight, so neither range is widened to cover a partial bucket.
     let midnight = start_time() - TimeDelta::hours(10);
     let request = |granularity: Granularity, span: TimeDelta| GetCountersRequest {
@@ -157,9 +154,8 @@ async fn at_most_744_hourly_or_400_daily_buckets_a_call() {
     assert_invalid_field(&days_over, "end_time");
 }
 
-#[tokio::test]
-async fn malformed_requests_name_the_field() {
-    let app = spawn_app().await;
+async fn malformed_requests_name_the_field(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let valid = GetCountersRequest {
         dimension: Dimension::Merchant.into(),
         id: MERCHANT.into(),
@@ -239,9 +235,8 @@ async fn malformed_requests_name_the_field() {
     }
 }
 
-#[tokio::test]
-async fn a_merchant_reads_its_own_counters_and_campaigns_only() {
-    let app = spawn_app().await;
+async fn a_merchant_reads_its_own_counters_and_campaigns_only(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     app.put_campaign("c-other", OTHER_MERCHANT, "apparel", &[])
         .await;
@@ -274,3 +269,11 @@ async fn a_merchant_reads_its_own_counters_and_campaigns_only() {
     assert_error(&other, Code::PermissionDenied, "PERMISSION_DENIED");
     assert_error(&other_campaign, Code::PermissionDenied, "PERMISSION_DENIED");
 }
+
+on_both_backends!(
+    the_full_flow_is_counted_in_every_dimension_by_hour_and_day,
+    buckets_are_oldest_first_whole_and_empty_ones_included,
+    at_most_744_hourly_or_400_daily_buckets_a_call,
+    malformed_requests_name_the_field,
+    a_merchant_reads_its_own_counters_and_campaigns_only,
+);

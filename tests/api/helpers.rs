@@ -1,6 +1,8 @@
 //! Test harness: a real server on 127.0.0.1:0 driven by the generated tonic
-//! clients. Keys are generated per test; nothing secret is committed.
+//! clients, on either store ([`Backend`]). Keys are generated per test;
+//! nothing secret is committed.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,6 +10,7 @@ use async_trait::async_trait;
 use cartclick::auth::{ApiKey, Role, secret_sha256};
 use cartclick::clock::ManualClock;
 use cartclick::config::{Config, StoreUrl};
+use cartclick::domain::Cartclick;
 use cartclick::error::Result as StoreResult;
 use cartclick::model::{
     BucketRange, ClickOutcome, Counts, NewClick, NewSale, Retention, SaleOutcome,
@@ -20,6 +23,7 @@ use cartclick::proto::*;
 use cartclick::startup::{Application, StartupError};
 use cartclick::store::Store;
 use cartclick::store::memory::MemoryStore;
+use cartclick::store::redis::{RedisOptions, RedisStore};
 use cartclick::token::{KeyRing, SigningKey};
 use chrono::{DateTime, TimeZone, Utc};
 use tokio::sync::{Notify, oneshot};
@@ -27,6 +31,8 @@ use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_types::StatusExt;
+
+use crate::redis_harness::TestRedis;
 
 /// The merchant most tests sell for, on domain `shop.dk`.
 pub const MERCHANT: &str = "m-1";
@@ -108,13 +114,30 @@ pub fn test_config(keys: &Keys) -> Config {
     }
 }
 
+/// Which store a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded store.
+    Memory,
+    /// A Redis store on a redis-server of the test's own.
+    Redis,
+}
+
+/// Longest a Redis call of the store under test may take.
+pub const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+
 /// A running server and clients for it.
 pub struct TestApp {
     pub channel: Channel,
     pub keys: Keys,
     pub clock: Arc<ManualClock>,
+    /// The service the server runs, for operations that have no RPC.
+    pub domain: Arc<Cartclick>,
     shutdown: Option<oneshot::Sender<()>>,
     pub server: Option<JoinHandle<Result<(), StartupError>>>,
+    /// The app's redis-server on the Redis backend: dies with the app
+    /// (declared last, so it outlives the shutdown signal).
+    pub redis: Option<TestRedis>,
 }
 
 /// A whole hour, so tests that count by the hour do not straddle one.
@@ -122,16 +145,79 @@ pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap()
 }
 
-/// A server on the memory store.
-pub async fn spawn_app() -> TestApp {
+/// A server on `backend` with the test config.
+pub async fn spawn_app_on(backend: Backend) -> TestApp {
     let keys = Keys::new();
     let config = test_config(&keys);
-    spawn_app_with(
-        keys,
-        config,
-        Arc::new(MemoryStore::new(Retention::default())),
-    )
-    .await
+    spawn_app_on_with(backend, keys, config).await
+}
+
+/// A server on `backend` with a given config; on Redis its own
+/// redis-server, which `config.store` is pointed at.
+pub async fn spawn_app_on_with(backend: Backend, keys: Keys, config: Config) -> TestApp {
+    match backend {
+        Backend::Memory => {
+            let store = Arc::new(MemoryStore::new(config.retention));
+            spawn_app_with(keys, config, store).await
+        }
+        Backend::Redis => {
+            let redis = TestRedis::start().await;
+            let mut app = spawn_app_on_redis_url(keys, config, &redis.url()).await;
+            app.redis = Some(redis);
+            app
+        }
+    }
+}
+
+/// A server on a Redis store at `url` (a TestRedis, or a proxy in front of one).
+pub async fn spawn_app_on_redis_url(keys: Keys, mut config: Config, url: &str) -> TestApp {
+    config.store = StoreUrl::Redis(url.to_owned());
+    let store = open_redis_store(url).await;
+    spawn_app_with(keys, config, store).await
+}
+
+/// The Redis store at `url`, as the tests configure it.
+pub async fn open_redis_store(url: &str) -> Arc<dyn Store> {
+    let options = RedisOptions {
+        timeout: REDIS_TIMEOUT,
+        retention: Retention::default(),
+    };
+    match RedisStore::open(url, options).await {
+        Ok(store) => Arc::new(store),
+        Err(error) => panic!("the redis store opens on {url}: {error}"),
+    }
+}
+
+/// A store under test, and the redis-server behind it on the Redis backend.
+pub struct TestStore {
+    pub store: Arc<dyn Store>,
+    /// Kept alive as long as the store is used.
+    _redis: Option<TestRedis>,
+}
+
+impl std::ops::Deref for TestStore {
+    type Target = dyn Store;
+
+    fn deref(&self) -> &(dyn Store + 'static) {
+        &*self.store
+    }
+}
+
+/// An empty store on `backend`.
+pub async fn store_on(backend: Backend) -> TestStore {
+    match backend {
+        Backend::Memory => TestStore {
+            store: Arc::new(MemoryStore::new(Retention::default())),
+            _redis: None,
+        },
+        Backend::Redis => {
+            let redis = TestRedis::start().await;
+            TestStore {
+                store: open_redis_store(&redis.url()).await,
+                _redis: Some(redis),
+            }
+        }
+    }
 }
 
 /// A server with a given config and store.
@@ -141,6 +227,7 @@ pub async fn spawn_app_with(keys: Keys, config: Config, store: Arc<dyn Store>) -
         .await
         .expect("server builds");
     let addr = app.local_addr();
+    let domain = app.domain();
     let (tx, rx) = oneshot::channel();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
@@ -154,10 +241,56 @@ pub async fn spawn_app_with(keys: Keys, config: Config, store: Arc<dyn Store>) -
         channel,
         keys,
         clock,
+        domain,
         shutdown: Some(tx),
         server: Some(server),
+        redis: None,
     }
 }
+
+/// Polls `condition` every 20 ms until it holds; panics naming `what` if
+/// it does not within `bound`.
+pub async fn wait_for<F, Fut>(what: &str, bound: Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        if condition().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited {bound:?} for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Generates, for each named `async fn name(backend: Backend)` of the
+/// calling module, a test `memory::name` and a test `redis::name`.
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test($crate::helpers::Backend::Memory).await
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test($crate::helpers::Backend::Redis).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends;
 
 /// `message` with `authorization: Bearer <secret>`.
 pub fn authed<T>(secret: &str, message: T) -> Request<T> {
@@ -180,6 +313,20 @@ impl TestApp {
     }
     pub fn admin(&self) -> AdminServiceClient<Channel> {
         AdminServiceClient::new(self.channel.clone())
+    }
+
+    /// The app's redis-server (Redis backend only).
+    pub fn redis(&self) -> &TestRedis {
+        self.redis
+            .as_ref()
+            .expect("the app runs on the Redis backend")
+    }
+
+    /// The app's redis-server, to stop and restart it.
+    pub fn redis_mut(&mut self) -> &mut TestRedis {
+        self.redis
+            .as_mut()
+            .expect("the app runs on the Redis backend")
     }
 
     /// Begins graceful shutdown.

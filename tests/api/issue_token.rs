@@ -7,9 +7,8 @@ use url::Url;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn a_tap_on_an_approved_campaign_gets_a_token_and_a_redirect_into_the_shop() {
-    let app = spawn_app().await;
+async fn a_tap_on_an_approved_campaign_gets_a_token_and_a_redirect_into_the_shop(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
 
     let issued = app.issue(tap("viewer-1")).await.unwrap();
@@ -43,9 +42,8 @@ async fn a_tap_on_an_approved_campaign_gets_a_token_and_a_redirect_into_the_shop
     );
 }
 
-#[tokio::test]
-async fn the_merchants_token_param_replaces_an_existing_parameter_of_that_name() {
-    let app = spawn_app().await;
+async fn the_merchants_token_param_replaces_an_existing_parameter_of_that_name(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     app.put_merchant(MERCHANT, &["shop.dk"], "ref").await;
     let mut request = tap("viewer-1");
@@ -61,9 +59,10 @@ async fn the_merchants_token_param_replaces_an_existing_parameter_of_that_name()
     );
 }
 
-#[tokio::test]
-async fn a_repeat_tap_inside_the_dedup_window_returns_the_same_token_and_counts_a_tap_only() {
-    let app = spawn_app().await;
+async fn a_repeat_tap_inside_the_dedup_window_returns_the_same_token_and_counts_a_tap_only(
+    backend: Backend,
+) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
 
     let first = app.issue(tap("viewer-1")).await.unwrap();
@@ -78,9 +77,8 @@ async fn a_repeat_tap_inside_the_dedup_window_returns_the_same_token_and_counts_
     assert_eq!((total.taps, total.clicks), (2, 1));
 }
 
-#[tokio::test]
-async fn a_tap_after_the_dedup_window_is_a_new_click() {
-    let app = spawn_app().await;
+async fn a_tap_after_the_dedup_window_is_a_new_click(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
 
     let first = app.issue(tap("viewer-1")).await.unwrap();
@@ -93,9 +91,8 @@ async fn a_tap_after_the_dedup_window_is_a_new_click() {
     assert_eq!((total.taps, total.clicks), (2, 2));
 }
 
-#[tokio::test]
-async fn taps_by_other_viewers_or_on_other_videos_are_not_repeats() {
-    let app = spawn_app().await;
+async fn taps_by_other_viewers_or_on_other_videos_are_not_repeats(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
 
     let first = app.issue(tap("viewer-1")).await.unwrap();
@@ -109,9 +106,8 @@ async fn taps_by_other_viewers_or_on_other_videos_are_not_repeats() {
     assert_ne!(other_video.click_id, first.click_id);
 }
 
-#[tokio::test]
-async fn an_unknown_campaign_is_not_found() {
-    let app = spawn_app().await;
+async fn an_unknown_campaign_is_not_found(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let mut request = tap("viewer-1");
     request.campaign_id = "no-such-campaign".into();
@@ -121,9 +117,8 @@ async fn an_unknown_campaign_is_not_found() {
     assert_error(&status, Code::NotFound, "CAMPAIGN_NOT_FOUND");
 }
 
-#[tokio::test]
-async fn pending_rejected_and_paused_campaigns_issue_no_tokens() {
-    let app = spawn_app().await;
+async fn pending_rejected_and_paused_campaigns_issue_no_tokens(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     app.put_campaign("c-new", MERCHANT, "apparel", &[]).await;
     let mut request = tap("viewer-1");
@@ -142,9 +137,8 @@ async fn pending_rejected_and_paused_campaigns_issue_no_tokens() {
     }
 }
 
-#[tokio::test]
-async fn a_viewer_under_13_is_refused() {
-    let app = spawn_app().await;
+async fn a_viewer_under_13_is_refused(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let mut request = tap("viewer-1");
     request.age_bracket = AgeBracket::Under13.into();
@@ -154,20 +148,12 @@ async fn a_viewer_under_13_is_refused() {
     assert_error(&status, Code::PermissionDenied, "VIEWER_UNDERAGE");
 }
 
-#[tokio::test]
-async fn age_restricted_categories_go_to_adults_only() {
+async fn age_restricted_categories_go_to_adults_only(backend: Backend) {
     let keys = Keys::new();
     let mut config = test_config(&keys);
     config.policy.categories =
         cartclick::policy::CategoryRules::new(&["alcohol".into()], &["Energy Drinks".into()]);
-    let app = spawn_app_with(
-        keys,
-        config,
-        std::sync::Arc::new(cartclick::store::memory::MemoryStore::new(
-            Default::default(),
-        )),
-    )
-    .await;
+    let app = spawn_app_on_with(backend, keys, config).await;
     app.seed().await;
     app.put_campaign("c-energy", MERCHANT, "energy drinks", &[])
         .await;
@@ -193,9 +179,8 @@ async fn age_restricted_categories_go_to_adults_only() {
     assert!(adult.is_ok(), "{adult:?}");
 }
 
-#[tokio::test]
-async fn a_product_outside_the_campaigns_list_is_refused() {
-    let app = spawn_app().await;
+async fn a_product_outside_the_campaigns_list_is_refused(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     app.put_campaign("c-list", MERCHANT, "apparel", &["sku-1", "sku-2"])
         .await;
@@ -213,9 +198,8 @@ async fn a_product_outside_the_campaigns_list_is_refused() {
     assert_error(&unlisted, Code::InvalidArgument, "PRODUCT_NOT_IN_CAMPAIGN");
 }
 
-#[tokio::test]
-async fn landing_urls_off_the_merchants_domains_are_refused() {
-    let app = spawn_app().await;
+async fn landing_urls_off_the_merchants_domains_are_refused(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     for landing_url in [
         "http://shop.dk/p",
@@ -236,9 +220,8 @@ async fn landing_urls_off_the_merchants_domains_are_refused() {
     }
 }
 
-#[tokio::test]
-async fn every_missing_or_malformed_field_is_named() {
-    let app = spawn_app().await;
+async fn every_missing_or_malformed_field_is_named(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     let long = "x".repeat(129);
     let cases: Vec<(&str, IssueTokenRequest)> = vec![
@@ -320,9 +303,8 @@ async fn every_missing_or_malformed_field_is_named() {
     }
 }
 
-#[tokio::test]
-async fn a_rejected_tap_counts_nothing() {
-    let app = spawn_app().await;
+async fn a_rejected_tap_counts_nothing(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
 
     let _ = app
@@ -336,3 +318,19 @@ async fn a_rejected_tap_counts_nothing() {
     let total = app.total(Dimension::Campaign, CAMPAIGN).await;
     assert_eq!((total.taps, total.clicks), (0, 0));
 }
+
+on_both_backends!(
+    a_tap_on_an_approved_campaign_gets_a_token_and_a_redirect_into_the_shop,
+    the_merchants_token_param_replaces_an_existing_parameter_of_that_name,
+    a_repeat_tap_inside_the_dedup_window_returns_the_same_token_and_counts_a_tap_only,
+    a_tap_after_the_dedup_window_is_a_new_click,
+    taps_by_other_viewers_or_on_other_videos_are_not_repeats,
+    an_unknown_campaign_is_not_found,
+    pending_rejected_and_paused_campaigns_issue_no_tokens,
+    a_viewer_under_13_is_refused,
+    age_restricted_categories_go_to_adults_only,
+    a_product_outside_the_campaigns_list_is_refused,
+    landing_urls_off_the_merchants_domains_are_refused,
+    every_missing_or_malformed_field_is_named,
+    a_rejected_tap_counts_nothing,
+);

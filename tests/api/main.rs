@@ -1,5 +1,7 @@
 //! Black-box tests: a real server on an ephemeral port, driven over gRPC with
-//! the generated clients, grouped by RPC; each test is one behaviour.
+//! the generated clients, grouped by RPC; each test is one behaviour. The API
+//! tests and the store conformance suite run on both stores (`memory::` and
+//! `redis::` in the test names); `redis_store` holds what only Redis has.
 
 mod admin;
 mod auth;
@@ -8,4 +10,7 @@ mod confirm_sale;
 mod get_counters;
 mod helpers;
 mod issue_token;
+mod redis_harness;
+mod redis_store;
 mod server;
+mod store_conformance;

@@ -17,9 +17,8 @@ use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn health_serves_without_credentials() {
-    let app = spawn_app().await;
+async fn health_serves_without_credentials(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let mut health = HealthClient::new(app.channel.clone());
 
     for service in ["", "cartclick.v1.ClickService", "cartclick.v1.SaleService"] {
@@ -34,9 +33,8 @@ async fn health_serves_without_credentials() {
     }
 }
 
-#[tokio::test]
-async fn reflection_lists_the_contracts_services() {
-    let app = spawn_app().await;
+async fn reflection_lists_the_contracts_services(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let mut reflection = ServerReflectionClient::new(app.channel.clone());
     let request = ServerReflectionRequest {
         host: String::new(),
@@ -68,9 +66,8 @@ async fn reflection_lists_the_contracts_services() {
     }
 }
 
-#[tokio::test]
-async fn rpcs_of_later_releases_answer_unimplemented() {
-    let app = spawn_app().await;
+async fn rpcs_of_later_releases_answer_unimplemented(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     let reverse = app
         .sales()
         .reverse_sale(authed(&app.keys.merchant, ReverseSaleRequest::default()))
@@ -186,3 +183,9 @@ async fn shutdown_ends_within_the_grace_period_even_when_a_call_never_finishes()
         .expect("the server gives up on the stuck call after its grace period");
     assert!(stopped.unwrap().is_ok());
 }
+
+on_both_backends!(
+    health_serves_without_credentials,
+    reflection_lists_the_contracts_services,
+    rpcs_of_later_releases_answer_unimplemented,
+);

@@ -1,0 +1,201 @@
+//! A real `redis-server` per test: spawned on a free port, killed on drop.
+//! Nothing is kept on disk past the test; `stop` and `restart` let fault
+//! tests take Redis away and bring it back on the same port.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How long a fresh redis-server gets to answer PING.
+const START_BOUND: Duration = Duration::from_secs(10);
+/// Ports tried before giving up when another process takes the free one first.
+const PORT_ATTEMPTS: usize = 5;
+
+/// A redis-server child process owned by one test.
+pub struct TestRedis {
+    /// The port it listens on, kept across `restart`.
+    port: u16,
+    /// Arguments after the defaults, e.g. `--maxmemory-policy allkeys-lru`.
+    extra_args: Vec<String>,
+    /// Its working directory: the snapshot `stop` writes and its log.
+    dir: PathBuf,
+    /// The process, `None` while stopped.
+    child: Option<Child>,
+}
+
+impl TestRedis {
+    /// A redis-server as production needs it (`noeviction`), empty.
+    pub async fn start() -> TestRedis {
+        TestRedis::start_with(&[]).await
+    }
+
+    /// A redis-server with `extra_args` after the defaults (later ones win).
+    pub async fn start_with(extra_args: &[&str]) -> TestRedis {
+        let mut last_error = String::new();
+        for _ in 0..PORT_ATTEMPTS {
+            let port = free_port();
+            let dir = std::env::temp_dir().join(format!(
+                "cartclick-redis-{}-{port}-{}",
+                std::process::id(),
+                hex::encode(rand::random::<[u8; 4]>())
+            ));
+            std::fs::create_dir_all(&dir).expect("creates the redis-server directory");
+            let mut redis = TestRedis {
+                port,
+                extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
+                dir,
+                child: None,
+            };
+            // Another process may take the port between our probe and
+            // redis-server's bind: then it exits, and we try another port.
+            match redis.spawn().await {
+                Ok(()) => return redis,
+                Err(error) => last_error = error,
+            }
+        }
+        panic!("redis-server did not start in {PORT_ATTEMPTS} attempts: {last_error}");
+    }
+
+    /// `redis://127.0.0.1:<port>/0`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A client connection for a test to look at or tamper with the data.
+    pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .expect("a valid redis url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connects to the test redis-server")
+    }
+
+    /// Takes Redis away: snapshots the data (as a production Redis with
+    /// persistence would keep it), then kills the process.
+    pub async fn stop(&mut self) {
+        let mut connection = self.connection().await;
+        let _: () = redis::cmd("SAVE")
+            .query_async(&mut connection)
+            .await
+            .expect("redis-server saves a snapshot");
+        drop(connection);
+        self.kill();
+    }
+
+    /// Brings Redis back on the same port with the data `stop` kept.
+    pub async fn restart(&mut self) {
+        self.kill();
+        if let Err(error) = self.spawn().await {
+            panic!(
+                "redis-server did not restart on port {}: {error}",
+                self.port
+            );
+        }
+    }
+
+    /// Starts the process and waits until it answers PING.
+    async fn spawn(&mut self) -> Result<(), String> {
+        let mut command = Command::new("redis-server");
+        command
+            .args(["--port", &self.port.to_string()])
+            .args(["--bind", "127.0.0.1"])
+            .args(["--save", ""])
+            .args(["--appendonly", "no"])
+            .args(["--maxmemory-policy", "noeviction"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .args(["--logfile", "redis.log"])
+            .args(&self.extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = match command.spawn() {
+            Ok(child) => child,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => panic!(
+                "redis-server is not installed: the Redis tests spawn their own; \
+                 install it with `apt-get install redis-server`"
+            ),
+            Err(error) => panic!("cannot run redis-server: {error}"),
+        };
+        self.child = Some(child);
+        let deadline = tokio::time::Instant::now() + START_BOUND;
+        loop {
+            if pong(self.port).await {
+                return Ok(());
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                self.child = None;
+                return Err(format!(
+                    "redis-server on port {} exited with {status}: {}",
+                    self.port,
+                    self.log_tail()
+                ));
+            }
+            if tokio::time::Instant::now() > deadline {
+                self.kill();
+                return Err(format!(
+                    "redis-server on port {} did not answer PING within {START_BOUND:?}: {}",
+                    self.port,
+                    self.log_tail()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.join("redis.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(5)..].join(" | ")
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("binds 127.0.0.1:0")
+        .port()
+}
+
+/// Does a Redis on `port` answer PING with PONG (not LOADING, not an error)?
+async fn pong(port: u16) -> bool {
+    let attempt = async {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+        stream.write_all(b"PING\r\n").await.ok()?;
+        let mut reply = [0u8; 7];
+        stream.read_exact(&mut reply).await.ok()?;
+        Some(&reply == b"+PONG\r\n")
+    };
+    tokio::time::timeout(Duration::from_millis(500), attempt)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}

@@ -1,0 +1,639 @@
+//! What only the Redis store has: round trips per RPC, lost replies,
+//! forgotten scripts, Redis going away and coming back, startup refusals,
+//! key expiry and reconciliation against the raw records.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use cartclick::config::StoreUrl;
+use cartclick::proto::*;
+use cartclick::startup::Application;
+use chrono::TimeDelta;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_stream::StreamExt;
+use tonic::{Code, Status};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::helpers::*;
+use crate::redis_harness::TestRedis;
+
+/// The `cartclick` binary, for the reconcile command.
+const BIN: &str = env!("CARGO_BIN_EXE_cartclick");
+/// Calls made in the measured window of the round-trip test, per RPC.
+const CALLS: usize = 20;
+/// How long Redis-side conditions (health, reconnects) get to come true.
+const BOUND: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn issue_token_and_confirm_sale_cost_one_redis_command_each() {
+    let app = spawn_app_on(Backend::Redis).await;
+    app.seed().await;
+    // Warm up what a long-running server has: cached registry reads, the
+    // merchant index entries of this cart, loaded scripts.
+    let mut tokens = Vec::new();
+    for i in 0..3 {
+        let issued = app.issue(tap(&format!("warm-up-{i}"))).await.unwrap();
+        app.confirm(&issued.token, &format!("warm-up-order-{i}"), 100, "DKK")
+            .await
+            .unwrap();
+        tokens.push(issued.token);
+    }
+    let mut marker = app.redis().connection().await;
+    let mut monitor = Monitor::attach(app.redis()).await;
+    let started = Instant::now();
+
+    for i in 0..CALLS {
+        app.issue(tap(&format!("viewer-{i}"))).await.unwrap();
+    }
+    for i in 0..CALLS {
+        app.confirm(&tokens[0], &format!("order-{i}"), 100, "DKK")
+            .await
+            .unwrap();
+    }
+    let lines = monitor.until_marker(&mut marker).await;
+    let elapsed = started.elapsed();
+
+    let commands: Vec<MonitorLine> = lines
+        .iter()
+        .map(|line| MonitorLine::parse(line))
+        // Commands a script runs are part of its one round trip; PING is
+        // the health checker's, once a second, not an RPC's.
+        .filter(|command| !command.from_script && command.name != "ping")
+        .collect();
+    // The service re-reads a campaign and its merchant at most once a
+    // second (the registry cache): a bounded cost, not one per call.
+    let (registry_reads, calls): (Vec<_>, Vec<_>) = commands
+        .into_iter()
+        .partition(|command| command.name == "hgetall" && command.key.starts_with("r:"));
+    assert_eq!(calls.len(), 2 * CALLS, "{calls:#?}");
+    let refreshes = elapsed.as_secs() as usize + 1;
+    assert!(
+        registry_reads.len() <= 2 * refreshes,
+        "{} registry reads in {elapsed:?}: {registry_reads:#?}",
+        registry_reads.len()
+    );
+}
+
+#[tokio::test]
+async fn a_sale_whose_reply_was_lost_answers_unavailable_and_counts_once_when_retried() {
+    let redis = TestRedis::start().await;
+    let proxy = LossyProxy::start(redis.port()).await;
+    let keys = Keys::new();
+    let app = spawn_app_on_redis_url(keys.clone(), test_config(&keys), &proxy.url()).await;
+    app.seed().await;
+    let issued = app.issue(tap("viewer-1")).await.unwrap();
+
+    proxy.arm();
+    let lost = app
+        .confirm(&issued.token, "order-1", 12_500, "DKK")
+        .await
+        .unwrap_err();
+    proxy.disarm();
+    let retried = retry_while_unavailable(|| app.confirm(&issued.token, "order-1", 12_500, "DKK"))
+        .await
+        .expect("the retried sale succeeds");
+
+    assert_error(&lost, Code::Unavailable, "STORE_UNAVAILABLE");
+    assert_eq!(retried.click_id, issued.click_id);
+    assert!(
+        retried.replayed,
+        "redis ran the sale whose reply was lost: the retry is its replay"
+    );
+    assert_eq!(
+        app.total(Dimension::Merchant, MERCHANT).await.conversions,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taps_and_sales_keep_succeeding_while_redis_forgets_its_scripts() {
+    const ROUNDS: usize = 120;
+    const FLUSHES: usize = 5;
+    let app = spawn_app_on(Backend::Redis).await;
+    app.seed().await;
+    let mut admin = app.redis().connection().await;
+    let done = Arc::new(AtomicUsize::new(0));
+    let load = {
+        let (clicks, sales) = (app.clicks(), app.sales());
+        let keys = app.keys.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut failures: Vec<Status> = Vec::new();
+            for i in 0..ROUNDS {
+                let issued = clicks
+                    .clone()
+                    .issue_token(authed(&keys.feed, tap(&format!("viewer-{i}"))))
+                    .await;
+                match issued {
+                    Ok(issued) => {
+                        let sale = ConfirmSaleRequest {
+                            token: issued.into_inner().token,
+                            order_id: format!("order-{i}"),
+                            amount: Some(Money {
+                                currency_code: "DKK".into(),
+                                amount_minor: 100,
+                            }),
+                        };
+                        if let Err(status) = sales
+                            .clone()
+                            .confirm_sale(authed(&keys.merchant, sale))
+                            .await
+                        {
+                            failures.push(status);
+                        }
+                    }
+                    Err(status) => failures.push(status),
+                }
+                done.fetch_add(1, Ordering::SeqCst);
+            }
+            failures
+        })
+    };
+
+    for flush in 1..=FLUSHES {
+        let due = flush * ROUNDS / (FLUSHES + 1);
+        wait_for("the load to make progress", BOUND, || {
+            std::future::ready(done.load(Ordering::SeqCst) >= due)
+        })
+        .await;
+        let _: () = redis::cmd("SCRIPT")
+            .arg("FLUSH")
+            .query_async(&mut admin)
+            .await
+            .expect("SCRIPT FLUSH");
+    }
+    let failures = load.await.unwrap();
+
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert_eq!(
+        app.total(Dimension::Merchant, MERCHANT).await.conversions,
+        ROUNDS as i64
+    );
+}
+
+#[tokio::test]
+async fn a_call_while_redis_is_down_answers_store_unavailable_within_its_deadline() {
+    let mut app = spawn_app_on(Backend::Redis).await;
+    app.seed().await;
+    app.issue(tap("viewer-1")).await.unwrap();
+    app.redis_mut().stop().await;
+    let mut request = authed(&app.keys.feed, tap("viewer-2"));
+    request.set_timeout(Duration::from_secs(2));
+
+    let answer = tokio::time::timeout(Duration::from_secs(3), app.clicks().issue_token(request))
+        .await
+        .expect("the call answers by its deadline");
+
+    // A deadline that passed first would be DEADLINE_EXCEEDED or CANCELLED.
+    assert_error(&answer.unwrap_err(), Code::Unavailable, "STORE_UNAVAILABLE");
+}
+
+#[tokio::test]
+async fn health_is_not_serving_while_redis_is_down_and_the_service_recovers_by_itself() {
+    let mut app = spawn_app_on(Backend::Redis).await;
+    app.seed().await;
+    app.issue(tap("viewer-1")).await.unwrap();
+
+    app.redis_mut().stop().await;
+    wait_for("health to report NOT_SERVING", BOUND, || {
+        health_is(&app, ServingStatus::NotServing)
+    })
+    .await;
+    app.redis_mut().restart().await;
+    wait_for("health to report SERVING again", BOUND, || {
+        health_is(&app, ServingStatus::Serving)
+    })
+    .await;
+
+    let after = app.issue(tap("viewer-2")).await;
+    assert!(after.is_ok(), "{after:?}");
+}
+
+#[tokio::test]
+async fn a_redis_that_may_evict_keys_is_refused_at_startup() {
+    let redis = TestRedis::start_with(&["--maxmemory-policy", "allkeys-lru"]).await;
+    let keys = Keys::new();
+    let config = cartclick::config::Config {
+        store: StoreUrl::Redis(redis.url()),
+        ..test_config(&keys)
+    };
+
+    let message = startup_error(config).await;
+
+    assert!(message.contains("maxmemory-policy"), "{message}");
+    assert!(message.contains("noeviction"), "{message}");
+}
+
+#[tokio::test]
+async fn a_redis_store_without_signing_keys_is_refused_at_startup() {
+    let redis = TestRedis::start().await;
+    let keys = Keys::new();
+    let config = cartclick::config::Config {
+        store: StoreUrl::Redis(redis.url()),
+        signing_keys: None,
+        ..test_config(&keys)
+    };
+
+    let message = startup_error(config).await;
+
+    assert!(message.contains("signing_keys"), "{message}");
+}
+
+#[tokio::test]
+async fn every_key_but_the_registry_expires() {
+    let app = spawn_app_on(Backend::Redis).await;
+    full_flow(&app).await;
+    let mut redis = app.redis().connection().await;
+
+    let mut without_ttl = Vec::new();
+    let mut registry = Vec::new();
+    for key in scan(&mut redis, "*").await {
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(&key)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_ne!(ttl, -2, "{key} vanished during the scan");
+        if ttl == -1 {
+            without_ttl.push(key.clone());
+        }
+        if key.starts_with("r:") {
+            registry.push(key);
+        }
+    }
+
+    without_ttl.sort();
+    registry.sort();
+    assert!(
+        registry.len() >= 3,
+        "two merchants and a campaign: {registry:?}"
+    );
+    assert_eq!(without_ttl, registry);
+}
+
+#[tokio::test]
+async fn reconcile_finds_no_drift_after_a_clean_flow_and_finds_a_tampered_counter() {
+    let app = spawn_app_on(Backend::Redis).await;
+    full_flow(&app).await;
+    let day = start_time().date_naive();
+
+    let clean = app.domain.reconcile(MERCHANT, day).await.unwrap();
+    tamper_with_a_counter(&app).await;
+    let tampered = app.domain.reconcile(MERCHANT, day).await.unwrap();
+
+    assert_eq!(clean.drift, Vec::<String>::new());
+    assert!(!tampered.drift.is_empty(), "{tampered:?}");
+}
+
+#[tokio::test]
+async fn the_reconcile_command_exits_zero_when_clean_and_one_on_drift() {
+    let app = spawn_app_on(Backend::Redis).await;
+    full_flow(&app).await;
+    let url = app.redis().url();
+
+    let clean = reconcile_command(&url).await;
+    tamper_with_a_counter(&app).await;
+    let tampered = reconcile_command(&url).await;
+
+    assert!(clean.status.success(), "{clean:?}");
+    assert_eq!(tampered.status.code(), Some(1), "{tampered:?}");
+}
+
+/// Two merchants, a campaign, taps (one a repeat) and two sales, 90
+/// minutes after the first tap.
+async fn full_flow(app: &TestApp) {
+    app.seed().await;
+    let first = app.issue(tap("viewer-1")).await.unwrap();
+    let repeat = app.issue(tap("viewer-1")).await.unwrap();
+    assert!(repeat.deduplicated);
+    let second = app.issue(tap("viewer-2")).await.unwrap();
+    app.clock.advance(TimeDelta::minutes(90));
+    app.confirm(&first.token, "order-1", 12_500, "DKK")
+        .await
+        .unwrap();
+    app.confirm(&second.token, "order-2", 300, "EUR")
+        .await
+        .unwrap();
+}
+
+/// Adds a conversion to one of the merchant's counter cells behind the
+/// service's back (`v` is the conversions field of a counter hash).
+async fn tamper_with_a_counter(app: &TestApp) {
+    let mut redis = app.redis().connection().await;
+    let counters = scan(&mut redis, "n:*").await;
+    let counter = counters
+        .iter()
+        .find(|key| key.contains(MERCHANT))
+        .unwrap_or_else(|| panic!("no counter of {MERCHANT} in {counters:?}"));
+    let _: i64 = redis::cmd("HINCRBY")
+        .arg(counter)
+        .arg("v")
+        .arg(1)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+}
+
+/// Runs `cartclick reconcile` for MERCHANT on the test day.
+async fn reconcile_command(url: &str) -> std::process::Output {
+    let args = [
+        "reconcile",
+        "--store",
+        url,
+        "--merchant",
+        MERCHANT,
+        "--day",
+        "2026-11-02",
+    ]
+    .map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(BIN)
+            .args(args)
+            .env_remove("CARTCLICK_CONFIG")
+            .env_remove("CARTCLICK_STORE")
+            .output()
+            .expect("runs cartclick reconcile")
+    })
+    .await
+    .unwrap()
+}
+
+/// Every key matching `pattern`.
+async fn scan(redis: &mut redis::aio::MultiplexedConnection, pattern: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, page): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(redis)
+            .await
+            .unwrap();
+        keys.extend(page);
+        if next == 0 {
+            return keys;
+        }
+        cursor = next;
+    }
+}
+
+/// The error `Application::build` refuses `config` with.
+async fn startup_error(config: cartclick::config::Config) -> String {
+    match Application::build(config).await {
+        Ok(_) => panic!("the server started"),
+        Err(error) => error.to_string(),
+    }
+}
+
+/// Does the server's overall health (service "") report `status`?
+async fn health_is(app: &TestApp, status: ServingStatus) -> bool {
+    let mut health = HealthClient::new(app.channel.clone());
+    let request = HealthCheckRequest {
+        service: String::new(),
+    };
+    health
+        .check(request)
+        .await
+        .is_ok_and(|response| response.into_inner().status() == status)
+}
+
+/// Repeats `call` while it answers UNAVAILABLE (safe to retry, says the
+/// contract), for up to [`BOUND`]; returns the first other answer.
+async fn retry_while_unavailable<T, F, Fut>(mut call: F) -> Result<T, Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Status>>,
+{
+    let deadline = tokio::time::Instant::now() + BOUND;
+    loop {
+        match call().await {
+            Err(status)
+                if status.code() == Code::Unavailable && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            answer => return answer,
+        }
+    }
+}
+
+/// A MONITOR connection to a test Redis, its lines gathered as they come.
+struct Monitor {
+    lines: mpsc::UnboundedReceiver<String>,
+    _reader: JoinHandle<()>,
+}
+
+impl Monitor {
+    /// Starts monitoring: every command Redis runs from now on is seen.
+    async fn attach(redis: &TestRedis) -> Monitor {
+        let monitor = redis::Client::open(redis.url())
+            .unwrap()
+            .get_async_monitor()
+            .await
+            .expect("MONITOR");
+        let (tx, lines) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(async move {
+            let mut stream = monitor.into_on_message::<String>();
+            while let Some(line) = stream.next().await {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Monitor {
+            lines,
+            _reader: reader,
+        }
+    }
+
+    /// Sends a marker command on `connection` and returns every line seen
+    /// before it: Redis runs commands one at a time, so everything that
+    /// finished before the marker was sent is in these lines.
+    async fn until_marker(
+        &mut self,
+        connection: &mut redis::aio::MultiplexedConnection,
+    ) -> Vec<String> {
+        let marker = format!(
+            "cartclick-test-marker-{}",
+            hex::encode(rand::random::<[u8; 8]>())
+        );
+        let _: String = redis::cmd("ECHO")
+            .arg(&marker)
+            .query_async(connection)
+            .await
+            .unwrap();
+        let mut lines = Vec::new();
+        let deadline = tokio::time::Instant::now() + BOUND;
+        loop {
+            let line = tokio::time::timeout_at(deadline, self.lines.recv())
+                .await
+                .expect("MONITOR shows the marker in time")
+                .expect("the MONITOR connection stays open");
+            if line.contains(&marker) {
+                return lines;
+            }
+            lines.push(line);
+        }
+    }
+}
+
+/// One MONITOR line: `<time> [<db> <client>] "<command>" "<arg>" ...`, where
+/// the client is `lua` for commands a script ran.
+#[derive(Debug)]
+struct MonitorLine {
+    /// Run by a script, not sent by a client.
+    from_script: bool,
+    /// The command, lower case.
+    name: String,
+    /// Its first argument (the key, for most commands), or empty.
+    key: String,
+}
+
+impl MonitorLine {
+    fn parse(line: &str) -> MonitorLine {
+        let (client, rest) = line
+            .split_once('[')
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .unwrap_or_else(|| panic!("not a MONITOR line: {line:?}"));
+        let words = quoted_words(rest);
+        MonitorLine {
+            from_script: client.ends_with(" lua"),
+            name: words.first().map(|w| w.to_lowercase()).unwrap_or_default(),
+            key: words.get(1).cloned().unwrap_or_default(),
+        }
+    }
+}
+
+/// The double-quoted words of a MONITOR line, escapes left as they are.
+fn quoted_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let mut word = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    word.push(c);
+                    word.extend(chars.next());
+                }
+                '"' => break,
+                _ => word.push(c),
+            }
+        }
+        words.push(word);
+    }
+    words
+}
+
+/// A TCP proxy in front of a test Redis that, when armed, drops the
+/// connection that sent the next EVALSHA as soon as Redis answers it: Redis
+/// runs the script, its reply never reaches the service. (A NOSCRIPT answer
+/// passes: Redis ran nothing, and the store's retry is the one lost.)
+struct LossyProxy {
+    port: u16,
+    armed: Arc<AtomicBool>,
+    _acceptor: JoinHandle<()>,
+}
+
+impl LossyProxy {
+    async fn start(redis_port: u16) -> LossyProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let armed = Arc::new(AtomicBool::new(false));
+        let acceptor = {
+            let armed = armed.clone();
+            tokio::spawn(async move {
+                while let Ok((client, _)) = listener.accept().await {
+                    tokio::spawn(relay(client, redis_port, armed.clone()));
+                }
+            })
+        };
+        LossyProxy {
+            port,
+            armed,
+            _acceptor: acceptor,
+        }
+    }
+
+    /// `redis://` URL of the proxy.
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// The next EVALSHA's reply is lost.
+    fn arm(&self) {
+        self.armed.store(true, Ordering::SeqCst);
+    }
+
+    /// Replies pass again (a no-op once an armed proxy dropped one).
+    fn disarm(&self) {
+        self.armed.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Relays one client connection to Redis and back.
+async fn relay(mut client: TcpStream, redis_port: u16, armed: Arc<AtomicBool>) {
+    let Ok(mut upstream) = TcpStream::connect(("127.0.0.1", redis_port)).await else {
+        return;
+    };
+    let (mut client_read, mut client_write) = client.split();
+    let (mut upstream_read, mut upstream_write) = upstream.split();
+    let mut to_redis = vec![0u8; 64 * 1024];
+    let mut to_client = vec![0u8; 64 * 1024];
+    let mut losing = false;
+    loop {
+        tokio::select! {
+            read = client_read.read(&mut to_redis) => {
+                let n = match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                let command = &to_redis[..n];
+                if upstream_write.write_all(command).await.is_err() {
+                    return;
+                }
+                if contains_evalsha(command) && armed.swap(false, Ordering::SeqCst) {
+                    losing = true;
+                }
+            }
+            read = upstream_read.read(&mut to_client) => {
+                let n = match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                let reply = &to_client[..n];
+                if losing && reply.starts_with(b"-NOSCRIPT") {
+                    // Redis did not run it: the store loads the script and
+                    // sends EVALSHA again, and that one's reply is lost.
+                    losing = false;
+                    armed.store(true, Ordering::SeqCst);
+                } else if losing {
+                    // Redis ran the script (it was sent before this reply
+                    // came); its answer goes down with the connection.
+                    return;
+                }
+                if client_write.write_all(reply).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn contains_evalsha(bytes: &[u8]) -> bool {
+    bytes
+        .windows(7)
+        .any(|window| window.eq_ignore_ascii_case(b"evalsha"))
+}

@@ -1,0 +1,697 @@
+//! The `Store` contract (the doc comments in src/store/mod.rs), straight on
+//! the trait: no gRPC, no domain. Every test runs on both stores. Times are
+//! near a fixed instant; a store takes "now" from the click or sale it is
+//! given, so fixed past or future instants behave as the present would.
+
+use std::time::Duration;
+
+use cartclick::error::Error;
+use cartclick::model::{
+    Attribution, BucketRange, Campaign, CampaignStatus, ClickOutcome, ClickRecord, CounterCell,
+    Counts, Dimension, FirstClick, Granularity, Merchant, Money, NewClick, NewSale, SaleOutcome,
+    SaleRecord,
+};
+use cartclick::store::Store;
+use cartclick::token::ClickId;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::helpers::{Backend, on_both_backends, start_time, store_on};
+
+/// The dedup window every tap here is recorded with.
+const DEDUP_WINDOW: Duration = Duration::from_secs(30 * 60);
+
+/// `minutes` after the test's start instant (a whole hour).
+fn at(minutes: i64) -> DateTime<Utc> {
+    start_time() + TimeDelta::minutes(minutes)
+}
+
+/// Credit for `merchant` and `campaign`, creator cr-1, video vid-1, product sku-1.
+fn attribution(merchant: &str, campaign: &str) -> Attribution {
+    Attribution {
+        merchant_id: merchant.into(),
+        campaign_id: campaign.into(),
+        creator_id: "cr-1".into(),
+        video_id: "vid-1".into(),
+        product_id: "sku-1".into(),
+    }
+}
+
+/// A first tap by a new viewer at `clicked_at`, with a seven-day window.
+fn tap(attribution: &Attribution, clicked_at: DateTime<Utc>) -> NewClick {
+    let click_id = ClickId::random();
+    NewClick {
+        record: ClickRecord {
+            click_id,
+            attribution: attribution.clone(),
+            viewer_hash: Some(rand::random()),
+            clicked_at,
+            expires_at: clicked_at + TimeDelta::days(7),
+        },
+        kid: "k1".into(),
+        dedup_key: rand::random(),
+        dedup_window: DEDUP_WINDOW,
+    }
+}
+
+/// The same viewer tapping the same cart again at `clicked_at`: a fresh
+/// click id, the same dedup key.
+fn again(first: &NewClick, clicked_at: DateTime<Utc>) -> NewClick {
+    let mut next = tap(&first.record.attribution, clicked_at);
+    next.dedup_key = first.dedup_key;
+    next.record.viewer_hash = first.record.viewer_hash;
+    next
+}
+
+/// A sale of `click`'s merchant confirmed at `now`, inside the token's window.
+fn sale(click: &NewClick, order_id: &str, amount: Money, now: DateTime<Utc>) -> NewSale {
+    NewSale {
+        merchant_id: click.record.attribution.merchant_id.clone(),
+        order_id: order_id.into(),
+        click_id: click.record.click_id,
+        click_expires_at: click.record.expires_at,
+        amount,
+        now,
+        token_expired: false,
+    }
+}
+
+fn money(currency: &str, amount_minor: i64) -> Money {
+    Money {
+        currency: currency.into(),
+        amount_minor,
+    }
+}
+
+fn counts(taps: i64, clicks: i64, conversions: i64, revenue: &[(&str, i64)]) -> Counts {
+    Counts {
+        taps,
+        clicks,
+        conversions,
+        revenue: revenue.iter().map(|(c, a)| (c.to_string(), *a)).collect(),
+        ..Counts::default()
+    }
+}
+
+/// `count` hourly buckets from the one holding `from`.
+fn hours(from: DateTime<Utc>, count: u32) -> BucketRange {
+    BucketRange {
+        granularity: Granularity::Hour,
+        first: Granularity::Hour.bucket_start(from),
+        count,
+    }
+}
+
+/// `count` daily buckets from the one holding `from`.
+fn days(from: DateTime<Utc>, count: u32) -> BucketRange {
+    BucketRange {
+        granularity: Granularity::Day,
+        first: Granularity::Day.bucket_start(from),
+        count,
+    }
+}
+
+/// The counts of `id` over `range`, summed (checking one bucket came per bucket).
+async fn total(store: &dyn Store, dimension: Dimension, id: &str, range: BucketRange) -> Counts {
+    let buckets = store
+        .read_counters(dimension, id, range)
+        .await
+        .expect("reads counters");
+    assert_eq!(buckets.len(), range.count as usize, "one per bucket");
+    let mut sum = Counts::default();
+    for bucket in &buckets {
+        sum.add(bucket);
+    }
+    sum
+}
+
+fn merchant(id: &str, domains: &[&str]) -> Merchant {
+    Merchant {
+        merchant_id: id.into(),
+        display_name: format!("Shop {id}"),
+        allowed_domains: domains.iter().map(|d| d.to_string()).collect(),
+        token_param: "cc".into(),
+    }
+}
+
+fn campaign(id: &str, category: &str, revision: u64) -> Campaign {
+    Campaign {
+        campaign_id: id.into(),
+        merchant_id: "m-1".into(),
+        category: category.into(),
+        attribution_window: Duration::from_secs(7 * 86_400),
+        product_ids: vec!["sku-1".into()],
+        status: CampaignStatus::Pending,
+        review_reason: String::new(),
+        revision,
+    }
+}
+
+fn sorted_cells(mut cells: Vec<CounterCell>) -> Vec<CounterCell> {
+    cells.sort_by(|a, b| (a.start, a.dimension, &a.id).cmp(&(b.start, b.dimension, &b.id)));
+    cells
+}
+
+async fn a_reachable_store_answers_connectivity_checks(backend: Backend) {
+    let store = store_on(backend).await;
+
+    let answer = store.check_connectivity().await;
+
+    assert!(answer.is_ok(), "{answer:?}");
+}
+
+async fn a_merchant_reads_back_as_put_and_a_put_replaces_it(backend: Backend) {
+    let store = store_on(backend).await;
+    let first = merchant("m-1", &["shop.dk"]);
+    let replaced = Merchant {
+        display_name: "Renamed".into(),
+        allowed_domains: vec!["shop.dk".into(), "shop.se".into()],
+        token_param: "ref".into(),
+        ..first.clone()
+    };
+
+    store.put_merchant(&first).await.unwrap();
+    let read_first = store.get_merchant("m-1").await.unwrap();
+    store.put_merchant(&replaced).await.unwrap();
+    let read_replaced = store.get_merchant("m-1").await.unwrap();
+
+    assert_eq!(read_first, Some(first));
+    assert_eq!(read_replaced, Some(replaced));
+}
+
+async fn unknown_merchants_and_campaigns_read_as_none(backend: Backend) {
+    let store = store_on(backend).await;
+    store
+        .put_merchant(&merchant("m-1", &["shop.dk"]))
+        .await
+        .unwrap();
+
+    let merchant = store.get_merchant("m-unknown").await.unwrap();
+    let campaign = store.get_campaign("c-unknown").await.unwrap();
+
+    assert_eq!(merchant, None);
+    assert_eq!(campaign, None);
+}
+
+async fn a_new_campaign_is_written_once_when_no_revision_is_expected(backend: Backend) {
+    let store = store_on(backend).await;
+    let first = campaign("c-1", "apparel", 1);
+    let second = campaign("c-1", "shoes", 1);
+
+    let wrote_first = store.put_campaign(&first, None).await.unwrap();
+    let wrote_second = store.put_campaign(&second, None).await.unwrap();
+
+    assert!(wrote_first);
+    assert!(!wrote_second);
+    assert_eq!(store.get_campaign("c-1").await.unwrap(), Some(first));
+}
+
+async fn a_write_at_the_stored_revision_succeeds_and_a_stale_one_writes_nothing(backend: Backend) {
+    let store = store_on(backend).await;
+    store
+        .put_campaign(&campaign("c-1", "apparel", 1), None)
+        .await
+        .unwrap();
+    let current = Campaign {
+        status: CampaignStatus::Approved,
+        review_reason: "looks fine".into(),
+        ..campaign("c-1", "apparel", 2)
+    };
+    let stale = campaign("c-1", "shoes", 2);
+
+    let wrote_current = store.put_campaign(&current, Some(1)).await.unwrap();
+    let wrote_stale = store.put_campaign(&stale, Some(1)).await.unwrap();
+
+    assert!(wrote_current);
+    assert!(!wrote_stale);
+    assert_eq!(store.get_campaign("c-1").await.unwrap(), Some(current));
+}
+
+async fn an_expected_revision_for_a_missing_campaign_writes_nothing(backend: Backend) {
+    let store = store_on(backend).await;
+
+    let wrote = store
+        .put_campaign(&campaign("c-1", "apparel", 2), Some(1))
+        .await
+        .unwrap();
+
+    assert!(!wrote);
+    assert_eq!(store.get_campaign("c-1").await.unwrap(), None);
+}
+
+async fn a_new_click_is_recorded_and_counted_as_a_tap_and_a_click_in_every_dimension(
+    backend: Backend,
+) {
+    let store = store_on(backend).await;
+    let credit = attribution("m-1", "c-1");
+    let first = tap(&credit, at(0));
+
+    let outcome = store.record_click(&first).await.unwrap();
+
+    assert_eq!(outcome, ClickOutcome::Recorded);
+    for dimension in Dimension::ALL {
+        for range in [hours(at(0), 1), days(at(0), 1)] {
+            assert_eq!(
+                total(&*store, dimension, credit.id(dimension), range).await,
+                counts(1, 1, 0, &[]),
+                "{dimension:?} {:?}",
+                range.granularity
+            );
+        }
+    }
+}
+
+async fn a_repeat_tap_inside_the_dedup_window_answers_the_first_click_and_counts_a_tap_only(
+    backend: Backend,
+) {
+    let store = store_on(backend).await;
+    let credit = attribution("m-1", "c-1");
+    let first = tap(&credit, at(0));
+    store.record_click(&first).await.unwrap();
+
+    let outcome = store.record_click(&again(&first, at(29))).await.unwrap();
+
+    assert_eq!(
+        outcome,
+        ClickOutcome::Duplicate(FirstClick {
+            click_id: first.record.click_id,
+            clicked_at: first.record.clicked_at,
+            expires_at: first.record.expires_at,
+            kid: first.kid.clone(),
+        })
+    );
+    for dimension in Dimension::ALL {
+        assert_eq!(
+            total(&*store, dimension, credit.id(dimension), hours(at(0), 1)).await,
+            counts(2, 1, 0, &[]),
+            "{dimension:?}"
+        );
+    }
+}
+
+async fn a_retried_tap_with_the_same_click_id_is_recorded_and_counts_nothing_more(
+    backend: Backend,
+) {
+    let store = store_on(backend).await;
+    let credit = attribution("m-1", "c-1");
+    let first = tap(&credit, at(0));
+    store.record_click(&first).await.unwrap();
+
+    let retried = store.record_click(&first).await.unwrap();
+
+    assert_eq!(retried, ClickOutcome::Recorded);
+    assert_eq!(
+        total(&*store, Dimension::Campaign, "c-1", hours(at(0), 1)).await,
+        counts(1, 1, 0, &[])
+    );
+}
+
+async fn a_tap_after_the_dedup_window_is_a_new_click(backend: Backend) {
+    let store = store_on(backend).await;
+    let credit = attribution("m-1", "c-1");
+    let first = tap(&credit, at(0));
+    store.record_click(&first).await.unwrap();
+    let later = again(&first, at(31));
+
+    let outcome = store.record_click(&later).await.unwrap();
+
+    assert_eq!(outcome, ClickOutcome::Recorded);
+    assert_eq!(
+        total(&*store, Dimension::Campaign, "c-1", hours(at(0), 1)).await,
+        counts(2, 2, 0, &[])
+    );
+    let on_the_later_click = store
+        .confirm_sale(&sale(&later, "order-1", money("DKK", 100), at(40)))
+        .await
+        .unwrap();
+    assert_eq!(on_the_later_click.sale.click_id, later.record.click_id);
+}
+
+async fn a_new_sale_is_attributed_to_its_click_and_counted_in_every_dimension(backend: Backend) {
+    let store = store_on(backend).await;
+    let credit = attribution("m-1", "c-1");
+    let click = tap(&credit, at(0));
+    store.record_click(&click).await.unwrap();
+
+    let outcome = store
+        .confirm_sale(&sale(&click, "order-1", money("DKK", 12_500), at(90)))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        outcome,
+        SaleOutcome {
+            sale: SaleRecord {
+                click_id: click.record.click_id,
+                attribution: credit.clone(),
+                amount: money("DKK", 12_500),
+                clicked_at: at(0),
+                confirmed_at: at(90),
+            },
+            replayed: false,
+        }
+    );
+    for dimension in Dimension::ALL {
+        let id = credit.id(dimension);
+        assert_eq!(
+            total(&*store, dimension, id, hours(at(90), 1)).await,
+            counts(0, 0, 1, &[("DKK", 12_500)]),
+            "{dimension:?}"
+        );
+        assert_eq!(
+            total(&*store, dimension, id, days(at(0), 1)).await,
+            counts(1, 1, 1, &[("DKK", 12_500)]),
+            "{dimension:?}"
+        );
+    }
+}
+
+async fn an_identical_replay_returns_the_first_sale_and_counts_once(backend: Backend) {
+    let store = store_on(backend).await;
+    let click = tap(&attribution("m-1", "c-1"), at(0));
+    store.record_click(&click).await.unwrap();
+    let first = store
+        .confirm_sale(&sale(&click, "order-1", money("DKK", 12_500), at(90)))
+        .await
+        .unwrap();
+
+    let replay = store
+        .confirm_sale(&sale(&click, "order-1", money("DKK", 12_500), at(95)))
+        .await
+        .unwrap();
+
+    assert!(replay.replayed);
+    assert_eq!(replay.sale, first.sale);
+    assert_eq!(
+        total(&*store, Dimension::Merchant, "m-1", days(at(0), 1)).await,
+        counts(1, 1, 1, &[("DKK", 12_500)])
+    );
+}
+
+async fn the_same_order_with_another_amount_currency_or_click_is_an_order_conflict(
+    backend: Backend,
+) {
+    let store = store_on(backend).await;
+    let credit = attribution("m-1", "c-1");
+    let first = tap(&credit, at(0));
+    let second = tap(&credit, at(1));
+    store.record_click(&first).await.unwrap();
+    store.record_click(&second).await.unwrap();
+    store
+        .confirm_sale(&sale(&first, "order-1", money("DKK", 12_500), at(10)))
+        .await
+        .unwrap();
+
+    let conflicts = [
+        sale(&first, "order-1", money("DKK", 99), at(11)),
+        sale(&first, "order-1", money("EUR", 12_500), at(11)),
+        sale(&second, "order-1", money("DKK", 12_500), at(11)),
+    ];
+    for conflict in conflicts {
+        let result = store.confirm_sale(&conflict).await;
+
+        assert!(
+            matches!(result, Err(Error::OrderConflict(_))),
+            "{conflict:?}: {result:?}"
+        );
+    }
+    assert_eq!(
+        total(&*store, Dimension::Merchant, "m-1", days(at(0), 1)).await,
+        counts(2, 2, 1, &[("DKK", 12_500)])
+    );
+}
+
+async fn an_expired_token_without_a_prior_order_is_token_expired(backend: Backend) {
+    let store = store_on(backend).await;
+    let click = tap(&attribution("m-1", "c-1"), at(0));
+    store.record_click(&click).await.unwrap();
+    let late = NewSale {
+        token_expired: true,
+        ..sale(
+            &click,
+            "order-1",
+            money("DKK", 100),
+            at(0) + TimeDelta::days(8),
+        )
+    };
+
+    let result = store.confirm_sale(&late).await;
+
+    assert!(matches!(result, Err(Error::TokenExpired)), "{result:?}");
+    assert_eq!(
+        total(&*store, Dimension::Merchant, "m-1", days(at(0), 10))
+            .await
+            .conversions,
+        0
+    );
+}
+
+async fn an_expired_token_replaying_an_identical_order_answers_the_first_sale(backend: Backend) {
+    let store = store_on(backend).await;
+    let click = tap(&attribution("m-1", "c-1"), at(0));
+    store.record_click(&click).await.unwrap();
+    let first = store
+        .confirm_sale(&sale(
+            &click,
+            "order-1",
+            money("DKK", 100),
+            at(0) + TimeDelta::days(6),
+        ))
+        .await
+        .unwrap();
+    let replay = NewSale {
+        token_expired: true,
+        ..sale(
+            &click,
+            "order-1",
+            money("DKK", 100),
+            at(0) + TimeDelta::days(8),
+        )
+    };
+
+    let outcome = store.confirm_sale(&replay).await.unwrap();
+
+    assert!(outcome.replayed);
+    assert_eq!(outcome.sale, first.sale);
+    assert_eq!(
+        total(&*store, Dimension::Merchant, "m-1", days(at(0), 10))
+            .await
+            .conversions,
+        1
+    );
+}
+
+async fn an_unknown_click_is_click_not_found(backend: Backend) {
+    let store = store_on(backend).await;
+    let never_recorded = tap(&attribution("m-1", "c-1"), at(0));
+
+    let result = store
+        .confirm_sale(&sale(&never_recorded, "order-1", money("DKK", 100), at(10)))
+        .await;
+
+    assert!(matches!(result, Err(Error::ClickNotFound)), "{result:?}");
+}
+
+async fn another_merchants_click_is_click_not_found(backend: Backend) {
+    let store = store_on(backend).await;
+    let click = tap(&attribution("m-1", "c-1"), at(0));
+    store.record_click(&click).await.unwrap();
+    let by_another_merchant = NewSale {
+        merchant_id: "m-2".into(),
+        ..sale(&click, "order-1", money("DKK", 100), at(10))
+    };
+
+    let result = store.confirm_sale(&by_another_merchant).await;
+
+    assert!(matches!(result, Err(Error::ClickNotFound)), "{result:?}");
+    for merchant in ["m-1", "m-2"] {
+        assert_eq!(
+            total(&*store, Dimension::Merchant, merchant, days(at(0), 1))
+                .await
+                .conversions,
+            0,
+            "{merchant}"
+        );
+    }
+}
+
+async fn counters_are_kept_by_hour_and_day_oldest_first_with_revenue_per_currency(
+    backend: Backend,
+) {
+    let store = store_on(backend).await;
+    let credit = attribution("m-1", "c-1");
+    let first = tap(&credit, at(0));
+    let second = tap(&credit, at(30));
+    store.record_click(&first).await.unwrap();
+    store.record_click(&second).await.unwrap();
+    for (click, order, amount, now) in [
+        (&first, "order-1", money("DKK", 100), at(45)),
+        (&second, "order-2", money("DKK", 250), at(70)),
+        (&first, "order-3", money("EUR", 300), at(130)),
+    ] {
+        store
+            .confirm_sale(&sale(click, order, amount, now))
+            .await
+            .unwrap();
+    }
+
+    let hourly = store
+        .read_counters(Dimension::Campaign, "c-1", hours(at(-60), 4))
+        .await
+        .unwrap();
+    let daily = store
+        .read_counters(Dimension::Campaign, "c-1", days(at(0), 1))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        hourly,
+        vec![
+            Counts::default(),
+            counts(2, 2, 1, &[("DKK", 100)]),
+            counts(0, 0, 1, &[("DKK", 250)]),
+            counts(0, 0, 1, &[("EUR", 300)]),
+        ]
+    );
+    assert_eq!(daily, vec![counts(2, 2, 3, &[("DKK", 350), ("EUR", 300)])]);
+}
+
+async fn a_creators_counters_sum_over_every_merchant_they_sell_for(backend: Backend) {
+    let store = store_on(backend).await;
+    let for_m1 = tap(&attribution("m-1", "c-1"), at(0));
+    let for_m2 = tap(&attribution("m-2", "c-2"), at(5));
+    store.record_click(&for_m1).await.unwrap();
+    store.record_click(&for_m2).await.unwrap();
+    store
+        .confirm_sale(&sale(&for_m1, "order-1", money("DKK", 100), at(10)))
+        .await
+        .unwrap();
+    store
+        .confirm_sale(&sale(&for_m2, "order-1", money("DKK", 250), at(15)))
+        .await
+        .unwrap();
+
+    let creator = total(&*store, Dimension::Creator, "cr-1", days(at(0), 1)).await;
+    let m1 = total(&*store, Dimension::Merchant, "m-1", days(at(0), 1)).await;
+    let m2 = total(&*store, Dimension::Merchant, "m-2", days(at(0), 1)).await;
+
+    assert_eq!(creator, counts(2, 2, 2, &[("DKK", 350)]));
+    assert_eq!(m1, counts(1, 1, 1, &[("DKK", 100)]));
+    assert_eq!(m2, counts(1, 1, 1, &[("DKK", 250)]));
+}
+
+async fn merchant_counters_returns_only_that_merchants_cells_in_the_range(backend: Backend) {
+    let store = store_on(backend).await;
+    let credit = attribution("m-1", "c-1");
+    let other = Attribution {
+        video_id: "vid-2".into(),
+        ..attribution("m-2", "c-2")
+    };
+    let mine = tap(&credit, at(0));
+    let theirs = tap(&other, at(5));
+    store.record_click(&mine).await.unwrap();
+    store.record_click(&theirs).await.unwrap();
+    store
+        .confirm_sale(&sale(&mine, "order-1", money("DKK", 100), at(10)))
+        .await
+        .unwrap();
+    store
+        .confirm_sale(&sale(&theirs, "order-1", money("DKK", 250), at(15)))
+        .await
+        .unwrap();
+    let expected = |range: BucketRange| {
+        Dimension::ALL
+            .iter()
+            .map(|&dimension| CounterCell {
+                start: range.first,
+                dimension,
+                id: credit.id(dimension).to_owned(),
+                counts: counts(1, 1, 1, &[("DKK", 100)]),
+            })
+            .collect::<Vec<_>>()
+    };
+
+    let hourly = store
+        .merchant_counters("m-1", hours(at(0), 1))
+        .await
+        .unwrap();
+    let daily = store
+        .merchant_counters("m-1", days(at(0), 1))
+        .await
+        .unwrap();
+    let later = store
+        .merchant_counters("m-1", hours(at(60), 2))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        sorted_cells(hourly),
+        sorted_cells(expected(hours(at(0), 1)))
+    );
+    assert_eq!(sorted_cells(daily), sorted_cells(expected(days(at(0), 1))));
+    assert_eq!(later, Vec::new());
+}
+
+async fn merchant_records_returns_that_merchants_clicks_and_sales_made_in_the_half_open_range(
+    backend: Backend,
+) {
+    let store = store_on(backend).await;
+    let (from, to) = (at(0), at(60));
+    let second = TimeDelta::seconds(1);
+    let credit = attribution("m-1", "c-1");
+    let before = tap(&credit, from - second);
+    let first = tap(&credit, from);
+    let last = tap(&credit, to - second);
+    let after = tap(&credit, to);
+    let theirs = tap(&attribution("m-2", "c-2"), at(10));
+    for click in [&before, &first, &last, &after, &theirs] {
+        store.record_click(click).await.unwrap();
+    }
+    let mut sales = Vec::new();
+    for (click, order, now) in [
+        (&before, "order-before", from - second),
+        (&before, "order-first", from),
+        (&first, "order-last", to - second),
+        (&last, "order-after", to),
+        (&theirs, "order-theirs", at(10)),
+    ] {
+        let outcome = store
+            .confirm_sale(&sale(click, order, money("DKK", 100), now))
+            .await
+            .unwrap();
+        sales.push(outcome.sale);
+    }
+
+    let mut records = store.merchant_records("m-1", from, to).await.unwrap();
+
+    records.clicks.sort_by_key(|c| c.clicked_at);
+    records.sales.sort_by_key(|s| s.confirmed_at);
+    assert_eq!(
+        records.clicks,
+        vec![first.record.clone(), last.record.clone()]
+    );
+    assert_eq!(records.sales, vec![sales[1].clone(), sales[2].clone()]);
+}
+
+on_both_backends!(
+    a_reachable_store_answers_connectivity_checks,
+    a_merchant_reads_back_as_put_and_a_put_replaces_it,
+    unknown_merchants_and_campaigns_read_as_none,
+    a_new_campaign_is_written_once_when_no_revision_is_expected,
+    a_write_at_the_stored_revision_succeeds_and_a_stale_one_writes_nothing,
+    an_expected_revision_for_a_missing_campaign_writes_nothing,
+    a_new_click_is_recorded_and_counted_as_a_tap_and_a_click_in_every_dimension,
+    a_repeat_tap_inside_the_dedup_window_answers_the_first_click_and_counts_a_tap_only,
+    a_retried_tap_with_the_same_click_id_is_recorded_and_counts_nothing_more,
+    a_tap_after_the_dedup_window_is_a_new_click,
+    a_new_sale_is_attributed_to_its_click_and_counted_in_every_dimension,
+    an_identical_replay_returns_the_first_sale_and_counts_once,
+    the_same_order_with_another_amount_currency_or_click_is_an_order_conflict,
+    an_expired_token_without_a_prior_order_is_token_expired,
+    an_expired_token_replaying_an_identical_order_answers_the_first_sale,
+    an_unknown_click_is_click_not_found,
+    another_merchants_click_is_click_not_found,
+    counters_are_kept_by_hour_and_day_oldest_first_with_revenue_per_currency,
+    a_creators_counters_sum_over_every_merchant_they_sell_for,
+    merchant_counters_returns_only_that_merchants_cells_in_the_range,
+    merchant_records_returns_that_merchants_clicks_and_sales_made_in_the_half_open_range,
+);
