@@ -5,10 +5,13 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::store::Store;
 
 /// What a key may do (API.md, "Authentication and roles").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -110,42 +113,109 @@ pub fn secret_sha256(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-/// Finds the key behind a request's bearer secret.
-#[derive(Debug, Default)]
+/// How long a key lookup in the store is reused: a key revoked on any
+/// replica is refused by every replica within this time.
+pub const KEY_CACHE_TTL: Duration = Duration::from_millis(500);
+/// Cached lookups before the cache starts over (a bound against floods of
+/// made-up secrets, not a tuning knob).
+const KEY_CACHE_MAX: usize = 50_000;
+
+/// Finds the key behind a request's bearer secret: the bootstrap keys of
+/// the config file, then keys made by CreateApiKey, looked up in the store
+/// through a short cache (misses included).
+#[derive(Default)]
 pub struct Authenticator {
-    /// Keys by the SHA-256 of their secret.
+    /// Bootstrap keys by the SHA-256 of their secret.
     by_hash: HashMap<[u8; 32], Caller>,
+    /// Where CreateApiKey keeps keys; `None` knows bootstrap keys only.
+    store: Option<Arc<dyn Store>>,
+    /// Recent store lookups by secret hash, with when they were made.
+    cache: Mutex<HashMap<[u8; 32], (Instant, Option<Caller>)>>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("bootstrap_keys", &self.by_hash.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn caller_of(key: &ApiKey) -> Caller {
+    Caller {
+        key_id: key.id.clone(),
+        role: key.role,
+        merchant_id: key.merchant_id.clone(),
+    }
 }
 
 impl Authenticator {
-    /// An authenticator that knows `keys`.
+    /// An authenticator that knows the bootstrap `keys` only.
     pub fn new(keys: &[ApiKey]) -> Self {
         let by_hash = keys
             .iter()
-            .map(|key| {
-                let caller = Caller {
-                    key_id: key.id.clone(),
-                    role: key.role,
-                    merchant_id: key.merchant_id.clone(),
-                };
-                (key.sha256, caller)
-            })
+            .map(|key| (key.sha256, caller_of(key)))
             .collect();
-        Authenticator { by_hash }
+        Authenticator {
+            by_hash,
+            ..Authenticator::default()
+        }
+    }
+
+    /// An authenticator that also knows the keys stored in `store`.
+    pub fn with_store(keys: &[ApiKey], store: Arc<dyn Store>) -> Self {
+        Authenticator {
+            store: Some(store),
+            ..Authenticator::new(keys)
+        }
+    }
+
+    /// Is `key_id` one of the config file's keys (which only the file revokes)?
+    pub fn is_bootstrap(&self, key_id: &str) -> bool {
+        self.by_hash.values().any(|caller| caller.key_id == key_id)
+    }
+
+    /// Drops every cached lookup: after a key is made or revoked here, this
+    /// replica sees it at once.
+    pub fn forget_cached(&self) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     /// The caller of a request, from its `authorization` metadata.
-    pub fn authenticate(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Caller> {
+    pub async fn authenticate(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Caller> {
         let secret = metadata
             .get("authorization")
             .and_then(|value| value.to_str().ok())
             .and_then(bearer_secret)
             .ok_or(Error::Unauthenticated)?;
         // A lookup by hash: the hash of a guess tells nothing about a secret.
-        self.by_hash
-            .get(&secret_sha256(secret))
-            .cloned()
-            .ok_or(Error::Unauthenticated)
+        let hash = secret_sha256(secret);
+        if let Some(caller) = self.by_hash.get(&hash) {
+            return Ok(caller.clone());
+        }
+        let Some(store) = &self.store else {
+            return Err(Error::Unauthenticated);
+        };
+        let cached = {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            cache
+                .get(&hash)
+                .filter(|(at, _)| at.elapsed() < KEY_CACHE_TTL)
+                .map(|(_, caller)| caller.clone())
+        };
+        let caller = match cached {
+            Some(caller) => caller,
+            None => {
+                let caller = store.find_api_key(&hash).await?.as_ref().map(caller_of);
+                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                if cache.len() >= KEY_CACHE_MAX {
+                    cache.clear();
+                }
+                cache.insert(hash, (Instant::now(), caller.clone()));
+                caller
+            }
+        };
+        caller.ok_or(Error::Unauthenticated)
     }
 }
 
@@ -177,24 +247,32 @@ mod tests {
         }])
     }
 
-    #[test]
-    fn a_known_secret_authenticates() {
-        let caller = auth().authenticate(&with_auth("Bearer s3cret")).unwrap();
+    #[tokio::test]
+    async fn a_known_secret_authenticates() {
+        let caller = auth()
+            .authenticate(&with_auth("Bearer s3cret"))
+            .await
+            .unwrap();
         assert_eq!(caller.key_id, "feed-1");
         assert_eq!(caller.role, Role::Feed);
-        assert!(auth().authenticate(&with_auth("bearer s3cret")).is_ok());
+        assert!(
+            auth()
+                .authenticate(&with_auth("bearer s3cret"))
+                .await
+                .is_ok()
+        );
     }
 
-    #[test]
-    fn missing_malformed_or_unknown_credentials_are_unauthenticated() {
+    #[tokio::test]
+    async fn missing_malformed_or_unknown_credentials_are_unauthenticated() {
         let a = auth();
         assert_eq!(
-            a.authenticate(&MetadataMap::new()),
+            a.authenticate(&MetadataMap::new()).await,
             Err(Error::Unauthenticated)
         );
         for value in ["s3cret", "Basic s3cret", "Bearer ", "Bearer wrong"] {
             assert_eq!(
-                a.authenticate(&with_auth(value)),
+                a.authenticate(&with_auth(value)).await,
                 Err(Error::Unauthenticated),
                 "{value}"
             );

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::auth::{Caller, Role};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::auth::{ApiKey, Caller, Role, secret_sha256};
 use crate::clock::Clock;
 use crate::config::Policy;
 use crate::error::{Error, Result};
@@ -89,6 +92,15 @@ pub struct CounterSeries {
     pub total: Counts,
     /// Start of the first bucket.
     pub start: DateTime<Utc>,
+}
+
+/// A new API key: its id and its secret, shown once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedKey {
+    /// The key's id, for revocation.
+    pub key_id: String,
+    /// The bearer secret.
+    pub secret: String,
 }
 
 /// The service: its store, keys, rules and clock.
@@ -176,6 +188,7 @@ impl Cartclick {
             },
             kid: self.keys.active_kid().to_owned(),
             dedup_window: self.policy.dedup_window,
+            taps_per_minute: self.policy.tap_rate_limit_per_minute,
         };
         let issued = match self.store.record_click(&click).await? {
             ClickOutcome::Recorded => IssuedToken {
@@ -240,7 +253,8 @@ impl Cartclick {
         self.store.confirm_sale(&sale).await
     }
 
-    /// Counters of one id over `[start, end)`, widened to whole buckets.
+    /// Counters of one id over `[start, end)`, widened to whole buckets:
+    /// all merchants' or, with `merchant`, that merchant's share.
     pub async fn get_counters(
         &self,
         dimension: Dimension,
@@ -248,6 +262,7 @@ impl Cartclick {
         granularity: Granularity,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
+        merchant: Option<&str>,
     ) -> Result<CounterSeries> {
         if end <= start {
             return Err(Error::invalid_field("end_time", "must be after start_time"));
@@ -271,7 +286,10 @@ impl Cartclick {
             first,
             count: count as u32,
         };
-        let counts = self.store.read_counters(dimension, id, range).await?;
+        let counts = self
+            .store
+            .read_counters(dimension, id, range, merchant)
+            .await?;
         let mut total = Counts::default();
         let buckets = range
             .starts()
@@ -288,30 +306,32 @@ impl Cartclick {
         })
     }
 
-    /// May `caller` read the counters of `id` in `dimension`? Dashboards and
-    /// admins read all; a merchant key reads its own merchant and campaigns.
+    /// May `caller` read the counters of `id` in `dimension`, and whose
+    /// share? Dashboards and admins read everything (`None`: all merchants);
+    /// a merchant key reads its own merchant, its campaigns and its share of
+    /// any product (`Some(own merchant)`); anything else is PERMISSION_DENIED.
     pub async fn authorize_counters(
         &self,
         caller: &Caller,
         dimension: Dimension,
         id: &str,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         let own = match (caller.role, caller.merchant_id.as_deref()) {
-            (Role::Admin | Role::Dashboard, _) => return Ok(()),
+            (Role::Admin | Role::Dashboard, _) => return Ok(None),
             (Role::Merchant, Some(own)) => own,
             _ => return Err(Error::PermissionDenied),
         };
         let allowed = match dimension {
             Dimension::Merchant => id == own,
             Dimension::Campaign => self
-                .store
-                .get_campaign(id)
+                .cached_campaign(id)
                 .await?
                 .is_some_and(|campaign| campaign.merchant_id == own),
-            Dimension::Creator | Dimension::Video | Dimension::Product => false,
+            Dimension::Product => true,
+            Dimension::Creator | Dimension::Video => false,
         };
         if allowed {
-            Ok(())
+            Ok(Some(own.to_owned()))
         } else {
             Err(Error::PermissionDenied)
         }
@@ -338,6 +358,43 @@ impl Cartclick {
         let merchant = self.store.get_merchant(merchant_id).await?;
         self.registry.put_merchant(merchant_id, merchant.clone());
         Ok(merchant)
+    }
+
+    /// Makes an API key: a random id and secret; only the secret's hash is
+    /// stored. The secret is in the answer and nowhere else.
+    pub async fn create_api_key(
+        &self,
+        role: Role,
+        merchant_id: Option<String>,
+        label: &str,
+    ) -> Result<CreatedKey> {
+        if let Some(merchant_id) = &merchant_id
+            && self.store.get_merchant(merchant_id).await?.is_none()
+        {
+            return Err(Error::MerchantNotFound);
+        }
+        let key_id = format!("key_{}", hex::encode(rand::random::<[u8; 8]>()));
+        let secret = format!("cc_{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
+        let key = ApiKey {
+            id: key_id.clone(),
+            role,
+            merchant_id,
+            sha256: secret_sha256(&secret),
+        };
+        self.store.put_api_key(&key, label).await?;
+        Ok(CreatedKey { key_id, secret })
+    }
+
+    /// Revokes a stored API key; false when there is no such key.
+    pub async fn revoke_api_key(&self, key_id: &str) -> Result<bool> {
+        self.store.revoke_api_key(key_id).await
+    }
+
+    /// Unlinks a viewer from everything stored; returns the clicks unlinked.
+    pub async fn erase_viewer(&self, viewer_id: &str) -> Result<u64> {
+        self.store
+            .erase_viewer(&self.pepper.viewer_hash(viewer_id))
+            .await
     }
 
     /// Creates or replaces a merchant.

@@ -275,6 +275,8 @@ pub struct NewClick {
     pub dedup_key: [u8; 32],
     /// How long a repeat tap returns the same click.
     pub dedup_window: Duration,
+    /// Taps a viewer may make a minute (per merchant); more are RATE_LIMITED.
+    pub taps_per_minute: u32,
 }
 
 /// The first click of a run of repeat taps: what its token was made of.

@@ -111,13 +111,14 @@ impl Application {
         };
         if config.api_keys.is_empty() {
             tracing::warn!(
-                "no [[api_keys]] configured: every call will be refused as unauthenticated"
+                "no [[api_keys]] configured: only keys made with CreateApiKey will be accepted"
             );
         }
+        let auth = Authenticator::with_store(&config.api_keys, store.clone());
         let domain = Cartclick::new(store, keys, pepper, config.policy.clone(), clock);
         let state = Arc::new(ApiState {
             domain: Arc::new(domain),
-            auth: Authenticator::new(&config.api_keys),
+            auth,
         });
         let listener =
             TcpListener::bind(config.listen)

@@ -150,11 +150,23 @@ fn decision(value: i32) -> Result<ReviewDecision> {
     }
 }
 
+fn role(value: i32) -> Result<Role> {
+    match proto::Role::try_from(value) {
+        Ok(proto::Role::Feed) => Ok(Role::Feed),
+        Ok(proto::Role::Merchant) => Ok(Role::Merchant),
+        Ok(proto::Role::Dashboard) => Ok(Role::Dashboard),
+        Ok(proto::Role::Admin) => Ok(Role::Admin),
+        Ok(proto::Role::Unspecified) => Err(Error::invalid_field("role", "missing")),
+        Err(_) => Err(Error::invalid_field("role", "unknown value")),
+    }
+}
+
 impl AdminApi {
-    fn admin<T>(&self, request: &Request<T>) -> Result<()> {
+    async fn admin<T>(&self, request: &Request<T>) -> Result<()> {
         self.state
             .auth
-            .authenticate(request.metadata())?
+            .authenticate(request.metadata())
+            .await?
             .require(&[Role::Admin])
     }
 }
@@ -167,7 +179,7 @@ impl AdminService for AdminApi {
         request: Request<PutMerchantRequest>,
     ) -> Result<Response<PutMerchantResponse>, Status> {
         let result = async {
-            self.admin(&request)?;
+            self.admin(&request).await?;
             let merchant = decode_merchant(request.into_inner().merchant)?;
             let merchant = self.state.domain.put_merchant(merchant).await?;
             Ok(PutMerchantResponse {
@@ -183,7 +195,7 @@ impl AdminService for AdminApi {
         request: Request<GetMerchantRequest>,
     ) -> Result<Response<GetMerchantResponse>, Status> {
         let result = async {
-            self.admin(&request)?;
+            self.admin(&request).await?;
             let merchant_id = id("merchant_id", request.into_inner().merchant_id)?;
             let merchant = self.state.domain.get_merchant(&merchant_id).await?;
             Ok(GetMerchantResponse {
@@ -199,8 +211,36 @@ impl AdminService for AdminApi {
         request: Request<CreateApiKeyRequest>,
     ) -> Result<Response<CreateApiKeyResponse>, Status> {
         let result = async {
-            self.admin(&request)?;
-            Err(Error::Unimplemented)
+            self.admin(&request).await?;
+            let request = request.into_inner();
+            let role = role(request.role)?;
+            let merchant_id = match (role, request.merchant_id.is_empty()) {
+                (Role::Merchant, true) => {
+                    return Err(Error::invalid_field(
+                        "merchant_id",
+                        "missing: a merchant key is bound to one merchant",
+                    ));
+                }
+                (Role::Merchant, false) => Some(id("merchant_id", request.merchant_id)?),
+                (_, true) => None,
+                (_, false) => {
+                    return Err(Error::invalid_field(
+                        "merchant_id",
+                        "only merchant keys are bound to a merchant",
+                    ));
+                }
+            };
+            let label = text("label", request.label)?;
+            let created = self
+                .state
+                .domain
+                .create_api_key(role, merchant_id, &label)
+                .await?;
+            self.state.auth.forget_cached();
+            Ok(CreateApiKeyResponse {
+                key_id: created.key_id,
+                secret: created.secret,
+            })
         };
         reply(result.await)
     }
@@ -211,8 +251,19 @@ impl AdminService for AdminApi {
         request: Request<RevokeApiKeyRequest>,
     ) -> Result<Response<RevokeApiKeyResponse>, Status> {
         let result = async {
-            self.admin(&request)?;
-            Err(Error::Unimplemented)
+            self.admin(&request).await?;
+            let key_id = id("key_id", request.into_inner().key_id)?;
+            if self.state.auth.is_bootstrap(&key_id) {
+                return Err(Error::invalid_field(
+                    "key_id",
+                    "a bootstrap key from the config file: remove it there",
+                ));
+            }
+            if !self.state.domain.revoke_api_key(&key_id).await? {
+                return Err(Error::invalid_field("key_id", "no such key"));
+            }
+            self.state.auth.forget_cached();
+            Ok(RevokeApiKeyResponse {})
         };
         reply(result.await)
     }
@@ -223,7 +274,7 @@ impl AdminService for AdminApi {
         request: Request<PutCampaignRequest>,
     ) -> Result<Response<PutCampaignResponse>, Status> {
         let result = async {
-            self.admin(&request)?;
+            self.admin(&request).await?;
             let spec = decode_campaign(request.into_inner().campaign)?;
             let campaign = self.state.domain.put_campaign(spec).await?;
             Ok(PutCampaignResponse {
@@ -239,7 +290,7 @@ impl AdminService for AdminApi {
         request: Request<ReviewCampaignRequest>,
     ) -> Result<Response<ReviewCampaignResponse>, Status> {
         let result = async {
-            self.admin(&request)?;
+            self.admin(&request).await?;
             let request = request.into_inner();
             let campaign_id = id("campaign_id", request.campaign_id)?;
             let decision = decision(request.decision)?;
@@ -262,7 +313,7 @@ impl AdminService for AdminApi {
         request: Request<GetCampaignRequest>,
     ) -> Result<Response<GetCampaignResponse>, Status> {
         let result = async {
-            self.admin(&request)?;
+            self.admin(&request).await?;
             let campaign_id = id("campaign_id", request.into_inner().campaign_id)?;
             let campaign = self.state.domain.get_campaign(&campaign_id).await?;
             Ok(GetCampaignResponse {
@@ -278,8 +329,12 @@ impl AdminService for AdminApi {
         request: Request<EraseViewerRequest>,
     ) -> Result<Response<EraseViewerResponse>, Status> {
         let result = async {
-            self.admin(&request)?;
-            Err(Error::Unimplemented)
+            self.admin(&request).await?;
+            let viewer_id = id("viewer_id", request.into_inner().viewer_id)?;
+            let clicks_erased = self.state.domain.erase_viewer(&viewer_id).await?;
+            Ok(EraseViewerResponse {
+                clicks_erased: i64::try_from(clicks_erased).unwrap_or(i64::MAX),
+            })
         };
         reply(result.await)
     }

@@ -55,7 +55,7 @@ impl ClickService for ClickApi {
         request: Request<IssueTokenRequest>,
     ) -> Result<Response<IssueTokenResponse>, Status> {
         let result = async {
-            let caller = self.state.auth.authenticate(request.metadata())?;
+            let caller = self.state.auth.authenticate(request.metadata()).await?;
             caller.require(&[Role::Feed])?;
             let tap = decode_tap(request.into_inner())?;
             self.state.domain.issue_token(tap).await.map(encode)

@@ -43,7 +43,7 @@ impl CounterService for CounterApi {
         request: Request<GetCountersRequest>,
     ) -> Result<Response<GetCountersResponse>, Status> {
         let result = async {
-            let caller = self.state.auth.authenticate(request.metadata())?;
+            let caller = self.state.auth.authenticate(request.metadata()).await?;
             caller.require(&[Role::Dashboard, Role::Merchant])?;
             let request = request.into_inner();
             let dimension = dimension("dimension", request.dimension)?;
@@ -51,13 +51,14 @@ impl CounterService for CounterApi {
             let granularity = granularity("granularity", request.granularity)?;
             let start = timestamp("start_time", request.start_time)?;
             let end = timestamp("end_time", request.end_time)?;
-            self.state
+            let share = self
+                .state
                 .domain
                 .authorize_counters(&caller, dimension, &id)
                 .await?;
             self.state
                 .domain
-                .get_counters(dimension, &id, granularity, start, end)
+                .get_counters(dimension, &id, granularity, start, end, share.as_deref())
                 .await
                 .map(encode)
         };
@@ -70,7 +71,7 @@ impl CounterService for CounterApi {
         request: Request<ListTopRequest>,
     ) -> Result<Response<ListTopResponse>, Status> {
         let result = async {
-            let caller = self.state.auth.authenticate(request.metadata())?;
+            let caller = self.state.auth.authenticate(request.metadata()).await?;
             caller.require(&[Role::Dashboard, Role::Merchant])?;
             Err(Error::Unimplemented)
         };
@@ -85,7 +86,7 @@ impl CounterService for CounterApi {
         request: Request<WatchCountersRequest>,
     ) -> Result<Response<WatchStream>, Status> {
         let result = async {
-            let caller = self.state.auth.authenticate(request.metadata())?;
+            let caller = self.state.auth.authenticate(request.metadata()).await?;
             caller.require(&[Role::Dashboard, Role::Merchant])?;
             Err(Error::Unimplemented)
         };

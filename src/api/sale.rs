@@ -40,7 +40,7 @@ impl SaleService for SaleApi {
         request: Request<ConfirmSaleRequest>,
     ) -> Result<Response<ConfirmSaleResponse>, Status> {
         let result = async {
-            let caller = self.state.auth.authenticate(request.metadata())?;
+            let caller = self.state.auth.authenticate(request.metadata()).await?;
             caller.require(&[Role::Merchant])?;
             let merchant_id = caller.sale_merchant(request.metadata())?;
             tracing::Span::current().record("merchant_id", merchant_id.as_str());
@@ -69,7 +69,7 @@ impl SaleService for SaleApi {
         request: Request<ReverseSaleRequest>,
     ) -> Result<Response<ReverseSaleResponse>, Status> {
         let result = async {
-            let caller = self.state.auth.authenticate(request.metadata())?;
+            let caller = self.state.auth.authenticate(request.metadata()).await?;
             caller.require(&[Role::Merchant])?;
             Err(Error::Unimplemented)
         };

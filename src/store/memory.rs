@@ -9,12 +9,14 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::auth::ApiKey;
 use crate::error::{Error, Result};
 use crate::model::FirstClick;
 use crate::model::{
     Attribution, BucketRange, Campaign, ClickOutcome, ClickRecord, CounterCell, Counts, Dimension,
     Granularity, Merchant, MerchantRecords, NewClick, NewSale, Retention, SaleOutcome, SaleRecord,
 };
+use crate::privacy::ViewerHash;
 use crate::store::Store;
 use crate::token::ClickId;
 
@@ -65,6 +67,10 @@ struct Inner {
     counters: HashMap<CounterKey, Expiring<Counts>>,
     /// The merchants that counted for each (dimension, id).
     counted_by: HashMap<(Dimension, String), HashSet<String>>,
+    /// Taps per (merchant, viewer, minute), for the rate limit.
+    taps: HashMap<(String, ViewerHash, i64), Expiring<u32>>,
+    /// Stored API keys by the SHA-256 of their secret, with label and revocation.
+    api_keys: HashMap<[u8; 32], (ApiKey, String, bool)>,
     /// Writes since start, to pace sweeps.
     writes: u64,
 }
@@ -130,6 +136,7 @@ impl Inner {
         self.clicks.retain(|_, e| e.until > now);
         self.dedup.retain(|_, e| e.until > now);
         self.orders.retain(|_, e| e.until > now);
+        self.taps.retain(|_, e| e.until > now);
         self.counters.retain(|_, e| e.until > now);
     }
 }
@@ -184,11 +191,28 @@ impl Store for MemoryStore {
             .get(&click.dedup_key)
             .and_then(|e| e.live(now))
             .cloned();
-        if let Some(first) = repeat {
-            if first.click_id == click.record.click_id {
-                // This very tap, retried after its answer was lost: already counted.
-                return Ok(ClickOutcome::Recorded);
+        if repeat
+            .as_ref()
+            .is_some_and(|first| first.click_id == click.record.click_id)
+        {
+            // This very tap, retried after its answer was lost: already counted.
+            return Ok(ClickOutcome::Recorded);
+        }
+        if let Some(viewer) = click.record.viewer_hash {
+            let minute = now.timestamp().div_euclid(60);
+            let key = (attribution.merchant_id.clone(), viewer, minute);
+            let until = DateTime::from_timestamp((minute + 1) * 60, 0).unwrap_or(now);
+            let taps = &mut inner
+                .taps
+                .entry(key)
+                .or_insert(Expiring { value: 0, until })
+                .value;
+            *taps += 1;
+            if *taps > click.taps_per_minute {
+                return Err(Error::RateLimited);
             }
+        }
+        if let Some(first) = repeat {
             let tap = Counts {
                 taps: 1,
                 ..Counts::default()
@@ -280,13 +304,17 @@ impl Store for MemoryStore {
         dimension: Dimension,
         id: &str,
         range: BucketRange,
+        merchant: Option<&str>,
     ) -> Result<Vec<Counts>> {
         let inner = self.lock();
-        let merchants = inner
+        let mut merchants = inner
             .counted_by
             .get(&(dimension, id.to_owned()))
             .cloned()
             .unwrap_or_default();
+        if let Some(only) = merchant {
+            merchants.retain(|m| m == only);
+        }
         let buckets = range
             .starts()
             .map(|start| {
@@ -307,6 +335,50 @@ impl Store for MemoryStore {
             })
             .collect();
         Ok(buckets)
+    }
+
+    async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()> {
+        self.lock()
+            .api_keys
+            .insert(key.sha256, (key.clone(), label.to_owned(), false));
+        Ok(())
+    }
+
+    async fn find_api_key(&self, sha256: &[u8; 32]) -> Result<Option<ApiKey>> {
+        let inner = self.lock();
+        Ok(inner
+            .api_keys
+            .get(sha256)
+            .filter(|(_, _, revoked)| !revoked)
+            .map(|(key, _, _)| key.clone()))
+    }
+
+    async fn revoke_api_key(&self, key_id: &str) -> Result<bool> {
+        let mut inner = self.lock();
+        let mut found = false;
+        for (key, _, revoked) in inner.api_keys.values_mut() {
+            if key.id == key_id {
+                *revoked = true;
+                found = true;
+            }
+        }
+        Ok(found)
+    }
+
+    async fn erase_viewer(&self, viewer: &ViewerHash) -> Result<u64> {
+        let mut inner = self.lock();
+        let mut erased = HashSet::new();
+        for entry in inner.clicks.values_mut() {
+            if entry.value.viewer_hash.as_ref() == Some(viewer) {
+                entry.value.viewer_hash = None;
+                erased.insert(entry.value.click_id);
+            }
+        }
+        inner
+            .dedup
+            .retain(|_, e| !erased.contains(&e.value.click_id));
+        inner.taps.retain(|(_, v, _), _| v != viewer);
+        Ok(erased.len() as u64)
     }
 
     async fn merchant_counters(

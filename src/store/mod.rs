@@ -12,6 +12,9 @@ use async_trait::async_trait;
 use crate::error::Result;
 use chrono::{DateTime, Utc};
 
+use crate::privacy::ViewerHash;
+
+use crate::auth::ApiKey;
 use crate::model::{
     BucketRange, Campaign, ClickOutcome, CounterCell, Counts, Dimension, Merchant, MerchantRecords,
     NewClick, NewSale, SaleOutcome,
@@ -59,13 +62,29 @@ pub trait Store: Send + Sync + 'static {
     async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleOutcome>;
 
     /// The counters of `id` in `dimension`, one per bucket of `range`, oldest
-    /// first, summed over every merchant that counted for the id.
+    /// first: summed over every merchant that counted for the id, or only
+    /// `merchant`'s share when one is given (a merchant reading its product).
     async fn read_counters(
         &self,
         dimension: Dimension,
         id: &str,
         range: BucketRange,
+        merchant: Option<&str>,
     ) -> Result<Vec<Counts>>;
+
+    /// Stores an API key made by CreateApiKey (its hash, never the secret).
+    async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()>;
+
+    /// The live key whose secret hashes to `sha256`; `None` when unknown or revoked.
+    async fn find_api_key(&self, sha256: &[u8; 32]) -> Result<Option<ApiKey>>;
+
+    /// Revokes a stored key; false when no stored key has that id.
+    async fn revoke_api_key(&self, key_id: &str) -> Result<bool>;
+
+    /// Removes every stored link to a viewer: the viewer field of its click
+    /// records, its dedup entries and its rate-limit counters. Counted
+    /// figures stay. Returns how many click records it unlinked.
+    async fn erase_viewer(&self, viewer: &ViewerHash) -> Result<u64>;
 
     /// Every counter cell one merchant wrote in `range`, in any dimension:
     /// what `reconcile` compares with the recount.

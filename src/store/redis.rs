@@ -18,8 +18,9 @@
 //! | `a:{m}:<attribution id>` | string | `campaign creator video product`, shared by every click on that cart | as long as its longest-lived click |
 //! | `o:{m}:<order id>` | string | the confirmed sale | the click's window + order retention |
 //! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `t` taps, `c` clicks, `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds | bucket end + hourly or daily retention |
+//! | `q:{m}:<viewer hash>:<minute>` | string | a viewer's taps this minute at this merchant (rate limit) | two minutes |
 //! | `x:<dimension>:<id>` | set | the merchants that counted for a campaign, creator, video or product | daily retention |
-//! | `r:m:<id>`, `r:c:<id>` | hash | the registry: merchants and campaigns | never: configuration, not flow data |
+//! | `r:m:<id>`, `r:c:<id>`, `r:k:<sha256>`, `r:kid:<id>` | hash, string | the registry: merchants, campaigns, API keys (by the hash of the secret, and id to hash) | never: configuration, not flow data |
 //!
 //! Click and dedup records are fields of bucket hashes, 1024 buckets per
 //! window or expiry hour, so that they stay in Redis's compact listpack
@@ -38,12 +39,14 @@ use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script, Value};
 use sha2::{Digest, Sha256};
 
+use crate::auth::{ApiKey, Role};
 use crate::error::{Error, Result};
 use crate::model::{
     Attribution, BucketRange, Campaign, CampaignStatus, ClickOutcome, ClickRecord, CounterCell,
     Counts, Dimension, FirstClick, Granularity, Merchant, MerchantRecords, Money, NewClick,
     NewSale, Retention, SaleOutcome, SaleRecord,
 };
+use crate::privacy::ViewerHash;
 use crate::store::Store;
 use crate::token::ClickId;
 
@@ -78,6 +81,7 @@ struct Scripts {
     record_click: Script,
     confirm_sale: Script,
     put_campaign: Script,
+    unlink_viewer: Script,
 }
 
 /// The production store.
@@ -142,6 +146,7 @@ impl RedisStore {
                 record_click: Script::new(include_str!("lua/record_click.lua")),
                 confirm_sale: Script::new(include_str!("lua/confirm_sale.lua")),
                 put_campaign: Script::new(include_str!("lua/put_campaign.lua")),
+                unlink_viewer: Script::new(include_str!("lua/unlink_viewer.lua")),
             },
             indexed: Mutex::new(HashMap::new()),
         };
@@ -182,6 +187,7 @@ impl RedisStore {
             &self.scripts.record_click,
             &self.scripts.confirm_sale,
             &self.scripts.put_campaign,
+            &self.scripts.unlink_viewer,
         ] {
             let mut conn = self.conn.clone();
             let loaded: Result<String> = self.run(script.load_async(&mut conn)).await;
@@ -339,6 +345,18 @@ fn counter_key(
         granularity.as_str(),
         dimension_code(dimension)
     )
+}
+
+fn rate_key(merchant: &str, viewer: &ViewerHash, minute: i64) -> String {
+    format!("q:{{{merchant}}}:{}:{minute}", hex::encode(viewer))
+}
+
+fn api_key_key(sha256: &[u8; 32]) -> String {
+    format!("r:k:{}", hex::encode(sha256))
+}
+
+fn api_key_id_key(key_id: &str) -> String {
+    format!("r:kid:{key_id}")
 }
 
 fn index_key(dimension: Dimension, id: &str) -> String {
@@ -676,6 +694,8 @@ impl Store for RedisStore {
                 ));
             }
         }
+        let viewer = record.viewer_hash.unwrap_or_default();
+        invocation.key(rate_key(merchant, &viewer, now.timestamp().div_euclid(60)));
         let mut first = record.click_id.as_bytes().to_vec();
         first.extend_from_slice(
             format!(
@@ -709,7 +729,8 @@ impl Store for RedisStore {
             .arg(record_ttl)
             .arg(attribution)
             .arg(hour_ttl)
-            .arg(day_ttl);
+            .arg(day_ttl)
+            .arg(click.taps_per_minute);
 
         // The merchant index (which merchants counted for a creator, video,
         // ...) lives under other hash tags, so it cannot be in the script.
@@ -736,6 +757,7 @@ impl Store for RedisStore {
             .await?;
         match reply(value)? {
             (tag, None) if tag == "new" || tag == "retry" => Ok(ClickOutcome::Recorded),
+            (tag, None) if tag == "limited" => Err(Error::RateLimited),
             (tag, Some(first)) if tag == "dup" => {
                 Ok(ClickOutcome::Duplicate(parse_first_click(&first)?))
             }
@@ -804,12 +826,15 @@ impl Store for RedisStore {
         dimension: Dimension,
         id: &str,
         range: BucketRange,
+        merchant: Option<&str>,
     ) -> Result<Vec<Counts>> {
-        let merchants: Vec<String> = if dimension == Dimension::Merchant {
-            vec![id.to_owned()]
-        } else {
-            self.run(self.conn.clone().smembers(index_key(dimension, id)))
-                .await?
+        let merchants: Vec<String> = match (dimension, merchant) {
+            (_, Some(only)) => vec![only.to_owned()],
+            (Dimension::Merchant, None) => vec![id.to_owned()],
+            (_, None) => {
+                self.run(self.conn.clone().smembers(index_key(dimension, id)))
+                    .await?
+            }
         };
         let starts: Vec<i64> = range.starts().collect();
         if merchants.is_empty() {
@@ -834,6 +859,96 @@ impl Store for RedisStore {
             buckets[i % starts.len()].add(&parse_counts(cell));
         }
         Ok(buckets)
+    }
+
+    async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()> {
+        let hash_key = api_key_key(&key.sha256);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .hset_multiple(
+                &hash_key,
+                &[
+                    ("id", key.id.as_str()),
+                    ("role", key.role.as_str()),
+                    ("merchant", key.merchant_id.as_deref().unwrap_or("")),
+                    ("label", label),
+                    ("revoked", "0"),
+                ],
+            )
+            .ignore()
+            .set(api_key_id_key(&key.id), hex::encode(key.sha256))
+            .ignore();
+        self.run(pipe.query_async::<()>(&mut self.conn.clone()))
+            .await
+    }
+
+    async fn find_api_key(&self, sha256: &[u8; 32]) -> Result<Option<ApiKey>> {
+        let mut fields: HashMap<String, String> = self
+            .run(self.conn.clone().hgetall(api_key_key(sha256)))
+            .await?;
+        if fields.is_empty() || fields.get("revoked").map(String::as_str) != Some("0") {
+            return Ok(None);
+        }
+        let mut take = |name: &str| fields.remove(name).ok_or_else(|| corrupt("api key"));
+        let role: Role = take("role")?.parse().map_err(|_| corrupt("api key"))?;
+        let merchant = take("merchant")?;
+        Ok(Some(ApiKey {
+            id: take("id")?,
+            role,
+            merchant_id: (!merchant.is_empty()).then_some(merchant),
+            sha256: *sha256,
+        }))
+    }
+
+    async fn revoke_api_key(&self, key_id: &str) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let hash: Option<String> = self.run(conn.get(api_key_id_key(key_id))).await?;
+        let Some(hash) = hash else {
+            return Ok(false);
+        };
+        let _: () = self
+            .run(conn.hset(format!("r:k:{hash}"), "revoked", "1"))
+            .await?;
+        Ok(true)
+    }
+
+    async fn erase_viewer(&self, viewer: &ViewerHash) -> Result<u64> {
+        // Erasure is rare and offline-ish: it walks every click and dedup
+        // bucket rather than keeping a per-viewer index on the hot path.
+        // Each step is idempotent, so a failed erasure is simply run again.
+        let mut conn = self.conn.clone();
+        let mut erased: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+        for key in self.scan("k:*").await? {
+            let entries: Vec<(Vec<u8>, Vec<u8>)> = self.run(conn.hgetall(&key)).await?;
+            for (field, mut value) in entries {
+                if value.len() >= 28 && value[ATTRIBUTION_ID_LEN..28] == viewer[..] {
+                    value[ATTRIBUTION_ID_LEN..28].fill(0);
+                    let _: i64 = self
+                        .run(
+                            self.scripts
+                                .unlink_viewer
+                                .key(&key)
+                                .arg(field.as_slice())
+                                .arg(value)
+                                .invoke_async(&mut conn),
+                        )
+                        .await?;
+                    erased.insert(field);
+                }
+            }
+        }
+        for key in self.scan("d:*").await? {
+            let entries: Vec<(Vec<u8>, Vec<u8>)> = self.run(conn.hgetall(&key)).await?;
+            for (field, value) in entries {
+                if value.len() >= 16 && erased.contains(&value[..16]) {
+                    let _: i64 = self.run(conn.hdel(&key, field)).await?;
+                }
+            }
+        }
+        for key in self.scan(&format!("q:*:{}:*", hex::encode(viewer))).await? {
+            let _: i64 = self.run(conn.del(&key)).await?;
+        }
+        Ok(erased.len() as u64)
     }
 
     async fn merchant_counters(

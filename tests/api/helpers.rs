@@ -602,8 +602,24 @@ impl Store for GatedStore {
         d: cartclick::model::Dimension,
         id: &str,
         r: BucketRange,
+        merchant: Option<&str>,
     ) -> StoreResult<Vec<Counts>> {
-        self.inner.read_counters(d, id, r).await
+        self.inner.read_counters(d, id, r, merchant).await
+    }
+    async fn put_api_key(&self, key: &cartclick::auth::ApiKey, label: &str) -> StoreResult<()> {
+        self.inner.put_api_key(key, label).await
+    }
+    async fn find_api_key(
+        &self,
+        sha256: &[u8; 32],
+    ) -> StoreResult<Option<cartclick::auth::ApiKey>> {
+        self.inner.find_api_key(sha256).await
+    }
+    async fn revoke_api_key(&self, key_id: &str) -> StoreResult<bool> {
+        self.inner.revoke_api_key(key_id).await
+    }
+    async fn erase_viewer(&self, viewer: &cartclick::privacy::ViewerHash) -> StoreResult<u64> {
+        self.inner.erase_viewer(viewer).await
     }
     async fn merchant_counters(
         &self,

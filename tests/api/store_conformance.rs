@@ -50,6 +50,7 @@ fn tap(attribution: &Attribution, clicked_at: DateTime<Utc>) -> NewClick {
         kid: "k1".into(),
         dedup_key: rand::random(),
         dedup_window: DEDUP_WINDOW,
+        taps_per_minute: 1000,
     }
 }
 
@@ -113,7 +114,7 @@ fn days(from: DateTime<Utc>, count: u32) -> BucketRange {
 /// The counts of `id` over `range`, summed (checking one bucket came per bucket).
 async fn total(store: &dyn Store, dimension: Dimension, id: &str, range: BucketRange) -> Counts {
     let buckets = store
-        .read_counters(dimension, id, range)
+        .read_counters(dimension, id, range, None)
         .await
         .expect("reads counters");
     assert_eq!(buckets.len(), range.count as usize, "one per bucket");
@@ -535,11 +536,11 @@ async fn counters_are_kept_by_hour_and_day_oldest_first_with_revenue_per_currenc
     }
 
     let hourly = store
-        .read_counters(Dimension::Campaign, "c-1", hours(at(-60), 4))
+        .read_counters(Dimension::Campaign, "c-1", hours(at(-60), 4), None)
         .await
         .unwrap();
     let daily = store
-        .read_counters(Dimension::Campaign, "c-1", days(at(0), 1))
+        .read_counters(Dimension::Campaign, "c-1", days(at(0), 1), None)
         .await
         .unwrap();
 

@@ -9,6 +9,7 @@
 -- KEYS[4]  interned attribution
 -- KEYS[5..9]   hourly counters: merchant, campaign, creator, video, product
 -- KEYS[10..14] daily counters, same order
+-- KEYS[15] the viewer's tap count this minute (rate limit)
 -- ARGV[1]  dedup field (16 bytes)
 -- ARGV[2]  click id (16 bytes): the click bucket field
 -- ARGV[3]  dedup value: click id .. tap time ms .. ' ' .. expiry s .. ' ' .. kid
@@ -18,7 +19,8 @@
 -- ARGV[8]  click record TTL, ms (also the attribution's)
 -- ARGV[9]  attribution value
 -- ARGV[10] hourly counter TTL, ms   ARGV[11] daily counter TTL, ms
--- Returns {'new'} | {'retry'} | {'dup', first dedup value}
+-- ARGV[12] taps a viewer may make a minute
+-- Returns {'new'} | {'retry'} | {'limited'} | {'dup', first dedup value}
 
 local now = tonumber(ARGV[5])
 local window = tonumber(ARGV[6])
@@ -46,10 +48,19 @@ local function count(field)
 end
 
 local first = live(KEYS[1]) or live(KEYS[2])
+if first and string.sub(first, 1, 16) == ARGV[2] then
+  return {'retry'}
+end
+
+local taps = redis.call('INCR', KEYS[15])
+if taps == 1 then
+  redis.call('PEXPIRE', KEYS[15], 120000)
+end
+if taps > tonumber(ARGV[12]) then
+  return {'limited'}
+end
+
 if first then
-  if string.sub(first, 1, 16) == ARGV[2] then
-    return {'retry'}
-  end
   count(nil)
   return {'dup', first}
 end
