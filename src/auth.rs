@@ -130,7 +130,7 @@ pub struct Authenticator {
     /// Where CreateApiKey keeps keys; `None` knows bootstrap keys only.
     store: Option<Arc<dyn Store>>,
     /// Recent store lookups by secret hash, with when they were made.
-    cache: Mutex<HashMap<[u8; 32], (Instant, Option<Caller>)>>,
+    cache: Mutex<HashMap<[u8; 32], CachedLookup>>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -140,6 +140,9 @@ impl std::fmt::Debug for Authenticator {
             .finish_non_exhaustive()
     }
 }
+
+/// A store lookup and when it was made; `None` is a cached miss.
+type CachedLookup = (Instant, Option<Caller>);
 
 fn caller_of(key: &ApiKey) -> Caller {
     Caller {
