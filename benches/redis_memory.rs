@@ -100,6 +100,7 @@ async fn main() {
                     kid: "k1".into(),
                     dedup_key: rand::random(),
                     dedup_window: Duration::from_secs(1800),
+                    taps_per_minute: 60,
                 };
                 store.record_click(&click).await.expect("click recorded");
             }

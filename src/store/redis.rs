@@ -18,7 +18,7 @@
 //! | `a:{m}:<attribution id>` | string | `campaign creator video product`, shared by every click on that cart | as long as its longest-lived click |
 //! | `o:{m}:<order id>` | string | the confirmed sale | the click's window + order retention |
 //! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `t` taps, `c` clicks, `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds | bucket end + hourly or daily retention |
-//! | `q:{m}:<viewer hash>:<minute>` | string | a viewer's taps this minute at this merchant (rate limit) | two minutes |
+//! | `q:{m}:<minute>:<n>` | hash | taps this minute at this merchant: field = viewer hash (16 bytes), value = count (rate limit) | two minutes |
 //! | `x:<dimension>:<id>` | set | the merchants that counted for a campaign, creator, video or product | daily retention |
 //! | `r:m:<id>`, `r:c:<id>`, `r:k:<sha256>`, `r:kid:<id>` | hash, string | the registry: merchants, campaigns, API keys (by the hash of the secret, and id to hash) | never: configuration, not flow data |
 //!
@@ -348,7 +348,7 @@ fn counter_key(
 }
 
 fn rate_key(merchant: &str, viewer: &ViewerHash, minute: i64) -> String {
-    format!("q:{{{merchant}}}:{}:{minute}", hex::encode(viewer))
+    format!("q:{{{merchant}}}:{minute}:{}", bucket_of(viewer))
 }
 
 fn api_key_key(sha256: &[u8; 32]) -> String {
@@ -730,7 +730,8 @@ impl Store for RedisStore {
             .arg(attribution)
             .arg(hour_ttl)
             .arg(day_ttl)
-            .arg(click.taps_per_minute);
+            .arg(click.taps_per_minute)
+            .arg(viewer.as_slice());
 
         // The merchant index (which merchants counted for a creator, video,
         // ...) lives under other hash tags, so it cannot be in the script.
@@ -945,8 +946,8 @@ impl Store for RedisStore {
                 }
             }
         }
-        for key in self.scan(&format!("q:*:{}:*", hex::encode(viewer))).await? {
-            let _: i64 = self.run(conn.del(&key)).await?;
+        for key in self.scan("q:*").await? {
+            let _: i64 = self.run(conn.hdel(&key, viewer.as_slice())).await?;
         }
         Ok(erased.len() as u64)
     }

@@ -9,7 +9,7 @@
 -- KEYS[4]  interned attribution
 -- KEYS[5..9]   hourly counters: merchant, campaign, creator, video, product
 -- KEYS[10..14] daily counters, same order
--- KEYS[15] the viewer's tap count this minute (rate limit)
+-- KEYS[15] tap counts of this minute's viewers (rate limit bucket)
 -- ARGV[1]  dedup field (16 bytes)
 -- ARGV[2]  click id (16 bytes): the click bucket field
 -- ARGV[3]  dedup value: click id .. tap time ms .. ' ' .. expiry s .. ' ' .. kid
@@ -20,6 +20,7 @@
 -- ARGV[9]  attribution value
 -- ARGV[10] hourly counter TTL, ms   ARGV[11] daily counter TTL, ms
 -- ARGV[12] taps a viewer may make a minute
+-- ARGV[13] the viewer hash: its field in the rate limit bucket
 -- Returns {'new'} | {'retry'} | {'limited'} | {'dup', first dedup value}
 
 local now = tonumber(ARGV[5])
@@ -52,10 +53,8 @@ if first and string.sub(first, 1, 16) == ARGV[2] then
   return {'retry'}
 end
 
-local taps = redis.call('INCR', KEYS[15])
-if taps == 1 then
-  redis.call('PEXPIRE', KEYS[15], 120000)
-end
+local taps = redis.call('HINCRBY', KEYS[15], ARGV[13], 1)
+redis.call('PEXPIRE', KEYS[15], 120000, 'NX')
 if taps > tonumber(ARGV[12]) then
   return {'limited'}
 end
