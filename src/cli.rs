@@ -104,6 +104,37 @@ pub enum Command {
         #[arg(long)]
         day: chrono::NaiveDate,
     },
+    /// Show a top list (CounterService.ListTop) as a table.
+    Top {
+        /// Server and key (a dashboard, merchant or admin key).
+        #[command(flatten)]
+        client: ClientArgs,
+        /// What to rank: campaign, creator, video or product.
+        #[arg(long, value_enum)]
+        dimension: DimensionArg,
+        /// The UTC day, YYYY-MM-DD [default: today].
+        #[arg(long)]
+        day: Option<chrono::NaiveDate>,
+        /// Rank by clicks, conversions or revenue.
+        #[arg(long, value_enum, default_value_t = MetricArg::Clicks)]
+        metric: MetricArg,
+        /// The currency, for --metric revenue.
+        #[arg(long)]
+        currency: Option<String>,
+        /// How many entries, 1 to 100.
+        #[arg(long, default_value_t = 10)]
+        limit: i32,
+        /// Rank within one merchant only.
+        #[arg(long)]
+        merchant: Option<String>,
+    },
+    /// The event stream of a merchant: every click, repeat tap, sale and
+    /// reversal, as counted. Reads the store directly.
+    Events {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
     /// Operator commands over gRPC (AdminService); need an admin key.
     Admin {
         /// Server and key (an admin key).
@@ -134,6 +165,40 @@ pub enum Command {
         #[arg(long)]
         to: Option<DateTime<Utc>>,
     },
+}
+
+/// `cartclick events …`
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Print a merchant's events, oldest first; with --follow, keep printing new ones.
+    Tail {
+        /// The store: redis://… or rediss://….
+        #[arg(long, env = "CARTCLICK_STORE", value_name = "URL")]
+        store: String,
+        /// The merchant whose stream to read.
+        #[arg(long)]
+        merchant: String,
+        /// Start after this event id [default: the oldest kept].
+        #[arg(long)]
+        after: Option<String>,
+        /// Print at most this many events (without --follow).
+        #[arg(long, default_value_t = 100)]
+        count: usize,
+        /// Keep waiting for new events (Ctrl-C to stop).
+        #[arg(long)]
+        follow: bool,
+    },
+}
+
+/// A top list metric on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MetricArg {
+    /// New clicks.
+    Clicks,
+    /// Confirmed sales.
+    Conversions,
+    /// Revenue in --currency.
+    Revenue,
 }
 
 /// What `cartclick admin` manages.
@@ -329,6 +394,40 @@ pub enum GranularityArg {
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve { args, dev } => serve(args, dev).await,
+        Command::Top {
+            client,
+            dimension,
+            day,
+            metric,
+            currency,
+            limit,
+            merchant,
+        } => {
+            let request = proto::ListTopRequest {
+                dimension: dimension_proto(dimension).into(),
+                day: day.unwrap_or_else(|| Utc::now().date_naive()).to_string(),
+                metric: match metric {
+                    MetricArg::Clicks => proto::TopMetric::Clicks,
+                    MetricArg::Conversions => proto::TopMetric::Conversions,
+                    MetricArg::Revenue => proto::TopMetric::Revenue,
+                }
+                .into(),
+                currency_code: currency.unwrap_or_default(),
+                limit,
+                merchant_id: merchant.unwrap_or_default(),
+            };
+            top(client, request).await
+        }
+        Command::Events {
+            command:
+                EventsCommand::Tail {
+                    store,
+                    merchant,
+                    after,
+                    count,
+                    follow,
+                },
+        } => events_tail(store, merchant, after, count, follow).await,
         Command::Reconcile {
             store,
             config,
@@ -393,14 +492,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             let to = to.unwrap_or_else(Utc::now);
             let from = from.unwrap_or(to - chrono::TimeDelta::hours(24));
             let request = proto::GetCountersRequest {
-                dimension: match dimension {
-                    DimensionArg::Merchant => proto::Dimension::Merchant,
-                    DimensionArg::Campaign => proto::Dimension::Campaign,
-                    DimensionArg::Creator => proto::Dimension::Creator,
-                    DimensionArg::Video => proto::Dimension::Video,
-                    DimensionArg::Product => proto::Dimension::Product,
-                }
-                .into(),
+                dimension: dimension_proto(dimension).into(),
                 id,
                 granularity: match granularity {
                     GranularityArg::Hour => proto::Granularity::Hour,
@@ -444,6 +536,115 @@ async fn serve(args: ServeArgs, dev: bool) -> Result<(), String> {
     app.run_until_stopped(shutdown)
         .await
         .map_err(|e| e.to_string())
+}
+
+fn dimension_proto(dimension: DimensionArg) -> proto::Dimension {
+    match dimension {
+        DimensionArg::Merchant => proto::Dimension::Merchant,
+        DimensionArg::Campaign => proto::Dimension::Campaign,
+        DimensionArg::Creator => proto::Dimension::Creator,
+        DimensionArg::Video => proto::Dimension::Video,
+        DimensionArg::Product => proto::Dimension::Product,
+    }
+}
+
+async fn top(client: ClientArgs, request: proto::ListTopRequest) -> Result<(), String> {
+    let mut rpc = proto::counter_service_client::CounterServiceClient::new(channel(&client).await?);
+    let response = rpc
+        .list_top(authorized(&client, request)?)
+        .await
+        .map_err(|s| describe(&s))?
+        .into_inner();
+    println!("{:>4}  {:<40} {:>14}", "rank", "id", "value");
+    for (rank, entry) in response.entries.iter().enumerate() {
+        println!("{:>4}  {:<40} {:>14}", rank + 1, entry.id, entry.value);
+    }
+    if response.entries.is_empty() {
+        println!("(nothing counted that day)");
+    }
+    Ok(())
+}
+
+/// One event as one line.
+fn event_line(event: &crate::model::Event) -> String {
+    let kind = match event.kind {
+        crate::model::EventKind::Click => "click",
+        crate::model::EventKind::RepeatTap => "repeat_tap",
+        crate::model::EventKind::Sale => "sale",
+        crate::model::EventKind::Reversal => "reversal",
+    };
+    let a = &event.attribution;
+    let mut line = format!(
+        "{} {} {kind:<10} click={} campaign={} creator={} video={} product={}",
+        event.id,
+        event
+            .at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        event.click_id,
+        a.campaign_id,
+        a.creator_id,
+        a.video_id,
+        a.product_id
+    );
+    if !event.order_id.is_empty() {
+        line.push_str(&format!(" order={}", event.order_id));
+    }
+    if !event.reversal_id.is_empty() {
+        line.push_str(&format!(" reversal={}", event.reversal_id));
+    }
+    if let Some(amount) = &event.amount {
+        line.push_str(&format!(
+            " amount={} {}",
+            amount.amount_minor, amount.currency
+        ));
+    }
+    line
+}
+
+async fn events_tail(
+    store: String,
+    merchant: String,
+    mut after: Option<String>,
+    count: usize,
+    follow: bool,
+) -> Result<(), String> {
+    let args = ServeArgs {
+        config: None,
+        listen: None,
+        store: Some(store),
+    };
+    let config = Config::load(&args).map_err(|e| e.to_string())?;
+    let StoreUrl::Redis(url) = &config.store else {
+        return Err("events tail reads a redis store: pass --store redis://…".to_owned());
+    };
+    let options = crate::store::redis::RedisOptions {
+        timeout: config.store_timeout,
+        retention: config.retention,
+    };
+    let store = crate::store::redis::RedisStore::open(url, options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut left = count;
+    loop {
+        let page = if follow { 1000 } else { left.min(1000) };
+        let events = crate::store::Store::read_events(&store, &merchant, after.as_deref(), page)
+            .await
+            .map_err(|e| format!("events: {e}"))?;
+        for event in &events {
+            println!("{}", event_line(event));
+        }
+        if let Some(last) = events.last() {
+            after = Some(last.id.clone());
+        }
+        if !follow {
+            left -= events.len();
+            if left == 0 || events.len() < page {
+                return Ok(());
+            }
+        } else if events.is_empty() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
 }
 
 async fn reconcile(

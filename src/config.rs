@@ -84,6 +84,10 @@ pub struct Policy {
     pub dedup_window: Duration,
     /// Taps a viewer may make a minute, across all replicas.
     pub tap_rate_limit_per_minute: u32,
+    /// How far a token's issue time may lie in the future of a sale (clocks
+    /// of replicas disagree a little); a sale before its click beyond this
+    /// is TOKEN_INVALID.
+    pub clock_skew: Duration,
 }
 
 impl Default for Policy {
@@ -92,6 +96,7 @@ impl Default for Policy {
             categories: CategoryRules::default(),
             dedup_window: Duration::from_secs(1800),
             tap_rate_limit_per_minute: 60,
+            clock_skew: Duration::from_secs(300),
         }
     }
 }
@@ -194,6 +199,7 @@ struct FilePolicy {
     age_restricted_categories: Option<Vec<String>>,
     dedup_window_seconds: Option<u64>,
     tap_rate_limit_per_minute: Option<u32>,
+    clock_skew_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -202,6 +208,8 @@ struct FileRetention {
     hourly_days: Option<u64>,
     daily_days: Option<u64>,
     orders_days: Option<u64>,
+    events_max_len: Option<u64>,
+    events_max_age_hours: Option<u64>,
 }
 
 impl Config {
@@ -267,6 +275,26 @@ impl Config {
                 file.retention.orders_days,
                 defaults.retention.orders,
             )?,
+            events_max_len: match file.retention.events_max_len {
+                Some(0) => {
+                    return Err(ConfigError::at(
+                        "retention.events_max_len",
+                        "must be above 0",
+                    ));
+                }
+                Some(n) => n,
+                None => defaults.retention.events_max_len,
+            },
+            events_max_age: match file.retention.events_max_age_hours {
+                Some(0) => {
+                    return Err(ConfigError::at(
+                        "retention.events_max_age_hours",
+                        "must be above 0",
+                    ));
+                }
+                Some(hours) => Some(Duration::from_secs(hours * 3600)),
+                None => None,
+            },
         };
         Ok(Config {
             listen,
@@ -446,10 +474,21 @@ fn policy(file: FilePolicy) -> Result<Policy, ConfigError> {
         Some(limit) => limit,
         None => defaults.tap_rate_limit_per_minute,
     };
+    let clock_skew = match file.clock_skew_seconds {
+        Some(secs) if secs > 3600 => {
+            return Err(ConfigError::at(
+                "policy.clock_skew_seconds",
+                "must be at most 3600",
+            ));
+        }
+        Some(secs) => Duration::from_secs(secs),
+        None => defaults.clock_skew,
+    };
     Ok(Policy {
         categories: CategoryRules::new(&prohibited, &age_restricted),
         dedup_window,
         tap_rate_limit_per_minute,
+        clock_skew,
     })
 }
 

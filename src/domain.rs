@@ -18,7 +18,8 @@ use crate::config::Policy;
 use crate::error::{Error, Result};
 use crate::model::{
     AgeBracket, Attribution, BucketRange, Campaign, ClickOutcome, ClickRecord, Counts, Dimension,
-    Granularity, Merchant, Money, NewClick, NewSale, ReviewDecision, SaleOutcome,
+    Granularity, Merchant, Money, NewClick, NewReversal, NewSale, ReversalOutcome, ReviewDecision,
+    SaleOutcome, TopEntry, TopMetric,
 };
 use crate::policy;
 use crate::privacy::ViewerPepper;
@@ -241,6 +242,12 @@ impl Cartclick {
                 Err(TokenError::Expired(claims)) => (claims, true),
                 Err(TokenError::Invalid) => return Err(Error::TokenInvalid),
             };
+        // A click in the sale's future, beyond what clocks may disagree by,
+        // is not a click this sale can come from.
+        let skew = self.policy.clock_skew.as_secs();
+        if claims.issued_at > (now.timestamp().max(0) as u64).saturating_add(skew) {
+            return Err(Error::TokenInvalid);
+        }
         let sale = NewSale {
             merchant_id: merchant_id.to_owned(),
             order_id,
@@ -251,6 +258,63 @@ impl Cartclick {
             token_expired,
         };
         self.store.confirm_sale(&sale).await
+    }
+
+    /// A merchant's refund of a confirmed order, exactly once per reversal id.
+    pub async fn reverse_sale(
+        &self,
+        merchant_id: &str,
+        order_id: String,
+        reversal_id: String,
+        amount: Money,
+    ) -> Result<ReversalOutcome> {
+        let reversal = NewReversal {
+            merchant_id: merchant_id.to_owned(),
+            order_id,
+            reversal_id,
+            amount,
+            now: self.clock.now(),
+        };
+        self.store.reverse_sale(&reversal).await
+    }
+
+    /// The top ids of a dimension on a UTC day, over all merchants or one.
+    pub async fn list_top(
+        &self,
+        dimension: Dimension,
+        day: NaiveDate,
+        metric: TopMetric,
+        limit: usize,
+        merchant: Option<&str>,
+    ) -> Result<Vec<TopEntry>> {
+        let day_start = day
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc()
+            .timestamp();
+        self.store
+            .list_top(dimension, day_start, &metric, limit, merchant)
+            .await
+    }
+
+    /// The current hour's counters of one id (all merchants', or one's share).
+    pub async fn current_hour(
+        &self,
+        dimension: Dimension,
+        id: &str,
+        merchant: Option<&str>,
+    ) -> Result<(DateTime<Utc>, Counts)> {
+        let start = timestamp(Granularity::Hour.bucket_start(self.clock.now()));
+        let range = BucketRange {
+            granularity: Granularity::Hour,
+            first: start.timestamp(),
+            count: 1,
+        };
+        let counts = self
+            .store
+            .read_counters(dimension, id, range, merchant)
+            .await?;
+        Ok((start, counts.into_iter().next().unwrap_or_default()))
     }
 
     /// Counters of one id over `[start, end)`, widened to whole buckets:

@@ -80,9 +80,6 @@ pub enum Error {
     /// A known key whose role or merchant does not allow the call.
     #[error("api key may not call this")]
     PermissionDenied,
-    /// The RPC is part of the contract but not served yet.
-    #[error("not implemented")]
-    Unimplemented,
 }
 
 impl Error {
@@ -117,7 +114,6 @@ impl Error {
             Error::StoreUnavailable => "STORE_UNAVAILABLE",
             Error::Unauthenticated => "UNAUTHENTICATED",
             Error::PermissionDenied => "PERMISSION_DENIED",
-            Error::Unimplemented => "UNIMPLEMENTED",
         }
     }
 
@@ -144,7 +140,6 @@ impl Error {
             Error::RateLimited => Code::ResourceExhausted,
             Error::StoreUnavailable => Code::Unavailable,
             Error::Unauthenticated => Code::Unauthenticated,
-            Error::Unimplemented => Code::Unimplemented,
         }
     }
 }

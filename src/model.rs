@@ -377,6 +377,10 @@ pub struct Retention {
     /// Sale records, counted from the end of the click's attribution window:
     /// replays and refunds find the order until then.
     pub orders: Duration,
+    /// The event stream keeps about this many events per merchant.
+    pub events_max_len: u64,
+    /// The event stream drops events older than this, when set.
+    pub events_max_age: Option<Duration>,
 }
 
 impl Retention {
@@ -410,6 +414,150 @@ impl Default for Retention {
             hourly: Duration::from_secs(35 * 86_400),
             daily: Duration::from_secs(400 * 86_400),
             orders: Duration::from_secs(90 * 86_400),
+            events_max_len: 1_000_000,
+            events_max_age: None,
+        }
+    }
+}
+
+/// A refund to record against a confirmed sale.
+#[derive(Debug, Clone)]
+pub struct NewReversal {
+    /// The calling merchant.
+    pub merchant_id: String,
+    /// The order refunded.
+    pub order_id: String,
+    /// The shop's id for this refund: idempotency key within the merchant.
+    pub reversal_id: String,
+    /// The amount refunded, in the sale's currency.
+    pub amount: Money,
+    /// Now, as the service sees it.
+    pub now: DateTime<Utc>,
+}
+
+/// What recording a refund did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReversalOutcome {
+    /// The sale less all its reversals, as of this reversal.
+    pub remaining: Money,
+    /// An identical repeat: nothing was counted.
+    pub replayed: bool,
+}
+
+/// What a top list ranks by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopMetric {
+    /// New clicks.
+    Clicks,
+    /// Confirmed sales.
+    Conversions,
+    /// Confirmed revenue in one currency, minor units.
+    Revenue(String),
+}
+
+/// One ranked id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopEntry {
+    /// The id.
+    pub id: String,
+    /// Its value of the metric.
+    pub value: i64,
+}
+
+/// Ranks top entries: largest first, ties by id, at most `limit`.
+pub fn rank(mut entries: Vec<TopEntry>, limit: usize) -> Vec<TopEntry> {
+    entries.retain(|e| e.value != 0);
+    entries.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.id.cmp(&b.id)));
+    entries.truncate(limit);
+    entries
+}
+
+/// The kinds of events the stream carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A new click: a tap and a click.
+    Click,
+    /// A repeat tap: a tap only.
+    RepeatTap,
+    /// A confirmed sale.
+    Sale,
+    /// A refund.
+    Reversal,
+}
+
+impl EventKind {
+    /// The one-letter code the Redis stream stores.
+    pub fn code(self) -> &'static str {
+        match self {
+            EventKind::Click => "c",
+            EventKind::RepeatTap => "t",
+            EventKind::Sale => "s",
+            EventKind::Reversal => "r",
+        }
+    }
+
+    /// The kind of a stored code.
+    pub fn from_code(code: &str) -> Option<EventKind> {
+        [
+            EventKind::Click,
+            EventKind::RepeatTap,
+            EventKind::Sale,
+            EventKind::Reversal,
+        ]
+        .into_iter()
+        .find(|kind| kind.code() == code)
+    }
+}
+
+/// One entry of a merchant's event stream: everything counted, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The stream's id for it: ordered within the merchant.
+    pub id: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// When: decides its counter buckets.
+    pub at: DateTime<Utc>,
+    /// Who it credits.
+    pub attribution: Attribution,
+    /// The click (the first tap's for a repeat tap).
+    pub click_id: ClickId,
+    /// The order, for sales and reversals; empty otherwise.
+    pub order_id: String,
+    /// The reversal, for reversals; empty otherwise.
+    pub reversal_id: String,
+    /// The sale amount or the refund; `None` for taps.
+    pub amount: Option<Money>,
+}
+
+impl Event {
+    /// What this event adds to the counters of its attribution.
+    pub fn counts(&self) -> Counts {
+        let money = |amount: &Option<Money>| {
+            amount
+                .iter()
+                .map(|m| (m.currency.clone(), m.amount_minor))
+                .collect()
+        };
+        match self.kind {
+            EventKind::Click => Counts {
+                taps: 1,
+                clicks: 1,
+                ..Counts::default()
+            },
+            EventKind::RepeatTap => Counts {
+                taps: 1,
+                ..Counts::default()
+            },
+            EventKind::Sale => Counts {
+                conversions: 1,
+                revenue: money(&self.amount),
+                ..Counts::default()
+            },
+            EventKind::Reversal => Counts {
+                refunded: money(&self.amount),
+                ..Counts::default()
+            },
         }
     }
 }

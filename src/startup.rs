@@ -78,6 +78,8 @@ pub struct Application {
     state: State,
     /// Longest in-flight calls get after shutdown begins.
     shutdown_grace: Duration,
+    /// Tells streams the server is shutting down.
+    shutdown_tx: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -116,9 +118,11 @@ impl Application {
         }
         let auth = Authenticator::with_store(&config.api_keys, store.clone());
         let domain = Cartclick::new(store, keys, pepper, config.policy.clone(), clock);
+        let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
         let state = Arc::new(ApiState {
             domain: Arc::new(domain),
             auth,
+            shutdown,
         });
         let listener =
             TcpListener::bind(config.listen)
@@ -136,6 +140,7 @@ impl Application {
             local_addr,
             state,
             shutdown_grace: config.shutdown_grace,
+            shutdown_tx,
         })
     }
 
@@ -164,6 +169,7 @@ impl Application {
             .build_v1()?;
 
         let (drain_started, drain_rx) = tokio::sync::oneshot::channel::<()>();
+        let shutdown_tx = self.shutdown_tx;
         let signal = {
             let health = health.clone();
             async move {
@@ -171,6 +177,8 @@ impl Application {
                 tracing::info!("shutdown: reporting NOT_SERVING, draining in-flight calls");
                 health_task.abort();
                 set_health(&health, ServingStatus::NotServing).await;
+                // Streams (WatchCounters) end now; unary calls finish.
+                let _ = shutdown_tx.send(true);
                 let _ = drain_started.send(());
             }
         };

@@ -5,15 +5,25 @@ use std::pin::Pin;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+use chrono::NaiveDate;
+
 use crate::api::{State, dimension, granularity, id, reply, timestamp, to_bucket};
 use crate::auth::Role;
 use crate::domain::CounterSeries;
 use crate::error::Error;
+use crate::model::{Counts, Dimension, TopMetric};
+use crate::policy;
+use crate::proto;
 use crate::proto::counter_service_server::CounterService;
 use crate::proto::{
     GetCountersRequest, GetCountersResponse, ListTopRequest, ListTopResponse, WatchCountersRequest,
     WatchCountersResponse,
 };
+
+/// Entries a top list has when the request names no limit.
+const DEFAULT_TOP_LIMIT: i32 = 10;
+/// Most entries a top list may have.
+const MAX_TOP_LIMIT: i32 = 100;
 
 /// The CounterService adapter.
 pub struct CounterApi {
@@ -73,7 +83,87 @@ impl CounterService for CounterApi {
         let result = async {
             let caller = self.state.auth.authenticate(request.metadata()).await?;
             caller.require(&[Role::Dashboard, Role::Merchant])?;
-            Err(Error::Unimplemented)
+            let request = request.into_inner();
+            let dimension = match dimension("dimension", request.dimension)? {
+                Dimension::Merchant => {
+                    return Err(Error::invalid_field(
+                        "dimension",
+                        "top lists rank campaigns, creators, videos or products",
+                    ));
+                }
+                other => other,
+            };
+            let day = NaiveDate::parse_from_str(&request.day, "%Y-%m-%d")
+                .map_err(|_| Error::invalid_field("day", "must be a UTC day, YYYY-MM-DD"))?;
+            let metric = match (
+                proto::TopMetric::try_from(request.metric),
+                request.currency_code.is_empty(),
+            ) {
+                (Ok(proto::TopMetric::Clicks), true) => TopMetric::Clicks,
+                (Ok(proto::TopMetric::Conversions), true) => TopMetric::Conversions,
+                (Ok(proto::TopMetric::Revenue), false) => {
+                    policy::validate_money(&request.currency_code, 0).map_err(|_| {
+                        Error::invalid_field("currency_code", "must be an upper-case ISO 4217 code")
+                    })?;
+                    TopMetric::Revenue(request.currency_code)
+                }
+                (Ok(proto::TopMetric::Revenue), true) => {
+                    return Err(Error::invalid_field(
+                        "currency_code",
+                        "missing: revenue is ranked in one currency",
+                    ));
+                }
+                (Ok(proto::TopMetric::Clicks | proto::TopMetric::Conversions), false) => {
+                    return Err(Error::invalid_field(
+                        "currency_code",
+                        "only for TOP_METRIC_REVENUE",
+                    ));
+                }
+                (Ok(proto::TopMetric::Unspecified), _) => {
+                    return Err(Error::invalid_field("metric", "missing"));
+                }
+                (Err(_), _) => return Err(Error::invalid_field("metric", "unknown value")),
+            };
+            let limit = match request.limit {
+                0 => DEFAULT_TOP_LIMIT,
+                n @ 1..=MAX_TOP_LIMIT => n,
+                _ => {
+                    return Err(Error::invalid_field(
+                        "limit",
+                        format!("must be 1 to {MAX_TOP_LIMIT}"),
+                    ));
+                }
+            };
+            let requested = if request.merchant_id.is_empty() {
+                None
+            } else {
+                Some(id("merchant_id", request.merchant_id)?)
+            };
+            // A merchant key ranks within its own merchant only.
+            let merchant = match (&caller.merchant_id, requested) {
+                (Some(own), None) if caller.role == Role::Merchant => Some(own.clone()),
+                (Some(own), Some(asked)) if caller.role == Role::Merchant => {
+                    if *own != asked {
+                        return Err(Error::PermissionDenied);
+                    }
+                    Some(asked)
+                }
+                (_, requested) => requested,
+            };
+            let entries = self
+                .state
+                .domain
+                .list_top(dimension, day, metric, limit as usize, merchant.as_deref())
+                .await?;
+            Ok(ListTopResponse {
+                entries: entries
+                    .into_iter()
+                    .map(|e| proto::TopEntry {
+                        id: e.id,
+                        value: e.value,
+                    })
+                    .collect(),
+            })
         };
         reply(result.await)
     }
@@ -88,8 +178,77 @@ impl CounterService for CounterApi {
         let result = async {
             let caller = self.state.auth.authenticate(request.metadata()).await?;
             caller.require(&[Role::Dashboard, Role::Merchant])?;
-            Err(Error::Unimplemented)
+            let request = request.into_inner();
+            let dimension = dimension("dimension", request.dimension)?;
+            let id = id("id", request.id)?;
+            let share = self
+                .state
+                .domain
+                .authorize_counters(&caller, dimension, &id)
+                .await?;
+            // The first read answers now, so a bad request or a store
+            // outage is the call's status, not a broken stream.
+            let first = self
+                .state
+                .domain
+                .current_hour(dimension, &id, share.as_deref())
+                .await?;
+            let (tx, rx) = tokio::sync::mpsc::channel(1);
+            tokio::spawn(watch(self.state.clone(), dimension, id, share, first, tx));
+            Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)) as WatchStream)
         };
         reply(result.await)
+    }
+}
+
+/// How often a watched bucket is read again; also the most it is sent.
+pub const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Feeds one WatchCounters stream: the current hour's bucket now, then at
+/// most once per [`WATCH_EVERY`] when it changed. Ends when the client goes
+/// away (the send fails) or the server shuts down (the stream then ends
+/// cleanly, with an OK status).
+async fn watch(
+    state: State,
+    dimension: Dimension,
+    id: String,
+    share: Option<String>,
+    first: (chrono::DateTime<chrono::Utc>, Counts),
+    tx: tokio::sync::mpsc::Sender<Result<WatchCountersResponse, Status>>,
+) {
+    let mut shutdown = state.shutdown.clone();
+    let mut last = first;
+    let message =
+        |(start, counts): &(chrono::DateTime<chrono::Utc>, Counts)| WatchCountersResponse {
+            bucket: Some(to_bucket(*start, counts)),
+        };
+    if tx.send(Ok(message(&last))).await.is_err() {
+        return;
+    }
+    let mut tick = tokio::time::interval(WATCH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
+            () = tx.closed() => return,
+        }
+        match state
+            .domain
+            .current_hour(dimension, &id, share.as_deref())
+            .await
+        {
+            Ok(now) if now != last => {
+                last = now;
+                if tx.send(Ok(message(&last))).await.is_err() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            // The store is down: keep the stream and try again next tick;
+            // health reports the outage.
+            Err(_) => {}
+        }
     }
 }

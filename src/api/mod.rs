@@ -25,6 +25,8 @@ pub struct ApiState {
     pub domain: Arc<Cartclick>,
     /// Known API keys.
     pub auth: Authenticator,
+    /// Turns true when the server begins to shut down: streams end then.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Logs the outcome of an RPC and converts it for tonic. Expected failures
@@ -89,7 +91,6 @@ pub(crate) fn money(field: &str, value: Option<proto::Money>) -> Result<Money> {
 }
 
 /// The wire form of Money.
-#[allow(dead_code)] // used by ReverseSale (remaining)
 pub(crate) fn to_money(money: &Money) -> proto::Money {
     proto::Money {
         currency_code: money.currency.clone(),

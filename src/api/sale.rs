@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::api::{State, id, money, reply, to_timestamp};
+use crate::api::{State, id, money, reply, to_money, to_timestamp};
 use crate::auth::Role;
 use crate::error::{Error, Result};
 use crate::model::SaleOutcome;
@@ -63,7 +63,7 @@ impl SaleService for SaleApi {
         reply(result.await)
     }
 
-    #[tracing::instrument(name = "ReverseSale", skip_all)]
+    #[tracing::instrument(name = "ReverseSale", skip_all, fields(merchant_id))]
     async fn reverse_sale(
         &self,
         request: Request<ReverseSaleRequest>,
@@ -71,7 +71,21 @@ impl SaleService for SaleApi {
         let result = async {
             let caller = self.state.auth.authenticate(request.metadata()).await?;
             caller.require(&[Role::Merchant])?;
-            Err(Error::Unimplemented)
+            let merchant_id = caller.sale_merchant(request.metadata())?;
+            tracing::Span::current().record("merchant_id", merchant_id.as_str());
+            let request = request.into_inner();
+            let order_id = id("order_id", request.order_id)?;
+            let reversal_id = id("reversal_id", request.reversal_id)?;
+            let amount = money("amount", request.amount)?;
+            let outcome = self
+                .state
+                .domain
+                .reverse_sale(&merchant_id, order_id, reversal_id, amount)
+                .await?;
+            Ok(ReverseSaleResponse {
+                remaining: Some(to_money(&outcome.remaining)),
+                replayed: outcome.replayed,
+            })
         };
         reply(result.await)
     }

@@ -3,7 +3,7 @@
 //! is checked against: the same conformance suite runs on both. Every
 //! operation runs under one lock, which makes each as atomic as a Lua script.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 use crate::model::FirstClick;
 use crate::model::{
     Attribution, BucketRange, Campaign, ClickOutcome, ClickRecord, CounterCell, Counts, Dimension,
-    Granularity, Merchant, MerchantRecords, NewClick, NewSale, Retention, SaleOutcome, SaleRecord,
+    Event, EventKind, Granularity, Merchant, MerchantRecords, Money, NewClick, NewReversal,
+    NewSale, Retention, ReversalOutcome, SaleOutcome, SaleRecord, TopEntry, TopMetric, rank,
 };
 use crate::privacy::ViewerHash;
 use crate::store::Store;
@@ -71,6 +72,14 @@ struct Inner {
     taps: HashMap<(String, ViewerHash, i64), Expiring<u32>>,
     /// Stored API keys by the SHA-256 of their secret, with label and revocation.
     api_keys: HashMap<[u8; 32], (ApiKey, String, bool)>,
+    /// Refunded amount per (merchant, order_id).
+    refunded: HashMap<(String, String), i64>,
+    /// Recorded reversals by (merchant, reversal_id): order, amount, remaining.
+    reversals: HashMap<(String, String), Expiring<(String, Money, Money)>>,
+    /// Each merchant's event stream, oldest first.
+    events: HashMap<String, VecDeque<Event>>,
+    /// Sequence of the last event, across merchants.
+    event_seq: u64,
     /// Writes since start, to pace sweeps.
     writes: u64,
 }
@@ -93,7 +102,53 @@ impl MemoryStore {
     }
 }
 
+/// The event of a tap.
+fn tap_event(
+    kind: EventKind,
+    click_id: ClickId,
+    attribution: &Attribution,
+    at: DateTime<Utc>,
+) -> Event {
+    Event {
+        id: String::new(),
+        kind,
+        at,
+        attribution: attribution.clone(),
+        click_id,
+        order_id: String::new(),
+        reversal_id: String::new(),
+        amount: None,
+    }
+}
+
 impl Inner {
+    /// Counts an event and appends it to the stream: the one way anything
+    /// is counted, so the stream always replays to the counters.
+    fn record(&mut self, event: Event, retention: &Retention) {
+        self.count(&event.attribution, event.at, &event.counts(), retention);
+        self.emit(event, retention);
+    }
+
+    /// Appends an event to the merchant's stream, trimmed as Redis trims it.
+    fn emit(&mut self, mut event: Event, retention: &Retention) {
+        self.event_seq += 1;
+        event.id = format!("{}-{}", event.at.timestamp_millis(), self.event_seq);
+        let stream = self
+            .events
+            .entry(event.attribution.merchant_id.clone())
+            .or_default();
+        stream.push_back(event);
+        while stream.len() as u64 > retention.events_max_len {
+            stream.pop_front();
+        }
+        if let (Some(age), Some(last)) = (retention.events_max_age, stream.back()) {
+            let oldest = last.at - age;
+            while stream.front().is_some_and(|e| e.at < oldest) {
+                stream.pop_front();
+            }
+        }
+    }
+
     /// Adds `delta` to the hourly and daily bucket of every dimension of `attribution`.
     fn count(
         &mut self,
@@ -213,11 +268,8 @@ impl Store for MemoryStore {
             }
         }
         if let Some(first) = repeat {
-            let tap = Counts {
-                taps: 1,
-                ..Counts::default()
-            };
-            inner.count(attribution, now, &tap, &self.retention);
+            let event = tap_event(EventKind::RepeatTap, first.click_id, attribution, now);
+            inner.record(event, &self.retention);
             return Ok(ClickOutcome::Duplicate(first));
         }
         let dedup_until = now + click.dedup_window;
@@ -240,12 +292,8 @@ impl Store for MemoryStore {
                 until: self.retention.click_until(&click.record),
             },
         );
-        let new_click = Counts {
-            taps: 1,
-            clicks: 1,
-            ..Counts::default()
-        };
-        inner.count(attribution, now, &new_click, &self.retention);
+        let event = tap_event(EventKind::Click, click.record.click_id, attribution, now);
+        inner.record(event, &self.retention);
         Ok(ClickOutcome::Recorded)
     }
 
@@ -279,12 +327,17 @@ impl Store for MemoryStore {
             clicked_at: click.clicked_at,
             confirmed_at: sale.now,
         };
-        let conversion = Counts {
-            conversions: 1,
-            revenue: [(sale.amount.currency.clone(), sale.amount.amount_minor)].into(),
-            ..Counts::default()
+        let event = Event {
+            id: String::new(),
+            kind: EventKind::Sale,
+            at: sale.now,
+            attribution: record.attribution.clone(),
+            click_id: record.click_id,
+            order_id: sale.order_id.clone(),
+            reversal_id: String::new(),
+            amount: Some(sale.amount.clone()),
         };
-        inner.count(&record.attribution, sale.now, &conversion, &self.retention);
+        inner.record(event, &self.retention);
         let until = self.retention.order_until(&record, click.expires_at);
         inner.orders.insert(
             order_key,
@@ -335,6 +388,137 @@ impl Store for MemoryStore {
             })
             .collect();
         Ok(buckets)
+    }
+
+    async fn reverse_sale(&self, reversal: &NewReversal) -> Result<ReversalOutcome> {
+        let mut inner = self.lock();
+        inner.wrote(reversal.now);
+        let key = (reversal.merchant_id.clone(), reversal.reversal_id.clone());
+        if let Some((order_id, amount, remaining)) =
+            inner.reversals.get(&key).and_then(|e| e.live(reversal.now))
+        {
+            if *order_id != reversal.order_id || *amount != reversal.amount {
+                return Err(Error::OrderConflict("reversal_id"));
+            }
+            return Ok(ReversalOutcome {
+                remaining: remaining.clone(),
+                replayed: true,
+            });
+        }
+        let order_key = (reversal.merchant_id.clone(), reversal.order_id.clone());
+        let (sale, until) = inner
+            .orders
+            .get(&order_key)
+            .filter(|e| e.live(reversal.now).is_some())
+            .map(|e| (e.value.clone(), e.until))
+            .ok_or(Error::OrderNotFound)?;
+        if sale.amount.currency != reversal.amount.currency {
+            return Err(Error::ReversalExceedsSale(format!(
+                "the sale is in {}",
+                sale.amount.currency
+            )));
+        }
+        let refunded = inner.refunded.get(&order_key).copied().unwrap_or(0);
+        let left = sale.amount.amount_minor - refunded;
+        if reversal.amount.amount_minor > left {
+            return Err(Error::ReversalExceedsSale(format!(
+                "{left} {} is left of the sale",
+                sale.amount.currency
+            )));
+        }
+        inner
+            .refunded
+            .insert(order_key, refunded + reversal.amount.amount_minor);
+        let remaining = Money {
+            currency: sale.amount.currency.clone(),
+            amount_minor: left - reversal.amount.amount_minor,
+        };
+        inner.reversals.insert(
+            key,
+            Expiring {
+                value: (
+                    reversal.order_id.clone(),
+                    reversal.amount.clone(),
+                    remaining.clone(),
+                ),
+                until,
+            },
+        );
+        let event = Event {
+            id: String::new(),
+            kind: EventKind::Reversal,
+            at: reversal.now,
+            attribution: sale.attribution,
+            click_id: sale.click_id,
+            order_id: reversal.order_id.clone(),
+            reversal_id: reversal.reversal_id.clone(),
+            amount: Some(reversal.amount.clone()),
+        };
+        inner.record(event, &self.retention);
+        Ok(ReversalOutcome {
+            remaining,
+            replayed: false,
+        })
+    }
+
+    async fn list_top(
+        &self,
+        dimension: Dimension,
+        day_start: i64,
+        metric: &TopMetric,
+        limit: usize,
+        merchant: Option<&str>,
+    ) -> Result<Vec<TopEntry>> {
+        let inner = self.lock();
+        let mut by_id: HashMap<String, i64> = HashMap::new();
+        for (key, cell) in &inner.counters {
+            if key.dimension != dimension
+                || key.granularity != Granularity::Day
+                || key.start != day_start
+                || merchant.is_some_and(|m| m != key.merchant)
+            {
+                continue;
+            }
+            let value = match metric {
+                TopMetric::Clicks => cell.value.clicks,
+                TopMetric::Conversions => cell.value.conversions,
+                TopMetric::Revenue(currency) => {
+                    cell.value.revenue.get(currency).copied().unwrap_or(0)
+                }
+            };
+            *by_id.entry(key.id.clone()).or_default() += value;
+        }
+        let entries = by_id
+            .into_iter()
+            .map(|(id, value)| TopEntry { id, value })
+            .collect();
+        Ok(rank(entries, limit))
+    }
+
+    async fn read_events(
+        &self,
+        merchant_id: &str,
+        after: Option<&str>,
+        count: usize,
+    ) -> Result<Vec<Event>> {
+        let sequence = |id: &str| {
+            id.rsplit_once('-')
+                .and_then(|(_, seq)| seq.parse::<u64>().ok())
+        };
+        let after = after.and_then(sequence).unwrap_or(0);
+        let inner = self.lock();
+        Ok(inner
+            .events
+            .get(merchant_id)
+            .map(|stream| {
+                stream
+                    .iter()
+                    .filter(|e| sequence(&e.id).is_some_and(|seq| seq > after))
+                    .take(count)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()> {

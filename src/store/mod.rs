@@ -16,8 +16,9 @@ use crate::privacy::ViewerHash;
 
 use crate::auth::ApiKey;
 use crate::model::{
-    BucketRange, Campaign, ClickOutcome, CounterCell, Counts, Dimension, Merchant, MerchantRecords,
-    NewClick, NewSale, SaleOutcome,
+    BucketRange, Campaign, ClickOutcome, CounterCell, Counts, Dimension, Event, Merchant,
+    MerchantRecords, NewClick, NewReversal, NewSale, ReversalOutcome, SaleOutcome, TopEntry,
+    TopMetric,
 };
 
 /// The operations the service needs from its storage.
@@ -71,6 +72,35 @@ pub trait Store: Send + Sync + 'static {
         range: BucketRange,
         merchant: Option<&str>,
     ) -> Result<Vec<Counts>>;
+
+    /// Records a refund exactly once per (merchant, reversal_id): never above
+    /// what is left of the sale, never in another currency
+    /// (`ReversalExceedsSale`); `OrderNotFound` for an order never confirmed
+    /// (or past its retention); `OrderConflict` for the same reversal id with
+    /// another order or amount. Counts the amount as refunded in every
+    /// dimension of the sale.
+    async fn reverse_sale(&self, reversal: &NewReversal) -> Result<ReversalOutcome>;
+
+    /// The top `limit` ids of `dimension` on the UTC day starting at
+    /// `day_start` by `metric`, largest first (ties by id), over every
+    /// merchant or only `merchant`.
+    async fn list_top(
+        &self,
+        dimension: Dimension,
+        day_start: i64,
+        metric: &TopMetric,
+        limit: usize,
+        merchant: Option<&str>,
+    ) -> Result<Vec<TopEntry>>;
+
+    /// Up to `count` events of a merchant's stream after the event id
+    /// `after` (from the oldest kept when `None`), oldest first.
+    async fn read_events(
+        &self,
+        merchant_id: &str,
+        after: Option<&str>,
+        count: usize,
+    ) -> Result<Vec<Event>>;
 
     /// Stores an API key made by CreateApiKey (its hash, never the secret).
     async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()>;

@@ -19,6 +19,11 @@
 //! | `o:{m}:<order id>` | string | the confirmed sale | the click's window + order retention |
 //! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `t` taps, `c` clicks, `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds | bucket end + hourly or daily retention |
 //! | `q:{m}:<minute>:<n>` | hash | taps this minute at this merchant: field = viewer hash (16 bytes), value = count (rate limit) | two minutes |
+//! | `o:{m}:<order id>:refunded` | string | what has been refunded of the sale | with the order |
+//! | `v:{m}:<reversal id>` | string | the recorded reversal: order, amount, currency, what remained | with the order |
+//! | `e:{m}` | stream | the merchant's events: every click, repeat tap, sale and reversal, written by the same script as its counters | trimmed to `events_max_len` (and `events_max_age_hours`); the key itself after daily retention without writes |
+//! | `t:{m}:<day start>:<dimension>:<metric>` | sorted set | the day's top list of campaigns, creators, videos or products by clicks `c`, conversions `v` or revenue `r:<CUR>` | daily retention |
+//! | `x:day:<day start>` | set | the merchants that counted anything that day: where global top lists look | daily retention |
 //! | `x:<dimension>:<id>` | set | the merchants that counted for a campaign, creator, video or product | daily retention |
 //! | `r:m:<id>`, `r:c:<id>`, `r:k:<sha256>`, `r:kid:<id>` | hash, string | the registry: merchants, campaigns, API keys (by the hash of the secret, and id to hash) | never: configuration, not flow data |
 //!
@@ -43,8 +48,9 @@ use crate::auth::{ApiKey, Role};
 use crate::error::{Error, Result};
 use crate::model::{
     Attribution, BucketRange, Campaign, CampaignStatus, ClickOutcome, ClickRecord, CounterCell,
-    Counts, Dimension, FirstClick, Granularity, Merchant, MerchantRecords, Money, NewClick,
-    NewSale, Retention, SaleOutcome, SaleRecord,
+    Counts, Dimension, Event, EventKind, FirstClick, Granularity, Merchant, MerchantRecords, Money,
+    NewClick, NewReversal, NewSale, Retention, ReversalOutcome, SaleOutcome, SaleRecord, TopEntry,
+    TopMetric, rank,
 };
 use crate::privacy::ViewerHash;
 use crate::store::Store;
@@ -82,6 +88,7 @@ struct Scripts {
     confirm_sale: Script,
     put_campaign: Script,
     unlink_viewer: Script,
+    reverse_sale: Script,
 }
 
 /// The production store.
@@ -94,9 +101,9 @@ pub struct RedisStore {
     retention: Retention,
     /// The Lua scripts.
     scripts: Scripts,
-    /// Index entries this process wrote lately, so a tap adds its
-    /// (dimension, id) -> merchant index entries once an hour, not every time.
-    indexed: Mutex<HashMap<(Dimension, String, String), Instant>>,
+    /// Index entries (set key, merchant) this process wrote lately, so a tap
+    /// adds its index entries once an hour, not every time.
+    indexed: Mutex<HashMap<(String, String), Instant>>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -147,6 +154,7 @@ impl RedisStore {
                 confirm_sale: Script::new(include_str!("lua/confirm_sale.lua")),
                 put_campaign: Script::new(include_str!("lua/put_campaign.lua")),
                 unlink_viewer: Script::new(include_str!("lua/unlink_viewer.lua")),
+                reverse_sale: Script::new(include_str!("lua/reverse_sale.lua")),
             },
             indexed: Mutex::new(HashMap::new()),
         };
@@ -188,6 +196,7 @@ impl RedisStore {
             &self.scripts.confirm_sale,
             &self.scripts.put_campaign,
             &self.scripts.unlink_viewer,
+            &self.scripts.reverse_sale,
         ] {
             let mut conn = self.conn.clone();
             let loaded: Result<String> = self.run(script.load_async(&mut conn)).await;
@@ -215,34 +224,66 @@ impl RedisStore {
         }
     }
 
-    /// The index entries a click needs that this process has not written lately.
-    fn index_entries_due(&self, attribution: &Attribution) -> Vec<(Dimension, String)> {
-        let mut indexed = self.indexed.lock().unwrap_or_else(|p| p.into_inner());
-        if indexed.len() > INDEX_CACHE_MAX {
-            indexed.clear();
+    /// Adds `merchant` to each index set in `keys` that this process has not
+    /// written lately (refreshing its TTL). The index sets live under other
+    /// hash tags than the merchant's, so they cannot be in a script; they are
+    /// written ahead of it, so a failure can leave an extra entry but never a
+    /// counted click or sale that reads cannot find. A tap or sale costs a
+    /// second round trip only the first time in an hour that this process
+    /// sees a (set, merchant).
+    async fn index(&self, merchant: &str, keys: Vec<String>) -> Result<()> {
+        let due: Vec<String> = {
+            let mut indexed = self.indexed.lock().unwrap_or_else(|p| p.into_inner());
+            if indexed.len() > INDEX_CACHE_MAX {
+                indexed.clear();
+            }
+            let now = Instant::now();
+            keys.into_iter()
+                .filter(|key| {
+                    let entry = (key.clone(), merchant.to_owned());
+                    let fresh = indexed
+                        .get(&entry)
+                        .is_some_and(|at| now.duration_since(*at) < INDEX_REFRESH);
+                    if !fresh {
+                        indexed.insert(entry, now);
+                    }
+                    !fresh
+                })
+                .collect()
+        };
+        if due.is_empty() {
+            return Ok(());
         }
-        let now = Instant::now();
-        let mut due = Vec::new();
-        for dimension in INDEXED {
-            let id = attribution.id(dimension).to_owned();
-            let key = (dimension, id.clone(), attribution.merchant_id.clone());
-            let fresh = indexed
-                .get(&key)
-                .is_some_and(|at| now.duration_since(*at) < INDEX_REFRESH);
-            if !fresh {
-                indexed.insert(key, now);
-                due.push((dimension, id));
+        let mut pipe = redis::pipe();
+        for key in &due {
+            pipe.sadd(key, merchant).ignore();
+            pipe.expire(key, self.retention.daily.as_secs() as i64)
+                .ignore();
+        }
+        let written = self
+            .run(pipe.query_async::<()>(&mut self.conn.clone()))
+            .await;
+        if written.is_err() {
+            let mut indexed = self.indexed.lock().unwrap_or_else(|p| p.into_inner());
+            for key in due {
+                indexed.remove(&(key, merchant.to_owned()));
             }
         }
-        due
+        written
     }
 
-    /// Forgets index entries whose write may have failed, so the next tap retries them.
-    fn index_entries_failed(&self, merchant_id: &str, entries: &[(Dimension, String)]) {
-        let mut indexed = self.indexed.lock().unwrap_or_else(|p| p.into_inner());
-        for (dimension, id) in entries {
-            indexed.remove(&(*dimension, id.clone(), merchant_id.to_owned()));
-        }
+    /// Trimming arguments of the event stream: length to keep, oldest id to
+    /// keep (or ''), and the stream's TTL in ms.
+    fn event_trim(&self, now: DateTime<Utc>) -> (u64, String, i64) {
+        let min_id = self
+            .retention
+            .events_max_age
+            .map_or_else(String::new, |age| {
+                let oldest = now - age;
+                format!("{}-0", millis(oldest).max(0))
+            });
+        let ttl = self.retention.daily.as_millis() as i64;
+        (self.retention.events_max_len, min_id, ttl)
     }
 
     /// Every key matching `pattern`, by SCAN (operator reads only).
@@ -357,6 +398,28 @@ fn api_key_key(sha256: &[u8; 32]) -> String {
 
 fn api_key_id_key(key_id: &str) -> String {
     format!("r:kid:{key_id}")
+}
+
+/// The merchants that counted anything on a day: where global top lists look.
+fn day_index_key(day_start: i64) -> String {
+    format!("x:day:{day_start}")
+}
+
+fn events_key(merchant: &str) -> String {
+    format!("e:{{{merchant}}}")
+}
+
+/// Prefix of a merchant's top lists of a day: `<prefix><dimension>:<metric>`.
+fn top_prefix(merchant: &str, day_start: i64) -> String {
+    format!("t:{{{merchant}}}:{day_start}:")
+}
+
+fn top_metric_code(metric: &TopMetric) -> String {
+    match metric {
+        TopMetric::Clicks => "c".to_owned(),
+        TopMetric::Conversions => "v".to_owned(),
+        TopMetric::Revenue(currency) => format!("r:{currency}"),
+    }
 }
 
 fn index_key(dimension: Dimension, id: &str) -> String {
@@ -515,6 +578,50 @@ fn parse_order(merchant_id: &str, order: &[u8]) -> Result<SaleRecord> {
         },
         clicked_at: ms(clicked).ok_or_else(|| corrupt("order"))?,
         confirmed_at: ms(confirmed).ok_or_else(|| corrupt("order"))?,
+    })
+}
+
+/// A stream entry as an Event.
+fn parse_event(
+    merchant_id: &str,
+    id: String,
+    mut fields: HashMap<String, String>,
+) -> Result<Event> {
+    let mut take = |name: &str| fields.remove(name).unwrap_or_default();
+    let kind = EventKind::from_code(&take("k")).ok_or_else(|| corrupt("event"))?;
+    let at = take("at")
+        .parse()
+        .ok()
+        .and_then(from_millis)
+        .ok_or_else(|| corrupt("event"))?;
+    let click_id = ClickId::from_hex(&take("cl")).ok_or_else(|| corrupt("event"))?;
+    let attribution = take("a");
+    let ids: Vec<&str> = attribution.split(' ').collect();
+    let [campaign, creator, video, product] = ids.as_slice() else {
+        return Err(corrupt("event"));
+    };
+    let amount = match take("am") {
+        am if am.is_empty() => None,
+        am => Some(Money {
+            amount_minor: am.parse().map_err(|_| corrupt("event"))?,
+            currency: take("cu"),
+        }),
+    };
+    Ok(Event {
+        id,
+        kind,
+        at,
+        attribution: Attribution {
+            merchant_id: merchant_id.to_owned(),
+            campaign_id: (*campaign).to_owned(),
+            creator_id: (*creator).to_owned(),
+            video_id: (*video).to_owned(),
+            product_id: (*product).to_owned(),
+        },
+        click_id,
+        order_id: take("o"),
+        reversal_id: take("rv"),
+        amount,
     })
 }
 
@@ -696,6 +803,12 @@ impl Store for RedisStore {
         }
         let viewer = record.viewer_hash.unwrap_or_default();
         invocation.key(rate_key(merchant, &viewer, now.timestamp().div_euclid(60)));
+        invocation.key(events_key(merchant));
+        let day = Granularity::Day.bucket_start(now);
+        let top = top_prefix(merchant, day);
+        for dimension in INDEXED {
+            invocation.key(format!("{top}{}:c", dimension_code(dimension)));
+        }
         let mut first = record.click_id.as_bytes().to_vec();
         first.extend_from_slice(
             format!(
@@ -732,27 +845,21 @@ impl Store for RedisStore {
             .arg(day_ttl)
             .arg(click.taps_per_minute)
             .arg(viewer.as_slice());
-
-        // The merchant index (which merchants counted for a creator, video,
-        // ...) lives under other hash tags, so it cannot be in the script.
-        // This process writes each entry once an hour (refreshing its TTL),
-        // ahead of the click: a failure can leave an extra entry, never a
-        // counted click that reads cannot find. So a tap costs one round
-        // trip, and a second one only the first time a process sees a
-        // (dimension, id, merchant) in an hour.
-        let due = self.index_entries_due(&record.attribution);
-        if !due.is_empty() {
-            let mut pipe = redis::pipe();
-            for (dimension, id) in &due {
-                let key = index_key(*dimension, id);
-                pipe.sadd(&key, merchant).ignore();
-                pipe.expire(&key, self.retention.daily.as_secs() as i64)
-                    .ignore();
-            }
-            self.run(pipe.query_async::<()>(&mut self.conn.clone()))
-                .await
-                .inspect_err(|_| self.index_entries_failed(merchant, &due))?;
+        let (events_max_len, events_min_id, events_ttl) = self.event_trim(now);
+        invocation
+            .arg(events_max_len)
+            .arg(events_min_id)
+            .arg(events_ttl);
+        for dimension in INDEXED {
+            invocation.arg(record.attribution.id(dimension));
         }
+
+        let mut index_keys: Vec<String> = INDEXED
+            .iter()
+            .map(|d| index_key(*d, record.attribution.id(*d)))
+            .collect();
+        index_keys.push(day_index_key(day));
+        self.index(merchant, index_keys).await?;
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))
             .await?;
@@ -775,6 +882,7 @@ impl Store for RedisStore {
         invocation
             .key(order_key(merchant, &sale.order_id))
             .key(click_bucket_key(merchant, expires_at, &sale.click_id))
+            .key(events_key(merchant))
             .arg(sale.click_id.as_bytes().as_slice())
             .arg(sale.amount.amount_minor)
             .arg(&sale.amount.currency)
@@ -797,7 +905,15 @@ impl Store for RedisStore {
             ))
             .arg(attribution_prefix(merchant))
             .arg(merchant)
-            .arg(sale.click_id.to_hex());
+            .arg(sale.click_id.to_hex())
+            .arg(&sale.order_id)
+            .arg(top_prefix(merchant, day));
+        let (events_max_len, events_min_id, events_ttl) = self.event_trim(sale.now);
+        invocation
+            .arg(events_max_len)
+            .arg(events_min_id)
+            .arg(events_ttl);
+        self.index(merchant, vec![day_index_key(day)]).await?;
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))
             .await?;
@@ -860,6 +976,153 @@ impl Store for RedisStore {
             buckets[i % starts.len()].add(&parse_counts(cell));
         }
         Ok(buckets)
+    }
+
+    async fn reverse_sale(&self, reversal: &NewReversal) -> Result<ReversalOutcome> {
+        let merchant = reversal.merchant_id.as_str();
+        let now = reversal.now;
+        let hour = Granularity::Hour.bucket_start(now);
+        let day = Granularity::Day.bucket_start(now);
+        let order = order_key(merchant, &reversal.order_id);
+        let mut invocation = self.scripts.reverse_sale.prepare_invoke();
+        invocation
+            .key(format!("v:{{{merchant}}}:{}", reversal.reversal_id))
+            .key(&order)
+            .key(format!("{order}:refunded"))
+            .key(events_key(merchant))
+            .arg(&reversal.order_id)
+            .arg(reversal.amount.amount_minor)
+            .arg(&reversal.amount.currency)
+            .arg(millis(now))
+            .arg(counter_prefix(merchant))
+            .arg(hour)
+            .arg(day)
+            .arg(ttl_ms(
+                now,
+                self.retention.bucket_until(Granularity::Hour, hour),
+            ))
+            .arg(ttl_ms(
+                now,
+                self.retention.bucket_until(Granularity::Day, day),
+            ))
+            .arg(merchant)
+            .arg(&reversal.reversal_id);
+        let (events_max_len, events_min_id, events_ttl) = self.event_trim(now);
+        invocation
+            .arg(events_max_len)
+            .arg(events_min_id)
+            .arg(events_ttl);
+        let value: Value = self
+            .run(invocation.invoke_async(&mut self.conn.clone()))
+            .await?;
+        let money = |amount: &str| -> Result<Money> {
+            Ok(Money {
+                currency: reversal.amount.currency.clone(),
+                amount_minor: amount.parse().map_err(|_| corrupt("reversal"))?,
+            })
+        };
+        match reply(value)? {
+            (tag, Some(remaining)) if tag == "new" => Ok(ReversalOutcome {
+                remaining: money(
+                    std::str::from_utf8(&remaining).map_err(|_| corrupt("reversal"))?,
+                )?,
+                replayed: false,
+            }),
+            (tag, Some(first)) if tag == "replay" => {
+                let text = String::from_utf8(first).map_err(|_| corrupt("reversal"))?;
+                let parts: Vec<&str> = text.split(' ').collect();
+                let [order_id, amount, currency, remaining] = parts.as_slice() else {
+                    return Err(corrupt("reversal"));
+                };
+                let same = *order_id == reversal.order_id
+                    && *currency == reversal.amount.currency
+                    && amount.parse::<i64>().ok() == Some(reversal.amount.amount_minor);
+                if !same {
+                    return Err(Error::OrderConflict("reversal_id"));
+                }
+                Ok(ReversalOutcome {
+                    remaining: money(remaining)?,
+                    replayed: true,
+                })
+            }
+            (tag, None) if tag == "no_order" => Err(Error::OrderNotFound),
+            (tag, Some(currency)) if tag == "currency" => Err(Error::ReversalExceedsSale(format!(
+                "the sale is in {}",
+                String::from_utf8_lossy(&currency)
+            ))),
+            (tag, Some(left)) if tag == "exceeds" => Err(Error::ReversalExceedsSale(format!(
+                "{} {} is left of the sale",
+                String::from_utf8_lossy(&left),
+                reversal.amount.currency
+            ))),
+            _ => Err(corrupt("reverse_sale reply")),
+        }
+    }
+
+    async fn list_top(
+        &self,
+        dimension: Dimension,
+        day_start: i64,
+        metric: &TopMetric,
+        limit: usize,
+        merchant: Option<&str>,
+    ) -> Result<Vec<TopEntry>> {
+        let merchants: Vec<String> = match merchant {
+            Some(only) => vec![only.to_owned()],
+            None => {
+                self.run(self.conn.clone().smembers(day_index_key(day_start)))
+                    .await?
+            }
+        };
+        if merchants.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Whole lists, summed: an id's rank is over all merchants together.
+        let mut pipe = redis::pipe();
+        for merchant in &merchants {
+            let key = format!(
+                "{}{}:{}",
+                top_prefix(merchant, day_start),
+                dimension_code(dimension),
+                top_metric_code(metric)
+            );
+            pipe.zrange_withscores(key, 0, -1);
+        }
+        let lists: Vec<Vec<(String, i64)>> =
+            self.run(pipe.query_async(&mut self.conn.clone())).await?;
+        let mut by_id: HashMap<String, i64> = HashMap::new();
+        for (id, value) in lists.into_iter().flatten() {
+            *by_id.entry(id).or_default() += value;
+        }
+        let entries = by_id
+            .into_iter()
+            .map(|(id, value)| TopEntry { id, value })
+            .collect();
+        Ok(rank(entries, limit))
+    }
+
+    async fn read_events(
+        &self,
+        merchant_id: &str,
+        after: Option<&str>,
+        count: usize,
+    ) -> Result<Vec<Event>> {
+        let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
+        let entries: Vec<(String, HashMap<String, String>)> = self
+            .run(
+                redis::cmd("XRANGE")
+                    .arg(events_key(merchant_id))
+                    .arg(start)
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(count)
+                    .query_async(&mut self.conn.clone()),
+            )
+            .await?;
+        entries
+            .into_iter()
+            .map(|(id, fields)| parse_event(merchant_id, id, fields))
+            .collect()
     }
 
     async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()> {

@@ -606,6 +606,32 @@ impl Store for GatedStore {
     ) -> StoreResult<Vec<Counts>> {
         self.inner.read_counters(d, id, r, merchant).await
     }
+    async fn reverse_sale(
+        &self,
+        reversal: &cartclick::model::NewReversal,
+    ) -> StoreResult<cartclick::model::ReversalOutcome> {
+        self.inner.reverse_sale(reversal).await
+    }
+    async fn list_top(
+        &self,
+        dimension: cartclick::model::Dimension,
+        day_start: i64,
+        metric: &cartclick::model::TopMetric,
+        limit: usize,
+        merchant: Option<&str>,
+    ) -> StoreResult<Vec<cartclick::model::TopEntry>> {
+        self.inner
+            .list_top(dimension, day_start, metric, limit, merchant)
+            .await
+    }
+    async fn read_events(
+        &self,
+        merchant_id: &str,
+        after: Option<&str>,
+        count: usize,
+    ) -> StoreResult<Vec<cartclick::model::Event>> {
+        self.inner.read_events(merchant_id, after, count).await
+    }
     async fn put_api_key(&self, key: &cartclick::auth::ApiKey, label: &str) -> StoreResult<()> {
         self.inner.put_api_key(key, label).await
     }

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use cartclick::proto::*;
 use tokio_stream::StreamExt;
-use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -63,24 +62,6 @@ async fn reflection_lists_the_contracts_services(backend: Backend) {
             names.iter().any(|n| n == service),
             "{service} missing from {names:?}"
         );
-    }
-}
-
-async fn rpcs_of_later_releases_answer_unimplemented(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    let reverse = app
-        .sales()
-        .reverse_sale(authed(&app.keys.merchant, ReverseSaleRequest::default()))
-        .await
-        .unwrap_err();
-    let top = app
-        .counters()
-        .list_top(authed(&app.keys.dashboard, ListTopRequest::default()))
-        .await
-        .unwrap_err();
-
-    for status in [reverse, top] {
-        assert_error(&status, Code::Unimplemented, "UNIMPLEMENTED");
     }
 }
 
@@ -187,5 +168,4 @@ async fn shutdown_ends_within_the_grace_period_even_when_a_call_never_finishes()
 on_both_backends!(
     health_serves_without_credentials,
     reflection_lists_the_contracts_services,
-    rpcs_of_later_releases_answer_unimplemented,
 );

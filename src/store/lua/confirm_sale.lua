@@ -1,9 +1,10 @@
 -- Confirms a sale exactly once per (merchant, order id), atomically: the
--- order record and the conversion and revenue counters of every dimension
--- of the click. Checks its idempotency key first, so it is safe to run twice.
+-- order record, the conversion and revenue counters of every dimension of
+-- the click, today's top lists and an 's' event. Checks its idempotency key first, so it is safe to run twice.
 --
 -- KEYS[1] the order (merchant's hash tag)
 -- KEYS[2] the click's bucket (same tag)
+-- KEYS[3] the merchant's event stream (same tag)
 -- The counter and attribution keys are derived here, under the same hash tag
 -- (ARGV[6], ARGV[12]): the click's attribution is only known inside Redis,
 -- and reading it first would cost a second round trip.
@@ -16,6 +17,9 @@
 -- ARGV[11] order TTL, ms
 -- ARGV[12] attribution key prefix, e.g. 'a:{m-1}:'
 -- ARGV[13] merchant id               ARGV[14] click id, hex
+-- ARGV[15] order id                  ARGV[16] top list key prefix, e.g. 't:{m-1}:<day>:'
+-- ARGV[17] event stream length to keep   ARGV[18] oldest event id to keep, or ''
+-- ARGV[19] event stream and top list TTL, ms
 -- Returns {'replay', order} | {'expired'} | {'no_click'} | {'new', order}
 -- where order = click hex, amount, currency, confirmed ms, clicked ms,
 -- campaign, creator, video, product (space separated).
@@ -54,7 +58,22 @@ for i = 1, 5 do
   redis.call('HINCRBY', day, 'v', 1)
   redis.call('HINCRBY', day, revenue, ARGV[2])
   redis.call('PEXPIRE', day, ARGV[10], 'NX')
+  if i > 1 then
+    local top = ARGV[16] .. dims[i] .. ':'
+    redis.call('ZINCRBY', top .. 'v', 1, ids[i])
+    redis.call('PEXPIRE', top .. 'v', ARGV[19], 'NX')
+    redis.call('ZINCRBY', top .. revenue, ARGV[2], ids[i])
+    redis.call('PEXPIRE', top .. revenue, ARGV[19], 'NX')
+  end
 end
+
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[17], '*',
+  'k', 's', 'at', ARGV[4], 'cl', ARGV[14], 'a', attribution,
+  'o', ARGV[15], 'am', ARGV[2], 'cu', ARGV[3])
+if ARGV[18] ~= '' then
+  redis.call('XTRIM', KEYS[3], 'MINID', '~', ARGV[18])
+end
+redis.call('PEXPIRE', KEYS[3], ARGV[19])
 
 local order = table.concat({ARGV[14], ARGV[2], ARGV[3], ARGV[4], clicked_ms, attribution}, ' ')
 redis.call('SET', KEYS[1], order, 'PX', ARGV[11])

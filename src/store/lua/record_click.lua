@@ -1,6 +1,6 @@
 -- Records a tap, atomically: a new click (dedup entry, click record,
--- interned attribution, tap+click counters), or a repeat of a click inside
--- the dedup window (tap counters only). Safe to run twice: a second run of
+-- interned attribution, tap+click counters, top lists, a 'c' event), or a
+-- repeat of a click inside the dedup window (tap counters, a 't' event). Safe to run twice: a second run of
 -- the same call finds its own click id in the dedup entry and does nothing.
 --
 -- KEYS[1]  dedup bucket of the current window     (all keys share the merchant's hash tag)
@@ -10,6 +10,8 @@
 -- KEYS[5..9]   hourly counters: merchant, campaign, creator, video, product
 -- KEYS[10..14] daily counters, same order
 -- KEYS[15] tap counts of this minute's viewers (rate limit bucket)
+-- KEYS[16] the merchant's event stream
+-- KEYS[17..20] today's click top lists: campaign, creator, video, product
 -- ARGV[1]  dedup field (16 bytes)
 -- ARGV[2]  click id (16 bytes): the click bucket field
 -- ARGV[3]  dedup value: click id .. tap time ms .. ' ' .. expiry s .. ' ' .. kid
@@ -21,6 +23,10 @@
 -- ARGV[10] hourly counter TTL, ms   ARGV[11] daily counter TTL, ms
 -- ARGV[12] taps a viewer may make a minute
 -- ARGV[13] the viewer hash: its field in the rate limit bucket
+-- ARGV[14] event stream length to keep (approximate)
+-- ARGV[15] oldest event id to keep ('' keeps any age)
+-- ARGV[16] event stream and top list TTL, ms
+-- ARGV[17] campaign, creator, video, product ids of the top lists (4 args, to 20)
 -- Returns {'new'} | {'retry'} | {'limited'} | {'dup', first dedup value}
 
 local now = tonumber(ARGV[5])
@@ -38,6 +44,19 @@ local function extend(key, ttl)
   if redis.call('PTTL', key) < tonumber(ttl) then
     redis.call('PEXPIRE', key, ttl)
   end
+end
+
+local function hex(bytes)
+  return (string.gsub(bytes, '.', function(c) return string.format('%02x', string.byte(c)) end))
+end
+
+local function event(kind, click)
+  redis.call('XADD', KEYS[16], 'MAXLEN', '~', ARGV[14], '*',
+    'k', kind, 'at', ARGV[5], 'cl', hex(click), 'a', ARGV[9])
+  if ARGV[15] ~= '' then
+    redis.call('XTRIM', KEYS[16], 'MINID', '~', ARGV[15])
+  end
+  redis.call('PEXPIRE', KEYS[16], ARGV[16])
 end
 
 local function count(field)
@@ -61,6 +80,7 @@ end
 
 if first then
   count(nil)
+  event('t', string.sub(first, 1, 16))
   return {'dup', first}
 end
 
@@ -71,4 +91,9 @@ extend(KEYS[3], ARGV[8])
 redis.call('SET', KEYS[4], ARGV[9], 'KEEPTTL')
 extend(KEYS[4], ARGV[8])
 count('c')
+for i = 17, 20 do
+  redis.call('ZINCRBY', KEYS[i], 1, ARGV[i])
+  redis.call('PEXPIRE', KEYS[i], ARGV[16], 'NX')
+end
+event('c', ARGV[2])
 return {'new'}
