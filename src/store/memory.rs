@@ -75,7 +75,7 @@ struct Inner {
     /// Refunded amount per (merchant, order_id).
     refunded: HashMap<(String, String), i64>,
     /// Recorded reversals by (merchant, reversal_id): order, amount, remaining.
-    reversals: HashMap<(String, String), Expiring<(String, Money, Money)>>,
+    reversals: HashMap<(String, String), Expiring<Reversal>>,
     /// Each merchant's event stream, oldest first.
     events: HashMap<String, VecDeque<Event>>,
     /// Sequence of the last event, across merchants.
@@ -101,6 +101,9 @@ impl MemoryStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
+
+/// A recorded reversal: the order, the amount refunded, what remained after it.
+type Reversal = (String, Money, Money);
 
 /// The event of a tap.
 fn tap_event(
