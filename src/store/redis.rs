@@ -272,16 +272,14 @@ impl RedisStore {
         written
     }
 
-    /// Trimming arguments of the event stream: length to keep, oldest id to
-    /// keep (or ''), and the stream's TTL in ms.
-    fn event_trim(&self, now: DateTime<Utc>) -> (u64, String, i64) {
+    /// Trimming arguments of the event stream: length to keep, longest age
+    /// to keep in ms (or ''; the script measures it on Redis's clock, which
+    /// stamps the ids), and the stream's TTL in ms.
+    fn event_trim(&self, _now: DateTime<Utc>) -> (u64, String, i64) {
         let min_id = self
             .retention
             .events_max_age
-            .map_or_else(String::new, |age| {
-                let oldest = now - age;
-                format!("{}-0", millis(oldest).max(0))
-            });
+            .map_or_else(String::new, |age| age.as_millis().to_string());
         let ttl = self.retention.daily.as_millis() as i64;
         (self.retention.events_max_len, min_id, ttl)
     }

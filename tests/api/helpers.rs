@@ -172,15 +172,20 @@ pub async fn spawn_app_on_with(backend: Backend, keys: Keys, config: Config) -> 
 /// A server on a Redis store at `url` (a TestRedis, or a proxy in front of one).
 pub async fn spawn_app_on_redis_url(keys: Keys, mut config: Config, url: &str) -> TestApp {
     config.store = StoreUrl::Redis(url.to_owned());
-    let store = open_redis_store(url).await;
+    let store = open_redis_store_with(url, config.retention).await;
     spawn_app_with(keys, config, store).await
 }
 
 /// The Redis store at `url`, as the tests configure it.
 pub async fn open_redis_store(url: &str) -> Arc<dyn Store> {
+    open_redis_store_with(url, Retention::default()).await
+}
+
+/// The Redis store at `url` with the given retention.
+pub async fn open_redis_store_with(url: &str, retention: Retention) -> Arc<dyn Store> {
     let options = RedisOptions {
         timeout: REDIS_TIMEOUT,
-        retention: Retention::default(),
+        retention,
     };
     match RedisStore::open(url, options).await {
         Ok(store) => Arc::new(store),

@@ -18,11 +18,17 @@
 -- ARGV[12] attribution key prefix, e.g. 'a:{m-1}:'
 -- ARGV[13] merchant id               ARGV[14] click id, hex
 -- ARGV[15] order id                  ARGV[16] top list key prefix, e.g. 't:{m-1}:<day>:'
--- ARGV[17] event stream length to keep   ARGV[18] oldest event id to keep, or ''
+-- ARGV[17] event stream length to keep   ARGV[18] longest event age to keep, ms, or ''
 -- ARGV[19] event stream and top list TTL, ms
 -- Returns {'replay', order} | {'expired'} | {'no_click'} | {'new', order}
 -- where order = click hex, amount, currency, confirmed ms, clicked ms,
 -- campaign, creator, video, product (space separated).
+
+-- The oldest event id to keep, by Redis's own clock (which stamps the ids).
+local function oldest_event(max_age_ms)
+  local now = redis.call('TIME')
+  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(max_age_ms)
+end
 
 local existing = redis.call('GET', KEYS[1])
 if existing then
@@ -67,11 +73,11 @@ for i = 1, 5 do
   end
 end
 
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[17], '*',
+redis.call('XADD', KEYS[3], 'MAXLEN', '=', ARGV[17], '*',
   'k', 's', 'at', ARGV[4], 'cl', ARGV[14], 'a', attribution,
   'o', ARGV[15], 'am', ARGV[2], 'cu', ARGV[3])
 if ARGV[18] ~= '' then
-  redis.call('XTRIM', KEYS[3], 'MINID', '~', ARGV[18])
+  redis.call('XTRIM', KEYS[3], 'MINID', '=', oldest_event(ARGV[18]))
 end
 redis.call('PEXPIRE', KEYS[3], ARGV[19])
 

@@ -23,11 +23,17 @@
 -- ARGV[10] hourly counter TTL, ms   ARGV[11] daily counter TTL, ms
 -- ARGV[12] taps a viewer may make a minute
 -- ARGV[13] the viewer hash: its field in the rate limit bucket
--- ARGV[14] event stream length to keep (approximate)
--- ARGV[15] oldest event id to keep ('' keeps any age)
+-- ARGV[14] event stream length to keep
+-- ARGV[15] longest event age to keep, ms ('' keeps any age)
 -- ARGV[16] event stream and top list TTL, ms
 -- ARGV[17] campaign, creator, video, product ids of the top lists (4 args, to 20)
 -- Returns {'new'} | {'retry'} | {'limited'} | {'dup', first dedup value}
+
+-- The oldest event id to keep, by Redis's own clock (which stamps the ids).
+local function oldest_event(max_age_ms)
+  local now = redis.call('TIME')
+  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(max_age_ms)
+end
 
 local now = tonumber(ARGV[5])
 local window = tonumber(ARGV[6])
@@ -51,10 +57,10 @@ local function hex(bytes)
 end
 
 local function event(kind, click)
-  redis.call('XADD', KEYS[16], 'MAXLEN', '~', ARGV[14], '*',
+  redis.call('XADD', KEYS[16], 'MAXLEN', '=', ARGV[14], '*',
     'k', kind, 'at', ARGV[5], 'cl', hex(click), 'a', ARGV[9])
   if ARGV[15] ~= '' then
-    redis.call('XTRIM', KEYS[16], 'MINID', '~', ARGV[15])
+    redis.call('XTRIM', KEYS[16], 'MINID', '=', oldest_event(ARGV[15]))
   end
   redis.call('PEXPIRE', KEYS[16], ARGV[16])
 end

@@ -13,11 +13,17 @@
 -- ARGV[6] hour bucket start, s      ARGV[7] day bucket start, s
 -- ARGV[8] hourly counter TTL, ms    ARGV[9] daily counter TTL, ms
 -- ARGV[10] merchant id    ARGV[11] reversal id
--- ARGV[12] event stream length to keep   ARGV[13] oldest event id, or ''
+-- ARGV[12] event stream length to keep   ARGV[13] longest event age, ms, or ''
 -- ARGV[14] event stream TTL, ms
 -- Returns {'replay', reversal} | {'no_order'} | {'currency', sale currency}
 --       | {'exceeds', what is left} | {'new', remaining}
 -- where reversal = order id, amount, currency, remaining (space separated).
+
+-- The oldest event id to keep, by Redis's own clock (which stamps the ids).
+local function oldest_event(max_age_ms)
+  local now = redis.call('TIME')
+  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(max_age_ms)
+end
 
 local existing = redis.call('GET', KEYS[1])
 if existing then
@@ -54,12 +60,12 @@ for i = 1, 5 do
 end
 local remaining = tostring(left - amount)
 redis.call('SET', KEYS[1], table.concat({ARGV[1], ARGV[2], currency, remaining}, ' '), 'PX', ttl)
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[12], '*',
+redis.call('XADD', KEYS[4], 'MAXLEN', '=', ARGV[12], '*',
   'k', 'r', 'at', ARGV[4], 'cl', click,
   'a', table.concat({campaign, creator, video, product}, ' '),
   'o', ARGV[1], 'rv', ARGV[11], 'am', ARGV[2], 'cu', currency)
 if ARGV[13] ~= '' then
-  redis.call('XTRIM', KEYS[4], 'MINID', '~', ARGV[13])
+  redis.call('XTRIM', KEYS[4], 'MINID', '=', oldest_event(ARGV[13]))
 end
 redis.call('PEXPIRE', KEYS[4], ARGV[14])
 return {'new', remaining}

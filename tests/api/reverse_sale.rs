@@ -1,0 +1,255 @@
+//! SaleService.ReverseSale.
+
+use cartclick::proto::*;
+use tonic::Code;
+
+use crate::helpers::*;
+
+fn dkk(amount_minor: i64) -> Money {
+    Money {
+        currency_code: "DKK".into(),
+        amount_minor,
+    }
+}
+
+impl TestApp {
+    async fn reverse(
+        &self,
+        order_id: &str,
+        reversal_id: &str,
+        amount: Money,
+    ) -> Result<ReverseSaleResponse, tonic::Status> {
+        self.reverse_as(&self.keys.merchant, order_id, reversal_id, amount)
+            .await
+    }
+
+    async fn reverse_as(
+        &self,
+        key: &str,
+        order_id: &str,
+        reversal_id: &str,
+        amount: Money,
+    ) -> Result<ReverseSaleResponse, tonic::Status> {
+        let request = ReverseSaleRequest {
+            order_id: order_id.into(),
+            reversal_id: reversal_id.into(),
+            amount: Some(amount),
+        };
+        Ok(self
+            .sales()
+            .reverse_sale(authed(key, request))
+            .await?
+            .into_inner())
+    }
+
+    /// A confirmed sale of `amount` DKK as order-1.
+    async fn sold(&self, amount_minor: i64) {
+        let issued = self.issue(tap("viewer-1")).await.unwrap();
+        self.confirm(&issued.token, "order-1", amount_minor, "DKK")
+            .await
+            .unwrap();
+    }
+}
+
+async fn partial_and_full_refunds_leave_the_sale_less_all_reversals(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    app.sold(10_000).await;
+
+    let first = app
+        .reverse("order-1", "refund-1", dkk(3_000))
+        .await
+        .unwrap();
+    let second = app
+        .reverse("order-1", "refund-2", dkk(2_000))
+        .await
+        .unwrap();
+    let last = app
+        .reverse("order-1", "refund-3", dkk(5_000))
+        .await
+        .unwrap();
+
+    assert_eq!(first.remaining, Some(dkk(7_000)));
+    assert_eq!(second.remaining, Some(dkk(5_000)));
+    assert_eq!(last.remaining, Some(dkk(0)));
+    assert!(!first.replayed && !second.replayed && !last.replayed);
+    for (dimension, id) in [
+        (Dimension::Merchant, MERCHANT),
+        (Dimension::Campaign, CAMPAIGN),
+        (Dimension::Creator, "cr-1"),
+        (Dimension::Video, "vid-1"),
+        (Dimension::Product, "sku-1"),
+    ] {
+        let total = app.total(dimension, id).await;
+        assert_eq!(total.revenue, vec![dkk(10_000)], "{dimension:?}");
+        assert_eq!(total.refunded, vec![dkk(10_000)], "{dimension:?}");
+        assert_eq!(total.conversions, 1);
+    }
+}
+
+async fn an_identical_repeat_returns_the_first_answer_and_counts_once(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    app.sold(10_000).await;
+    let first = app
+        .reverse("order-1", "refund-1", dkk(3_000))
+        .await
+        .unwrap();
+    app.reverse("order-1", "refund-2", dkk(1_000))
+        .await
+        .unwrap();
+
+    let repeat = app
+        .reverse("order-1", "refund-1", dkk(3_000))
+        .await
+        .unwrap();
+
+    assert!(repeat.replayed);
+    assert_eq!(repeat.remaining, first.remaining);
+    assert_eq!(
+        app.total(Dimension::Merchant, MERCHANT).await.refunded,
+        vec![dkk(4_000)]
+    );
+}
+
+async fn the_same_reversal_id_with_another_order_or_amount_is_a_conflict(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    let issued = app.issue(tap("viewer-1")).await.unwrap();
+    app.confirm(&issued.token, "order-1", 10_000, "DKK")
+        .await
+        .unwrap();
+    app.confirm(&issued.token, "order-2", 10_000, "DKK")
+        .await
+        .unwrap();
+    app.reverse("order-1", "refund-1", dkk(3_000))
+        .await
+        .unwrap();
+
+    let other_amount = app
+        .reverse("order-1", "refund-1", dkk(2_000))
+        .await
+        .unwrap_err();
+    let other_order = app
+        .reverse("order-2", "refund-1", dkk(3_000))
+        .await
+        .unwrap_err();
+
+    for status in [other_amount, other_order] {
+        assert_error(&status, Code::AlreadyExists, "ORDER_CONFLICT");
+    }
+    assert_eq!(
+        app.total(Dimension::Merchant, MERCHANT).await.refunded,
+        vec![dkk(3_000)]
+    );
+}
+
+async fn reversals_never_exceed_the_sale_nor_change_its_currency(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    app.sold(10_000).await;
+    app.reverse("order-1", "refund-1", dkk(6_000))
+        .await
+        .unwrap();
+
+    let too_much = app
+        .reverse("order-1", "refund-2", dkk(4_001))
+        .await
+        .unwrap_err();
+    let euros = app
+        .reverse(
+            "order-1",
+            "refund-3",
+            Money {
+                currency_code: "EUR".into(),
+                amount_minor: 1,
+            },
+        )
+        .await
+        .unwrap_err();
+    let rest = app
+        .reverse("order-1", "refund-4", dkk(4_000))
+        .await
+        .unwrap();
+
+    assert_error(&too_much, Code::FailedPrecondition, "REVERSAL_EXCEEDS_SALE");
+    assert_error(&euros, Code::FailedPrecondition, "REVERSAL_EXCEEDS_SALE");
+    assert_eq!(rest.remaining, Some(dkk(0)));
+    assert_eq!(
+        app.total(Dimension::Merchant, MERCHANT).await.refunded,
+        vec![dkk(10_000)]
+    );
+}
+
+async fn an_order_never_confirmed_or_of_another_merchant_is_not_found(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    app.sold(10_000).await;
+
+    let unknown = app
+        .reverse("order-9", "refund-1", dkk(1))
+        .await
+        .unwrap_err();
+    let theirs = app
+        .reverse_as(&app.keys.other_merchant, "order-1", "refund-1", dkk(1))
+        .await
+        .unwrap_err();
+
+    assert_error(&unknown, Code::NotFound, "ORDER_NOT_FOUND");
+    assert_error(&theirs, Code::NotFound, "ORDER_NOT_FOUND");
+}
+
+async fn malformed_reversals_name_the_field(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    app.sold(10_000).await;
+    let request = |order: &str, reversal: &str, amount: Option<Money>| ReverseSaleRequest {
+        order_id: order.into(),
+        reversal_id: reversal.into(),
+        amount,
+    };
+    for (field, message) in [
+        ("order_id", request("", "r-1", Some(dkk(1)))),
+        ("reversal_id", request("order-1", "", Some(dkk(1)))),
+        (
+            "reversal_id",
+            request("order-1", &"r".repeat(129), Some(dkk(1))),
+        ),
+        ("amount", request("order-1", "r-1", None)),
+        (
+            "amount.currency_code",
+            request("order-1", "r-1", Some(Money::default())),
+        ),
+    ] {
+        let status = app
+            .sales()
+            .reverse_sale(authed(&app.keys.merchant, message))
+            .await
+            .unwrap_err();
+        assert_invalid_field(&status, field);
+    }
+    let negative = app.reverse("order-1", "r-1", dkk(-1)).await.unwrap_err();
+    assert_error(&negative, Code::InvalidArgument, "INVALID_AMOUNT");
+}
+
+async fn only_merchant_and_admin_keys_reverse(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+
+    let status = app
+        .reverse_as(&app.keys.feed, "order-1", "r-1", dkk(1))
+        .await
+        .unwrap_err();
+
+    assert_error(&status, Code::PermissionDenied, "PERMISSION_DENIED");
+}
+
+on_both_backends!(
+    partial_and_full_refunds_leave_the_sale_less_all_reversals,
+    an_identical_repeat_returns_the_first_answer_and_counts_once,
+    the_same_reversal_id_with_another_order_or_amount_is_a_conflict,
+    reversals_never_exceed_the_sale_nor_change_its_currency,
+    an_order_never_confirmed_or_of_another_merchant_is_not_found,
+    malformed_reversals_name_the_field,
+    only_merchant_and_admin_keys_reverse,
+);
