@@ -4,12 +4,15 @@
 //! `redis::` in the test names); `redis_store` holds what only Redis has.
 
 mod admin;
+mod api_keys;
 mod auth;
 mod binary;
 mod confirm_sale;
 mod get_counters;
 mod helpers;
 mod issue_token;
+mod privacy;
+mod rate_limit;
 mod redis_harness;
 mod redis_store;
 mod server;
