@@ -198,7 +198,7 @@ impl Application {
             .add_service(AdminServiceServer::new(AdminApi {
                 state: state.clone(),
             }))
-            .serve_with_incoming_shutdown(TcpIncoming::from(self.listener), signal);
+            .serve_with_incoming_shutdown(incoming(self.listener), signal);
         tracing::info!(addr = %self.local_addr, "serving");
 
         tokio::pin!(server);
@@ -219,6 +219,13 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Accepted connections with TCP_NODELAY: tonic sets it only on listeners
+/// it binds itself, and with Nagle on, a small reply waits for the client's
+/// delayed ACK (~40 ms a call).
+fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// The store the config names. A persistent store needs signing keys and a

@@ -139,6 +139,155 @@ async fn a_prohibited_category_can_never_be_approved(backend: Backend) {
     assert_error(&issue, Code::FailedPrecondition, "CATEGORY_PROHIBITED");
 }
 
+async fn review_with_reason(
+    app: &TestApp,
+    id: &str,
+    decision: ReviewDecision,
+    reason: &str,
+) -> Campaign {
+    app.admin()
+        .review_campaign(authed(
+            &app.keys.admin,
+            ReviewCampaignRequest {
+                campaign_id: id.into(),
+                decision: decision.into(),
+                reason: reason.into(),
+            },
+        ))
+        .await
+        .expect("review")
+        .into_inner()
+        .campaign
+        .unwrap()
+}
+
+async fn get_campaign(app: &TestApp, id: &str) -> Campaign {
+    app.admin()
+        .get_campaign(authed(
+            &app.keys.admin,
+            GetCampaignRequest {
+                campaign_id: id.into(),
+            },
+        ))
+        .await
+        .expect("get campaign")
+        .into_inner()
+        .campaign
+        .unwrap()
+}
+
+async fn every_review_decision_keeps_its_reason(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    app.put_campaign("c-new", MERCHANT, "apparel", &[]).await;
+
+    for (decision, reason, status) in [
+        (
+            ReviewDecision::Reject,
+            "misleading claims",
+            CampaignStatus::Rejected,
+        ),
+        (
+            ReviewDecision::Approve,
+            "claims fixed, ok by legal",
+            CampaignStatus::Approved,
+        ),
+        (
+            ReviewDecision::Pause,
+            "stock-out until monday",
+            CampaignStatus::Paused,
+        ),
+    ] {
+        let reviewed = review_with_reason(&app, "c-new", decision, reason).await;
+
+        assert_eq!(reviewed.status(), status);
+        assert_eq!(reviewed.review_reason, reason);
+        assert_eq!(get_campaign(&app, "c-new").await, reviewed);
+    }
+}
+
+async fn a_change_of_merchant_goes_back_to_review(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+
+    let moved = app
+        .put_campaign(CAMPAIGN, OTHER_MERCHANT, "apparel", &[])
+        .await;
+
+    assert_eq!(moved.status(), CampaignStatus::Pending);
+    assert_eq!(
+        get_campaign(&app, CAMPAIGN).await.merchant_id,
+        OTHER_MERCHANT
+    );
+}
+
+async fn the_longest_window_of_30_days_is_accepted_and_sets_the_token_expiry(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    let thirty_days = 30 * 86_400;
+    let mut longest = campaign(CAMPAIGN, MERCHANT, "apparel", &[]);
+    longest.attribution_window = Some(prost_types::Duration {
+        seconds: thirty_days,
+        nanos: 0,
+    });
+    let stored = app.try_put_campaign(longest).await.unwrap();
+    app.clock.advance(chrono::TimeDelta::hours(2));
+
+    let issued = app.issue(tap("viewer-1")).await.unwrap();
+
+    assert_eq!(stored.attribution_window.unwrap().seconds, thirty_days);
+    assert_eq!(
+        issued.expires_at.unwrap().seconds,
+        start_time().timestamp() + 2 * 3600 + thirty_days
+    );
+}
+
+async fn a_prohibited_category_is_refused_whatever_its_case_or_spacing(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+
+    for category in ["TOBACCO ", "Tobacco", " tobacco", "ALCOHOL"] {
+        app.put_campaign("c-smoke", MERCHANT, category, &[]).await;
+
+        let status = app
+            .try_review("c-smoke", ReviewDecision::Approve)
+            .await
+            .unwrap_err();
+
+        assert_error(&status, Code::FailedPrecondition, "CATEGORY_PROHIBITED");
+    }
+}
+
+async fn configured_categories_match_on_a_normalised_slug(backend: Backend) {
+    let keys = Keys::new();
+    let mut config = test_config(&keys);
+    config.policy.categories =
+        cartclick::policy::CategoryRules::new(&["Adult Toys".into()], &["energy drinks".into()]);
+    let app = spawn_app_on_with(backend, keys, config).await;
+    app.seed().await;
+    app.put_campaign("c-energy", MERCHANT, "Energy_Drinks", &[])
+        .await;
+    app.review("c-energy", ReviewDecision::Approve).await;
+
+    for category in ["adult_toys", "ADULT-TOYS", "adult  toys"] {
+        app.put_campaign("c-toys", MERCHANT, category, &[]).await;
+        let status = app
+            .try_review("c-toys", ReviewDecision::Approve)
+            .await
+            .unwrap_err();
+        assert_error(&status, Code::FailedPrecondition, "CATEGORY_PROHIBITED");
+    }
+    let teen = app
+        .issue(IssueTokenRequest {
+            campaign_id: "c-energy".into(),
+            age_bracket: AgeBracket::AgeBracket13To17.into(),
+            ..tap("viewer-1")
+        })
+        .await
+        .unwrap_err();
+    assert_error(&teen, Code::PermissionDenied, "AGE_RESTRICTED");
+}
+
 async fn reviewing_an_unknown_campaign_is_not_found(backend: Backend) {
     let app = spawn_app_on(backend).await;
 
@@ -227,6 +376,11 @@ on_both_backends!(
     changing_category_or_products_goes_back_to_review_and_the_window_does_not,
     a_campaign_window_sets_the_token_expiry,
     a_prohibited_category_can_never_be_approved,
+    every_review_decision_keeps_its_reason,
+    a_change_of_merchant_goes_back_to_review,
+    the_longest_window_of_30_days_is_accepted_and_sets_the_token_expiry,
+    a_prohibited_category_is_refused_whatever_its_case_or_spacing,
+    configured_categories_match_on_a_normalised_slug,
     reviewing_an_unknown_campaign_is_not_found,
     malformed_admin_requests_name_the_field,
 );

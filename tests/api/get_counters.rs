@@ -270,10 +270,78 @@ async fn a_merchant_reads_its_own_counters_and_campaigns_only(backend: Backend) 
     assert_error(&other_campaign, Code::PermissionDenied, "PERMISSION_DENIED");
 }
 
+/// A read of `id` over the test day, with `key`.
+async fn read_as(
+    app: &TestApp,
+    key: &str,
+    dimension: Dimension,
+    id: &str,
+) -> Result<CounterBucket, tonic::Status> {
+    let request = GetCountersRequest {
+        dimension: dimension.into(),
+        id: id.into(),
+        granularity: Granularity::Day.into(),
+        start_time: Some(ts(start_time())),
+        end_time: Some(ts(start_time() + TimeDelta::hours(1))),
+    };
+    Ok(app
+        .counters()
+        .get_counters(authed(key, request))
+        .await?
+        .into_inner()
+        .total
+        .unwrap())
+}
+
+async fn a_merchant_reads_only_its_own_share_of_a_product(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    app.put_campaign("c-other", OTHER_MERCHANT, "apparel", &[])
+        .await;
+    app.review("c-other", ReviewDecision::Approve).await;
+    app.issue(tap("viewer-1")).await.unwrap();
+    app.issue(tap("viewer-2")).await.unwrap();
+    app.issue(IssueTokenRequest {
+        campaign_id: "c-other".into(),
+        landing_url: "https://other.dk/p/sku-1".into(),
+        ..tap("viewer-3")
+    })
+    .await
+    .unwrap();
+
+    let own = read_as(&app, &app.keys.merchant, Dimension::Product, "sku-1").await;
+    let other = read_as(&app, &app.keys.other_merchant, Dimension::Product, "sku-1").await;
+    let dashboard = read_as(&app, &app.keys.dashboard, Dimension::Product, "sku-1").await;
+
+    assert_eq!(own.unwrap().clicks, 2);
+    assert_eq!(other.unwrap().clicks, 1);
+    assert_eq!(dashboard.unwrap().clicks, 3);
+}
+
+async fn a_merchant_may_not_read_creators_videos_or_unknown_campaigns(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    app.issue(tap("viewer-1")).await.unwrap(); // cr-1 and vid-1 sell only for MERCHANT
+    let key = &app.keys.merchant;
+
+    let refusals = [
+        read_as(&app, key, Dimension::Creator, "cr-1").await,
+        read_as(&app, key, Dimension::Video, "vid-1").await,
+        read_as(&app, key, Dimension::Campaign, "no-such-campaign").await,
+    ];
+
+    for refusal in refusals {
+        let status = refusal.unwrap_err();
+        assert_error(&status, Code::PermissionDenied, "PERMISSION_DENIED");
+    }
+}
+
 on_both_backends!(
     the_full_flow_is_counted_in_every_dimension_by_hour_and_day,
     buckets_are_oldest_first_whole_and_empty_ones_included,
     at_most_744_hourly_or_400_daily_buckets_a_call,
     malformed_requests_name_the_field,
     a_merchant_reads_its_own_counters_and_campaigns_only,
+    a_merchant_reads_only_its_own_share_of_a_product,
+    a_merchant_may_not_read_creators_videos_or_unknown_campaigns,
 );

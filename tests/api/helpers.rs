@@ -133,6 +133,10 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     /// The service the server runs, for operations that have no RPC.
     pub domain: Arc<Cartclick>,
+    /// The config it runs with, for replicas of it.
+    pub config: Config,
+    /// Its store on the memory backend, shared with its replicas.
+    pub memory: Option<Arc<MemoryStore>>,
     shutdown: Option<oneshot::Sender<()>>,
     pub server: Option<JoinHandle<Result<(), StartupError>>>,
     /// The app's redis-server on the Redis backend: dies with the app
@@ -158,7 +162,9 @@ pub async fn spawn_app_on_with(backend: Backend, keys: Keys, config: Config) -> 
     match backend {
         Backend::Memory => {
             let store = Arc::new(MemoryStore::new(config.retention));
-            spawn_app_with(keys, config, store).await
+            let mut app = spawn_app_with(keys, config, store.clone()).await;
+            app.memory = Some(store);
+            app
         }
         Backend::Redis => {
             let redis = TestRedis::start().await;
@@ -228,7 +234,17 @@ pub async fn store_on(backend: Backend) -> TestStore {
 /// A server with a given config and store.
 pub async fn spawn_app_with(keys: Keys, config: Config, store: Arc<dyn Store>) -> TestApp {
     let clock = Arc::new(ManualClock::new(start_time()));
-    let app = Application::build_with(config, store, clock.clone())
+    spawn_app_with_clock(keys, config, store, clock).await
+}
+
+/// A server with a given config, store and clock.
+async fn spawn_app_with_clock(
+    keys: Keys,
+    config: Config,
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+) -> TestApp {
+    let app = Application::build_with(config.clone(), store, clock.clone())
         .await
         .expect("server builds");
     let addr = app.local_addr();
@@ -247,6 +263,8 @@ pub async fn spawn_app_with(keys: Keys, config: Config, store: Arc<dyn Store>) -
         keys,
         clock,
         domain,
+        config,
+        memory: None,
         shutdown: Some(tx),
         server: Some(server),
         redis: None,
@@ -332,6 +350,52 @@ impl TestApp {
         self.redis
             .as_mut()
             .expect("the app runs on the Redis backend")
+    }
+
+    /// A second server over this one's store (the same memory store, or the
+    /// same redis-server) and clock, with the same keys and config: another
+    /// replica of the deployment.
+    pub async fn spawn_replica(&self) -> TestApp {
+        self.spawn_replica_with(self.config.clone()).await
+    }
+
+    /// A replica (see [`TestApp::spawn_replica`]) that runs with `config`,
+    /// e.g. this app's config with another policy.
+    pub async fn spawn_replica_with(&self, mut config: Config) -> TestApp {
+        let store: Arc<dyn Store> = match (&self.memory, &self.redis) {
+            (Some(memory), _) => {
+                config.store = StoreUrl::Memory;
+                memory.clone()
+            }
+            (None, Some(redis)) => {
+                config.store = StoreUrl::Redis(redis.url());
+                open_redis_store(&redis.url()).await
+            }
+            (None, None) => panic!("only apps made by spawn_app_on(_with) have replicas"),
+        };
+        let mut replica =
+            spawn_app_with_clock(self.keys.clone(), config, store, self.clock.clone()).await;
+        replica.memory = self.memory.clone();
+        replica
+    }
+
+    /// Everything the app's store holds, to look for what must never be stored.
+    pub async fn stored_data(&self) -> StoredData {
+        match (&self.memory, &self.redis) {
+            (Some(memory), _) => {
+                let text = format!("{memory:?}");
+                assert!(!text.contains("<locked>"), "the store is busy: {text}");
+                StoredData {
+                    blobs: vec![text.into_bytes()],
+                    debug_text: true,
+                }
+            }
+            (None, Some(redis)) => StoredData {
+                blobs: redis.everything_stored().await,
+                debug_text: false,
+            },
+            (None, None) => panic!("only apps made by spawn_app_on(_with) expose their store"),
+        }
     }
 
     /// Begins graceful shutdown.
@@ -488,6 +552,39 @@ impl TestApp {
             .await
             .total
             .unwrap()
+    }
+}
+
+/// What a store holds: on Redis every key name and every value, hash field
+/// and member, as bytes; on memory the store's `Debug` output, which shows
+/// every entry (byte arrays as `[1, 2, …]`).
+pub struct StoredData {
+    /// The stored byte strings, or the one Debug text.
+    blobs: Vec<Vec<u8>>,
+    /// Whether `blobs` is Debug text, where bytes are written as arrays.
+    debug_text: bool,
+}
+
+impl StoredData {
+    /// Whether any key or value contains `text`.
+    pub fn contains_text(&self, text: &str) -> bool {
+        self.contains_raw(text.as_bytes())
+    }
+
+    /// Whether any key or value contains the byte string `bytes` (on memory:
+    /// an array of exactly these bytes).
+    pub fn contains_bytes(&self, bytes: &[u8]) -> bool {
+        if self.debug_text {
+            self.contains_raw(format!("{bytes:?}").as_bytes())
+        } else {
+            self.contains_raw(bytes)
+        }
+    }
+
+    fn contains_raw(&self, needle: &[u8]) -> bool {
+        self.blobs
+            .iter()
+            .any(|blob| blob.windows(needle.len()).any(|window| window == needle))
     }
 }
 

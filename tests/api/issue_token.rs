@@ -77,6 +77,25 @@ async fn a_repeat_tap_inside_the_dedup_window_returns_the_same_token_and_counts_
     assert_eq!((total.taps, total.clicks), (2, 1));
 }
 
+async fn the_dedup_window_is_configurable(backend: Backend) {
+    let keys = Keys::new();
+    let mut config = test_config(&keys);
+    config.policy.dedup_window = std::time::Duration::from_secs(60);
+    let app = spawn_app_on_with(backend, keys, config).await;
+    app.seed().await;
+    let first = app.issue(tap("viewer-1")).await.unwrap();
+
+    app.clock.advance(TimeDelta::seconds(59));
+    let inside = app.issue(tap("viewer-1")).await.unwrap();
+    app.clock.advance(TimeDelta::seconds(2));
+    let after = app.issue(tap("viewer-1")).await.unwrap();
+
+    assert!(inside.deduplicated);
+    assert_eq!(inside.click_id, first.click_id);
+    assert!(!after.deduplicated);
+    assert_ne!(after.click_id, first.click_id);
+}
+
 async fn a_tap_after_the_dedup_window_is_a_new_click(backend: Backend) {
     let app = spawn_app_on(backend).await;
     app.seed().await;
@@ -137,6 +156,40 @@ async fn pending_rejected_and_paused_campaigns_issue_no_tokens(backend: Backend)
     }
 }
 
+async fn a_paused_campaign_approved_again_issues_again(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    app.review(CAMPAIGN, ReviewDecision::Pause).await;
+    let paused = app.issue(tap("viewer-1")).await.unwrap_err();
+
+    app.review(CAMPAIGN, ReviewDecision::Approve).await;
+    let resumed = app.issue(tap("viewer-1")).await;
+
+    assert_error(&paused, Code::FailedPrecondition, "CAMPAIGN_NOT_APPROVED");
+    assert!(resumed.is_ok(), "{resumed:?}");
+}
+
+async fn a_campaign_approved_before_its_category_was_prohibited_issues_no_tokens(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    app.put_campaign("c-vape", MERCHANT, "Vaping", &[]).await;
+    app.review("c-vape", ReviewDecision::Approve).await;
+    let mut stricter = app.config.clone();
+    stricter.policy.categories = cartclick::policy::CategoryRules::new(
+        &["alcohol".into(), "tobacco".into(), "vaping".into()],
+        &[],
+    );
+    let replica = app.spawn_replica_with(stricter).await;
+    let request = IssueTokenRequest {
+        campaign_id: "c-vape".into(),
+        ..tap("viewer-1")
+    };
+
+    let status = replica.issue(request).await.unwrap_err();
+
+    assert_error(&status, Code::FailedPrecondition, "CATEGORY_PROHIBITED");
+}
+
 async fn a_viewer_under_13_is_refused(backend: Backend) {
     let app = spawn_app_on(backend).await;
     app.seed().await;
@@ -179,6 +232,50 @@ async fn age_restricted_categories_go_to_adults_only(backend: Backend) {
     assert!(adult.is_ok(), "{adult:?}");
 }
 
+async fn a_viewer_under_13_is_underage_even_on_an_age_restricted_category(backend: Backend) {
+    let keys = Keys::new();
+    let mut config = test_config(&keys);
+    config.policy.categories =
+        cartclick::policy::CategoryRules::new(&[], &["energy drinks".into()]);
+    let app = spawn_app_on_with(backend, keys, config).await;
+    app.seed().await;
+    app.put_campaign("c-energy", MERCHANT, "energy drinks", &[])
+        .await;
+    app.review("c-energy", ReviewDecision::Approve).await;
+
+    let status = app
+        .issue(IssueTokenRequest {
+            campaign_id: "c-energy".into(),
+            age_bracket: AgeBracket::Under13.into(),
+            ..tap("viewer-1")
+        })
+        .await
+        .unwrap_err();
+
+    assert_error(&status, Code::PermissionDenied, "VIEWER_UNDERAGE");
+}
+
+async fn teens_and_viewers_of_unknown_age_get_tokens_for_unrestricted_categories(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+
+    let teen = app
+        .issue(IssueTokenRequest {
+            age_bracket: AgeBracket::AgeBracket13To17.into(),
+            ..tap("viewer-1")
+        })
+        .await;
+    let unknown = app
+        .issue(IssueTokenRequest {
+            age_bracket: AgeBracket::Unspecified.into(),
+            ..tap("viewer-2")
+        })
+        .await;
+
+    assert!(teen.is_ok(), "{teen:?}");
+    assert!(unknown.is_ok(), "{unknown:?}");
+}
+
 async fn a_product_outside_the_campaigns_list_is_refused(backend: Backend) {
     let app = spawn_app_on(backend).await;
     app.seed().await;
@@ -208,6 +305,15 @@ async fn landing_urls_off_the_merchants_domains_are_refused(backend: Backend) {
         "https://shop.dk@evil.com/p",
         "https://other.dk/p",
         "https://127.0.0.1/p",
+        "https://user@shop.dk/p",
+        "https://user:secret@www.shop.dk/p",
+        "https://[::1]/p",
+        "https://[::ffff:127.0.0.1]/p",
+        "https://0x7f000001/p",
+        "ftp://shop.dk/p",
+        "https://shop.dk%2eevil.com/p",
+        "https://evil.com\\@shop.dk/p",
+        "https://shop.dk:443@evil.com/p",
     ] {
         let request = IssueTokenRequest {
             landing_url: landing_url.into(),
@@ -218,6 +324,80 @@ async fn landing_urls_off_the_merchants_domains_are_refused(backend: Backend) {
 
         assert_error(&status, Code::InvalidArgument, "LANDING_URL_NOT_ALLOWED");
     }
+}
+
+async fn landing_urls_on_an_allowed_domain_or_a_subdomain_of_it_are_accepted(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    for landing_url in [
+        "https://shop.dk/p",
+        "https://www.shop.dk/p",
+        "https://a.b.shop.dk/p",
+        "https://WWW.Shop.DK/p",
+        "https://shop.dk:8443/p",
+    ] {
+        let request = IssueTokenRequest {
+            landing_url: landing_url.into(),
+            ..tap("viewer-1")
+        };
+
+        let issued = app.issue(request).await;
+
+        assert!(issued.is_ok(), "{landing_url}: {issued:?}");
+    }
+}
+
+async fn internationalised_domains_are_compared_in_punycode(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    app.put_merchant(MERCHANT, &["bücher.example"], "").await;
+    let request = |landing_url: &str| IssueTokenRequest {
+        landing_url: landing_url.into(),
+        ..tap("viewer-1")
+    };
+
+    let unicode = app.issue(request("https://bücher.example/x")).await;
+    let punycode = app
+        .issue(request("https://www.xn--bcher-kva.example/x"))
+        .await;
+    let upper_case = app.issue(request("https://BÜCHER.example/x")).await;
+    let suffix = app
+        .issue(request("https://xn--bcher-kva.example.evil.com/"))
+        .await
+        .unwrap_err();
+    let look_alike = app
+        .issue(request("https://bucher.example/x"))
+        .await
+        .unwrap_err();
+
+    assert!(unicode.is_ok(), "{unicode:?}");
+    assert!(punycode.is_ok(), "{punycode:?}");
+    assert!(upper_case.is_ok(), "{upper_case:?}");
+    assert_error(&suffix, Code::InvalidArgument, "LANDING_URL_NOT_ALLOWED");
+    assert_error(
+        &look_alike,
+        Code::InvalidArgument,
+        "LANDING_URL_NOT_ALLOWED",
+    );
+}
+
+async fn a_landing_url_of_2048_bytes_is_accepted_and_one_of_2049_is_invalid(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    let url_of = |len: usize| {
+        let base = "https://shop.dk/";
+        format!("{base}{}", "a".repeat(len - base.len()))
+    };
+    let request = |landing_url: String| IssueTokenRequest {
+        landing_url,
+        ..tap("viewer-1")
+    };
+
+    let longest = app.issue(request(url_of(2048))).await;
+    let too_long = app.issue(request(url_of(2049))).await.unwrap_err();
+
+    assert!(longest.is_ok(), "{longest:?}");
+    assert_invalid_field(&too_long, "landing_url");
 }
 
 async fn every_missing_or_malformed_field_is_named(backend: Backend) {
@@ -323,14 +503,22 @@ on_both_backends!(
     a_tap_on_an_approved_campaign_gets_a_token_and_a_redirect_into_the_shop,
     the_merchants_token_param_replaces_an_existing_parameter_of_that_name,
     a_repeat_tap_inside_the_dedup_window_returns_the_same_token_and_counts_a_tap_only,
+    the_dedup_window_is_configurable,
     a_tap_after_the_dedup_window_is_a_new_click,
     taps_by_other_viewers_or_on_other_videos_are_not_repeats,
     an_unknown_campaign_is_not_found,
     pending_rejected_and_paused_campaigns_issue_no_tokens,
+    a_paused_campaign_approved_again_issues_again,
+    a_campaign_approved_before_its_category_was_prohibited_issues_no_tokens,
     a_viewer_under_13_is_refused,
+    a_viewer_under_13_is_underage_even_on_an_age_restricted_category,
+    teens_and_viewers_of_unknown_age_get_tokens_for_unrestricted_categories,
     age_restricted_categories_go_to_adults_only,
     a_product_outside_the_campaigns_list_is_refused,
     landing_urls_off_the_merchants_domains_are_refused,
+    landing_urls_on_an_allowed_domain_or_a_subdomain_of_it_are_accepted,
+    internationalised_domains_are_compared_in_punycode,
+    a_landing_url_of_2048_bytes_is_accepted_and_one_of_2049_is_invalid,
     every_missing_or_malformed_field_is_named,
     a_rejected_tap_counts_nothing,
 );

@@ -4,6 +4,7 @@
 //! `redis::` in the test names); `redis_store` holds what only Redis has.
 
 mod admin;
+mod api_keys;
 mod auth;
 mod binary;
 mod confirm_sale;
@@ -12,6 +13,8 @@ mod get_counters;
 mod helpers;
 mod issue_token;
 mod list_top;
+mod privacy;
+mod rate_limit;
 mod redis_harness;
 mod redis_store;
 mod reverse_sale;

@@ -78,6 +78,83 @@ impl TestRedis {
             .expect("connects to the test redis-server")
     }
 
+    /// Every key name and every stored byte string: string values, hash
+    /// fields and values, set, list and sorted-set members. Panics on a key
+    /// of any other type, so nothing escapes a search of what is stored.
+    pub async fn everything_stored(&self) -> Vec<Vec<u8>> {
+        let mut connection = self.connection().await;
+        let mut stored = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut connection)
+                .await
+                .expect("SCAN");
+            for key in keys {
+                let kind: String = redis::cmd("TYPE")
+                    .arg(&key)
+                    .query_async(&mut connection)
+                    .await
+                    .expect("TYPE");
+                let query = |command: &str| {
+                    let mut cmd = redis::cmd(command);
+                    cmd.arg(&key);
+                    cmd
+                };
+                let values: Vec<Vec<u8>> = match kind.as_str() {
+                    "string" => vec![query("GET").query_async(&mut connection).await.unwrap()],
+                    "hash" => {
+                        let pairs: Vec<(Vec<u8>, Vec<u8>)> =
+                            query("HGETALL").query_async(&mut connection).await.unwrap();
+                        pairs.into_iter().flat_map(|(f, v)| [f, v]).collect()
+                    }
+                    "set" => query("SMEMBERS")
+                        .query_async(&mut connection)
+                        .await
+                        .unwrap(),
+                    "list" => query("LRANGE")
+                        .arg(0)
+                        .arg(-1)
+                        .query_async(&mut connection)
+                        .await
+                        .unwrap(),
+                    "zset" => query("ZRANGE")
+                        .arg(0)
+                        .arg(-1)
+                        .query_async(&mut connection)
+                        .await
+                        .unwrap(),
+                    "stream" => {
+                        let entries: Vec<(Vec<u8>, Vec<Vec<u8>>)> = query("XRANGE")
+                            .arg("-")
+                            .arg("+")
+                            .query_async(&mut connection)
+                            .await
+                            .unwrap();
+                        entries
+                            .into_iter()
+                            .flat_map(|(id, fields)| std::iter::once(id).chain(fields))
+                            .collect()
+                    }
+                    "none" => Vec::new(), // expired since the SCAN
+                    other => panic!(
+                        "key {} has type {other}, which the test cannot read",
+                        String::from_utf8_lossy(&key)
+                    ),
+                };
+                stored.push(key);
+                stored.extend(values);
+            }
+            if next == 0 {
+                return stored;
+            }
+            cursor = next;
+        }
+    }
+
     /// Takes Redis away: snapshots the data (as a production Redis with
     /// persistence would keep it), then kills the process.
     pub async fn stop(&mut self) {
