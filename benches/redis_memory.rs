@@ -110,8 +110,15 @@ async fn main() {
         done.unwrap();
     }
     let after = used_memory(&url).await;
-    let per_click = (after - before) as f64 / CLICKS as f64;
+    // The event stream is a bounded log for downstream consumers
+    // (retention.events_max_len), not click storage: measure it apart.
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: i64 = redis::cmd("DEL").arg("e:{merchant-1}").query_async(&mut conn).await.unwrap();
+    let without_events = used_memory(&url).await;
+    let per_click = (without_events - before) as f64 / CLICKS as f64;
+    let per_event = (after - without_events) as f64 / CLICKS as f64;
     println!(
-        "{{\"clicks\":{CLICKS},\"used_memory_before\":{before},\"used_memory_after\":{after},\"bytes_per_click\":{per_click:.1}}}"
+        "{{\"clicks\":{CLICKS},\"used_memory_before\":{before},\"used_memory_after\":{after},\"bytes_per_click\":{per_click:.1},\"event_stream_bytes_per_click\":{per_event:.1}}}"
     );
 }

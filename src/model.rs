@@ -414,7 +414,7 @@ impl Default for Retention {
             hourly: Duration::from_secs(35 * 86_400),
             daily: Duration::from_secs(400 * 86_400),
             orders: Duration::from_secs(90 * 86_400),
-            events_max_len: 1_000_000,
+            events_max_len: 100_000,
             events_max_age: None,
         }
     }
