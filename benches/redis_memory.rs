@@ -114,7 +114,11 @@ async fn main() {
     // (retention.events_max_len), not click storage: measure it apart.
     let client = redis::Client::open(url.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let _: i64 = redis::cmd("DEL").arg("e:{merchant-1}").query_async(&mut conn).await.unwrap();
+    let _: i64 = redis::cmd("DEL")
+        .arg("e:{merchant-1}")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     let without_events = used_memory(&url).await;
     let per_click = (without_events - before) as f64 / CLICKS as f64;
     let per_event = (after - without_events) as f64 / CLICKS as f64;
