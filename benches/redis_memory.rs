@@ -8,7 +8,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use cartclick::model::{Attribution, ClickRecord, NewClick, Retention};
+use cartclick::model::{Attribution, ClickRecord, NewClick};
 use cartclick::store::Store;
 use cartclick::store::redis::{RedisOptions, RedisStore};
 use cartclick::token::ClickId;
@@ -66,7 +66,7 @@ async fn main() {
     let url = format!("redis://127.0.0.1:{port}/0");
     let options = RedisOptions {
         timeout: Duration::from_secs(2),
-        retention: Retention::default(),
+        ..RedisOptions::default()
     };
     let store = loop {
         match RedisStore::open(&url, options.clone()).await {

@@ -620,6 +620,7 @@ async fn events_tail(
     let options = crate::store::redis::RedisOptions {
         timeout: config.store_timeout,
         retention: config.retention,
+        merchant_shards: config.merchant_shards.clone(),
     };
     let store = crate::store::redis::RedisStore::open(url, options)
         .await
@@ -666,6 +667,7 @@ async fn reconcile(
         let options = crate::store::redis::RedisOptions {
             timeout: config.store_timeout,
             retention: config.retention,
+            merchant_shards: config.merchant_shards.clone(),
         };
         let store = crate::store::redis::RedisStore::open(url, options)
             .await

@@ -3,6 +3,7 @@
 //! invalid config is a [`ConfigError`] whose one line names the setting.
 //! Tests build a `Config` directly and never touch the process environment.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -122,6 +123,9 @@ pub struct Config {
     pub policy: Policy,
     /// How long counter buckets are kept.
     pub retention: Retention,
+    /// Hot merchants spread over this many Redis shards (hash tags), from
+    /// `[merchant_shards]`; absent merchants use one.
+    pub merchant_shards: HashMap<String, u16>,
 }
 
 impl Default for Config {
@@ -137,6 +141,7 @@ impl Default for Config {
             api_keys: Vec::new(),
             policy: Policy::default(),
             retention: Retention::default(),
+            merchant_shards: HashMap::new(),
         }
     }
 }
@@ -172,6 +177,8 @@ struct FileConfig {
     policy: FilePolicy,
     #[serde(default)]
     retention: FileRetention,
+    #[serde(default)]
+    merchant_shards: HashMap<String, u16>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -306,6 +313,7 @@ impl Config {
             api_keys,
             policy,
             retention,
+            merchant_shards: merchant_shards(file.merchant_shards)?,
         })
     }
 }
@@ -490,6 +498,24 @@ fn policy(file: FilePolicy) -> Result<Policy, ConfigError> {
         tap_rate_limit_per_minute,
         clock_skew,
     })
+}
+
+/// Most shards one merchant may be spread over.
+const MAX_SHARDS: u16 = 64;
+
+fn merchant_shards(shards: HashMap<String, u16>) -> Result<HashMap<String, u16>, ConfigError> {
+    for (merchant, count) in &shards {
+        let setting = format!("merchant_shards.{merchant}");
+        crate::policy::validate_id("merchant_id", merchant)
+            .map_err(|e| ConfigError::at(&setting, e))?;
+        if !(1..=MAX_SHARDS).contains(count) {
+            return Err(ConfigError::at(
+                setting,
+                format!("must be 1 to {MAX_SHARDS}"),
+            ));
+        }
+    }
+    Ok(shards)
 }
 
 fn days(setting: &str, value: Option<u64>, default: Duration) -> Result<Duration, ConfigError> {

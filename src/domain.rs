@@ -160,13 +160,16 @@ impl Cartclick {
         let now = self.clock.now();
         let issued_at = now.timestamp();
         let expires_at = issued_at + campaign.attribution_window.as_secs() as i64;
+        let viewer_hash = self.pepper.viewer_hash(&tap.viewer_id);
+        let click_id =
+            self.store
+                .place_click(&merchant.merchant_id, Some(&viewer_hash), ClickId::random());
         let claims = Claims {
-            click_id: ClickId::random(),
+            click_id,
             issued_at: issued_at as u64,
             expires_at: expires_at as u64,
         };
         let token = self.keys.sign(&merchant.merchant_id, &claims);
-        let viewer_hash = self.pepper.viewer_hash(&tap.viewer_id);
         let click = NewClick {
             dedup_key: self.pepper.dedup_key(
                 &viewer_hash,

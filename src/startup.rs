@@ -235,18 +235,27 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartupError>
         StoreUrl::Memory => Ok(Arc::new(MemoryStore::new(config.retention))),
         StoreUrl::Redis(url) => {
             require_persistent_secrets(config)?;
-            let options = RedisOptions {
-                timeout: config.store_timeout,
-                retention: config.retention,
-            };
-            let store = RedisStore::open(url, options)
+            let store = RedisStore::open(url, redis_options(config))
                 .await
                 .map_err(|e| StartupError::Config(e.to_string()))?;
             Ok(Arc::new(store))
         }
-        StoreUrl::RedisCluster(_) => Err(StartupError::Config(
-            "store: redis+cluster:// is not supported yet; use redis:// or rediss://".into(),
-        )),
+        StoreUrl::RedisCluster(nodes) => {
+            require_persistent_secrets(config)?;
+            let store = RedisStore::open_cluster(nodes, redis_options(config))
+                .await
+                .map_err(|e| StartupError::Config(e.to_string()))?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// The Redis store's settings from the config.
+pub fn redis_options(config: &Config) -> RedisOptions {
+    RedisOptions {
+        timeout: config.store_timeout,
+        retention: config.retention,
+        merchant_shards: config.merchant_shards.clone(),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::error::Result;
 use chrono::{DateTime, Utc};
 
 use crate::privacy::ViewerHash;
+use crate::token::ClickId;
 
 use crate::auth::ApiKey;
 use crate::model::{
@@ -29,6 +30,18 @@ use crate::model::{
 /// contract error, decided atomically with the write.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Where a new click lives: the store may adjust the random click id
+    /// (a sharded Redis merchant records the viewer's shard in it) before
+    /// the token is signed. The memory store keeps it as it is.
+    fn place_click(
+        &self,
+        _merchant_id: &str,
+        _viewer: Option<&ViewerHash>,
+        click_id: ClickId,
+    ) -> ClickId {
+        click_id
+    }
+
     /// Answers when the store is reachable: drives the health service.
     async fn check_connectivity(&self) -> Result<()>;
 

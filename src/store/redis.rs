@@ -9,7 +9,11 @@
 //! # Keys
 //!
 //! Every key a tap or a sale touches carries the merchant's hash tag
-//! `{merchant}`, so one script's keys share a Redis Cluster slot:
+//! `{merchant}`, so one script's keys share a Redis Cluster slot. A hot
+//! merchant configured with `n` shards spreads its taps over the tags
+//! `{merchant}`, `{merchant 1}` … `{merchant n-1}` (the viewer picks the
+//! shard, and the click id records it); its sales, orders and reversals stay
+//! on `{merchant}`; reads sum over the shards. Below, `{m}` is such a tag:
 //!
 //! | key | type | holds | expires |
 //! |---|---|---|---|
@@ -19,7 +23,7 @@
 //! | `o:{m}:<order id>` | string | the confirmed sale | the click's window + order retention |
 //! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `t` taps, `c` clicks, `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds | bucket end + hourly or daily retention |
 //! | `q:{m}:<minute>:<n>` | hash | taps this minute at this merchant: field = viewer hash (16 bytes), value = count (rate limit) | two minutes |
-//! | `o:{m}:<order id>:refunded` | string | what has been refunded of the sale | with the order |
+//! | `f:{m}:<order id>` | string | what has been refunded of the sale | with the order |
 //! | `v:{m}:<reversal id>` | string | the recorded reversal: order, amount, currency, what remained | with the order |
 //! | `e:{m}` | stream | the merchant's events: every click, repeat tap, sale and reversal, written by the same script as its counters | trimmed to `events_max_len` (and `events_max_age_hours`); the key itself after daily retention without writes |
 //! | `t:{m}:<day start>:<dimension>:<metric>` | sorted set | the day's top list of campaigns, creators, videos or products by clicks `c`, conversions `v` or revenue `r:<CUR>` | daily retention |
@@ -41,6 +45,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redis::aio::ConnectionManager;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{AsyncCommands, Script, Value};
 use sha2::{Digest, Sha256};
 
@@ -75,12 +81,64 @@ pub struct RedisOptions {
     pub timeout: Duration,
     /// Counter and record retention.
     pub retention: Retention,
+    /// Hot merchants' shard counts: their taps spread over this many hash
+    /// tags (so Cluster slots and nodes); absent means one.
+    pub merchant_shards: HashMap<String, u16>,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        RedisOptions {
+            timeout: Duration::from_millis(500),
+            retention: Retention::default(),
+            merchant_shards: HashMap::new(),
+        }
+    }
 }
 
 /// Why a Redis store would not open.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct OpenError(pub String);
+
+/// One connection to Redis: a single server or a cluster. Both reconnect by
+/// themselves; the cluster client follows MOVED/ASK and retries on its own,
+/// which is why every script checks its idempotency key first.
+#[derive(Clone)]
+enum Conn {
+    /// One server (`redis://`, `rediss://`).
+    Single(ConnectionManager),
+    /// A Redis Cluster (`redis+cluster://`).
+    Cluster(ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(conn) => conn.req_packed_command(cmd),
+            Conn::Cluster(conn) => conn.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(conn) => conn.get_db(),
+            Conn::Cluster(conn) => conn.get_db(),
+        }
+    }
+}
 
 /// The scripts, hashed once.
 struct Scripts {
@@ -89,12 +147,15 @@ struct Scripts {
     put_campaign: Script,
     unlink_viewer: Script,
     reverse_sale: Script,
+    read_click: Script,
 }
 
 /// The production store.
 pub struct RedisStore {
-    /// A multiplexed connection that reconnects by itself.
-    conn: ConnectionManager,
+    /// A connection that reconnects by itself.
+    conn: Conn,
+    /// Shard counts of hot merchants (absent: one shard).
+    merchant_shards: HashMap<String, u16>,
     /// Outer bound on every call, on top of the connection's own timeouts.
     timeout: Duration,
     /// TTLs of records and counters.
@@ -145,8 +206,38 @@ impl RedisStore {
                 redacted(url)
             ))
         })?;
+        RedisStore::start(Conn::Single(conn), options, &[]).await
+    }
+
+    /// Connects to a Redis Cluster by its seed nodes (`redis://host:port`),
+    /// with explicit connection and response timeouts (the cluster client
+    /// has no response timeout by default).
+    pub async fn open_cluster(
+        nodes: &[String],
+        options: RedisOptions,
+    ) -> Result<RedisStore, OpenError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = redis::cluster::ClusterClientBuilder::new(nodes.to_vec())
+            .connection_timeout(options.timeout)
+            .response_timeout(options.timeout)
+            .retries(2)
+            .build()
+            .map_err(|e| OpenError(format!("store: not a usable redis cluster: {e}")))?;
+        let conn = tokio::time::timeout(options.timeout * 4, client.get_async_connection())
+            .await
+            .map_err(|_| OpenError("store: the redis cluster did not answer in time".into()))?
+            .map_err(|e| OpenError(format!("store: cannot connect to the redis cluster: {e}")))?;
+        RedisStore::start(Conn::Cluster(conn), options, nodes).await
+    }
+
+    async fn start(
+        conn: Conn,
+        options: RedisOptions,
+        nodes: &[String],
+    ) -> Result<RedisStore, OpenError> {
         let store = RedisStore {
             conn,
+            merchant_shards: options.merchant_shards,
             timeout: options.timeout,
             retention: options.retention,
             scripts: Scripts {
@@ -155,10 +246,11 @@ impl RedisStore {
                 put_campaign: Script::new(include_str!("lua/put_campaign.lua")),
                 unlink_viewer: Script::new(include_str!("lua/unlink_viewer.lua")),
                 reverse_sale: Script::new(include_str!("lua/reverse_sale.lua")),
+                read_click: Script::new(include_str!("lua/read_click.lua")),
             },
             indexed: Mutex::new(HashMap::new()),
         };
-        store.check_eviction_policy().await?;
+        store.check_eviction_policy(nodes).await?;
         store.load_scripts().await?;
         Ok(store)
     }
@@ -166,26 +258,67 @@ impl RedisStore {
     /// Refuses a Redis that may evict keys: an evicted order key means a
     /// sale counted twice. Reads INFO, which managed Redis services allow
     /// where CONFIG GET is disabled.
-    async fn check_eviction_policy(&self) -> Result<(), OpenError> {
-        let info: String = self
-            .run(
-                redis::cmd("INFO")
-                    .arg("memory")
-                    .query_async(&mut self.conn.clone()),
-            )
-            .await
-            .map_err(|_| OpenError("store: redis did not answer INFO memory".into()))?;
-        let policy = info
-            .lines()
-            .find_map(|line| line.strip_prefix("maxmemory_policy:"))
-            .map(str::trim)
-            .unwrap_or("unknown");
-        if policy != "noeviction" {
-            return Err(OpenError(format!(
-                "store: redis maxmemory-policy is {policy}; cartclick needs noeviction (an evicted order would be counted twice): run CONFIG SET maxmemory-policy noeviction or set it in redis.conf"
-            )));
+    /// On a cluster, every seed node is asked.
+    async fn check_eviction_policy(&self, nodes: &[String]) -> Result<(), OpenError> {
+        let no_answer = |_| OpenError("store: redis did not answer INFO memory".into());
+        let mut infos: Vec<String> = Vec::new();
+        match &self.conn {
+            Conn::Single(_) => {
+                let mut conn = self.conn.clone();
+                infos.push(
+                    self.run(redis::cmd("INFO").arg("memory").query_async(&mut conn))
+                        .await
+                        .map_err(no_answer)?,
+                );
+            }
+            Conn::Cluster(conn) => {
+                for node in nodes {
+                    let url = url::Url::parse(node)
+                        .map_err(|_| OpenError(format!("store: not a cluster node: {node}")))?;
+                    let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                        host: url.host_str().unwrap_or_default().to_owned(),
+                        port: url.port().unwrap_or(6379),
+                    });
+                    let mut conn = conn.clone();
+                    let value = self
+                        .run(conn.route_command(redis::cmd("INFO").arg("memory").clone(), routing))
+                        .await
+                        .map_err(no_answer)?;
+                    infos.push(redis::from_redis_value(value).map_err(|_| {
+                        OpenError("store: redis answered INFO memory oddly".into())
+                    })?);
+                }
+            }
+        }
+        for info in infos {
+            let policy = info
+                .lines()
+                .find_map(|line| line.strip_prefix("maxmemory_policy:"))
+                .map(str::trim)
+                .unwrap_or("unknown");
+            if policy != "noeviction" {
+                return Err(OpenError(format!(
+                    "store: redis maxmemory-policy is {policy}; cartclick needs noeviction (an evicted order would be counted twice): run CONFIG SET maxmemory-policy noeviction or set it in redis.conf"
+                )));
+            }
         }
         Ok(())
+    }
+
+    /// How many shards `merchant` is spread over.
+    fn shards(&self, merchant: &str) -> u16 {
+        self.merchant_shards
+            .get(merchant)
+            .copied()
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// The hash tags of every shard of `merchant`, shard 0 first.
+    fn tags(&self, merchant: &str) -> Vec<String> {
+        (0..self.shards(merchant))
+            .map(|shard| shard_tag(merchant, shard))
+            .collect()
     }
 
     /// Loads every script, so the first call after start runs EVALSHA at
@@ -197,6 +330,7 @@ impl RedisStore {
             &self.scripts.put_campaign,
             &self.scripts.unlink_viewer,
             &self.scripts.reverse_sale,
+            &self.scripts.read_click,
         ] {
             let mut conn = self.conn.clone();
             let loaded: Result<String> = self.run(script.load_async(&mut conn)).await;
@@ -254,15 +388,20 @@ impl RedisStore {
         if due.is_empty() {
             return Ok(());
         }
-        let mut pipe = redis::pipe();
+        // One small pipeline per set: each set is its own slot on a cluster.
+        let mut written = Ok(());
         for key in &due {
+            let mut pipe = redis::pipe();
             pipe.sadd(key, merchant).ignore();
             pipe.expire(key, self.retention.daily.as_secs() as i64)
                 .ignore();
+            written = self
+                .run(pipe.query_async::<()>(&mut self.conn.clone()))
+                .await;
+            if written.is_err() {
+                break;
+            }
         }
-        let written = self
-            .run(pipe.query_async::<()>(&mut self.conn.clone()))
-            .await;
         if written.is_err() {
             let mut indexed = self.indexed.lock().unwrap_or_else(|p| p.into_inner());
             for key in due {
@@ -284,23 +423,46 @@ impl RedisStore {
         (self.retention.events_max_len, min_id, ttl)
     }
 
-    /// Every key matching `pattern`, by SCAN (operator reads only).
-    async fn scan(&self, pattern: &str) -> Result<Vec<String>> {
-        let mut conn = self.conn.clone();
+    /// Every key matching `pattern` in the slot of the hash tag `tag`, by
+    /// SCAN (operator reads only). On a cluster the SCAN goes to the primary
+    /// that owns the slot; the pattern must name keys of that tag.
+    async fn scan(&self, tag: &str, pattern: &str) -> Result<Vec<String>> {
+        let route = match &self.conn {
+            Conn::Single(_) => None,
+            Conn::Cluster(_) => {
+                let slot: u16 = self
+                    .run(
+                        redis::cmd("CLUSTER")
+                            .arg("KEYSLOT")
+                            .arg(format!("{{{tag}}}"))
+                            .query_async(&mut self.conn.clone()),
+                    )
+                    .await?;
+                Some(RoutingInfo::SingleNode(
+                    SingleNodeRoutingInfo::SpecificNode(redis::cluster_routing::Route::new(
+                        slot,
+                        redis::cluster_routing::SlotAddr::Master,
+                    )),
+                ))
+            }
+        };
         let mut cursor: u64 = 0;
         let mut keys = Vec::new();
         loop {
-            let (next, page): (u64, Vec<String>) = self
-                .run(
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(pattern)
-                        .arg("COUNT")
-                        .arg(SCAN_COUNT)
-                        .query_async(&mut conn),
-                )
-                .await?;
+            let mut cmd = redis::cmd("SCAN");
+            cmd.arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(SCAN_COUNT);
+            let (next, page): (u64, Vec<String>) = match (&self.conn, &route) {
+                (Conn::Cluster(conn), Some(route)) => {
+                    let mut conn = conn.clone();
+                    let value = self.run(conn.route_command(cmd, route.clone())).await?;
+                    redis::from_redis_value(value).map_err(|_| corrupt("scan reply"))?
+                }
+                _ => self.run(cmd.query_async(&mut self.conn.clone())).await?,
+            };
             keys.extend(page);
             if next == 0 {
                 return Ok(keys);
@@ -308,6 +470,70 @@ impl RedisStore {
             cursor = next;
         }
     }
+}
+
+impl RedisStore {
+    /// The counter cells of one shard tag in `range` (operator reads).
+    async fn counter_cells(&self, tag: &str, range: BucketRange) -> Result<Vec<CounterCell>> {
+        let prefix = counter_prefix(tag);
+        let pattern = format!(
+            "n:{{{}}}:{}:*",
+            glob_escape(tag),
+            range.granularity.as_str()
+        );
+        let prefix_len = prefix.len() + 2;
+        let end = range.first + i64::from(range.count) * range.granularity.seconds();
+        let mut wanted = Vec::new();
+        for key in self.scan(tag, &pattern).await? {
+            // <start>:<dimension>:<id>; the id is last and may hold ':'.
+            let Some(rest) = key.get(prefix_len..) else {
+                continue;
+            };
+            let mut parts = rest.splitn(3, ':');
+            let (Some(start), Some(code), Some(id)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let (Ok(start), Some(dimension)) = (start.parse::<i64>(), dimension_from_code(code))
+            else {
+                continue;
+            };
+            if (range.first..end).contains(&start) {
+                wanted.push((key.clone(), start, dimension, id.to_owned()));
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for (key, ..) in &wanted {
+            pipe.hgetall(key);
+        }
+        let cells: Vec<HashMap<String, i64>> =
+            self.run(pipe.query_async(&mut self.conn.clone())).await?;
+        Ok(wanted
+            .into_iter()
+            .zip(cells)
+            .map(|((_, start, dimension, id), fields)| CounterCell {
+                start,
+                dimension,
+                id,
+                counts: parse_counts(fields),
+            })
+            .collect())
+    }
+}
+
+/// `text` with SCAN glob metacharacters escaped, to match it literally.
+fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 /// The dimensions read through the merchant index (merchant counters are
@@ -390,12 +616,31 @@ fn rate_key(merchant: &str, viewer: &ViewerHash, minute: i64) -> String {
     format!("q:{{{merchant}}}:{minute}:{}", bucket_of(viewer))
 }
 
+/// The hash tag of one shard of a merchant: the merchant id for shard 0,
+/// "<merchant> <n>" for the others (ids hold no spaces).
+fn shard_tag(merchant: &str, shard: u16) -> String {
+    if shard == 0 {
+        merchant.to_owned()
+    } else {
+        format!("{merchant} {shard}")
+    }
+}
+
+/// The shard a click id was placed in (see `place_click`).
+fn click_shard(click_id: &ClickId, shards: u16) -> u16 {
+    u16::from(click_id.as_bytes()[0]) % shards
+}
+
+/// The registry's hash tag: merchants, campaigns and API keys share one slot,
+/// so an operator can list them with one SCAN on a cluster too.
+const REGISTRY_TAG: &str = "r";
+
 fn api_key_key(sha256: &[u8; 32]) -> String {
-    format!("r:k:{}", hex::encode(sha256))
+    format!("r:{{{REGISTRY_TAG}}}:k:{}", hex::encode(sha256))
 }
 
 fn api_key_id_key(key_id: &str) -> String {
-    format!("r:kid:{key_id}")
+    format!("r:{{{REGISTRY_TAG}}}:kid:{key_id}")
 }
 
 /// The merchants that counted anything on a day: where global top lists look.
@@ -425,11 +670,11 @@ fn index_key(dimension: Dimension, id: &str) -> String {
 }
 
 fn merchant_key(merchant_id: &str) -> String {
-    format!("r:m:{merchant_id}")
+    format!("r:{{{REGISTRY_TAG}}}:m:{merchant_id}")
 }
 
 fn campaign_key(campaign_id: &str) -> String {
-    format!("r:c:{campaign_id}")
+    format!("r:{{{REGISTRY_TAG}}}:c:{campaign_id}")
 }
 
 /// The interned attribution of a click: ids joined by spaces (ids never
@@ -682,6 +927,30 @@ fn parse_campaign(campaign_id: &str, mut fields: HashMap<String, String>) -> Res
 
 #[async_trait]
 impl Store for RedisStore {
+    fn place_click(
+        &self,
+        merchant_id: &str,
+        viewer: Option<&ViewerHash>,
+        click_id: ClickId,
+    ) -> ClickId {
+        let shards = self.shards(merchant_id);
+        if shards == 1 {
+            return click_id;
+        }
+        // The viewer picks the shard (so a viewer's dedup entries and rate
+        // counter stay together); the click id's first byte records it, and
+        // keeps all but a few of its 128 random bits.
+        let shard = viewer.map_or(0, |v| u16::from(v[0]) % shards);
+        let mut bytes = *click_id.as_bytes();
+        let first = u16::from(bytes[0]);
+        let mut placed = first - first % shards + shard;
+        if placed > 255 {
+            placed -= shards;
+        }
+        bytes[0] = placed as u8;
+        ClickId::from_bytes(bytes)
+    }
+
     async fn check_connectivity(&self) -> Result<()> {
         let _: String = self
             .run(redis::cmd("PING").query_async(&mut self.conn.clone()))
@@ -766,7 +1035,15 @@ impl Store for RedisStore {
 
     async fn record_click(&self, click: &NewClick) -> Result<ClickOutcome> {
         let record = &click.record;
-        let merchant = record.attribution.merchant_id.as_str();
+        // Every key of the tap carries the tag of the click's shard (shard 0,
+        // the merchant's own tag, unless the merchant is sharded); the index
+        // sets name that tag, so reads find it.
+        let merchant_id = record.attribution.merchant_id.as_str();
+        let tag = shard_tag(
+            merchant_id,
+            click_shard(&record.click_id, self.shards(merchant_id)),
+        );
+        let merchant = tag.as_str();
         let now = record.clicked_at;
         let window_ms = click.dedup_window.as_millis().max(1) as i64;
         let window = millis(now).div_euclid(window_ms);
@@ -911,6 +1188,35 @@ impl Store for RedisStore {
             .arg(events_max_len)
             .arg(events_min_id)
             .arg(events_ttl);
+        // A sharded merchant's click lives in its own shard, its sales on
+        // shard 0: read the click there first (a second round trip, for
+        // sharded merchants only), and hand its attribution to the script.
+        let shard = click_shard(&sale.click_id, self.shards(merchant));
+        if shard != 0 {
+            let tag = shard_tag(merchant, shard);
+            let found: Vec<Vec<u8>> = self
+                .run(
+                    self.scripts
+                        .read_click
+                        .key(click_bucket_key(&tag, expires_at, &sale.click_id))
+                        .arg(sale.click_id.as_bytes().as_slice())
+                        .arg(attribution_prefix(&tag))
+                        .invoke_async(&mut self.conn.clone()),
+                )
+                .await?;
+            if let [click, attribution] = found.as_slice() {
+                let clicked_ms = click.get(28..).and_then(|rest| {
+                    std::str::from_utf8(rest)
+                        .ok()?
+                        .split(' ')
+                        .next()
+                        .map(str::to_owned)
+                });
+                invocation
+                    .arg(attribution.as_slice())
+                    .arg(clicked_ms.unwrap_or_default());
+            }
+        }
         self.index(merchant, vec![day_index_key(day)]).await?;
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))
@@ -943,35 +1249,28 @@ impl Store for RedisStore {
         range: BucketRange,
         merchant: Option<&str>,
     ) -> Result<Vec<Counts>> {
-        let merchants: Vec<String> = match (dimension, merchant) {
-            (_, Some(only)) => vec![only.to_owned()],
-            (Dimension::Merchant, None) => vec![id.to_owned()],
+        // The shard tags that counted for the id: index members are tags.
+        let tags: Vec<String> = match (dimension, merchant) {
+            (_, Some(only)) => self.tags(only),
+            (Dimension::Merchant, None) => self.tags(id),
             (_, None) => {
                 self.run(self.conn.clone().smembers(index_key(dimension, id)))
                     .await?
             }
         };
         let starts: Vec<i64> = range.starts().collect();
-        if merchants.is_empty() {
-            return Ok(vec![Counts::default(); starts.len()]);
-        }
-        let mut pipe = redis::pipe();
-        for merchant in &merchants {
-            for start in &starts {
-                pipe.hgetall(counter_key(
-                    merchant,
-                    range.granularity,
-                    *start,
-                    dimension,
-                    id,
-                ));
-            }
-        }
-        let cells: Vec<HashMap<String, i64>> =
-            self.run(pipe.query_async(&mut self.conn.clone())).await?;
         let mut buckets = vec![Counts::default(); starts.len()];
-        for (i, cell) in cells.into_iter().enumerate() {
-            buckets[i % starts.len()].add(&parse_counts(cell));
+        // One pipeline per tag: a tag's keys share a slot on a cluster.
+        for tag in &tags {
+            let mut pipe = redis::pipe();
+            for start in &starts {
+                pipe.hgetall(counter_key(tag, range.granularity, *start, dimension, id));
+            }
+            let cells: Vec<HashMap<String, i64>> =
+                self.run(pipe.query_async(&mut self.conn.clone())).await?;
+            for (bucket, cell) in buckets.iter_mut().zip(cells) {
+                bucket.add(&parse_counts(cell));
+            }
         }
         Ok(buckets)
     }
@@ -986,7 +1285,7 @@ impl Store for RedisStore {
         invocation
             .key(format!("v:{{{merchant}}}:{}", reversal.reversal_id))
             .key(&order)
-            .key(format!("{order}:refunded"))
+            .key(format!("f:{{{merchant}}}:{}", reversal.order_id))
             .key(events_key(merchant))
             .arg(&reversal.order_id)
             .arg(reversal.amount.amount_minor)
@@ -1065,32 +1364,30 @@ impl Store for RedisStore {
         limit: usize,
         merchant: Option<&str>,
     ) -> Result<Vec<TopEntry>> {
-        let merchants: Vec<String> = match merchant {
-            Some(only) => vec![only.to_owned()],
+        // The shard tags that counted that day (members of the day index).
+        let tags: Vec<String> = match merchant {
+            Some(only) => self.tags(only),
             None => {
                 self.run(self.conn.clone().smembers(day_index_key(day_start)))
                     .await?
             }
         };
-        if merchants.is_empty() {
-            return Ok(Vec::new());
-        }
-        // Whole lists, summed: an id's rank is over all merchants together.
-        let mut pipe = redis::pipe();
-        for merchant in &merchants {
+        // Whole lists, summed: an id's rank is over all merchants and shards
+        // together. One read per tag: each is its own slot on a cluster.
+        let mut by_id: HashMap<String, i64> = HashMap::new();
+        for tag in &tags {
             let key = format!(
                 "{}{}:{}",
-                top_prefix(merchant, day_start),
+                top_prefix(tag, day_start),
                 dimension_code(dimension),
                 top_metric_code(metric)
             );
-            pipe.zrange_withscores(key, 0, -1);
-        }
-        let lists: Vec<Vec<(String, i64)>> =
-            self.run(pipe.query_async(&mut self.conn.clone())).await?;
-        let mut by_id: HashMap<String, i64> = HashMap::new();
-        for (id, value) in lists.into_iter().flatten() {
-            *by_id.entry(id).or_default() += value;
+            let list: Vec<(String, i64)> = self
+                .run(self.conn.clone().zrange_withscores(key, 0, -1))
+                .await?;
+            for (id, value) in list {
+                *by_id.entry(id).or_default() += value;
+            }
         }
         let entries = by_id
             .into_iter()
@@ -1105,22 +1402,33 @@ impl Store for RedisStore {
         after: Option<&str>,
         count: usize,
     ) -> Result<Vec<Event>> {
+        // A sharded merchant has a stream per shard: read each after the
+        // cursor and merge by id (ids are Redis milliseconds and a sequence).
         let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
-        let entries: Vec<(String, HashMap<String, String>)> = self
-            .run(
-                redis::cmd("XRANGE")
-                    .arg(events_key(merchant_id))
-                    .arg(start)
-                    .arg("+")
-                    .arg("COUNT")
-                    .arg(count)
-                    .query_async(&mut self.conn.clone()),
-            )
-            .await?;
-        entries
-            .into_iter()
-            .map(|(id, fields)| parse_event(merchant_id, id, fields))
-            .collect()
+        let mut events = Vec::new();
+        for tag in self.tags(merchant_id) {
+            let entries: Vec<(String, HashMap<String, String>)> = self
+                .run(
+                    redis::cmd("XRANGE")
+                        .arg(events_key(&tag))
+                        .arg(&start)
+                        .arg("+")
+                        .arg("COUNT")
+                        .arg(count)
+                        .query_async(&mut self.conn.clone()),
+                )
+                .await?;
+            for (id, fields) in entries {
+                events.push(parse_event(merchant_id, id, fields)?);
+            }
+        }
+        let order = |id: &str| -> (u64, u64) {
+            let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+            (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+        };
+        events.sort_by_key(|e| order(&e.id));
+        events.truncate(count);
+        Ok(events)
     }
 
     async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()> {
@@ -1169,7 +1477,7 @@ impl Store for RedisStore {
             return Ok(false);
         };
         let _: () = self
-            .run(conn.hset(format!("r:k:{hash}"), "revoked", "1"))
+            .run(conn.hset(format!("r:{{{REGISTRY_TAG}}}:k:{hash}"), "revoked", "1"))
             .await?;
         Ok(true)
     }
@@ -1180,35 +1488,45 @@ impl Store for RedisStore {
         // Each step is idempotent, so a failed erasure is simply run again.
         let mut conn = self.conn.clone();
         let mut erased: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
-        for key in self.scan("k:*").await? {
-            let entries: Vec<(Vec<u8>, Vec<u8>)> = self.run(conn.hgetall(&key)).await?;
-            for (field, mut value) in entries {
-                if value.len() >= 28 && value[ATTRIBUTION_ID_LEN..28] == viewer[..] {
-                    value[ATTRIBUTION_ID_LEN..28].fill(0);
-                    let _: i64 = self
-                        .run(
-                            self.scripts
-                                .unlink_viewer
-                                .key(&key)
-                                .arg(field.as_slice())
-                                .arg(value)
-                                .invoke_async(&mut conn),
-                        )
-                        .await?;
-                    erased.insert(field);
+        let registry = format!("r:{{{REGISTRY_TAG}}}:m:");
+        let merchants: Vec<String> = self
+            .scan(REGISTRY_TAG, &format!("{registry}*"))
+            .await?
+            .into_iter()
+            .filter_map(|key| key.strip_prefix(&registry).map(str::to_owned))
+            .collect();
+        for tag in merchants.iter().flat_map(|m| self.tags(m)) {
+            let glob = glob_escape(&tag);
+            for key in self.scan(&tag, &format!("k:{{{glob}}}:*")).await? {
+                let entries: Vec<(Vec<u8>, Vec<u8>)> = self.run(conn.hgetall(&key)).await?;
+                for (field, mut value) in entries {
+                    if value.len() >= 28 && value[ATTRIBUTION_ID_LEN..28] == viewer[..] {
+                        value[ATTRIBUTION_ID_LEN..28].fill(0);
+                        let _: i64 = self
+                            .run(
+                                self.scripts
+                                    .unlink_viewer
+                                    .key(&key)
+                                    .arg(field.as_slice())
+                                    .arg(value)
+                                    .invoke_async(&mut conn),
+                            )
+                            .await?;
+                        erased.insert(field);
+                    }
                 }
             }
-        }
-        for key in self.scan("d:*").await? {
-            let entries: Vec<(Vec<u8>, Vec<u8>)> = self.run(conn.hgetall(&key)).await?;
-            for (field, value) in entries {
-                if value.len() >= 16 && erased.contains(&value[..16]) {
-                    let _: i64 = self.run(conn.hdel(&key, field)).await?;
+            for key in self.scan(&tag, &format!("d:{{{glob}}}:*")).await? {
+                let entries: Vec<(Vec<u8>, Vec<u8>)> = self.run(conn.hgetall(&key)).await?;
+                for (field, value) in entries {
+                    if value.len() >= 16 && erased.contains(&value[..16]) {
+                        let _: i64 = self.run(conn.hdel(&key, field)).await?;
+                    }
                 }
             }
-        }
-        for key in self.scan("q:*").await? {
-            let _: i64 = self.run(conn.hdel(&key, viewer.as_slice())).await?;
+            for key in self.scan(&tag, &format!("q:{{{glob}}}:*")).await? {
+                let _: i64 = self.run(conn.hdel(&key, viewer.as_slice())).await?;
+            }
         }
         Ok(erased.len() as u64)
     }
@@ -1218,48 +1536,11 @@ impl Store for RedisStore {
         merchant_id: &str,
         range: BucketRange,
     ) -> Result<Vec<CounterCell>> {
-        let pattern = format!(
-            "{}{}:*",
-            counter_prefix(merchant_id),
-            range.granularity.as_str()
-        );
-        let prefix_len = counter_prefix(merchant_id).len() + 2;
-        let end = range.first + i64::from(range.count) * range.granularity.seconds();
-        let mut wanted = Vec::new();
-        for key in self.scan(&pattern).await? {
-            // <start>:<dimension>:<id>; the id is last and may hold ':'.
-            let mut parts = key[prefix_len..].splitn(3, ':');
-            let (Some(start), Some(code), Some(id)) = (parts.next(), parts.next(), parts.next())
-            else {
-                continue;
-            };
-            let (Ok(start), Some(dimension)) = (start.parse::<i64>(), dimension_from_code(code))
-            else {
-                continue;
-            };
-            if (range.first..end).contains(&start) {
-                wanted.push((key.clone(), start, dimension, id.to_owned()));
-            }
+        let mut cells = Vec::new();
+        for tag in self.tags(merchant_id) {
+            cells.extend(self.counter_cells(&tag, range).await?);
         }
-        if wanted.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut pipe = redis::pipe();
-        for (key, ..) in &wanted {
-            pipe.hgetall(key);
-        }
-        let cells: Vec<HashMap<String, i64>> =
-            self.run(pipe.query_async(&mut self.conn.clone())).await?;
-        Ok(wanted
-            .into_iter()
-            .zip(cells)
-            .map(|((_, start, dimension, id), fields)| CounterCell {
-                start,
-                dimension,
-                id,
-                counts: parse_counts(fields),
-            })
-            .collect())
+        Ok(cells)
     }
 
     async fn merchant_records(
@@ -1270,25 +1551,26 @@ impl Store for RedisStore {
     ) -> Result<MerchantRecords> {
         let mut conn = self.conn.clone();
         let mut records = MerchantRecords::default();
-        let mut attributions: BTreeMap<String, Option<String>> = BTreeMap::new();
+        // Attributions are interned per shard: keyed by (tag, attribution id).
+        let mut attributions: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
         let mut raw_clicks = Vec::new();
-        for key in self.scan(&format!("k:{{{merchant_id}}}:*")).await? {
-            let entries: Vec<(Vec<u8>, Vec<u8>)> = self.run(conn.hgetall(&key)).await?;
-            for (field, value) in entries {
-                if field.len() != 16 || value.len() < 30 {
-                    return Err(corrupt("click record"));
+        for tag in self.tags(merchant_id) {
+            let pattern = format!("k:{{{}}}:*", glob_escape(&tag));
+            for key in self.scan(&tag, &pattern).await? {
+                let entries: Vec<(Vec<u8>, Vec<u8>)> = self.run(conn.hgetall(&key)).await?;
+                for (field, value) in entries {
+                    if field.len() != 16 || value.len() < 30 {
+                        return Err(corrupt("click record"));
+                    }
+                    let attribution = (tag.clone(), hex::encode(&value[..ATTRIBUTION_ID_LEN]));
+                    attributions.entry(attribution.clone()).or_default();
+                    raw_clicks.push((field, value, attribution));
                 }
-                let attribution_id = hex::encode(&value[..ATTRIBUTION_ID_LEN]);
-                attributions.entry(attribution_id.clone()).or_default();
-                raw_clicks.push((field, value, attribution_id));
             }
         }
-        for (attribution_id, text) in attributions.iter_mut() {
+        for ((tag, attribution_id), text) in attributions.iter_mut() {
             *text = self
-                .run(conn.get(format!(
-                    "{}{attribution_id}",
-                    attribution_prefix(merchant_id)
-                )))
+                .run(conn.get(format!("{}{attribution_id}", attribution_prefix(tag))))
                 .await?;
         }
         for (field, value, attribution_id) in raw_clicks {
@@ -1337,7 +1619,8 @@ impl Store for RedisStore {
                     .ok_or_else(|| corrupt("click record"))?,
             });
         }
-        for key in self.scan(&format!("o:{{{merchant_id}}}:*")).await? {
+        let orders = format!("o:{{{}}}:*", glob_escape(merchant_id));
+        for key in self.scan(merchant_id, &orders).await? {
             let order: Option<Vec<u8>> = self.run(conn.get(&key)).await?;
             if let Some(order) = order {
                 let sale = parse_order(merchant_id, &order)?;

@@ -192,6 +192,7 @@ pub async fn open_redis_store_with(url: &str, retention: Retention) -> Arc<dyn S
     let options = RedisOptions {
         timeout: REDIS_TIMEOUT,
         retention,
+        ..RedisOptions::default()
     };
     match RedisStore::open(url, options).await {
         Ok(store) => Arc::new(store),

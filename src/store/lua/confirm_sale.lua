@@ -20,6 +20,8 @@
 -- ARGV[15] order id                  ARGV[16] top list key prefix, e.g. 't:{m-1}:<day>:'
 -- ARGV[17] event stream length to keep   ARGV[18] longest event age to keep, ms, or ''
 -- ARGV[19] event stream and top list TTL, ms
+-- ARGV[20], ARGV[21] (sharded merchants only) the click's attribution and
+--          tap time (ms), read from the click's shard: then KEYS[2] is not read
 -- Returns {'replay', order} | {'expired'} | {'no_click'} | {'new', order}
 -- where order = click hex, amount, currency, confirmed ms, clicked ms,
 -- campaign, creator, video, product (space separated).
@@ -37,18 +39,23 @@ end
 if ARGV[5] == '1' then
   return {'expired'}
 end
-local click = redis.call('HGET', KEYS[2], ARGV[1])
-if not click then
-  return {'no_click'}
+local attribution, clicked_ms
+if ARGV[20] then
+  attribution, clicked_ms = ARGV[20], ARGV[21]
+else
+  local click = redis.call('HGET', KEYS[2], ARGV[1])
+  if not click then
+    return {'no_click'}
+  end
+  local attr_id = string.gsub(string.sub(click, 1, 12), '.', function(c)
+    return string.format('%02x', string.byte(c))
+  end)
+  attribution = redis.call('GET', ARGV[12] .. attr_id)
+  if not attribution then
+    return {'no_click'}
+  end
+  clicked_ms = string.match(click, '^(%d+)', 29)
 end
-local attr_id = string.gsub(string.sub(click, 1, 12), '.', function(c)
-  return string.format('%02x', string.byte(c))
-end)
-local attribution = redis.call('GET', ARGV[12] .. attr_id)
-if not attribution then
-  return {'no_click'}
-end
-local clicked_ms = string.match(click, '^(%d+)', 29)
 local campaign, creator, video, product =
   string.match(attribution, '^(%S+) (%S+) (%S+) (%S+)$')
 
