@@ -80,11 +80,12 @@ pub async fn reconcile(
             first: from.timestamp(),
             count,
         };
+        // A sharded merchant has a cell per shard for the same key: sum them.
         for cell in store.merchant_counters(merchant_id, range).await? {
-            counted.insert(
-                (granularity, cell.start, cell.dimension, cell.id),
-                cell.counts,
-            );
+            counted
+                .entry((granularity, cell.start, cell.dimension, cell.id))
+                .or_default()
+                .add(&cell.counts);
         }
     }
 
