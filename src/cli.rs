@@ -135,6 +135,9 @@ pub enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Load-test a running server: N streams over M connections, a warm-up,
+    /// then a measured duration; prints a table and a JSON summary line.
+    Bench(crate::loadgen::BenchArgs),
     /// Operator commands over gRPC (AdminService); need an admin key.
     Admin {
         /// Server and key (an admin key).
@@ -481,6 +484,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             confirm(client, request).await
         }
         Command::Admin { client, command } => admin(client, command).await,
+        Command::Bench(args) => bench(args).await,
         Command::Counters {
             client,
             dimension,
@@ -646,6 +650,38 @@ async fn events_tail(
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
+}
+
+async fn bench(args: crate::loadgen::BenchArgs) -> Result<(), String> {
+    let report = crate::loadgen::run(&args).await?;
+    println!(
+        "{:<8} {:>7} {:>5} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9}  errors",
+        "scenario", "streams", "conns", "requests", "rps", "p50 µs", "p99 µs", "p99.9 µs", "max µs"
+    );
+    let errors = if report.errors.is_empty() {
+        "-".to_owned()
+    } else {
+        report
+            .errors
+            .iter()
+            .map(|(code, n)| format!("{code}={n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!(
+        "{:<8} {:>7} {:>5} {:>10} {:>10.0} {:>9} {:>9} {:>9} {:>9}  {errors}",
+        format!("{:?}", report.scenario).to_lowercase(),
+        report.streams,
+        report.connections,
+        report.ok,
+        report.rps(),
+        report.p50_us,
+        report.p99_us,
+        report.p999_us,
+        report.max_us
+    );
+    println!("{}", report.json());
+    Ok(())
 }
 
 async fn reconcile(

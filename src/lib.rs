@@ -22,6 +22,7 @@
 //! - [`clock`]: where "now" comes from.
 //! - [`telemetry`]: logging setup.
 //! - [`cli`]: the operator and client commands of the binary.
+//! - [`loadgen`]: the load generator behind `cartclick bench`.
 
 #![forbid(unsafe_code)]
 
@@ -32,6 +33,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod loadgen;
 pub mod model;
 pub mod policy;
 pub mod privacy;
