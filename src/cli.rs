@@ -18,11 +18,15 @@ use crate::domain::CampaignSpec;
 use crate::model::{DEFAULT_ATTRIBUTION_WINDOW, Merchant, ReviewDecision};
 use crate::proto;
 use crate::startup::Application;
+use crate::telemetry::LogFormat;
 
 /// cartclick: tap-to-sale attribution for shoppable short videos.
 #[derive(Debug, Parser)]
 #[command(name = "cartclick", version, about)]
 pub struct Cli {
+    /// Log lines as text or JSON (filter with RUST_LOG).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true, env = "CARTCLICK_LOG_FORMAT")]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -47,7 +47,6 @@ pub type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchCountersResponse, S
 
 #[tonic::async_trait]
 impl CounterService for CounterApi {
-    #[tracing::instrument(name = "GetCounters", skip_all)]
     async fn get_counters(
         &self,
         request: Request<GetCountersRequest>,
@@ -75,7 +74,6 @@ impl CounterService for CounterApi {
         reply(result.await)
     }
 
-    #[tracing::instrument(name = "ListTop", skip_all)]
     async fn list_top(
         &self,
         request: Request<ListTopRequest>,
@@ -170,7 +168,6 @@ impl CounterService for CounterApi {
 
     type WatchCountersStream = WatchStream;
 
-    #[tracing::instrument(name = "WatchCounters", skip_all)]
     async fn watch_counters(
         &self,
         request: Request<WatchCountersRequest>,
