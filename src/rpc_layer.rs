@@ -146,20 +146,53 @@ where
         // The clone that was made ready is the one to call (tower's rule).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
+        let mut measure = Measure {
+            span: span.clone(),
+            method,
+            started: Instant::now(),
+            done: false,
+        };
         Box::pin(async move {
-            let started = Instant::now();
-            let response = inner.call(request).instrument(span.clone()).await;
+            let response = inner.call(request).instrument(span).await;
             let code = match &response {
                 Ok(response) => status_code(response),
                 Err(_) => tonic::Code::Unknown as i32,
             };
-            span.record("rpc.grpc.status_code", code);
-            metrics().rpc_duration.record(
-                started.elapsed().as_secs_f64(),
-                &rpc_attributes(&method, code),
-            );
+            measure.finish(code);
             drop(permit);
             response
         })
+    }
+}
+
+/// Records how one call ended: the status code on its span and its latency.
+/// A call dropped before it answers (tonic's `grpc-timeout`, which runs
+/// outside this layer and answers CANCELLED, or a client that went away)
+/// is recorded as CANCELLED when dropped, so the slowest calls are not
+/// missing from the latency histogram.
+struct Measure {
+    span: tracing::Span,
+    method: String,
+    started: Instant,
+    done: bool,
+}
+
+impl Measure {
+    fn finish(&mut self, code: i32) {
+        self.done = true;
+        self.span.record("rpc.grpc.status_code", code);
+        metrics().rpc_duration.record(
+            self.started.elapsed().as_secs_f64(),
+            &rpc_attributes(&self.method, code),
+        );
+    }
+}
+
+impl Drop for Measure {
+    fn drop(&mut self) {
+        if !self.done {
+            self.span.record("outcome", "error");
+            self.finish(tonic::Code::Cancelled as i32);
+        }
     }
 }

@@ -215,8 +215,10 @@ impl Application {
             .timeout(limits.request_timeout)
             .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
             .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+            // No max_connection_age_grace: in tonic 0.14 setting one replaces
+            // the graceful close at max age (GOAWAY, in-flight calls finish)
+            // with a hard close at age + grace that fails calls in flight.
             .max_connection_age(limits.max_connection_age)
-            .max_connection_age_grace(self.shutdown_grace)
             .layer(RpcLayer::new(limits.max_concurrent_requests))
             .add_service(health_service)
             .add_service(reflection)

@@ -14,6 +14,7 @@
 //! `cartclick.sales.confirmed`, `cartclick.store.errors` and
 //! `cartclick.store.duration` (seconds, by `store.operation`).
 
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 
 use opentelemetry::KeyValue;
@@ -61,6 +62,12 @@ fn resource() -> Resource {
             std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| "cartclick".to_owned()),
         )
         .build()
+}
+
+/// Colours in text logs only for a person at a terminal (and not with
+/// `NO_COLOR`): a pipe, a file or a log collector gets plain text.
+fn colour() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Installs the global subscriber (and OTLP exporters when configured);
@@ -116,7 +123,11 @@ pub fn init(format: LogFormat) -> Telemetry {
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
     match format {
         LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(colour())
+                    .with_writer(std::io::stderr),
+            )
             .init(),
         LogFormat::Json => registry
             .with(

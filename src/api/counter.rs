@@ -231,11 +231,14 @@ async fn watch(
             _ = shutdown.wait_for(|stopping| *stopping) => return,
             () = tx.closed() => return,
         }
-        match state
-            .domain
-            .current_hour(dimension, &id, share.as_deref())
-            .await
-        {
+        // A read may wait on a slow store for up to its timeout; shutdown
+        // does not wait for it.
+        let read = state.domain.current_hour(dimension, &id, share.as_deref());
+        let read = tokio::select! {
+            read = read => read,
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
+        };
+        match read {
             Ok(now) if now != last => {
                 last = now;
                 if tx.send(Ok(message(&last))).await.is_err() {

@@ -129,6 +129,8 @@ pub const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 /// A running server and clients for it.
 pub struct TestApp {
     pub channel: Channel,
+    /// Where the server listens, for connections of a test's own.
+    pub addr: std::net::SocketAddr,
     pub keys: Keys,
     pub clock: Arc<ManualClock>,
     /// The service the server runs, for operations that have no RPC.
@@ -261,6 +263,7 @@ async fn spawn_app_with_clock(
         .expect("connects");
     TestApp {
         channel,
+        addr,
         keys,
         clock,
         domain,
