@@ -24,7 +24,6 @@ use crate::helpers::*;
 use crate::redis_harness::TestRedis;
 
 /// The `cartclick` binary, for the reconcile command.
-const BIN: &str = env!("CARGO_BIN_EXE_cartclick");
 /// Calls made in the measured window of the round-trip test, per RPC.
 const CALLS: usize = 20;
 /// How long Redis-side conditions (health, reconnects) get to come true.
@@ -297,9 +296,9 @@ async fn the_reconcile_command_exits_zero_when_clean_and_one_on_drift() {
     full_flow(&app).await;
     let url = app.redis().url();
 
-    let clean = reconcile_command(&url).await;
+    let clean = reconcile_command(&url, MERCHANT).await;
     tamper_with_a_counter(&app).await;
-    let tampered = reconcile_command(&url).await;
+    let tampered = reconcile_command(&url, MERCHANT).await;
 
     assert!(clean.status.success(), "{clean:?}");
     assert_eq!(tampered.status.code(), Some(1), "{tampered:?}");
@@ -338,30 +337,6 @@ async fn tamper_with_a_counter(app: &TestApp) {
         .query_async(&mut redis)
         .await
         .unwrap();
-}
-
-/// Runs `cartclick reconcile` for MERCHANT on the test day.
-async fn reconcile_command(url: &str) -> std::process::Output {
-    let args = [
-        "reconcile",
-        "--store",
-        url,
-        "--merchant",
-        MERCHANT,
-        "--day",
-        "2026-11-02",
-    ]
-    .map(str::to_owned);
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(BIN)
-            .args(args)
-            .env_remove("CARTCLICK_CONFIG")
-            .env_remove("CARTCLICK_STORE")
-            .output()
-            .expect("runs cartclick reconcile")
-    })
-    .await
-    .unwrap()
 }
 
 /// Every key matching `pattern`.
