@@ -204,6 +204,8 @@ async fn health_is_not_serving_while_redis_is_down_and_the_service_recovers_by_i
         health_is(&app, ServingStatus::NotServing)
     })
     .await;
+    // Liveness is not readiness: a store outage must not restart replicas.
+    assert!(service_health_is(&app, cartclick::startup::LIVENESS, ServingStatus::Serving).await);
     app.redis_mut().restart().await;
     wait_for("health to report SERVING again", BOUND, || {
         health_is(&app, ServingStatus::Serving)
@@ -371,9 +373,14 @@ async fn startup_error(config: cartclick::config::Config) -> String {
 
 /// Does the server's overall health (service "") report `status`?
 async fn health_is(app: &TestApp, status: ServingStatus) -> bool {
+    service_health_is(app, "", status).await
+}
+
+/// Whether the health of `service` is `status`.
+async fn service_health_is(app: &TestApp, service: &str, status: ServingStatus) -> bool {
     let mut health = HealthClient::new(app.channel.clone());
     let request = HealthCheckRequest {
-        service: String::new(),
+        service: service.to_owned(),
     };
     health
         .check(request)
