@@ -618,17 +618,7 @@ async fn events_tail(
         store: Some(store),
     };
     let config = Config::load(&args).map_err(|e| e.to_string())?;
-    let StoreUrl::Redis(url) = &config.store else {
-        return Err("events tail reads a redis store: pass --store redis://…".to_owned());
-    };
-    let options = crate::store::redis::RedisOptions {
-        timeout: config.store_timeout,
-        retention: config.retention,
-        merchant_shards: config.merchant_shards.clone(),
-    };
-    let store = crate::store::redis::RedisStore::open(url, options)
-        .await
-        .map_err(|e| e.to_string())?;
+    let store = open_redis(&config).await?;
     let mut left = count;
     loop {
         let page = if follow { 1000 } else { left.min(1000) };
@@ -652,6 +642,23 @@ async fn events_tail(
     }
 }
 
+/// The Redis store (single node or cluster) a direct-read command names.
+async fn open_redis(config: &Config) -> Result<crate::store::redis::RedisStore, String> {
+    let options = crate::startup::redis_options(config);
+    let opened = match &config.store {
+        StoreUrl::Redis(url) => crate::store::redis::RedisStore::open(url, options).await,
+        StoreUrl::RedisCluster(nodes) => {
+            crate::store::redis::RedisStore::open_cluster(nodes, options).await
+        }
+        StoreUrl::Memory => {
+            return Err(
+                "this reads a redis store: pass --store redis://… or redis+cluster://…".into(),
+            );
+        }
+    };
+    opened.map_err(|e| e.to_string())
+}
+
 async fn reconcile(
     store: String,
     config: Option<std::path::PathBuf>,
@@ -665,17 +672,7 @@ async fn reconcile(
             store: Some(store),
         };
         let config = Config::load(&args).map_err(|e| e.to_string())?;
-        let StoreUrl::Redis(url) = &config.store else {
-            return Err("reconcile reads a redis store: pass --store redis://…".to_owned());
-        };
-        let options = crate::store::redis::RedisOptions {
-            timeout: config.store_timeout,
-            retention: config.retention,
-            merchant_shards: config.merchant_shards.clone(),
-        };
-        let store = crate::store::redis::RedisStore::open(url, options)
-            .await
-            .map_err(|e| e.to_string())?;
+        let store = open_redis(&config).await?;
         crate::reconcile::reconcile(&store, &merchant, day)
             .await
             .map_err(|e| format!("reconcile: {e}"))

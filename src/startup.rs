@@ -40,6 +40,11 @@ use crate::token::KeyRing;
 /// How often the health service re-checks the store.
 const HEALTH_CHECK_EVERY: Duration = Duration::from_secs(1);
 
+/// A health service name for liveness probes: SERVING from start until
+/// shutdown, whatever the store does, so a Redis outage takes replicas out
+/// of rotation (readiness, on "") without restarting them.
+pub const LIVENESS: &str = "liveness";
+
 /// The gRPC services whose health is reported, by their full names.
 const SERVICE_NAMES: [&str; 4] = [
     "cartclick.v1.ClickService",
@@ -187,6 +192,9 @@ impl Application {
     ) -> Result<(), StartupError> {
         let (health, health_service) = tonic_health::server::health_reporter();
         set_health(&health, ServingStatus::Serving).await;
+        health
+            .set_service_status(LIVENESS, ServingStatus::Serving)
+            .await;
         let health_task = tokio::spawn(watch_store(self.state.domain.clone(), health.clone()));
 
         let reflection = tonic_reflection::server::Builder::configure()
@@ -203,6 +211,9 @@ impl Application {
                 tracing::info!("shutdown: reporting NOT_SERVING, draining in-flight calls");
                 health_task.abort();
                 set_health(&health, ServingStatus::NotServing).await;
+                health
+                    .set_service_status(LIVENESS, ServingStatus::NotServing)
+                    .await;
                 // Streams (WatchCounters) end now; unary calls finish.
                 let _ = shutdown_tx.send(true);
                 let _ = drain_started.send(());
