@@ -18,11 +18,15 @@ use crate::domain::CampaignSpec;
 use crate::model::{DEFAULT_ATTRIBUTION_WINDOW, Merchant, ReviewDecision};
 use crate::proto;
 use crate::startup::Application;
+use crate::telemetry::LogFormat;
 
 /// cartclick: tap-to-sale attribution for shoppable short videos.
 #[derive(Debug, Parser)]
 #[command(name = "cartclick", version, about)]
 pub struct Cli {
+    /// Log lines as text or JSON (filter with RUST_LOG).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true, env = "CARTCLICK_LOG_FORMAT")]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -618,17 +622,7 @@ async fn events_tail(
         store: Some(store),
     };
     let config = Config::load(&args).map_err(|e| e.to_string())?;
-    let StoreUrl::Redis(url) = &config.store else {
-        return Err("events tail reads a redis store: pass --store redis://…".to_owned());
-    };
-    let options = crate::store::redis::RedisOptions {
-        timeout: config.store_timeout,
-        retention: config.retention,
-        merchant_shards: config.merchant_shards.clone(),
-    };
-    let store = crate::store::redis::RedisStore::open(url, options)
-        .await
-        .map_err(|e| e.to_string())?;
+    let store = open_redis(&config).await?;
     let mut left = count;
     loop {
         let page = if follow { 1000 } else { left.min(1000) };
@@ -684,6 +678,23 @@ async fn bench(args: crate::loadgen::BenchArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The Redis store (single node or cluster) a direct-read command names.
+async fn open_redis(config: &Config) -> Result<crate::store::redis::RedisStore, String> {
+    let options = crate::startup::redis_options(config);
+    let opened = match &config.store {
+        StoreUrl::Redis(url) => crate::store::redis::RedisStore::open(url, options).await,
+        StoreUrl::RedisCluster(nodes) => {
+            crate::store::redis::RedisStore::open_cluster(nodes, options).await
+        }
+        StoreUrl::Memory => {
+            return Err(
+                "this reads a redis store: pass --store redis://… or redis+cluster://…".into(),
+            );
+        }
+    };
+    opened.map_err(|e| e.to_string())
+}
+
 async fn reconcile(
     store: String,
     config: Option<std::path::PathBuf>,
@@ -697,17 +708,7 @@ async fn reconcile(
             store: Some(store),
         };
         let config = Config::load(&args).map_err(|e| e.to_string())?;
-        let StoreUrl::Redis(url) = &config.store else {
-            return Err("reconcile reads a redis store: pass --store redis://…".to_owned());
-        };
-        let options = crate::store::redis::RedisOptions {
-            timeout: config.store_timeout,
-            retention: config.retention,
-            merchant_shards: config.merchant_shards.clone(),
-        };
-        let store = crate::store::redis::RedisStore::open(url, options)
-            .await
-            .map_err(|e| e.to_string())?;
+        let store = open_redis(&config).await?;
         crate::reconcile::reconcile(&store, &merchant, day)
             .await
             .map_err(|e| format!("reconcile: {e}"))

@@ -113,6 +113,13 @@ pub struct Config {
     pub store_timeout: Duration,
     /// Longest in-flight calls get to finish after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// Calls in flight at once before new ones are shed (RATE_LIMITED).
+    pub max_concurrent_requests: usize,
+    /// Longest a call may run; a shorter client `grpc-timeout` wins.
+    pub request_timeout: Duration,
+    /// Connections are closed (gracefully) after this long, so clients
+    /// reconnect and load spreads over new replicas behind a Service.
+    pub max_connection_age: Duration,
     /// Token signing keys; `None` lets the memory store make an ephemeral one.
     pub signing_keys: Option<KeyRing>,
     /// Keys the viewer-id hash; `None` lets the memory store make an ephemeral one.
@@ -136,6 +143,9 @@ impl Default for Config {
             store: StoreUrl::Memory,
             store_timeout: Duration::from_millis(500),
             shutdown_grace: Duration::from_secs(10),
+            max_concurrent_requests: 1024,
+            request_timeout: Duration::from_secs(10),
+            max_connection_age: Duration::from_secs(300),
             signing_keys: None,
             viewer_pepper: None,
             api_keys: Vec::new(),
@@ -168,6 +178,9 @@ struct FileConfig {
     store: Option<String>,
     store_timeout_ms: Option<u64>,
     shutdown_grace_seconds: Option<u64>,
+    max_concurrent_requests: Option<usize>,
+    request_timeout_ms: Option<u64>,
+    max_connection_age_seconds: Option<u64>,
     viewer_pepper_base64: Option<String>,
     #[serde(default)]
     signing_keys: Vec<FileSigningKey>,
@@ -255,6 +268,31 @@ impl Config {
         let shutdown_grace = file
             .shutdown_grace_seconds
             .map_or(defaults.shutdown_grace, Duration::from_secs);
+        let max_concurrent_requests = match file.max_concurrent_requests {
+            Some(0) => {
+                return Err(ConfigError::at(
+                    "max_concurrent_requests",
+                    "must be above 0",
+                ));
+            }
+            Some(n) => n,
+            None => defaults.max_concurrent_requests,
+        };
+        let request_timeout = match file.request_timeout_ms {
+            Some(0) => return Err(ConfigError::at("request_timeout_ms", "must be above 0")),
+            Some(ms) => Duration::from_millis(ms),
+            None => defaults.request_timeout,
+        };
+        let max_connection_age = match file.max_connection_age_seconds {
+            Some(0) => {
+                return Err(ConfigError::at(
+                    "max_connection_age_seconds",
+                    "must be above 0",
+                ));
+            }
+            Some(secs) => Duration::from_secs(secs),
+            None => defaults.max_connection_age,
+        };
         let viewer_pepper = file
             .viewer_pepper_base64
             .as_deref()
@@ -308,6 +346,9 @@ impl Config {
             store,
             store_timeout,
             shutdown_grace,
+            max_concurrent_requests,
+            request_timeout,
+            max_connection_age,
             signing_keys,
             viewer_pepper,
             api_keys,

@@ -26,6 +26,7 @@ use crate::privacy::ViewerPepper;
 use crate::reconcile::ReconcileReport;
 use crate::registry::RegistryCache;
 use crate::store::Store;
+use crate::telemetry::metrics;
 use crate::token::{Claims, ClickId, KeyRing, TokenError};
 
 /// Most hourly buckets one counter read may span (31 days).
@@ -155,6 +156,7 @@ impl Cartclick {
             .cached_merchant(&campaign.merchant_id)
             .await?
             .ok_or(Error::MerchantNotFound)?;
+        tracing::Span::current().record("merchant_id", merchant.merchant_id.as_str());
         let landing = policy::check_landing_url(&tap.landing_url, &merchant.allowed_domains)?;
 
         let now = self.clock.now();
@@ -195,13 +197,16 @@ impl Cartclick {
             taps_per_minute: self.policy.tap_rate_limit_per_minute,
         };
         let issued = match self.store.record_click(&click).await? {
-            ClickOutcome::Recorded => IssuedToken {
-                redirect_url: policy::redirect_url(&landing, &merchant.token_param, &token),
-                token,
-                click_id: claims.click_id,
-                expires_at: click.record.expires_at,
-                deduplicated: false,
-            },
+            ClickOutcome::Recorded => {
+                metrics().tokens_issued.add(1, &[]);
+                IssuedToken {
+                    redirect_url: policy::redirect_url(&landing, &merchant.token_param, &token),
+                    token,
+                    click_id: claims.click_id,
+                    expires_at: click.record.expires_at,
+                    deduplicated: false,
+                }
+            }
             ClickOutcome::Duplicate(first) => {
                 let claims = Claims {
                     click_id: first.click_id,
@@ -260,7 +265,11 @@ impl Cartclick {
             now,
             token_expired,
         };
-        self.store.confirm_sale(&sale).await
+        let outcome = self.store.confirm_sale(&sale).await?;
+        if !outcome.replayed {
+            metrics().sales_confirmed.add(1, &[]);
+        }
+        Ok(outcome)
     }
 
     /// A merchant's refund of a confirmed order, exactly once per reversal id.

@@ -20,7 +20,8 @@
 //! - [`error`]: the one error enum and its mapping to `tonic::Status`.
 //! - [`startup`]: building and running the server, graceful shutdown.
 //! - [`clock`]: where "now" comes from.
-//! - [`telemetry`]: logging setup.
+//! - [`telemetry`]: logs, OpenTelemetry traces and metrics.
+//! - [`rpc_layer`]: the span, latency metric and load shedding around every RPC.
 //! - [`cli`]: the operator and client commands of the binary.
 //! - [`loadgen`]: the load generator behind `cartclick bench`.
 
@@ -39,6 +40,7 @@ pub mod policy;
 pub mod privacy;
 pub mod reconcile;
 pub mod registry;
+pub mod rpc_layer;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -7,6 +7,8 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = cartclick::cli::Cli::parse();
-    cartclick::telemetry::init();
-    cartclick::cli::run(cli).await
+    let telemetry = cartclick::telemetry::init(cli.log_format);
+    let code = cartclick::cli::run(cli).await;
+    telemetry.shutdown();
+    code
 }

@@ -30,13 +30,20 @@ use crate::proto::admin_service_server::AdminServiceServer;
 use crate::proto::click_service_server::ClickServiceServer;
 use crate::proto::counter_service_server::CounterServiceServer;
 use crate::proto::sale_service_server::SaleServiceServer;
+use crate::rpc_layer::RpcLayer;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
+use crate::store::metered::MeteredStore;
 use crate::store::redis::{RedisOptions, RedisStore};
 use crate::token::KeyRing;
 
 /// How often the health service re-checks the store.
 const HEALTH_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// A health service name for liveness probes: SERVING from start until
+/// shutdown, whatever the store does, so a Redis outage takes replicas out
+/// of rotation (readiness, on "") without restarting them.
+pub const LIVENESS: &str = "liveness";
 
 /// The gRPC services whose health is reported, by their full names.
 const SERVICE_NAMES: [&str; 4] = [
@@ -80,7 +87,25 @@ pub struct Application {
     shutdown_grace: Duration,
     /// Tells streams the server is shutting down.
     shutdown_tx: tokio::sync::watch::Sender<bool>,
+    /// Concurrency, time and connection limits.
+    limits: Limits,
 }
+
+/// The server's limits, from the config.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max_concurrent_requests: usize,
+    request_timeout: Duration,
+    max_connection_age: Duration,
+}
+
+/// The largest request message accepted: every request of the contract is
+/// far smaller (ids of 128 bytes, URLs of 2048); bigger is OUT_OF_RANGE.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// HTTP/2 pings on idle connections, to find dead peers behind load balancers.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// How long a ping may go unanswered before the connection is closed.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Application {
     /// Opens the store the config names and binds the listener.
@@ -96,6 +121,7 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Application, StartupError> {
         let memory = config.store == StoreUrl::Memory;
+        let store: Arc<dyn Store> = Arc::new(MeteredStore::new(store));
         let keys = match config.signing_keys.clone() {
             Some(keys) => keys,
             None if memory => {
@@ -141,6 +167,11 @@ impl Application {
             state,
             shutdown_grace: config.shutdown_grace,
             shutdown_tx,
+            limits: Limits {
+                max_concurrent_requests: config.max_concurrent_requests,
+                request_timeout: config.request_timeout,
+                max_connection_age: config.max_connection_age,
+            },
         })
     }
 
@@ -161,6 +192,9 @@ impl Application {
     ) -> Result<(), StartupError> {
         let (health, health_service) = tonic_health::server::health_reporter();
         set_health(&health, ServingStatus::Serving).await;
+        health
+            .set_service_status(LIVENESS, ServingStatus::Serving)
+            .await;
         let health_task = tokio::spawn(watch_store(self.state.domain.clone(), health.clone()));
 
         let reflection = tonic_reflection::server::Builder::configure()
@@ -177,27 +211,52 @@ impl Application {
                 tracing::info!("shutdown: reporting NOT_SERVING, draining in-flight calls");
                 health_task.abort();
                 set_health(&health, ServingStatus::NotServing).await;
+                health
+                    .set_service_status(LIVENESS, ServingStatus::NotServing)
+                    .await;
                 // Streams (WatchCounters) end now; unary calls finish.
                 let _ = shutdown_tx.send(true);
                 let _ = drain_started.send(());
             }
         };
         let state = &self.state;
+        let limits = self.limits;
         let server = Server::builder()
+            // A client's shorter grpc-timeout wins over this bound.
+            .timeout(limits.request_timeout)
+            .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+            // No max_connection_age_grace: in tonic 0.14 setting one replaces
+            // the graceful close at max age (GOAWAY, in-flight calls finish)
+            // with a hard close at age + grace that fails calls in flight.
+            .max_connection_age(limits.max_connection_age)
+            .layer(RpcLayer::new(limits.max_concurrent_requests))
             .add_service(health_service)
             .add_service(reflection)
-            .add_service(ClickServiceServer::new(ClickApi {
-                state: state.clone(),
-            }))
-            .add_service(SaleServiceServer::new(SaleApi {
-                state: state.clone(),
-            }))
-            .add_service(CounterServiceServer::new(CounterApi {
-                state: state.clone(),
-            }))
-            .add_service(AdminServiceServer::new(AdminApi {
-                state: state.clone(),
-            }))
+            .add_service(
+                ClickServiceServer::new(ClickApi {
+                    state: state.clone(),
+                })
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+            )
+            .add_service(
+                SaleServiceServer::new(SaleApi {
+                    state: state.clone(),
+                })
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+            )
+            .add_service(
+                CounterServiceServer::new(CounterApi {
+                    state: state.clone(),
+                })
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+            )
+            .add_service(
+                AdminServiceServer::new(AdminApi {
+                    state: state.clone(),
+                })
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+            )
             .serve_with_incoming_shutdown(incoming(self.listener), signal);
         tracing::info!(addr = %self.local_addr, "serving");
 

@@ -173,7 +173,6 @@ impl AdminApi {
 
 #[tonic::async_trait]
 impl AdminService for AdminApi {
-    #[tracing::instrument(name = "PutMerchant", skip_all)]
     async fn put_merchant(
         &self,
         request: Request<PutMerchantRequest>,
@@ -189,7 +188,6 @@ impl AdminService for AdminApi {
         reply(result.await)
     }
 
-    #[tracing::instrument(name = "GetMerchant", skip_all)]
     async fn get_merchant(
         &self,
         request: Request<GetMerchantRequest>,
@@ -205,7 +203,6 @@ impl AdminService for AdminApi {
         reply(result.await)
     }
 
-    #[tracing::instrument(name = "CreateApiKey", skip_all)]
     async fn create_api_key(
         &self,
         request: Request<CreateApiKeyRequest>,
@@ -245,7 +242,6 @@ impl AdminService for AdminApi {
         reply(result.await)
     }
 
-    #[tracing::instrument(name = "RevokeApiKey", skip_all)]
     async fn revoke_api_key(
         &self,
         request: Request<RevokeApiKeyRequest>,
@@ -268,7 +264,6 @@ impl AdminService for AdminApi {
         reply(result.await)
     }
 
-    #[tracing::instrument(name = "PutCampaign", skip_all)]
     async fn put_campaign(
         &self,
         request: Request<PutCampaignRequest>,
@@ -284,7 +279,6 @@ impl AdminService for AdminApi {
         reply(result.await)
     }
 
-    #[tracing::instrument(name = "ReviewCampaign", skip_all)]
     async fn review_campaign(
         &self,
         request: Request<ReviewCampaignRequest>,
@@ -307,7 +301,6 @@ impl AdminService for AdminApi {
         reply(result.await)
     }
 
-    #[tracing::instrument(name = "GetCampaign", skip_all)]
     async fn get_campaign(
         &self,
         request: Request<GetCampaignRequest>,
@@ -323,7 +316,6 @@ impl AdminService for AdminApi {
         reply(result.await)
     }
 
-    #[tracing::instrument(name = "EraseViewer", skip_all)]
     async fn erase_viewer(
         &self,
         request: Request<EraseViewerRequest>,

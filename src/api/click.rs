@@ -49,7 +49,6 @@ fn encode(issued: IssuedToken) -> IssueTokenResponse {
 
 #[tonic::async_trait]
 impl ClickService for ClickApi {
-    #[tracing::instrument(name = "IssueToken", skip_all, fields(campaign_id = %request.get_ref().campaign_id.escape_default()))]
     async fn issue_token(
         &self,
         request: Request<IssueTokenRequest>,
@@ -58,6 +57,7 @@ impl ClickService for ClickApi {
             let caller = self.state.auth.authenticate(request.metadata()).await?;
             caller.require(&[Role::Feed])?;
             let tap = decode_tap(request.into_inner())?;
+            tracing::Span::current().record("campaign_id", tap.campaign_id.as_str());
             self.state.domain.issue_token(tap).await.map(encode)
         };
         reply(result.await)

@@ -47,7 +47,6 @@ pub type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchCountersResponse, S
 
 #[tonic::async_trait]
 impl CounterService for CounterApi {
-    #[tracing::instrument(name = "GetCounters", skip_all)]
     async fn get_counters(
         &self,
         request: Request<GetCountersRequest>,
@@ -75,7 +74,6 @@ impl CounterService for CounterApi {
         reply(result.await)
     }
 
-    #[tracing::instrument(name = "ListTop", skip_all)]
     async fn list_top(
         &self,
         request: Request<ListTopRequest>,
@@ -170,7 +168,6 @@ impl CounterService for CounterApi {
 
     type WatchCountersStream = WatchStream;
 
-    #[tracing::instrument(name = "WatchCounters", skip_all)]
     async fn watch_counters(
         &self,
         request: Request<WatchCountersRequest>,
@@ -234,11 +231,14 @@ async fn watch(
             _ = shutdown.wait_for(|stopping| *stopping) => return,
             () = tx.closed() => return,
         }
-        match state
-            .domain
-            .current_hour(dimension, &id, share.as_deref())
-            .await
-        {
+        // A read may wait on a slow store for up to its timeout; shutdown
+        // does not wait for it.
+        let read = state.domain.current_hour(dimension, &id, share.as_deref());
+        let read = tokio::select! {
+            read = read => read,
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
+        };
+        match read {
             Ok(now) if now != last => {
                 last = now;
                 if tx.send(Ok(message(&last))).await.is_err() {

@@ -31,11 +31,18 @@ pub struct ApiState {
 
 /// Logs the outcome of an RPC and converts it for tonic. Expected failures
 /// (bad input, unknown ids) log at debug; the store failing logs at warn.
+/// The outcome and reason go on the RPC's span (see `rpc_layer`).
 pub(crate) fn reply<T>(result: Result<T>) -> Result<Response<T>, Status> {
+    let span = tracing::Span::current();
     match result {
-        Ok(message) => Ok(Response::new(message)),
+        Ok(message) => {
+            span.record("outcome", "ok");
+            Ok(Response::new(message))
+        }
         Err(error) => {
             let reason = error.reason();
+            span.record("outcome", "error");
+            span.record("reason", reason);
             match error {
                 Error::StoreUnavailable => tracing::warn!(reason, "rpc failed"),
                 _ => tracing::debug!(reason, %error, "rpc refused"),

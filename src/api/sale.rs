@@ -20,6 +20,7 @@ pub struct SaleApi {
 
 fn encode(outcome: SaleOutcome) -> ConfirmSaleResponse {
     let sale = outcome.sale;
+    tracing::Span::current().record("campaign_id", sale.attribution.campaign_id.as_str());
     ConfirmSaleResponse {
         click_id: sale.click_id.to_hex(),
         campaign_id: sale.attribution.campaign_id,
@@ -34,7 +35,6 @@ fn encode(outcome: SaleOutcome) -> ConfirmSaleResponse {
 
 #[tonic::async_trait]
 impl SaleService for SaleApi {
-    #[tracing::instrument(name = "ConfirmSale", skip_all, fields(merchant_id))]
     async fn confirm_sale(
         &self,
         request: Request<ConfirmSaleRequest>,
@@ -63,7 +63,6 @@ impl SaleService for SaleApi {
         reply(result.await)
     }
 
-    #[tracing::instrument(name = "ReverseSale", skip_all, fields(merchant_id))]
     async fn reverse_sale(
         &self,
         request: Request<ReverseSaleRequest>,

@@ -5,6 +5,7 @@
 //! conformance suite (`tests/api/store_conformance.rs`).
 
 pub mod memory;
+pub mod metered;
 pub mod redis;
 
 use async_trait::async_trait;

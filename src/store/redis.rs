@@ -271,22 +271,27 @@ impl RedisStore {
                         .map_err(no_answer)?,
                 );
             }
-            Conn::Cluster(conn) => {
-                for node in nodes {
-                    let url = url::Url::parse(node)
-                        .map_err(|_| OpenError(format!("store: not a cluster node: {node}")))?;
-                    let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
-                        host: url.host_str().unwrap_or_default().to_owned(),
-                        port: url.port().unwrap_or(6379),
-                    });
-                    let mut conn = conn.clone();
-                    let value = self
-                        .run(conn.route_command(redis::cmd("INFO").arg("memory").clone(), routing))
+            Conn::Cluster(_) => {
+                // Every node the cluster knows, not only the seeds: a primary
+                // missing from the seed list must not evict either. Each is
+                // asked directly (the cluster client talks to primaries only).
+                for node in self.cluster_nodes(nodes).await? {
+                    let client = redis::Client::open(node.as_str())
+                        .map_err(|e| OpenError(format!("store: cluster node {node}: {e}")))?;
+                    let mut conn = self
+                        .run(client.get_multiplexed_async_connection())
                         .await
-                        .map_err(no_answer)?;
-                    infos.push(redis::from_redis_value(value).map_err(|_| {
-                        OpenError("store: redis answered INFO memory oddly".into())
-                    })?);
+                        .map_err(|_| {
+                            OpenError(format!(
+                                "store: cluster node {} did not answer",
+                                redacted(&node)
+                            ))
+                        })?;
+                    infos.push(
+                        self.run(redis::cmd("INFO").arg("memory").query_async(&mut conn))
+                            .await
+                            .map_err(no_answer)?,
+                    );
                 }
             }
         }
@@ -303,6 +308,49 @@ impl RedisStore {
             }
         }
         Ok(())
+    }
+
+    /// The URLs of every live node of the cluster, from CLUSTER NODES, with
+    /// the scheme and credentials of the first seed.
+    async fn cluster_nodes(&self, seeds: &[String]) -> Result<Vec<String>, OpenError> {
+        let listing: String = self
+            .run(
+                redis::cmd("CLUSTER")
+                    .arg("NODES")
+                    .query_async(&mut self.conn.clone()),
+            )
+            .await
+            .map_err(|_| OpenError("store: the cluster did not answer CLUSTER NODES".into()))?;
+        let template = seeds
+            .first()
+            .and_then(|seed| url::Url::parse(seed).ok())
+            .ok_or_else(|| OpenError("store: no cluster seed node".into()))?;
+        let mut urls = Vec::new();
+        for line in listing.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(address), Some(flags)) = (fields.get(1), fields.get(2)) else {
+                continue;
+            };
+            if flags.contains("fail") || flags.contains("noaddr") || flags.contains("handshake") {
+                continue;
+            }
+            // ip:port@cport[,hostname]
+            let host_port = address.split('@').next().unwrap_or_default();
+            let Some((host, port)) = host_port.rsplit_once(':') else {
+                continue;
+            };
+            let mut url = template.clone();
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            if url.set_host(Some(host)).is_err() {
+                continue;
+            }
+            let _ = url.set_port(port.parse().ok());
+            urls.push(url.to_string());
+        }
+        if urls.is_empty() {
+            return Err(OpenError("store: CLUSTER NODES listed no nodes".into()));
+        }
+        Ok(urls)
     }
 
     /// How many shards `merchant` is spread over.

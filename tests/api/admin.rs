@@ -369,7 +369,7 @@ async fn malformed_admin_requests_name_the_field(backend: Backend) {
     assert_invalid_field(&status, "decision");
 }
 
-on_both_backends!(
+on_all_backends!(
     a_merchant_reads_back_as_stored_with_normalised_domains,
     an_unknown_merchant_is_not_found,
     a_new_campaign_is_pending_with_the_default_window,

@@ -320,7 +320,7 @@ async fn revoking_one_key_leaves_the_others_working(backend: Backend) {
     assert!(issue_with(&app, &app.keys.feed).await.is_ok());
 }
 
-on_both_backends!(
+on_all_backends!(
     a_created_key_has_a_new_id_and_secret_each_time,
     a_created_feed_key_issues_tokens_at_once,
     a_created_merchant_key_confirms_sales_for_its_own_merchant_only,

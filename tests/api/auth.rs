@@ -125,7 +125,7 @@ async fn admin_may_call_every_service(backend: Backend) {
     assert_eq!(read.unwrap().into_inner().total.unwrap().clicks, 1);
 }
 
-on_both_backends!(
+on_all_backends!(
     a_call_without_credentials_is_unauthenticated,
     an_unknown_secret_is_unauthenticated,
     each_role_is_refused_outside_its_services,

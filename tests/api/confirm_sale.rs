@@ -379,7 +379,7 @@ async fn fifty_concurrent_identical_confirmations_count_once(backend: Backend) {
     );
 }
 
-on_both_backends!(
+on_all_backends!(
     a_sale_is_attributed_to_the_clicks_creator_video_campaign_and_product,
     an_identical_repeat_returns_the_first_answer_and_counts_nothing,
     the_same_order_with_another_amount_or_token_is_a_conflict,

@@ -139,7 +139,7 @@ async fn the_stream_keeps_the_configured_number_of_events(backend: Backend) {
     assert_eq!(kept.last().map(|e| e.kind), Some(EventKind::Reversal));
 }
 
-on_both_backends!(
+on_all_backends!(
     replaying_the_stream_reproduces_the_counters_exactly,
     events_are_ordered_and_read_after_a_cursor,
     the_stream_keeps_the_configured_number_of_events,
@@ -147,7 +147,16 @@ on_both_backends!(
 
 #[tokio::test]
 async fn events_tail_prints_a_merchants_stream() {
-    let app = spawn_app_on(Backend::Redis).await;
+    events_tail_prints_a_merchants_stream_on(Backend::Redis).await;
+}
+
+#[tokio::test]
+async fn events_tail_prints_a_merchants_stream_from_a_cluster() {
+    events_tail_prints_a_merchants_stream_on(Backend::Cluster).await;
+}
+
+async fn events_tail_prints_a_merchants_stream_on(backend: Backend) {
+    let app = spawn_app_on(backend).await;
     app.seed().await;
     busy_hour(&app).await;
 
@@ -156,7 +165,7 @@ async fn events_tail_prints_a_merchants_stream() {
             "events",
             "tail",
             "--store",
-            &app.redis().url(),
+            &app.store_url(),
             "--merchant",
             MERCHANT,
         ])

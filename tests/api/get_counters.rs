@@ -336,7 +336,7 @@ async fn a_merchant_may_not_read_creators_videos_or_unknown_campaigns(backend: B
     }
 }
 
-on_both_backends!(
+on_all_backends!(
     the_full_flow_is_counted_in_every_dimension_by_hour_and_day,
     buckets_are_oldest_first_whole_and_empty_ones_included,
     at_most_744_hourly_or_400_daily_buckets_a_call,

@@ -1,5 +1,5 @@
 //! Test harness: a real server on 127.0.0.1:0 driven by the generated tonic
-//! clients, on either store ([`Backend`]). Keys are generated per test;
+//! clients, on any store ([`Backend`]). Keys are generated per test;
 //! nothing secret is committed.
 
 use std::future::Future;
@@ -32,7 +32,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_types::StatusExt;
 
-use crate::redis_harness::TestRedis;
+use crate::redis_harness::{TestCluster, TestRedis};
 
 /// The merchant most tests sell for, on domain `shop.dk`.
 pub const MERCHANT: &str = "m-1";
@@ -121,6 +121,9 @@ pub enum Backend {
     Memory,
     /// A Redis store on a redis-server of the test's own.
     Redis,
+    /// A Redis store on a Redis Cluster of the test's own (three primaries,
+    /// three replicas).
+    Cluster,
 }
 
 /// Longest a Redis call of the store under test may take.
@@ -129,6 +132,8 @@ pub const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 /// A running server and clients for it.
 pub struct TestApp {
     pub channel: Channel,
+    /// Where the server listens, for connections of a test's own.
+    pub addr: std::net::SocketAddr,
     pub keys: Keys,
     pub clock: Arc<ManualClock>,
     /// The service the server runs, for operations that have no RPC.
@@ -140,8 +145,10 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     pub server: Option<JoinHandle<Result<(), StartupError>>>,
     /// The app's redis-server on the Redis backend: dies with the app
-    /// (declared last, so it outlives the shutdown signal).
+    /// (declared after the shutdown signal, so it outlives it).
     pub redis: Option<TestRedis>,
+    /// The app's Redis Cluster on the Cluster backend, likewise.
+    pub cluster: Option<TestCluster>,
 }
 
 /// A whole hour, so tests that count by the hour do not straddle one.
@@ -157,7 +164,8 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
 }
 
 /// A server on `backend` with a given config; on Redis its own
-/// redis-server, which `config.store` is pointed at.
+/// redis-server, on Cluster its own Redis Cluster, which `config.store` is
+/// pointed at.
 pub async fn spawn_app_on_with(backend: Backend, keys: Keys, config: Config) -> TestApp {
     match backend {
         Backend::Memory => {
@@ -172,39 +180,81 @@ pub async fn spawn_app_on_with(backend: Backend, keys: Keys, config: Config) -> 
             app.redis = Some(redis);
             app
         }
+        Backend::Cluster => {
+            let cluster = TestCluster::start().await;
+            let mut app = spawn_app_on_cluster(keys, config, &cluster).await;
+            app.cluster = Some(cluster);
+            app
+        }
     }
 }
 
 /// A server on a Redis store at `url` (a TestRedis, or a proxy in front of one).
 pub async fn spawn_app_on_redis_url(keys: Keys, mut config: Config, url: &str) -> TestApp {
     config.store = StoreUrl::Redis(url.to_owned());
-    let store = open_redis_store_with(url, config.retention).await;
+    let store = open_redis_store_with(url, redis_options(&config)).await;
     spawn_app_with(keys, config, store).await
+}
+
+/// A server on a Redis store on `cluster` (which the caller keeps alive).
+pub async fn spawn_app_on_cluster(
+    keys: Keys,
+    mut config: Config,
+    cluster: &TestCluster,
+) -> TestApp {
+    config.store = StoreUrl::RedisCluster(cluster.node_urls());
+    let store = open_cluster_store_with(cluster, redis_options(&config)).await;
+    spawn_app_with(keys, config, store).await
+}
+
+/// The Redis store options the tests run with: a short timeout, and the
+/// config's retention and merchant shards.
+pub fn redis_options(config: &Config) -> RedisOptions {
+    RedisOptions {
+        timeout: REDIS_TIMEOUT,
+        retention: config.retention,
+        merchant_shards: config.merchant_shards.clone(),
+    }
 }
 
 /// The Redis store at `url`, as the tests configure it.
 pub async fn open_redis_store(url: &str) -> Arc<dyn Store> {
-    open_redis_store_with(url, Retention::default()).await
+    open_redis_store_with(
+        url,
+        RedisOptions {
+            timeout: REDIS_TIMEOUT,
+            ..RedisOptions::default()
+        },
+    )
+    .await
 }
 
-/// The Redis store at `url` with the given retention.
-pub async fn open_redis_store_with(url: &str, retention: Retention) -> Arc<dyn Store> {
-    let options = RedisOptions {
-        timeout: REDIS_TIMEOUT,
-        retention,
-        ..RedisOptions::default()
-    };
+/// The Redis store at `url` with the given options.
+pub async fn open_redis_store_with(url: &str, options: RedisOptions) -> Arc<dyn Store> {
     match RedisStore::open(url, options).await {
         Ok(store) => Arc::new(store),
         Err(error) => panic!("the redis store opens on {url}: {error}"),
     }
 }
 
-/// A store under test, and the redis-server behind it on the Redis backend.
+/// The Redis store on `cluster` with the given options.
+pub async fn open_cluster_store_with(
+    cluster: &TestCluster,
+    options: RedisOptions,
+) -> Arc<dyn Store> {
+    match RedisStore::open_cluster(&cluster.node_urls(), options).await {
+        Ok(store) => Arc::new(store),
+        Err(error) => panic!("the redis store opens on {}: {error}", cluster.url()),
+    }
+}
+
+/// A store under test, and the redis-server or cluster behind it.
 pub struct TestStore {
     pub store: Arc<dyn Store>,
     /// Kept alive as long as the store is used.
     _redis: Option<TestRedis>,
+    /// Kept alive as long as the store is used.
+    _cluster: Option<TestCluster>,
 }
 
 impl std::ops::Deref for TestStore {
@@ -221,12 +271,26 @@ pub async fn store_on(backend: Backend) -> TestStore {
         Backend::Memory => TestStore {
             store: Arc::new(MemoryStore::new(Retention::default())),
             _redis: None,
+            _cluster: None,
         },
         Backend::Redis => {
             let redis = TestRedis::start().await;
             TestStore {
                 store: open_redis_store(&redis.url()).await,
                 _redis: Some(redis),
+                _cluster: None,
+            }
+        }
+        Backend::Cluster => {
+            let cluster = TestCluster::start().await;
+            let options = RedisOptions {
+                timeout: REDIS_TIMEOUT,
+                ..RedisOptions::default()
+            };
+            TestStore {
+                store: open_cluster_store_with(&cluster, options).await,
+                _redis: None,
+                _cluster: Some(cluster),
             }
         }
     }
@@ -261,6 +325,7 @@ async fn spawn_app_with_clock(
         .expect("connects");
     TestApp {
         channel,
+        addr,
         keys,
         clock,
         domain,
@@ -269,6 +334,7 @@ async fn spawn_app_with_clock(
         shutdown: Some(tx),
         server: Some(server),
         redis: None,
+        cluster: None,
     }
 }
 
@@ -293,8 +359,9 @@ where
 }
 
 /// Generates, for each named `async fn name(backend: Backend)` of the
-/// calling module, a test `memory::name` and a test `redis::name`.
-macro_rules! on_both_backends {
+/// calling module, the tests `memory::name`, `redis::name` and
+/// `cluster::name`.
+macro_rules! on_all_backends {
     ($($test:ident),* $(,)?) => {
         mod memory {
             $(
@@ -312,9 +379,17 @@ macro_rules! on_both_backends {
                 }
             )*
         }
+        mod cluster {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test($crate::helpers::Backend::Cluster).await
+                }
+            )*
+        }
     };
 }
-pub(crate) use on_both_backends;
+pub(crate) use on_all_backends;
 
 /// `message` with `authorization: Bearer <secret>`.
 pub fn authed<T>(secret: &str, message: T) -> Request<T> {
@@ -353,8 +428,32 @@ impl TestApp {
             .expect("the app runs on the Redis backend")
     }
 
-    /// A second server over this one's store (the same memory store, or the
-    /// same redis-server) and clock, with the same keys and config: another
+    /// The app's Redis Cluster (Cluster backend only).
+    pub fn cluster(&self) -> &TestCluster {
+        self.cluster
+            .as_ref()
+            .expect("the app runs on the Cluster backend")
+    }
+
+    /// The app's Redis Cluster, to kill its nodes.
+    pub fn cluster_mut(&mut self) -> &mut TestCluster {
+        self.cluster
+            .as_mut()
+            .expect("the app runs on the Cluster backend")
+    }
+
+    /// The `--store` URL of the app's store, for the operator commands.
+    pub fn store_url(&self) -> String {
+        match (&self.memory, &self.redis, &self.cluster) {
+            (Some(_), ..) => "memory://".to_owned(),
+            (None, Some(redis), _) => redis.url(),
+            (None, None, Some(cluster)) => cluster.url(),
+            (None, None, None) => panic!("only apps made by spawn_app_on(_with) have a store url"),
+        }
+    }
+
+    /// A second server over this one's store (the same memory store,
+    /// redis-server or cluster) and clock, with the same keys and config: another
     /// replica of the deployment.
     pub async fn spawn_replica(&self) -> TestApp {
         self.spawn_replica_with(self.config.clone()).await
@@ -363,16 +462,20 @@ impl TestApp {
     /// A replica (see [`TestApp::spawn_replica`]) that runs with `config`,
     /// e.g. this app's config with another policy.
     pub async fn spawn_replica_with(&self, mut config: Config) -> TestApp {
-        let store: Arc<dyn Store> = match (&self.memory, &self.redis) {
-            (Some(memory), _) => {
+        let store: Arc<dyn Store> = match (&self.memory, &self.redis, &self.cluster) {
+            (Some(memory), ..) => {
                 config.store = StoreUrl::Memory;
                 memory.clone()
             }
-            (None, Some(redis)) => {
+            (None, Some(redis), _) => {
                 config.store = StoreUrl::Redis(redis.url());
-                open_redis_store(&redis.url()).await
+                open_redis_store_with(&redis.url(), redis_options(&config)).await
             }
-            (None, None) => panic!("only apps made by spawn_app_on(_with) have replicas"),
+            (None, None, Some(cluster)) => {
+                config.store = StoreUrl::RedisCluster(cluster.node_urls());
+                open_cluster_store_with(cluster, redis_options(&config)).await
+            }
+            (None, None, None) => panic!("only apps made by spawn_app_on(_with) have replicas"),
         };
         let mut replica =
             spawn_app_with_clock(self.keys.clone(), config, store, self.clock.clone()).await;
@@ -382,8 +485,8 @@ impl TestApp {
 
     /// Everything the app's store holds, to look for what must never be stored.
     pub async fn stored_data(&self) -> StoredData {
-        match (&self.memory, &self.redis) {
-            (Some(memory), _) => {
+        match (&self.memory, &self.redis, &self.cluster) {
+            (Some(memory), ..) => {
                 let text = format!("{memory:?}");
                 assert!(!text.contains("<locked>"), "the store is busy: {text}");
                 StoredData {
@@ -391,11 +494,17 @@ impl TestApp {
                     debug_text: true,
                 }
             }
-            (None, Some(redis)) => StoredData {
+            (None, Some(redis), _) => StoredData {
                 blobs: redis.everything_stored().await,
                 debug_text: false,
             },
-            (None, None) => panic!("only apps made by spawn_app_on(_with) expose their store"),
+            (None, None, Some(cluster)) => StoredData {
+                blobs: cluster.everything_stored().await,
+                debug_text: false,
+            },
+            (None, None, None) => {
+                panic!("only apps made by spawn_app_on(_with) expose their store")
+            }
         }
     }
 
@@ -556,8 +665,8 @@ impl TestApp {
     }
 }
 
-/// What a store holds: on Redis every key name and every value, hash field
-/// and member, as bytes; on memory the store's `Debug` output, which shows
+/// What a store holds: on Redis (every primary of a cluster) every key name
+/// and every value, hash field and member, as bytes; on memory the store's `Debug` output, which shows
 /// every entry (byte arrays as `[1, 2, …]`).
 pub struct StoredData {
     /// The stored byte strings, or the one Debug text.
@@ -765,4 +874,28 @@ impl Store for GatedStore {
     ) -> StoreResult<cartclick::model::MerchantRecords> {
         self.inner.merchant_records(merchant_id, from, to).await
     }
+}
+
+/// Runs `cartclick reconcile` for `merchant` on the test day.
+pub async fn reconcile_command(url: &str, merchant: &str) -> std::process::Output {
+    let args = [
+        "reconcile",
+        "--store",
+        url,
+        "--merchant",
+        merchant,
+        "--day",
+        "2026-11-02",
+    ]
+    .map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cartclick"))
+            .args(args)
+            .env_remove("CARTCLICK_CONFIG")
+            .env_remove("CARTCLICK_STORE")
+            .output()
+            .expect("runs cartclick reconcile")
+    })
+    .await
+    .unwrap()
 }

@@ -499,7 +499,7 @@ async fn a_rejected_tap_counts_nothing(backend: Backend) {
     assert_eq!((total.taps, total.clicks), (0, 0));
 }
 
-on_both_backends!(
+on_all_backends!(
     a_tap_on_an_approved_campaign_gets_a_token_and_a_redirect_into_the_shop,
     the_merchants_token_param_replaces_an_existing_parameter_of_that_name,
     a_repeat_tap_inside_the_dedup_window_returns_the_same_token_and_counts_a_tap_only,

@@ -238,7 +238,7 @@ async fn malformed_top_requests_name_the_field(backend: Backend) {
     }
 }
 
-on_both_backends!(
+on_all_backends!(
     creators_rank_by_clicks_largest_first_within_the_limit,
     conversions_and_revenue_rank_in_one_currency,
     a_top_list_sums_over_merchants_or_ranks_within_one,

@@ -1,18 +1,27 @@
 //! Black-box tests: a real server on an ephemeral port, driven over gRPC with
 //! the generated clients, grouped by RPC; each test is one behaviour. The API
-//! tests and the store conformance suite run on both stores (`memory::` and
-//! `redis::` in the test names); `redis_store` holds what only Redis has.
+//! tests and the store conformance suite run on every store (`memory::`,
+//! `redis::` and `cluster::` in the test names: the memory store, one
+//! redis-server, a Redis Cluster of three primaries and three replicas);
+//! `redis_store` holds what only Redis has, `cluster` what only a cluster has.
 
 mod admin;
 mod api_keys;
 mod auth;
 mod binary;
+mod binary_harness;
+mod cluster;
 mod confirm_sale;
 mod events;
 mod get_counters;
 mod helpers;
+mod hot_merchant;
 mod issue_token;
+mod key_rotation;
 mod list_top;
+mod logs;
+mod otlp_receiver;
+mod overload;
 mod privacy;
 mod rate_limit;
 mod redis_harness;
@@ -20,5 +29,8 @@ mod redis_store;
 mod reverse_sale;
 mod sale_window;
 mod server;
+mod shutdown;
 mod store_conformance;
+mod tcp_proxy;
+mod telemetry;
 mod watch_counters;

@@ -279,7 +279,7 @@ async fn only_an_admin_key_may_erase_a_viewer(backend: Backend) {
     );
 }
 
-on_both_backends!(
+on_all_backends!(
     erasing_a_viewer_returns_how_many_of_its_clicks_were_unlinked,
     erasing_the_same_viewer_again_erases_nothing,
     a_viewer_who_never_tapped_erases_nothing,

@@ -149,7 +149,7 @@ async fn the_limit_is_shared_by_every_replica(backend: Backend) {
     assert_error(fourth, Code::ResourceExhausted, "RATE_LIMITED");
 }
 
-on_both_backends!(
+on_all_backends!(
     a_tap_over_the_limit_in_one_minute_is_rate_limited,
     repeat_taps_count_toward_the_limit,
     a_rate_limited_tap_counts_nothing,

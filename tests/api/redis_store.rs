@@ -24,7 +24,6 @@ use crate::helpers::*;
 use crate::redis_harness::TestRedis;
 
 /// The `cartclick` binary, for the reconcile command.
-const BIN: &str = env!("CARGO_BIN_EXE_cartclick");
 /// Calls made in the measured window of the round-trip test, per RPC.
 const CALLS: usize = 20;
 /// How long Redis-side conditions (health, reconnects) get to come true.
@@ -205,6 +204,8 @@ async fn health_is_not_serving_while_redis_is_down_and_the_service_recovers_by_i
         health_is(&app, ServingStatus::NotServing)
     })
     .await;
+    // Liveness is not readiness: a store outage must not restart replicas.
+    assert!(service_health_is(&app, cartclick::startup::LIVENESS, ServingStatus::Serving).await);
     app.redis_mut().restart().await;
     wait_for("health to report SERVING again", BOUND, || {
         health_is(&app, ServingStatus::Serving)
@@ -297,9 +298,9 @@ async fn the_reconcile_command_exits_zero_when_clean_and_one_on_drift() {
     full_flow(&app).await;
     let url = app.redis().url();
 
-    let clean = reconcile_command(&url).await;
+    let clean = reconcile_command(&url, MERCHANT).await;
     tamper_with_a_counter(&app).await;
-    let tampered = reconcile_command(&url).await;
+    let tampered = reconcile_command(&url, MERCHANT).await;
 
     assert!(clean.status.success(), "{clean:?}");
     assert_eq!(tampered.status.code(), Some(1), "{tampered:?}");
@@ -340,30 +341,6 @@ async fn tamper_with_a_counter(app: &TestApp) {
         .unwrap();
 }
 
-/// Runs `cartclick reconcile` for MERCHANT on the test day.
-async fn reconcile_command(url: &str) -> std::process::Output {
-    let args = [
-        "reconcile",
-        "--store",
-        url,
-        "--merchant",
-        MERCHANT,
-        "--day",
-        "2026-11-02",
-    ]
-    .map(str::to_owned);
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(BIN)
-            .args(args)
-            .env_remove("CARTCLICK_CONFIG")
-            .env_remove("CARTCLICK_STORE")
-            .output()
-            .expect("runs cartclick reconcile")
-    })
-    .await
-    .unwrap()
-}
-
 /// Every key matching `pattern`.
 async fn scan(redis: &mut redis::aio::MultiplexedConnection, pattern: &str) -> Vec<String> {
     let mut keys = Vec::new();
@@ -396,9 +373,14 @@ async fn startup_error(config: cartclick::config::Config) -> String {
 
 /// Does the server's overall health (service "") report `status`?
 async fn health_is(app: &TestApp, status: ServingStatus) -> bool {
+    service_health_is(app, "", status).await
+}
+
+/// Whether the health of `service` is `status`.
+async fn service_health_is(app: &TestApp, service: &str, status: ServingStatus) -> bool {
     let mut health = HealthClient::new(app.channel.clone());
     let request = HealthCheckRequest {
-        service: String::new(),
+        service: service.to_owned(),
     };
     health
         .check(request)

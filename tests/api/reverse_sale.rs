@@ -244,7 +244,7 @@ async fn only_merchant_and_admin_keys_reverse(backend: Backend) {
     assert_error(&status, Code::PermissionDenied, "PERMISSION_DENIED");
 }
 
-on_both_backends!(
+on_all_backends!(
     partial_and_full_refunds_leave_the_sale_less_all_reversals,
     an_identical_repeat_returns_the_first_answer_and_counts_once,
     the_same_reversal_id_with_another_order_or_amount_is_a_conflict,

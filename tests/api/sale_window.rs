@@ -43,7 +43,7 @@ async fn the_clock_skew_bound_is_configurable(backend: Backend) {
     assert_error(&status, Code::InvalidArgument, "TOKEN_INVALID");
 }
 
-on_both_backends!(
+on_all_backends!(
     a_sale_is_never_attributed_to_a_click_in_its_future,
     the_clock_skew_bound_is_configurable,
 );

@@ -165,7 +165,7 @@ async fn shutdown_ends_within_the_grace_period_even_when_a_call_never_finishes()
     assert!(stopped.unwrap().is_ok());
 }
 
-on_both_backends!(
+on_all_backends!(
     health_serves_without_credentials,
     reflection_lists_the_contracts_services,
 );

@@ -1,5 +1,5 @@
 //! The `Store` contract (the doc comments in src/store/mod.rs), straight on
-//! the trait: no gRPC, no domain. Every test runs on both stores. Times are
+//! the trait: no gRPC, no domain. Every test runs on every store. Times are
 //! near a fixed instant; a store takes "now" from the click or sale it is
 //! given, so fixed past or future instants behave as the present would.
 
@@ -15,7 +15,7 @@ use cartclick::store::Store;
 use cartclick::token::ClickId;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::helpers::{Backend, on_both_backends, start_time, store_on};
+use crate::helpers::{Backend, on_all_backends, start_time, store_on};
 
 /// The dedup window every tap here is recorded with.
 const DEDUP_WINDOW: Duration = Duration::from_secs(30 * 60);
@@ -673,7 +673,7 @@ async fn merchant_records_returns_that_merchants_clicks_and_sales_made_in_the_ha
     assert_eq!(records.sales, vec![sales[1].clone(), sales[2].clone()]);
 }
 
-on_both_backends!(
+on_all_backends!(
     a_reachable_store_answers_connectivity_checks,
     a_merchant_reads_back_as_put_and_a_put_replaces_it,
     unknown_merchants_and_campaigns_read_as_none,

@@ -111,7 +111,7 @@ async fn watches_are_authorised_and_validated_like_reads(backend: Backend) {
     assert_error(&feed, Code::PermissionDenied, "PERMISSION_DENIED");
 }
 
-on_both_backends!(
+on_all_backends!(
     the_current_hour_is_pushed_now_and_again_when_it_changes,
     a_watch_ends_cleanly_when_the_server_shuts_down,
     watches_are_authorised_and_validated_like_reads,

@@ -1,0 +1,394 @@
+//! The real `cartclick` binary as a child process, for what only a process
+//! has: its log output, its telemetry export (process-global, set up from
+//! the environment) and its signals. [`ServerProcess::start`] writes a
+//! config file with the test's keys, runs `cartclick serve --listen
+//! 127.0.0.1:0` with a clean environment, collects stderr line by line and
+//! reads the address from the `serving` line. The process is killed on drop.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use cartclick::proto::admin_service_client::AdminServiceClient;
+use cartclick::proto::click_service_client::ClickServiceClient;
+use cartclick::proto::sale_service_client::SaleServiceClient;
+use cartclick::proto::*;
+use sha2::{Digest, Sha256};
+use tonic::Status;
+use tonic::transport::Channel;
+
+use crate::helpers::{CAMPAIGN, Keys, MERCHANT, OTHER_MERCHANT, authed, campaign};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cartclick");
+
+/// How long the binary gets to log its `serving` line.
+const START_BOUND: Duration = Duration::from_secs(20);
+
+/// How to run the binary: config settings, store, environment and flags
+/// beyond the defaults (memory store, generated keys, clean environment).
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// Top-level TOML settings, e.g. `shutdown_grace_seconds = 5`.
+    pub settings: Vec<String>,
+    /// `--store URL`, when not the memory store.
+    pub store: Option<String>,
+    /// Environment variables; nothing else is inherited but `PATH`.
+    pub env: Vec<(String, String)>,
+    /// Global flags before `serve`, e.g. `--log-format json`.
+    pub global_args: Vec<String>,
+}
+
+impl Launch {
+    /// Adds an environment variable.
+    pub fn env(mut self, name: &str, value: impl Into<String>) -> Launch {
+        self.env.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Adds a top-level config setting.
+    pub fn setting(mut self, line: impl Into<String>) -> Launch {
+        self.settings.push(line.into());
+        self
+    }
+
+    /// Adds a global flag.
+    pub fn global_arg(mut self, arg: &str) -> Launch {
+        self.global_args.push(arg.to_owned());
+        self
+    }
+}
+
+/// A running `cartclick serve`.
+pub struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+    /// Every stderr line so far.
+    lines: Arc<Mutex<Vec<String>>>,
+    /// Reads stderr until the process closes it.
+    reader: Option<std::thread::JoinHandle<()>>,
+    /// The config file's directory, removed on drop.
+    dir: PathBuf,
+    /// The keys its config file names.
+    pub keys: Keys,
+}
+
+fn hex_sha256(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn random_base64() -> String {
+    BASE64.encode(rand::random::<[u8; 32]>())
+}
+
+/// The config file text: `settings`, a pepper, one signing key and the
+/// test's API keys.
+fn config_text(keys: &Keys, settings: &[String]) -> String {
+    let mut text = String::new();
+    for line in settings {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text.push_str(&format!("viewer_pepper_base64 = \"{}\"\n", random_base64()));
+    text.push_str(&format!(
+        "[[signing_keys]]\nkid = \"k1\"\nsecret_base64 = \"{}\"\nactive = true\n",
+        random_base64()
+    ));
+    for (id, role, merchant, secret) in [
+        ("feed", "feed", None, &keys.feed),
+        ("merchant", "merchant", Some(MERCHANT), &keys.merchant),
+        (
+            "merchant2",
+            "merchant",
+            Some(OTHER_MERCHANT),
+            &keys.other_merchant,
+        ),
+        ("dashboard", "dashboard", None, &keys.dashboard),
+        ("admin", "admin", None, &keys.admin),
+    ] {
+        text.push_str(&format!(
+            "[[api_keys]]\nid = \"{id}\"\nrole = \"{role}\"\nsha256 = \"{}\"\n",
+            hex_sha256(secret)
+        ));
+        if let Some(merchant) = merchant {
+            text.push_str(&format!("merchant_id = \"{merchant}\"\n"));
+        }
+    }
+    text
+}
+
+/// The port in a `serving` line, text (`addr=127.0.0.1:PORT`) or JSON
+/// (`"addr":"127.0.0.1:PORT"`).
+fn serving_addr(line: &str) -> Option<SocketAddr> {
+    if !line.contains("serving") || line.contains("NOT_SERVING") {
+        return None;
+    }
+    let start = line.find("127.0.0.1:")?;
+    let rest = &line[start + "127.0.0.1:".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    format!("127.0.0.1:{digits}").parse().ok()
+}
+
+impl ServerProcess {
+    /// Starts the binary and waits for its `serving` line.
+    pub async fn start(launch: Launch) -> ServerProcess {
+        let keys = Keys::new();
+        let dir = std::env::temp_dir().join(format!(
+            "cartclick-binary-{}-{}",
+            std::process::id(),
+            hex::encode(rand::random::<[u8; 6]>())
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("cartclick.toml");
+        std::fs::write(&config, config_text(&keys, &launch.settings)).unwrap();
+
+        let mut command = Command::new(BIN);
+        command
+            .env_clear()
+            .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
+            .args(&launch.global_args)
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .args(launch.store.iter().flat_map(|url| ["--store", url]))
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("the cartclick binary runs");
+        let stderr = child.stderr.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let reader = {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    lines.lock().unwrap().push(line);
+                }
+            })
+        };
+
+        let mut process = ServerProcess {
+            child,
+            addr: "127.0.0.1:0".parse().unwrap(),
+            lines,
+            reader: Some(reader),
+            dir,
+            keys,
+        };
+        let deadline = tokio::time::Instant::now() + START_BOUND;
+        loop {
+            if let Some(addr) = process.lines().iter().find_map(|l| serving_addr(l)) {
+                process.addr = addr;
+                return process;
+            }
+            if let Some(status) = process.child.try_wait().unwrap() {
+                panic!(
+                    "the binary exited with {status} before serving: {:#?}",
+                    process.lines()
+                );
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no `serving` line within {START_BOUND:?}: {:#?}",
+                process.lines()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Where it serves.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A new connection to it.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .expect("connects to the binary")
+    }
+
+    /// Clients over a new connection, authenticated with its keys.
+    pub async fn client(&self) -> BinaryClient {
+        BinaryClient {
+            channel: self.channel().await,
+            keys: self.keys.clone(),
+        }
+    }
+
+    /// The stderr lines so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM.
+    pub fn sigterm(&self) {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("runs kill");
+        assert!(sent.success(), "kill -TERM failed");
+    }
+
+    /// Waits for the process to exit, at most `bound`.
+    pub async fn wait_for_exit(&mut self, bound: Duration) -> ExitStatus {
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the binary did not exit within {bound:?}: {:#?}",
+                self.lines()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SIGTERM, a clean exit within `bound`, and then every line it logged.
+    pub async fn stop(&mut self, bound: Duration) -> Vec<String> {
+        self.sigterm();
+        let status = self.wait_for_exit(bound).await;
+        assert!(
+            status.success(),
+            "exited with {status}: {:#?}",
+            self.lines()
+        );
+        self.all_lines()
+    }
+
+    /// Every line it logged, once it has exited (stderr is then closed).
+    pub fn all_lines(&mut self) -> Vec<String> {
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("the stderr reader ends");
+        }
+        self.lines()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Clients for a [`ServerProcess`].
+#[derive(Clone)]
+pub struct BinaryClient {
+    pub channel: Channel,
+    pub keys: Keys,
+}
+
+impl BinaryClient {
+    /// Creates MERCHANT (domain shop.dk) and the approved CAMPAIGN.
+    pub async fn seed(&self) {
+        let mut admin = AdminServiceClient::new(self.channel.clone());
+        admin
+            .put_merchant(authed(
+                &self.keys.admin,
+                PutMerchantRequest {
+                    merchant: Some(Merchant {
+                        merchant_id: MERCHANT.into(),
+                        display_name: "Shop".into(),
+                        allowed_domains: vec!["shop.dk".into()],
+                        token_param: String::new(),
+                    }),
+                },
+            ))
+            .await
+            .expect("put merchant");
+        admin
+            .put_campaign(authed(
+                &self.keys.admin,
+                PutCampaignRequest {
+                    campaign: Some(campaign(CAMPAIGN, MERCHANT, "apparel", &[])),
+                },
+            ))
+            .await
+            .expect("put campaign");
+        admin
+            .review_campaign(authed(
+                &self.keys.admin,
+                ReviewCampaignRequest {
+                    campaign_id: CAMPAIGN.into(),
+                    decision: ReviewDecision::Approve.into(),
+                    reason: "test".into(),
+                },
+            ))
+            .await
+            .expect("review campaign");
+    }
+
+    /// IssueToken as the feed.
+    pub async fn issue(&self, tap: IssueTokenRequest) -> Result<IssueTokenResponse, Status> {
+        self.issue_request(authed(&self.keys.feed, tap)).await
+    }
+
+    /// IssueToken with a request the caller prepared (metadata, timeout).
+    pub async fn issue_request(
+        &self,
+        request: tonic::Request<IssueTokenRequest>,
+    ) -> Result<IssueTokenResponse, Status> {
+        Ok(ClickServiceClient::new(self.channel.clone())
+            .issue_token(request)
+            .await?
+            .into_inner())
+    }
+
+    /// ConfirmSale as MERCHANT.
+    pub async fn confirm(
+        &self,
+        token: &str,
+        order_id: &str,
+    ) -> Result<ConfirmSaleResponse, Status> {
+        self.confirm_request(authed(&self.keys.merchant, sale(token, order_id)))
+            .await
+    }
+
+    /// ConfirmSale with a request the caller prepared (metadata, timeout).
+    pub async fn confirm_request(
+        &self,
+        request: tonic::Request<ConfirmSaleRequest>,
+    ) -> Result<ConfirmSaleResponse, Status> {
+        Ok(SaleServiceClient::new(self.channel.clone())
+            .confirm_sale(request)
+            .await?
+            .into_inner())
+    }
+}
+
+/// A sale of 125.00 DKK.
+pub fn sale(token: &str, order_id: &str) -> ConfirmSaleRequest {
+    ConfirmSaleRequest {
+        token: token.into(),
+        order_id: order_id.into(),
+        amount: Some(Money {
+            currency_code: "DKK".into(),
+            amount_minor: 12_500,
+        }),
+    }
+}
+
+/// `token` with one character in the middle changed: still base64url, no
+/// longer authentic.
+pub fn tampered(token: &str) -> String {
+    let mut chars: Vec<char> = token.chars().collect();
+    let middle = chars.len() / 2;
+    chars[middle] = if chars[middle] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
+}
+
+/// A viewer id that is unique to the test, to look for it where it must
+/// never be.
+pub fn unique_viewer() -> String {
+    format!("viewer-{}", hex::encode(rand::random::<[u8; 8]>()))
+}
