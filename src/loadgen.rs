@@ -321,15 +321,23 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
                         .issue_token(authed(&setup.feed, tap(&setup.campaign, n)))
                         .await
                         .map(drop),
-                    (Scenario::Confirm, Some(setup)) => match tokens.lock().await.pop() {
-                        Some(token) => sales
-                            .confirm_sale(authed(&setup.merchant, sale(token, n)))
-                            .await
-                            .map(drop),
-                        None => Err(tonic::Status::out_of_range(
-                            "ran out of tokens: raise --tokens",
-                        )),
-                    },
+                    (Scenario::Confirm, Some(setup)) => {
+                        // Take the token first: a guard in the match scrutinee
+                        // would be held across the call and serialise every stream.
+                        let token = tokens.lock().await.pop();
+                        match token {
+                            Some(token) => sales
+                                .confirm_sale(authed(&setup.merchant, sale(token, n)))
+                                .await
+                                .map(drop),
+                            None => {
+                                stop.store(true, Ordering::Relaxed);
+                                Err(tonic::Status::out_of_range(
+                                    "ran out of tokens: raise --tokens",
+                                ))
+                            }
+                        }
+                    }
                     (Scenario::Mixed, Some(setup)) => {
                         let token = if n % 20 == 0 {
                             tokens.lock().await.pop()
