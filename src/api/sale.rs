@@ -33,6 +33,18 @@ fn encode(outcome: SaleOutcome) -> ConfirmSaleResponse {
     }
 }
 
+impl SaleApi {
+    /// Authenticates a sale call and names the merchant it acts for (also
+    /// on the RPC's span).
+    async fn merchant<T>(&self, request: &Request<T>) -> Result<String> {
+        let caller = self.state.auth.authenticate(request.metadata()).await?;
+        caller.require(&[Role::Merchant])?;
+        let merchant_id = caller.sale_merchant(request.metadata())?;
+        tracing::Span::current().record("merchant_id", merchant_id.as_str());
+        Ok(merchant_id)
+    }
+}
+
 #[tonic::async_trait]
 impl SaleService for SaleApi {
     async fn confirm_sale(
@@ -40,10 +52,7 @@ impl SaleService for SaleApi {
         request: Request<ConfirmSaleRequest>,
     ) -> Result<Response<ConfirmSaleResponse>, Status> {
         let result = async {
-            let caller = self.state.auth.authenticate(request.metadata()).await?;
-            caller.require(&[Role::Merchant])?;
-            let merchant_id = caller.sale_merchant(request.metadata())?;
-            tracing::Span::current().record("merchant_id", merchant_id.as_str());
+            let merchant_id = self.merchant(&request).await?;
             let request = request.into_inner();
             if request.token.is_empty() {
                 return Err(Error::invalid_field("token", "missing"));
@@ -68,10 +77,7 @@ impl SaleService for SaleApi {
         request: Request<ReverseSaleRequest>,
     ) -> Result<Response<ReverseSaleResponse>, Status> {
         let result = async {
-            let caller = self.state.auth.authenticate(request.metadata()).await?;
-            caller.require(&[Role::Merchant])?;
-            let merchant_id = caller.sale_merchant(request.metadata())?;
-            tracing::Span::current().record("merchant_id", merchant_id.as_str());
+            let merchant_id = self.merchant(&request).await?;
             let request = request.into_inner();
             let order_id = id("order_id", request.order_id)?;
             let reversal_id = id("reversal_id", request.reversal_id)?;

@@ -140,6 +140,16 @@ impl redis::aio::ConnectionLike for Conn {
     }
 }
 
+/// A Lua script of `lua/`, with `lua/prelude.lua` (shared helpers) before it.
+macro_rules! script {
+    ($name:literal) => {
+        Script::new(concat!(
+            include_str!("lua/prelude.lua"),
+            include_str!(concat!("lua/", $name, ".lua"))
+        ))
+    };
+}
+
 /// The scripts, hashed once.
 struct Scripts {
     record_click: Script,
@@ -241,12 +251,12 @@ impl RedisStore {
             timeout: options.timeout,
             retention: options.retention,
             scripts: Scripts {
-                record_click: Script::new(include_str!("lua/record_click.lua")),
-                confirm_sale: Script::new(include_str!("lua/confirm_sale.lua")),
-                put_campaign: Script::new(include_str!("lua/put_campaign.lua")),
-                unlink_viewer: Script::new(include_str!("lua/unlink_viewer.lua")),
-                reverse_sale: Script::new(include_str!("lua/reverse_sale.lua")),
-                read_click: Script::new(include_str!("lua/read_click.lua")),
+                record_click: script!("record_click"),
+                confirm_sale: script!("confirm_sale"),
+                put_campaign: script!("put_campaign"),
+                unlink_viewer: script!("unlink_viewer"),
+                reverse_sale: script!("reverse_sale"),
+                read_click: script!("read_click"),
             },
             indexed: Mutex::new(HashMap::new()),
         };

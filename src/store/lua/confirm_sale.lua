@@ -26,12 +26,6 @@
 -- where order = click hex, amount, currency, confirmed ms, clicked ms,
 -- campaign, creator, video, product (space separated).
 
--- The oldest event id to keep, by Redis's own clock (which stamps the ids).
-local function oldest_event(max_age_ms)
-  local now = redis.call('TIME')
-  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(max_age_ms)
-end
-
 local existing = redis.call('GET', KEYS[1])
 if existing then
   return {'replay', existing}
@@ -47,9 +41,7 @@ else
   if not click then
     return {'no_click'}
   end
-  local attr_id = string.gsub(string.sub(click, 1, 12), '.', function(c)
-    return string.format('%02x', string.byte(c))
-  end)
+  local attr_id = hex(string.sub(click, 1, 12))
   attribution = redis.call('GET', ARGV[12] .. attr_id)
   if not attribution then
     return {'no_click'}

@@ -7,9 +7,7 @@ local click = redis.call('HGET', KEYS[1], ARGV[1])
 if not click then
   return {}
 end
-local attr_id = string.gsub(string.sub(click, 1, 12), '.', function(c)
-  return string.format('%02x', string.byte(c))
-end)
+local attr_id = hex(string.sub(click, 1, 12))
 local attribution = redis.call('GET', ARGV[2] .. attr_id)
 if not attribution then
   return {}

@@ -29,12 +29,6 @@
 -- ARGV[17] campaign, creator, video, product ids of the top lists (4 args, to 20)
 -- Returns {'new'} | {'retry'} | {'limited'} | {'dup', first dedup value}
 
--- The oldest event id to keep, by Redis's own clock (which stamps the ids).
-local function oldest_event(max_age_ms)
-  local now = redis.call('TIME')
-  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(max_age_ms)
-end
-
 local now = tonumber(ARGV[5])
 local window = tonumber(ARGV[6])
 
@@ -50,10 +44,6 @@ local function extend(key, ttl)
   if redis.call('PTTL', key) < tonumber(ttl) then
     redis.call('PEXPIRE', key, ttl)
   end
-end
-
-local function hex(bytes)
-  return (string.gsub(bytes, '.', function(c) return string.format('%02x', string.byte(c)) end))
 end
 
 local function event(kind, click)

@@ -19,12 +19,6 @@
 --       | {'exceeds', what is left} | {'new', remaining}
 -- where reversal = order id, amount, currency, remaining (space separated).
 
--- The oldest event id to keep, by Redis's own clock (which stamps the ids).
-local function oldest_event(max_age_ms)
-  local now = redis.call('TIME')
-  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(max_age_ms)
-end
-
 local existing = redis.call('GET', KEYS[1])
 if existing then
   return {'replay', existing}
