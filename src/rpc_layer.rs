@@ -104,25 +104,6 @@ where
             .split_once('/')
             .unwrap_or(("", path));
         let (service, method) = (service.to_owned(), method.to_owned());
-        let essential =
-            service.starts_with("grpc.health.") || service.starts_with("grpc.reflection.");
-        let permit = if essential {
-            None
-        } else {
-            match self.in_flight.clone().try_acquire_owned() {
-                Ok(permit) => Some(permit),
-                Err(_) => {
-                    tracing::warn!(rpc.method = %method, "overloaded: call shed");
-                    metrics().rpc_duration.record(
-                        0.0,
-                        &rpc_attributes(&method, tonic::Code::ResourceExhausted as i32),
-                    );
-                    let shed = tonic::Status::from(Error::RateLimited).into_http();
-                    return Box::pin(async move { Ok(shed) });
-                }
-            }
-        };
-
         let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
             propagator.extract(&HeaderExtractor(request.headers()))
         });
@@ -142,16 +123,36 @@ where
             rpc.grpc.status_code = Empty,
         );
         let _ = span.set_parent(parent);
-
-        // The clone that was made ready is the one to call (tower's rule).
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         let mut measure = Measure {
             span: span.clone(),
             method,
             started: Instant::now(),
             done: false,
         };
+
+        let essential =
+            service.starts_with("grpc.health.") || service.starts_with("grpc.reflection.");
+        let permit = if essential {
+            None
+        } else {
+            match self.in_flight.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    // A shed call is a span and a measurement like any other.
+                    let error = Error::RateLimited;
+                    span.in_scope(|| tracing::warn!("overloaded: call shed"));
+                    span.record("outcome", "error");
+                    span.record("reason", error.reason());
+                    measure.finish(error.code() as i32);
+                    let shed = tonic::Status::from(error).into_http();
+                    return Box::pin(async move { Ok(shed) });
+                }
+            }
+        };
+
+        // The clone that was made ready is the one to call (tower's rule).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let response = inner.call(request).instrument(span).await;
             let code = match &response {

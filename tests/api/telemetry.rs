@@ -448,7 +448,7 @@ async fn a_call_that_times_out_is_still_measured_and_its_span_ends_with_its_stat
 }
 
 #[tokio::test]
-async fn a_shed_call_is_measured_as_resource_exhausted() {
+async fn a_shed_call_is_measured_as_resource_exhausted_and_has_its_span() {
     let receiver = OtlpReceiver::start().await;
     let redis = TestRedis::start().await;
     let proxy = TcpProxy::start(redis.port()).await;
@@ -491,6 +491,14 @@ async fn a_shed_call_is_measured_as_resource_exhausted() {
                             == Some(Code::ResourceExhausted as i64)
                 }),
         )
+    })
+    .await;
+    wait_for("the shed call's span", EXPORT_BOUND, || {
+        let spans = receiver.received().spans_named("IssueToken");
+        std::future::ready(spans.iter().any(|span| {
+            string_attribute(&span.attributes, "reason") == Some("RATE_LIMITED")
+                && string_attribute(&span.attributes, "outcome") == Some("error")
+        }))
     })
     .await;
 }
