@@ -14,7 +14,7 @@ use cartclick::startup::Application;
 use cartclick::store::redis::{RedisOptions, RedisStore};
 use chrono::TimeDelta;
 use tokio::task::JoinHandle;
-use tonic::{Code, Status};
+use tonic::Status;
 
 use crate::helpers::*;
 use crate::hot_merchant::{self, COLD, HOT, SHARDS};
@@ -638,23 +638,12 @@ fn confirm_request(token: &str, order_id: &str, amount_minor: i64) -> ConfirmSal
 
 /// Repeats `call` while it answers UNAVAILABLE, for up to [`RETRY_BOUND`],
 /// counting the repeats; returns the first other answer.
-async fn until_available<T, F, Fut>(retries: &mut usize, mut call: F) -> Result<T, Status>
+async fn until_available<T, F, Fut>(retries: &mut usize, call: F) -> Result<T, Status>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, Status>>,
 {
-    let deadline = tokio::time::Instant::now() + RETRY_BOUND;
-    loop {
-        match call().await {
-            Err(status)
-                if status.code() == Code::Unavailable && tokio::time::Instant::now() < deadline =>
-            {
-                *retries += 1;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            answer => return answer,
-        }
-    }
+    retry_unavailable(RETRY_BOUND, retries, call).await
 }
 
 async fn wait_for_progress(done: &AtomicUsize, rounds: usize) {

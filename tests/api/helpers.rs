@@ -899,3 +899,29 @@ pub async fn reconcile_command(url: &str, merchant: &str) -> std::process::Outpu
     .await
     .unwrap()
 }
+
+/// Repeats `call` while it answers UNAVAILABLE (safe to retry, says the
+/// contract), for up to `bound`, counting the repeats in `retries`; returns
+/// the first other answer.
+pub async fn retry_unavailable<T, F, Fut>(
+    bound: Duration,
+    retries: &mut usize,
+    mut call: F,
+) -> Result<T, Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Status>>,
+{
+    let deadline = tokio::time::Instant::now() + bound;
+    loop {
+        match call().await {
+            Err(status)
+                if status.code() == Code::Unavailable && tokio::time::Instant::now() < deadline =>
+            {
+                *retries += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            answer => return answer,
+        }
+    }
+}

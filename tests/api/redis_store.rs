@@ -390,22 +390,12 @@ async fn service_health_is(app: &TestApp, service: &str, status: ServingStatus) 
 
 /// Repeats `call` while it answers UNAVAILABLE (safe to retry, says the
 /// contract), for up to [`BOUND`]; returns the first other answer.
-async fn retry_while_unavailable<T, F, Fut>(mut call: F) -> Result<T, Status>
+async fn retry_while_unavailable<T, F, Fut>(call: F) -> Result<T, Status>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, Status>>,
 {
-    let deadline = tokio::time::Instant::now() + BOUND;
-    loop {
-        match call().await {
-            Err(status)
-                if status.code() == Code::Unavailable && tokio::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            answer => return answer,
-        }
-    }
+    retry_unavailable(BOUND, &mut 0, call).await
 }
 
 /// A MONITOR connection to a test Redis, its lines gathered as they come.
