@@ -14,6 +14,7 @@ mod cluster;
 mod confirm_sale;
 mod events;
 mod get_counters;
+mod grpc_web;
 mod helpers;
 mod hot_merchant;
 mod http_json;

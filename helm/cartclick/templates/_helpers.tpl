@@ -178,9 +178,9 @@ bad value fails `helm install`, not a rollout), and secrets in the wrong
 place.
 */}}
 {{- define "cartclick.validateConfig" -}}
-{{- range $key := list "listen" "store" }}
+{{- range $key := list "listen" "http_listen" "store" }}
 {{- if hasKey $.Values.config $key }}
-{{- fail (printf "config.%s: not set through config: the chart sets the listen address from containerPort and the store from redis.url or redis.existingSecret" $key) }}
+{{- fail (printf "config.%s: not set through config: the chart sets the listen addresses from containerPort and httpPort and the store from redis.url or redis.existingSecret" $key) }}
 {{- end }}
 {{- end }}
 {{- range $key, $_ := .Values.secrets }}
