@@ -285,3 +285,36 @@ browserTest('cookies switched off in the browser: no errors', async ({ context, 
   assert.equal(await checkoutField(page), token);
   assert.equal(page.url(), `${shop.url}/checkout?b=2`);
 });
+
+test('data-domain shares the cookie with subdomains; bad settings fall back to defaults', async () => {
+  const shared = await startShop({ snippetAttrs: 'data-domain="shop.test"' });
+  const odd = await startShop({
+    snippetAttrs: 'data-cookie="a b;c" data-max-age="soon" data-domain="x; Path=/evil"',
+  });
+  const { context, page, errors } = await freshPage(browser);
+  try {
+    await proxyHttps(context, 'www.shop.test', shared.url);
+    const token = newToken();
+    await page.goto(`https://www.shop.test/p/sku-1?cc=${token}`);
+    await page.waitForFunction(() => window.cartclick);
+    const kept = await cookie(context);
+    assert.equal(kept?.value, token);
+    assert.equal(kept.domain, '.shop.test');
+
+    const other = newToken();
+    const before = Date.now() / 1000;
+    await page.goto(`${odd.url}/p/sku-1?cc=${other}`);
+    await page.waitForFunction(() => window.cartclick);
+    const plain = (await context.cookies(odd.url)).filter((c) => c.name === 'cartclick_token');
+    assert.equal(plain.length, 1);
+    assert.equal(plain[0].value, other);
+    assert.equal(plain[0].domain, '127.0.0.1');
+    assert.equal(plain[0].path, '/');
+    assert.ok(Math.abs(plain[0].expires - (before + WEEK)) < 60);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await shared.close();
+    await odd.close();
+  }
+});
