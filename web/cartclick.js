@@ -21,8 +21,8 @@
  *   clear()      forget it (call after a completed order)
  *   attach(form) fill the token into a form now (marked forms are automatic)
  *
- * It never throws: with cookies or the history API unavailable it does what
- * it can (the token then lasts for the current page only).
+ * It never throws. Without cookies the token lasts for the current page
+ * only; without the history API the parameter stays in the address.
  */
 (() => {
   // Tokens are opaque, URL-safe base64 (no padding), at most 100 characters.
