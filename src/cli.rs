@@ -539,7 +539,10 @@ async fn serve(args: ServeArgs, dev: bool) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     if let Some(keys) = printed {
         seed_demo(&app).await?;
-        println!("{}", dev_banner(&app.local_addr().to_string(), &keys));
+        println!(
+            "{}",
+            dev_banner(&app.local_addr().to_string(), app.http_addr(), &keys)
+        );
     }
     app.run_until_stopped(shutdown)
         .await
@@ -618,8 +621,8 @@ async fn events_tail(
 ) -> Result<(), String> {
     let args = ServeArgs {
         config: None,
-        listen: None,
         store: Some(store),
+        ..ServeArgs::default()
     };
     let config = Config::load(&args).map_err(|e| e.to_string())?;
     let store = open_redis(&config).await?;
@@ -704,8 +707,8 @@ async fn reconcile(
     let result = async {
         let args = ServeArgs {
             config,
-            listen: None,
             store: Some(store),
+            ..ServeArgs::default()
         };
         let config = Config::load(&args).map_err(|e| e.to_string())?;
         let store = open_redis(&config).await?;
@@ -792,7 +795,7 @@ async fn seed_demo(app: &Application) -> Result<(), String> {
     Ok(())
 }
 
-fn dev_banner(addr: &str, keys: &[(Role, String)]) -> String {
+fn dev_banner(addr: &str, http: Option<std::net::SocketAddr>, keys: &[(Role, String)]) -> String {
     let key = |role: Role| {
         keys.iter()
             .find(|(r, _)| *r == role)
@@ -808,7 +811,16 @@ fn dev_banner(addr: &str, keys: &[(Role, String)]) -> String {
          try it, in another terminal:\n  \
            cartclick issue --server http://{addr} --api-key {feed} --campaign {DEMO_CAMPAIGN} --product sku-1 --video vid-1 --creator cr-1 --viewer viewer-1 --landing-url https://{DEMO_DOMAIN}/p/sku-1\n  \
            cartclick confirm --server http://{addr} --api-key {merchant} --token <token> --order order-1 --amount-minor 12500 --currency DKK\n  \
-           cartclick counters --server http://{addr} --api-key {dashboard} --dimension campaign --id {DEMO_CAMPAIGN}",
+           cartclick counters --server http://{addr} --api-key {dashboard} --dimension campaign --id {DEMO_CAMPAIGN}{http}",
+        http = match http {
+            Some(http) => format!(
+                "\nthe shop's side over HTTP/JSON on {http}:\n  \
+                 curl -s http://{http}/v1/sales:confirm -H 'authorization: Bearer {merchant}' \
+                 -d '{{\"token\": \"<token>\", \"orderId\": \"order-2\", \"amount\": {{\"currencyCode\": \"DKK\", \"amountMinor\": \"12500\"}}}}'",
+                merchant = key(Role::Merchant),
+            ),
+            None => String::new(),
+        },
         feed = key(Role::Feed),
         merchant = key(Role::Merchant),
         dashboard = key(Role::Dashboard),

@@ -20,6 +20,8 @@ use crate::token::{KeyRing, SigningKey};
 
 /// Default listen address (API.md).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+/// Default address of the HTTP/JSON API; `http_listen = "off"` turns it off.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8080";
 
 /// A configuration problem, one line, naming the setting.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +109,11 @@ impl Default for Policy {
 pub struct Config {
     /// Address to listen on; port 0 picks a free one.
     pub listen: SocketAddr,
+    /// Address of the HTTP/JSON API for merchants; `None` when turned off.
+    pub http_listen: Option<SocketAddr>,
+    /// Browser origins (`https://dash.example`, or `*` for any) whose pages
+    /// may call the gRPC-Web API; empty allows none but the server's own.
+    pub grpc_web_origins: Vec<String>,
     /// The store to run on.
     pub store: StoreUrl,
     /// Longest a store call may take before the RPC answers STORE_UNAVAILABLE.
@@ -140,6 +147,12 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
+            http_listen: Some(
+                DEFAULT_HTTP_LISTEN
+                    .parse()
+                    .expect("the default address parses"),
+            ),
+            grpc_web_origins: Vec::new(),
             store: StoreUrl::Memory,
             store_timeout: Duration::from_millis(500),
             shutdown_grace: Duration::from_secs(10),
@@ -165,6 +178,9 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:50051].
     #[arg(long, env = "CARTCLICK_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Address of the HTTP/JSON API, or "off" [default: 127.0.0.1:8080].
+    #[arg(long, env = "CARTCLICK_HTTP_LISTEN", value_name = "ADDR")]
+    pub http_listen: Option<String>,
     /// Store URL: memory://, redis://host:port/db, rediss://…, redis+cluster://h:p,h:p [default: memory://].
     #[arg(long, env = "CARTCLICK_STORE", value_name = "URL")]
     pub store: Option<String>,
@@ -175,6 +191,9 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<String>,
+    http_listen: Option<String>,
+    #[serde(default)]
+    grpc_web_origins: Vec<String>,
     store: Option<String>,
     store_timeout_ms: Option<u64>,
     shutdown_grace_seconds: Option<u64>,
@@ -256,6 +275,17 @@ impl Config {
             })?,
             None => defaults.listen,
         };
+        let http_listen = match args.http_listen.as_deref().or(file.http_listen.as_deref()) {
+            Some("off") => None,
+            Some(raw) => Some(raw.parse().map_err(|_| {
+                ConfigError::at(
+                    "http_listen",
+                    format!("not an ip:port address or \"off\": {raw:?}"),
+                )
+            })?),
+            None => defaults.http_listen,
+        };
+        let grpc_web_origins = origins(file.grpc_web_origins)?;
         let store = match args.store.as_deref().or(file.store.as_deref()) {
             Some(raw) => StoreUrl::parse(raw)?,
             None => StoreUrl::Memory,
@@ -343,6 +373,8 @@ impl Config {
         };
         Ok(Config {
             listen,
+            http_listen,
+            grpc_web_origins,
             store,
             store_timeout,
             shutdown_grace,
@@ -559,6 +591,28 @@ fn merchant_shards(shards: HashMap<String, u16>) -> Result<HashMap<String, u16>,
     Ok(shards)
 }
 
+/// Browser origins for gRPC-Web: `*`, or each a bare origin
+/// (`scheme://host[:port]`, nothing after it), as browsers send it.
+fn origins(origins: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    for (i, origin) in origins.iter().enumerate() {
+        if origin == "*" {
+            continue;
+        }
+        let bare = url::Url::parse(origin)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https"))
+            .map(|url| url.origin().ascii_serialization())
+            .is_some_and(|serialized| serialized == *origin);
+        if !bare {
+            return Err(ConfigError::at(
+                format!("grpc_web_origins[{i}]"),
+                format!("not \"*\" or an origin like https://dash.example: {origin:?}"),
+            ));
+        }
+    }
+    Ok(origins)
+}
+
 fn days(setting: &str, value: Option<u64>, default: Duration) -> Result<Duration, ConfigError> {
     match value {
         None => Ok(default),
@@ -634,6 +688,15 @@ tap_rate_limit_per_minute = 60
             ),
             ("store = \"postgres://x\"", "store"),
             ("listen = \"nope\"", "listen"),
+            ("http_listen = \"8080\"", "http_listen"),
+            (
+                "grpc_web_origins = [\"*\", \"https://dash.example/app\"]",
+                "grpc_web_origins[1]",
+            ),
+            (
+                "grpc_web_origins = [\"dash.example\"]",
+                "grpc_web_origins[0]",
+            ),
             (
                 "[policy]\ndedup_window_seconds = 0",
                 "policy.dedup_window_seconds",
@@ -651,6 +714,27 @@ tap_rate_limit_per_minute = 60
             let err = Config::from_toml(text).unwrap_err().to_string();
             assert!(err.starts_with(setting), "{text:?} gave {err:?}");
         }
+    }
+
+    #[test]
+    fn the_http_api_is_on_by_default_and_can_be_moved_or_turned_off() {
+        let default = Config::from_toml("").unwrap();
+        assert_eq!(
+            default.http_listen,
+            Some(DEFAULT_HTTP_LISTEN.parse().unwrap())
+        );
+        let moved = Config::from_toml("http_listen = \"0.0.0.0:9090\"").unwrap();
+        assert_eq!(moved.http_listen, Some("0.0.0.0:9090".parse().unwrap()));
+        let off = Config::from_toml("http_listen = \"off\"").unwrap();
+        assert_eq!(off.http_listen, None);
+        let origins = Config::from_toml(
+            "grpc_web_origins = [\"https://dash.example\", \"http://localhost:3000\"]",
+        )
+        .unwrap();
+        assert_eq!(
+            origins.grpc_web_origins,
+            ["https://dash.example", "http://localhost:3000"]
+        );
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The tower layer around every gRPC call: one span per RPC, joined to the
 //! caller's trace (`traceparent`), its latency recorded by method and status
-//! code, and a server-wide concurrency limit that sheds load at once.
+//! code, and a server-wide concurrency limit that sheds load at once. The
+//! HTTP/JSON transport (`api::http`) uses the same span, measurement and
+//! permits ([`RpcLayer::permits`]), so a call costs the same whichever way
+//! it came in.
 //!
 //! Shedding answers RESOURCE_EXHAUSTED with reason RATE_LIMITED the moment
 //! the limit is reached, instead of queueing calls until every one of them
@@ -36,6 +39,11 @@ impl RpcLayer {
         RpcLayer {
             in_flight: Arc::new(Semaphore::new(max_in_flight)),
         }
+    }
+
+    /// The permits for calls in flight, to share with another transport.
+    pub fn permits(&self) -> Arc<Semaphore> {
+        self.in_flight.clone()
     }
 }
 
@@ -103,32 +111,8 @@ where
             .trim_start_matches('/')
             .split_once('/')
             .unwrap_or(("", path));
-        let (service, method) = (service.to_owned(), method.to_owned());
-        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
-            propagator.extract(&HeaderExtractor(request.headers()))
-        });
-        // Fields the adapters fill in: ids (never viewer ids, never tokens),
-        // and how the call ended.
-        let span = tracing::info_span!(
-            "rpc",
-            otel.name = %method,
-            otel.kind = "server",
-            rpc.system = "grpc",
-            rpc.service = %service,
-            rpc.method = %method,
-            merchant_id = Empty,
-            campaign_id = Empty,
-            outcome = Empty,
-            reason = Empty,
-            rpc.grpc.status_code = Empty,
-        );
-        let _ = span.set_parent(parent);
-        let mut measure = Measure {
-            span: span.clone(),
-            method,
-            started: Instant::now(),
-            done: false,
-        };
+        let span = rpc_span("grpc", service, method, request.headers());
+        let mut measure = Measure::start(span.clone(), method);
 
         let essential =
             service.starts_with("grpc.health.") || service.starts_with("grpc.reflection.");
@@ -138,13 +122,7 @@ where
             match self.in_flight.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
                 Err(_) => {
-                    // A shed call is a span and a measurement like any other.
-                    let error = Error::RateLimited;
-                    span.in_scope(|| tracing::warn!("overloaded: call shed"));
-                    span.record("outcome", "error");
-                    span.record("reason", error.reason());
-                    measure.finish(error.code() as i32);
-                    let shed = tonic::Status::from(error).into_http();
+                    let shed = tonic::Status::from(measure.shed()).into_http();
                     return Box::pin(async move { Ok(shed) });
                 }
             }
@@ -166,12 +144,42 @@ where
     }
 }
 
+/// The span of one call, joined to the caller's trace. `system` is "grpc"
+/// or "http" (the JSON transport, which names the RPC it runs).
+pub(crate) fn rpc_span(
+    system: &'static str,
+    service: &str,
+    method: &str,
+    headers: &http::HeaderMap,
+) -> tracing::Span {
+    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(headers))
+    });
+    // Fields the adapters fill in: ids (never viewer ids, never tokens),
+    // and how the call ended.
+    let span = tracing::info_span!(
+        "rpc",
+        otel.name = %method,
+        otel.kind = "server",
+        rpc.system = system,
+        rpc.service = %service,
+        rpc.method = %method,
+        merchant_id = Empty,
+        campaign_id = Empty,
+        outcome = Empty,
+        reason = Empty,
+        rpc.grpc.status_code = Empty,
+    );
+    let _ = span.set_parent(parent);
+    span
+}
+
 /// Records how one call ended: the status code on its span and its latency.
 /// A call dropped before it answers (tonic's `grpc-timeout`, which runs
 /// outside this layer and answers CANCELLED, or a client that went away)
 /// is recorded as CANCELLED when dropped, so the slowest calls are not
 /// missing from the latency histogram.
-struct Measure {
+pub(crate) struct Measure {
     span: tracing::Span,
     method: String,
     started: Instant,
@@ -179,7 +187,30 @@ struct Measure {
 }
 
 impl Measure {
-    fn finish(&mut self, code: i32) {
+    /// Starts the clock of a call.
+    pub(crate) fn start(span: tracing::Span, method: &str) -> Measure {
+        Measure {
+            span,
+            method: method.to_owned(),
+            started: Instant::now(),
+            done: false,
+        }
+    }
+
+    /// Records a call shed for want of a permit, and the error to answer:
+    /// a shed call is a span and a measurement like any other.
+    pub(crate) fn shed(&mut self) -> Error {
+        let error = Error::RateLimited;
+        self.span
+            .in_scope(|| tracing::warn!("overloaded: call shed"));
+        self.span.record("outcome", "error");
+        self.span.record("reason", error.reason());
+        self.finish(error.code() as i32);
+        error
+    }
+
+    /// Records the status code the call ended with.
+    pub(crate) fn finish(&mut self, code: i32) {
         self.done = true;
         self.span.record("rpc.grpc.status_code", code);
         metrics().rpc_duration.record(

@@ -10,15 +10,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
+use http::{HeaderName, HeaderValue};
 use tokio::net::TcpListener;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
+use tonic_web::GrpcWebLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::api::admin::AdminApi;
 use crate::api::click::ClickApi;
 use crate::api::counter::CounterApi;
+use crate::api::http::HttpApi;
 use crate::api::sale::SaleApi;
 use crate::api::{ApiState, State};
 use crate::auth::Authenticator;
@@ -73,6 +78,9 @@ pub enum StartupError {
     /// Reflection could not load the descriptors (a build problem).
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The HTTP/JSON server failed while serving.
+    #[error("http server error: {0}")]
+    Http(std::io::Error),
 }
 
 /// A server, bound and ready to run.
@@ -81,6 +89,10 @@ pub struct Application {
     listener: TcpListener,
     /// Where it is bound (the real port when 0 was asked for).
     local_addr: SocketAddr,
+    /// The HTTP/JSON API's listener and address, unless turned off.
+    http: Option<(TcpListener, SocketAddr)>,
+    /// Browser origins allowed to call gRPC-Web.
+    grpc_web_origins: Vec<String>,
     /// What the services share.
     state: State,
     /// Longest in-flight calls get after shutdown begins.
@@ -150,20 +162,16 @@ impl Application {
             auth,
             shutdown,
         });
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartupError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let local_addr = listener.local_addr().map_err(|source| StartupError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+        let (listener, local_addr) = bind(config.listen).await?;
+        let http = match config.http_listen {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
         Ok(Application {
             listener,
             local_addr,
+            http,
+            grpc_web_origins: config.grpc_web_origins,
             state,
             shutdown_grace: config.shutdown_grace,
             shutdown_tx,
@@ -178,6 +186,11 @@ impl Application {
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address of the HTTP/JSON API, unless it is turned off.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().map(|(_, addr)| *addr)
     }
 
     /// The domain, for operator commands that run in-process (the dev seed).
@@ -221,7 +234,34 @@ impl Application {
         };
         let state = &self.state;
         let limits = self.limits;
+        let rpc_layer = RpcLayer::new(limits.max_concurrent_requests);
+        let http = self.http.map(|(listener, addr)| {
+            let api = HttpApi::new(state.clone(), rpc_layer.permits(), limits.request_timeout);
+            let mut stopping = state.shutdown.clone();
+            let server = axum::serve(
+                listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                }),
+                api.router(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stopping.wait_for(|stopping| *stopping).await;
+            });
+            (server, addr)
+        });
+        let http_addr = http.as_ref().map(|(_, addr)| *addr);
+        let http = async move {
+            match http {
+                Some((server, _)) => server.await.map_err(StartupError::Http),
+                None => Ok(()),
+            }
+        };
         let server = Server::builder()
+            // gRPC-Web (HTTP/1.1 too) for browser dashboards, CORS first so
+            // preflights are answered before anything else looks at them.
+            .accept_http1(true)
+            .layer(grpc_web_cors(&self.grpc_web_origins))
+            .layer(GrpcWebLayer::new())
             // A client's shorter grpc-timeout wins over this bound.
             .timeout(limits.request_timeout)
             .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
@@ -230,7 +270,7 @@ impl Application {
             // the graceful close at max age (GOAWAY, in-flight calls finish)
             // with a hard close at age + grace that fails calls in flight.
             .max_connection_age(limits.max_connection_age)
-            .layer(RpcLayer::new(limits.max_concurrent_requests))
+            .layer(rpc_layer)
             .add_service(health_service)
             .add_service(reflection)
             .add_service(
@@ -258,12 +298,19 @@ impl Application {
                 .max_decoding_message_size(MAX_REQUEST_BYTES),
             )
             .serve_with_incoming_shutdown(incoming(self.listener), signal);
-        tracing::info!(addr = %self.local_addr, "serving");
+        match http_addr {
+            Some(http_addr) => tracing::info!(addr = %self.local_addr, %http_addr, "serving"),
+            None => tracing::info!(addr = %self.local_addr, "serving"),
+        }
 
-        tokio::pin!(server);
+        let servers = async {
+            let grpc = async { server.await.map_err(StartupError::from) };
+            tokio::try_join!(grpc, http).map(|_| ())
+        };
+        tokio::pin!(servers);
         let grace = self.shutdown_grace;
         tokio::select! {
-            result = &mut server => result?,
+            result = &mut servers => result?,
             () = async {
                 // Pending until the drain starts; then the grace period runs.
                 if drain_rx.await.is_ok() {
@@ -285,6 +332,49 @@ impl Application {
 /// delayed ACK (~40 ms a call).
 fn incoming(listener: TcpListener) -> TcpIncoming {
     TcpIncoming::from(listener).with_nodelay(Some(true))
+}
+
+/// A listener on `addr`, and the address it got (the real port for 0).
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartupError> {
+    let bind_error = |source| StartupError::Bind { addr, source };
+    let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, local))
+}
+
+/// CORS for gRPC-Web calls from browser pages on the configured origins:
+/// the headers a gRPC-Web client sends, and the status headers it must
+/// read. No cookies: callers authenticate with a bearer key.
+fn grpc_web_cors(origins: &[String]) -> CorsLayer {
+    let allow_origin = if origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
+        )
+    };
+    let header = HeaderName::from_static;
+    CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([http::Method::POST])
+        .allow_headers([
+            header("authorization"),
+            header("content-type"),
+            header("x-grpc-web"),
+            header("x-user-agent"),
+            header("grpc-timeout"),
+            header("traceparent"),
+            header("tracestate"),
+            header(crate::auth::ACT_AS_MERCHANT),
+        ])
+        .expose_headers([
+            header("grpc-status"),
+            header("grpc-message"),
+            header("grpc-status-details-bin"),
+        ])
+        .max_age(Duration::from_secs(3600))
 }
 
 /// The store the config names. A persistent store needs signing keys and a

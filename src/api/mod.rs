@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod click;
 pub mod counter;
+pub mod http;
 pub mod sale;
 
 use std::sync::Arc;

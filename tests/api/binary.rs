@@ -25,7 +25,14 @@ fn a_bad_config_exits_non_zero_with_one_line_naming_the_setting() {
         std::fs::write(&path, text).unwrap();
 
         let output = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--http-listen",
+                "127.0.0.1:0",
+                "--config",
+            ])
             .arg(&path)
             .env_remove("CARTCLICK_LISTEN")
             .env_remove("CARTCLICK_STORE")
@@ -44,7 +51,13 @@ fn a_bad_config_exits_non_zero_with_one_line_naming_the_setting() {
 #[test]
 fn sigterm_stops_the_server_cleanly() {
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .env_remove("CARTCLICK_CONFIG")

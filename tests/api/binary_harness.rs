@@ -66,6 +66,7 @@ impl Launch {
 pub struct ServerProcess {
     child: Child,
     addr: SocketAddr,
+    http_addr: Option<SocketAddr>,
     /// Every stderr line so far.
     lines: Arc<Mutex<Vec<String>>>,
     /// Reads stderr until the process closes it.
@@ -85,12 +86,15 @@ fn random_base64() -> String {
 }
 
 /// The config file text: `settings`, a pepper, one signing key and the
-/// test's API keys.
+/// test's API keys; the HTTP API on a free port unless a setting moves it.
 fn config_text(keys: &Keys, settings: &[String]) -> String {
     let mut text = String::new();
     for line in settings {
         text.push_str(line);
         text.push('\n');
+    }
+    if !settings.iter().any(|line| line.starts_with("http_listen")) {
+        text.push_str("http_listen = \"127.0.0.1:0\"\n");
     }
     text.push_str(&format!("viewer_pepper_base64 = \"{}\"\n", random_base64()));
     text.push_str(&format!(
@@ -120,16 +124,22 @@ fn config_text(keys: &Keys, settings: &[String]) -> String {
     text
 }
 
-/// The port in a `serving` line, text (`addr=127.0.0.1:PORT`) or JSON
-/// (`"addr":"127.0.0.1:PORT"`).
-fn serving_addr(line: &str) -> Option<SocketAddr> {
+/// The address named `key` (`addr`, `http_addr`) in a `serving` line, text
+/// (`addr=127.0.0.1:PORT`) or JSON (`"addr":"127.0.0.1:PORT"`).
+fn serving_addr(line: &str, key: &str) -> Option<SocketAddr> {
     if !line.contains("serving") || line.contains("NOT_SERVING") {
         return None;
     }
-    let start = line.find("127.0.0.1:")?;
-    let rest = &line[start + "127.0.0.1:".len()..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    format!("127.0.0.1:{digits}").parse().ok()
+    [format!(" {key}="), format!("\"{key}\":\"")]
+        .iter()
+        .find_map(|prefix| {
+            let start = line.find(prefix.as_str())? + prefix.len();
+            let value: String = line[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                .collect();
+            value.parse().ok()
+        })
 }
 
 impl ServerProcess {
@@ -174,6 +184,7 @@ impl ServerProcess {
         let mut process = ServerProcess {
             child,
             addr: "127.0.0.1:0".parse().unwrap(),
+            http_addr: None,
             lines,
             reader: Some(reader),
             dir,
@@ -181,8 +192,12 @@ impl ServerProcess {
         };
         let deadline = tokio::time::Instant::now() + START_BOUND;
         loop {
-            if let Some(addr) = process.lines().iter().find_map(|l| serving_addr(l)) {
+            if let Some(addr) = process.lines().iter().find_map(|l| serving_addr(l, "addr")) {
                 process.addr = addr;
+                process.http_addr = process
+                    .lines()
+                    .iter()
+                    .find_map(|l| serving_addr(l, "http_addr"));
                 return process;
             }
             if let Some(status) = process.child.try_wait().unwrap() {
@@ -203,6 +218,11 @@ impl ServerProcess {
     /// Where it serves.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where it serves the HTTP/JSON API.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr.expect("the serving line names http_addr")
     }
 
     /// A new connection to it.

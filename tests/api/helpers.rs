@@ -103,6 +103,7 @@ pub fn key_ring() -> KeyRing {
 pub fn test_config(keys: &Keys) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
+        http_listen: Some("127.0.0.1:0".parse().unwrap()),
         store: StoreUrl::Memory,
         api_keys: keys.api_keys(),
         signing_keys: Some(key_ring()),
@@ -134,6 +135,8 @@ pub struct TestApp {
     pub channel: Channel,
     /// Where the server listens, for connections of a test's own.
     pub addr: std::net::SocketAddr,
+    /// Where its HTTP/JSON API listens (the test config turns it on).
+    pub http_addr: Option<std::net::SocketAddr>,
     pub keys: Keys,
     pub clock: Arc<ManualClock>,
     /// The service the server runs, for operations that have no RPC.
@@ -313,6 +316,7 @@ async fn spawn_app_with_clock(
         .await
         .expect("server builds");
     let addr = app.local_addr();
+    let http_addr = app.http_addr();
     let domain = app.domain();
     let (tx, rx) = oneshot::channel();
     let server = tokio::spawn(app.run_until_stopped(async {
@@ -326,6 +330,7 @@ async fn spawn_app_with_clock(
     TestApp {
         channel,
         addr,
+        http_addr,
         keys,
         clock,
         domain,

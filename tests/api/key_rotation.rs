@@ -89,6 +89,7 @@ impl Deployment {
         let mut config = Config::from_toml(&text).expect("the rotation config is valid");
         let base = test_config(&self.keys);
         config.listen = base.listen;
+        config.http_listen = base.http_listen;
         config.api_keys = base.api_keys;
         config.shutdown_grace = base.shutdown_grace;
         config.viewer_pepper = Some(self.pepper.clone());

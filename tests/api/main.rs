@@ -16,6 +16,7 @@ mod events;
 mod get_counters;
 mod helpers;
 mod hot_merchant;
+mod http_json;
 mod issue_token;
 mod key_rotation;
 mod list_top;

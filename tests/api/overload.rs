@@ -26,13 +26,13 @@ use tonic_health::pb::health_client::HealthClient;
 use crate::helpers::*;
 use crate::tcp_proxy::TcpProxy;
 
-const BOUND: Duration = Duration::from_secs(10);
+pub(crate) const BOUND: Duration = Duration::from_secs(10);
 
 /// A server on a [`GatedStore`] with the test config changed by
 /// `configure`, and a token to sell. The store is seeded and the token
 /// issued by a replica with the unchanged config, so limits under test
 /// (a short request timeout) cannot fail the setup.
-async fn gated_app(configure: impl FnOnce(&mut cartclick::config::Config)) -> GatedApp {
+pub(crate) async fn gated_app(configure: impl FnOnce(&mut cartclick::config::Config)) -> GatedApp {
     let keys = Keys::new();
     let mut config = test_config(&keys);
     let store = Arc::new(GatedStore::new());
@@ -49,17 +49,20 @@ async fn gated_app(configure: impl FnOnce(&mut cartclick::config::Config)) -> Ga
     }
 }
 
-struct GatedApp {
-    app: TestApp,
-    store: Arc<GatedStore>,
-    token: String,
+pub(crate) struct GatedApp {
+    pub(crate) app: TestApp,
+    pub(crate) store: Arc<GatedStore>,
+    pub(crate) token: String,
     _seeder: TestApp,
 }
 
 impl GatedApp {
     /// A ConfirmSale of `order_id` that is inside the store, waiting at the
     /// gate, when this returns.
-    async fn hold_sale(&self, order_id: &str) -> JoinHandle<Result<ConfirmSaleResponse, Status>> {
+    pub(crate) async fn hold_sale(
+        &self,
+        order_id: &str,
+    ) -> JoinHandle<Result<ConfirmSaleResponse, Status>> {
         let call = self.sale_call(order_id, None);
         tokio::time::timeout(BOUND, self.store.entered.notified())
             .await
@@ -92,7 +95,7 @@ impl GatedApp {
     }
 
     /// Opens the gate for every call waiting at it.
-    fn release(&self) {
+    pub(crate) fn release(&self) {
         self.store.release.notify_waiters();
     }
 }
