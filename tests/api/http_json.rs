@@ -580,3 +580,44 @@ async fn the_binary_serves_http_json_on_its_second_port_unless_turned_off() {
         off.lines()
     );
 }
+
+#[tokio::test]
+async fn a_sale_in_flight_over_http_completes_when_the_server_shuts_down() {
+    let mut gated = gated_app(|_| {}).await;
+    let http = Http::of(&gated.app);
+    let (key, token) = (gated.app.keys.merchant.clone(), gated.token.clone());
+    let call = tokio::spawn(async move {
+        http.post(
+            "/v1/sales:confirm",
+            Some(&key),
+            &confirm_body(&token, "order-1", 100, "DKK"),
+        )
+        .await
+    });
+    tokio::time::timeout(BOUND, gated.store.entered.notified())
+        .await
+        .expect("the sale reaches the store");
+
+    gated.app.begin_shutdown();
+    let addr = gated.app.http_addr.unwrap();
+    wait_for(
+        "the HTTP port to refuse new connections",
+        BOUND,
+        || async move { tokio::net::TcpStream::connect(addr).await.is_err() },
+    )
+    .await;
+
+    gated.release();
+    let answer = tokio::time::timeout(BOUND, call)
+        .await
+        .expect("the held sale answers")
+        .unwrap();
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["replayed"], false);
+    let server = gated.app.server.take().unwrap();
+    tokio::time::timeout(BOUND, server)
+        .await
+        .expect("the server stops once the call is done")
+        .unwrap()
+        .expect("a clean stop");
+}

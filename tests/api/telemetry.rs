@@ -4,8 +4,8 @@
 //!
 //! Most tests look at one shared run ([`exported`]): the binary with
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` pointed at the receiver is seeded, issues
-//! two tokens (one with a `traceparent`), confirms one sale and refuses a
-//! forged token, then stops on SIGTERM, which flushes what it holds. The
+//! two tokens (one with a `traceparent`), confirms one sale, refuses a
+//! forged token and confirms a second sale over HTTP/JSON, then stops on SIGTERM, which flushes what it holds. The
 //! rest need a store that fails or stalls and run a binary of their own.
 
 use std::sync::OnceLock;
@@ -51,6 +51,9 @@ struct Exported {
     /// The `traceparent` the second tap carried: trace id and span id.
     trace_id: [u8; 16],
     caller_span_id: [u8; 8],
+    /// The `traceparent` span id of the sale confirmed over HTTP/JSON (same
+    /// trace id).
+    http_caller_span_id: [u8; 8],
     /// Everything the binary logged.
     lines: Vec<String>,
 }
@@ -102,11 +105,33 @@ async fn shared_run() -> Exported {
     );
     let traced = client.issue_request(traced).await.unwrap();
 
+    // A sale over the HTTP/JSON API, with a traceparent of its own.
+    let http_caller_span_id: [u8; 8] = rand::random();
+    let over_http = reqwest::Client::new()
+        .post(format!("http://{}/v1/sales:confirm", server.http_addr()))
+        .bearer_auth(&client.keys.merchant)
+        .header(
+            "traceparent",
+            format!(
+                "00-{}-{}-01",
+                hex::encode(trace_id),
+                hex::encode(http_caller_span_id)
+            ),
+        )
+        .body(format!(
+            r#"{{"token": "{}", "orderId": "order-3", "amount": {{"currencyCode": "DKK", "amountMinor": "100"}}}}"#,
+            traced.token
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(over_http.status(), reqwest::StatusCode::OK);
+
     wait_for("the spans and metrics of the run", EXPORT_BOUND, || {
         let received = receiver.received();
         std::future::ready(
             received.spans_named("IssueToken").len() >= 2
-                && received.spans_named("ConfirmSale").len() >= 2
+                && received.spans_named("ConfirmSale").len() >= 3
                 && [RPC_DURATION, TOKENS_ISSUED, SALES_CONFIRMED, STORE_DURATION]
                     .iter()
                     .all(|name| !received.metrics_named(name).is_empty()),
@@ -120,6 +145,7 @@ async fn shared_run() -> Exported {
         tokens: vec![issued.token, forged, traced.token],
         trace_id,
         caller_span_id,
+        http_caller_span_id,
         lines,
     }
 }
@@ -133,7 +159,7 @@ fn assert_string(attributes: &[KeyValue], key: &str, expected: &str) {
     );
 }
 
-/// The one span named `method` whose `outcome` is `outcome`.
+/// The first gRPC span named `method` whose `outcome` is `outcome`.
 fn span_with_outcome(
     exported: &Exported,
     method: &str,
@@ -144,6 +170,7 @@ fn span_with_outcome(
         .spans_named(method)
         .into_iter()
         .filter(|span| string_attribute(&span.attributes, "outcome") == Some(outcome))
+        .filter(|span| string_attribute(&span.attributes, "rpc.system") == Some("grpc"))
         .collect();
     assert!(
         !spans.is_empty(),
@@ -225,6 +252,32 @@ fn a_call_with_a_traceparent_is_a_child_of_the_callers_span() {
 
     assert_eq!(joined.len(), 1, "{:#?}", exported.received.spans());
     assert_eq!(joined[0].parent_span_id, exported.caller_span_id);
+}
+
+#[test]
+fn a_call_over_http_json_is_a_span_of_its_rpc_joined_to_the_callers_trace() {
+    let exported = exported();
+    let over_http: Vec<_> = exported
+        .received
+        .spans_named("ConfirmSale")
+        .into_iter()
+        .filter(|span| string_attribute(&span.attributes, "rpc.system") == Some("http"))
+        .collect();
+
+    assert_eq!(over_http.len(), 1, "{:#?}", exported.received.spans());
+    let span = &over_http[0];
+    assert_eq!(span.kind(), SpanKind::Server);
+    assert_string(&span.attributes, "rpc.service", "cartclick.v1.SaleService");
+    assert_string(&span.attributes, "rpc.method", "ConfirmSale");
+    assert_string(&span.attributes, "merchant_id", MERCHANT);
+    assert_string(&span.attributes, "campaign_id", CAMPAIGN);
+    assert_string(&span.attributes, "outcome", "ok");
+    assert_eq!(
+        int_attribute(&span.attributes, "rpc.grpc.status_code"),
+        Some(0)
+    );
+    assert_eq!(span.trace_id, exported.trace_id);
+    assert_eq!(span.parent_span_id, exported.http_caller_span_id);
 }
 
 #[test]
@@ -311,7 +364,8 @@ fn tokens_issued_and_sales_confirmed_are_counted() {
     let exported = exported();
 
     assert_eq!(exported.received.counter_total(TOKENS_ISSUED), 2);
-    assert_eq!(exported.received.counter_total(SALES_CONFIRMED), 1);
+    // One over gRPC, one over HTTP/JSON.
+    assert_eq!(exported.received.counter_total(SALES_CONFIRMED), 2);
 }
 
 #[test]
