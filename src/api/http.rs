@@ -38,7 +38,7 @@ use tracing::Instrument;
 
 use crate::api::State as ApiState;
 use crate::api::counter::CounterApi;
-use crate::api::reply;
+use crate::api::refused;
 use crate::api::sale::SaleApi;
 use crate::error::Error;
 use crate::proto::counter_service_server::CounterService;
@@ -54,7 +54,28 @@ struct Route {
     method: Method,
     path: &'static str,
     service: &'static str,
-    rpc: &'static str,
+    rpc: Rpc,
+}
+
+/// The RPCs served over HTTP.
+#[derive(Debug, Clone, Copy)]
+enum Rpc {
+    ConfirmSale,
+    ReverseSale,
+    GetCounters,
+    ListTop,
+}
+
+impl Rpc {
+    /// The method's name in the proto.
+    fn name(self) -> &'static str {
+        match self {
+            Rpc::ConfirmSale => "ConfirmSale",
+            Rpc::ReverseSale => "ReverseSale",
+            Rpc::GetCounters => "GetCounters",
+            Rpc::ListTop => "ListTop",
+        }
+    }
 }
 
 /// The routes, in the order of the module docs.
@@ -63,25 +84,25 @@ const ROUTES: [Route; 4] = [
         method: Method::POST,
         path: "/v1/sales:confirm",
         service: "cartclick.v1.SaleService",
-        rpc: "ConfirmSale",
+        rpc: Rpc::ConfirmSale,
     },
     Route {
         method: Method::POST,
         path: "/v1/sales:reverse",
         service: "cartclick.v1.SaleService",
-        rpc: "ReverseSale",
+        rpc: Rpc::ReverseSale,
     },
     Route {
         method: Method::GET,
         path: "/v1/counters",
         service: "cartclick.v1.CounterService",
-        rpc: "GetCounters",
+        rpc: Rpc::GetCounters,
     },
     Route {
         method: Method::GET,
         path: "/v1/top",
         service: "cartclick.v1.CounterService",
-        rpc: "ListTop",
+        rpc: Rpc::ListTop,
     },
 ];
 
@@ -119,7 +140,7 @@ impl HttpApi {
             .map(|route| {
                 let rpc = pool
                     .get_service_by_name(route.service)
-                    .and_then(|service| service.methods().find(|m| m.name() == route.rpc))
+                    .and_then(|service| service.methods().find(|m| m.name() == route.rpc.name()))
                     .expect("every route names an RPC of the contract");
                 Messages {
                     input: rpc.input(),
@@ -154,13 +175,16 @@ impl HttpApi {
     ) -> Result<Vec<u8>, tonic::Status> {
         let messages = &self.messages[index];
         match ROUTES[index].rpc {
-            "ConfirmSale" => unary(messages, headers, input, |r| self.sales.confirm_sale(r)).await,
-            "ReverseSale" => unary(messages, headers, input, |r| self.sales.reverse_sale(r)).await,
-            "GetCounters" => {
+            Rpc::ConfirmSale => {
+                unary(messages, headers, input, |r| self.sales.confirm_sale(r)).await
+            }
+            Rpc::ReverseSale => {
+                unary(messages, headers, input, |r| self.sales.reverse_sale(r)).await
+            }
+            Rpc::GetCounters => {
                 unary(messages, headers, input, |r| self.counters.get_counters(r)).await
             }
-            "ListTop" => unary(messages, headers, input, |r| self.counters.list_top(r)).await,
-            rpc => unreachable!("route to {rpc} without an adapter"),
+            Rpc::ListTop => unary(messages, headers, input, |r| self.counters.list_top(r)).await,
         }
     }
 }
@@ -199,8 +223,8 @@ async fn handle(State(api): State<Arc<HttpApi>>, request: axum::extract::Request
         return response;
     }
 
-    let span = rpc_span("http", route.service, route.rpc, &parts.headers);
-    let mut measure = Measure::start(span.clone(), route.rpc);
+    let span = rpc_span("http", route.service, route.rpc.name(), &parts.headers);
+    let mut measure = Measure::start(span.clone(), route.rpc.name());
     let Ok(permit) = api.permits.clone().try_acquire_owned() else {
         return error_response(&measure.shed().into());
     };
@@ -215,7 +239,7 @@ async fn handle(State(api): State<Arc<HttpApi>>, request: axum::extract::Request
                         "body",
                         format!("larger than {MAX_REQUEST_BYTES} bytes, or cut short"),
                     );
-                    return Err(rejected(too_big));
+                    return Err(refused(too_big));
                 }
             }
         };
@@ -263,7 +287,7 @@ where
         Input::Body(body) => from_json(&messages.input, &body),
         Input::Query(query) => from_query(&messages.input, query.as_deref().unwrap_or("")),
     }
-    .map_err(rejected)?;
+    .map_err(refused)?;
     let request = tonic::Request::from_parts(
         MetadataMap::from_headers(headers),
         tonic::Extensions::default(),
@@ -271,15 +295,6 @@ where
     );
     let response = call(request).await?;
     to_json(&messages.output, response.get_ref())
-}
-
-/// A request refused before it reached the adapter, logged and recorded on
-/// the span as the adapter would.
-fn rejected(error: Error) -> tonic::Status {
-    match reply::<()>(Err(error)) {
-        Err(status) => status,
-        Ok(_) => unreachable!("an error replies with an error"),
-    }
 }
 
 /// Reads a JSON body in the protobuf JSON mapping (field names in camelCase

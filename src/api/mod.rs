@@ -40,17 +40,23 @@ pub(crate) fn reply<T>(result: Result<T>) -> Result<Response<T>, Status> {
             span.record("outcome", "ok");
             Ok(Response::new(message))
         }
-        Err(error) => {
-            let reason = error.reason();
-            span.record("outcome", "error");
-            span.record("reason", reason);
-            match error {
-                Error::StoreUnavailable => tracing::warn!(reason, "rpc failed"),
-                _ => tracing::debug!(reason, %error, "rpc refused"),
-            }
-            Err(error.into())
-        }
+        Err(error) => Err(refused(error)),
     }
+}
+
+/// Logs a failed RPC, records it on the RPC's span, and converts the error:
+/// the error half of [`reply`], also for requests the HTTP transport
+/// refuses before they reach an adapter.
+pub(crate) fn refused(error: Error) -> Status {
+    let span = tracing::Span::current();
+    let reason = error.reason();
+    span.record("outcome", "error");
+    span.record("reason", reason);
+    match error {
+        Error::StoreUnavailable => tracing::warn!(reason, "rpc failed"),
+        _ => tracing::debug!(reason, %error, "rpc refused"),
+    }
+    error.into()
 }
 
 /// A required id field (1..128 printable ASCII bytes).
