@@ -632,6 +632,61 @@ mod tests {
         );
     }
 
+    /// The (method, path) operations under `paths:` of the OpenAPI
+    /// document: each path key (`  /v1/top:`) and the method keys nested in
+    /// it (`    get:`). Enough of YAML for the layout the document keeps;
+    /// schemathesis (openapi/schemathesis.sh) reads it in full.
+    fn documented_operations() -> Vec<(String, String)> {
+        let mut operations = Vec::new();
+        let mut in_paths = false;
+        let mut path = None;
+        for line in OPENAPI.lines() {
+            if !line.starts_with(' ') && !line.is_empty() {
+                in_paths = line == "paths:";
+                continue;
+            }
+            if !in_paths {
+                continue;
+            }
+            if let Some(key) = line.strip_prefix("  /").and_then(|l| l.strip_suffix(':')) {
+                path = Some(format!("/{key}"));
+            } else if let (Some(path), Some(method)) = (
+                &path,
+                line.strip_prefix("    ")
+                    .and_then(|l| l.strip_suffix(':'))
+                    .filter(|key| !key.starts_with(' ')),
+            ) {
+                operations.push((method.to_uppercase(), path.clone()));
+            }
+        }
+        operations
+    }
+
+    #[test]
+    fn the_openapi_document_has_exactly_the_routes_served() {
+        assert!(OPENAPI.starts_with("openapi: 3.0.3\n"));
+        let mut documented = documented_operations();
+        documented.sort();
+        let mut served: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|route| (route.method.to_string(), route.path.to_owned()))
+            .chain([("GET".to_owned(), OPENAPI_PATH.to_owned())])
+            .collect();
+        served.sort();
+        assert_eq!(documented, served);
+        for route in &ROUTES {
+            assert!(
+                OPENAPI.contains(&format!(
+                    "({}.{})",
+                    route.service.rsplit('.').next().unwrap(),
+                    route.rpc
+                )),
+                "the summary of {} names its RPC",
+                route.path
+            );
+        }
+    }
+
     #[test]
     fn codes_map_to_http_as_google_rpc_code_documents() {
         assert_eq!(http_status(Code::InvalidArgument), StatusCode::BAD_REQUEST);
