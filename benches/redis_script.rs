@@ -1,0 +1,238 @@
+//! Redis time and `redis.call()`s per script: the real `RedisStore` runs
+//! each script kind in its own phase (new clicks, repeat taps, sales,
+//! refunds) on a redis-server this bench starts on a free port, with
+//! `CONFIG RESETSTAT` before each phase, and prints from `INFO
+//! commandstats` the EVALSHA time per call and the commands each script ran
+//! (commands run inside Lua are counted there too). Redis time per call
+//! barely depends on load from other processes, unlike wall-clock rates.
+//!
+//! cargo bench --bench redis_script
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cartclick::model::{Attribution, ClickRecord, Money, NewClick, NewReversal, NewSale};
+use cartclick::store::Store;
+use cartclick::store::redis::RedisStore;
+use cartclick::token::ClickId;
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// Scripts run per phase.
+const N: usize = 20_000;
+/// Clicks recorded before the first phase: every cart of the shape below
+/// once, so index entries and counter keys exist as in a running service.
+const WARM_UP: usize = 2_000;
+/// Calls in flight.
+const CONCURRENCY: usize = 16;
+const MERCHANT: &str = "merchant-1";
+
+/// A launch-day shape, as in the memory bench: one merchant and campaign,
+/// 100 videos and creators, 10 products, every tap from a different viewer.
+fn click(i: usize, now: DateTime<Utc>) -> NewClick {
+    NewClick {
+        record: ClickRecord {
+            click_id: ClickId::random(),
+            attribution: Attribution {
+                merchant_id: MERCHANT.into(),
+                campaign_id: "campaign-1".into(),
+                creator_id: format!("creator-{}", i % 100),
+                video_id: format!("video-{}", i % 100),
+                product_id: format!("sku-{}", i % 10),
+            },
+            viewer_hash: Some(rand::random()),
+            clicked_at: now,
+            expires_at: now + TimeDelta::days(7),
+        },
+        kid: "k1".into(),
+        dedup_key: rand::random(),
+        dedup_window: Duration::from_secs(1800),
+        taps_per_minute: 60,
+    }
+}
+
+/// A sale of 125.00 DKK on `click`.
+fn sale(click: &NewClick, order_id: &str, now: DateTime<Utc>) -> NewSale {
+    NewSale {
+        merchant_id: MERCHANT.into(),
+        order_id: order_id.into(),
+        click_id: click.record.click_id,
+        click_expires_at: click.record.expires_at,
+        amount: Money {
+            currency: "DKK".into(),
+            amount_minor: 12_500,
+        },
+        now,
+        token_expired: false,
+    }
+}
+
+/// Runs `call(i)` for `i` in `0..n`, `CONCURRENCY` at a time.
+async fn run<F, Fut>(n: usize, call: F)
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..CONCURRENCY {
+        let call = call.clone();
+        tasks.spawn(async move {
+            for i in (worker..n).step_by(CONCURRENCY) {
+                call(i).await;
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+}
+
+/// One command's line of `INFO commandstats`: calls and µs per call.
+struct Stat {
+    calls: u64,
+    usec_per_call: f64,
+}
+
+async fn command_stats(conn: &mut redis::aio::MultiplexedConnection) -> BTreeMap<String, Stat> {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    let mut stats = BTreeMap::new();
+    for line in info.lines() {
+        // cmdstat_hincrby:calls=10,usec=12,usec_per_call=1.20,...
+        let Some((name, fields)) = line
+            .strip_prefix("cmdstat_")
+            .and_then(|l| l.split_once(':'))
+        else {
+            continue;
+        };
+        let field = |key: &str| {
+            fields
+                .split(',')
+                .find_map(|f| f.strip_prefix(key)?.strip_prefix('='))
+                .unwrap_or("0")
+                .to_owned()
+        };
+        stats.insert(
+            name.to_owned(),
+            Stat {
+                calls: field("calls").parse().unwrap(),
+                usec_per_call: field("usec_per_call").parse().unwrap(),
+            },
+        );
+    }
+    stats
+}
+
+/// Resets the stats, runs one phase and prints what each script cost.
+async fn phase<F, Fut>(name: &str, conn: &mut redis::aio::MultiplexedConnection, call: F)
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(conn)
+        .await
+        .unwrap();
+    run(N, call).await;
+    let mut stats = command_stats(conn).await;
+    // This bench's own CONFIG and INFO are not the scripts'.
+    stats.remove("config|resetstat");
+    stats.remove("info");
+    let scripts = stats.remove("evalsha").expect("scripts ran");
+    let per_script = |calls: u64| calls as f64 / scripts.calls as f64;
+    let total: u64 = stats.values().map(|s| s.calls).sum();
+    let breakdown: Vec<String> = stats
+        .iter()
+        .map(|(command, stat)| {
+            format!(
+                "{command} {:.2} ({:.2} µs)",
+                per_script(stat.calls),
+                stat.usec_per_call
+            )
+        })
+        .collect();
+    println!(
+        "{name}: {} scripts, {:.2} µs a script, {:.2} calls a script: {}",
+        scripts.calls,
+        scripts.usec_per_call,
+        per_script(total),
+        breakdown.join(", ")
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let server = support::Server::start();
+    let store: Arc<RedisStore> = server.store().await;
+    let mut conn = server.connection().await;
+    // One instant for every call: the same buckets whenever the bench runs.
+    let now = Utc::now();
+
+    let warm: Vec<NewClick> = (0..WARM_UP).map(|i| click(i, now)).collect();
+    for new in &warm {
+        store.record_click(new).await.unwrap();
+    }
+    store
+        .confirm_sale(&sale(&warm[0], "warm-up", now))
+        .await
+        .unwrap();
+    let clicks: Arc<Vec<NewClick>> = Arc::new((0..N).map(|i| click(i, now)).collect());
+
+    let (s, c) = (store.clone(), clicks.clone());
+    phase("record_click, new click", &mut conn, move |i| {
+        let (s, c) = (s.clone(), c.clone());
+        async move {
+            s.record_click(&c[i]).await.unwrap();
+        }
+    })
+    .await;
+
+    let (s, c) = (store.clone(), clicks.clone());
+    phase("record_click, repeat tap", &mut conn, move |i| {
+        let (s, c) = (s.clone(), c.clone());
+        async move {
+            let mut repeat = c[i].clone();
+            repeat.record.click_id = ClickId::random();
+            s.record_click(&repeat).await.unwrap();
+        }
+    })
+    .await;
+
+    let (s, c) = (store.clone(), clicks.clone());
+    phase("confirm_sale", &mut conn, move |i| {
+        let (s, c) = (s.clone(), c.clone());
+        async move {
+            s.confirm_sale(&sale(&c[i], &format!("order-{i}"), now))
+                .await
+                .unwrap();
+        }
+    })
+    .await;
+
+    let s = store.clone();
+    phase("reverse_sale", &mut conn, move |i| {
+        let s = s.clone();
+        async move {
+            s.reverse_sale(&NewReversal {
+                merchant_id: MERCHANT.into(),
+                order_id: format!("order-{i}"),
+                reversal_id: format!("refund-{i}"),
+                amount: Money {
+                    currency: "DKK".into(),
+                    amount_minor: 2_500,
+                },
+                now,
+            })
+            .await
+            .unwrap();
+        }
+    })
+    .await;
+}

@@ -1,0 +1,74 @@
+//! What the Redis benches share: a `redis-server` of their own on a free
+//! loopback port, killed on drop, and a `RedisStore` on it.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cartclick::store::redis::{RedisOptions, RedisStore};
+
+/// A redis-server this process started; killed on drop.
+pub struct Server {
+    child: Child,
+    /// `redis://127.0.0.1:<port>/0`.
+    pub url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `redis-server` (defaults but for no persistence) on a free port.
+    pub fn start() -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH (apt-get install redis-server)");
+        Server {
+            child,
+            url: format!("redis://127.0.0.1:{port}/0"),
+        }
+    }
+
+    /// The real store on this server, once it answers.
+    pub async fn store(&self) -> Arc<RedisStore> {
+        let options = RedisOptions {
+            timeout: Duration::from_secs(2),
+            ..RedisOptions::default()
+        };
+        loop {
+            match RedisStore::open(&self.url, options.clone()).await {
+                Ok(store) => break Arc::new(store),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    /// A plain connection, for INFO and CONFIG.
+    pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+}
