@@ -21,7 +21,7 @@
 //! | `k:{m}:<expiry hour>:<n>` | hash | click records: field = click id (16 bytes), value = attribution id (12 bytes), viewer hash (16 bytes, zeros once erased), tap time (ms), expiry (s) | the later of the attribution window and the day after the click |
 //! | `a:{m}:<attribution id>` | string | `campaign creator video product`, shared by every click on that cart | as long as its longest-lived click |
 //! | `o:{m}:<order id>` | string | the confirmed sale | the click's window + order retention |
-//! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `t` taps, `c` clicks, `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds | bucket end + hourly or daily retention |
+//! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `c` clicks, `d` repeat taps (taps are `c` + `d`), `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds | bucket end + hourly or daily retention |
 //! | `q:{m}:<minute>:<n>` | hash | taps this minute at this merchant: field = viewer hash (16 bytes), value = count (rate limit) | two minutes |
 //! | `f:{m}:<order id>` | string | what has been refunded of the sale | with the order |
 //! | `v:{m}:<reversal id>` | string | the recorded reversal: order, amount, currency, what remained | with the order |
@@ -931,8 +931,11 @@ fn parse_counts(fields: HashMap<String, i64>) -> Counts {
     let mut counts = Counts::default();
     for (field, value) in fields {
         match field.as_str() {
-            "t" => counts.taps = value,
-            "c" => counts.clicks = value,
+            "c" => {
+                counts.clicks = value;
+                counts.taps += value;
+            }
+            "d" => counts.taps += value,
             "v" => counts.conversions = value,
             _ => {
                 if let Some(currency) = field.strip_prefix("r:") {
@@ -1688,5 +1691,27 @@ impl Store for RedisStore {
             }
         }
         Ok(records)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn taps_are_clicks_plus_repeat_taps() {
+        let fields = HashMap::from([
+            ("c".to_owned(), 3),
+            ("d".to_owned(), 2),
+            ("v".to_owned(), 1),
+            ("r:DKK".to_owned(), 12_500),
+            ("f:DKK".to_owned(), 2_500),
+        ]);
+
+        let counts = parse_counts(fields);
+
+        assert_eq!((counts.taps, counts.clicks, counts.conversions), (5, 3, 1));
+        assert_eq!(counts.revenue, [("DKK".to_owned(), 12_500)].into());
+        assert_eq!(counts.refunded, [("DKK".to_owned(), 2_500)].into());
     }
 }

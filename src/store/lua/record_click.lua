@@ -1,6 +1,7 @@
 -- Records a tap, atomically: a new click (dedup entry, click record,
--- interned attribution, tap+click counters, top lists, a 'c' event), or a
--- repeat of a click inside the dedup window (tap counters, a 't' event). Safe to run twice: a second run of
+-- interned attribution, click counters, top lists, a 'c' event), or a
+-- repeat of a click inside the dedup window (repeat tap counters, a 't'
+-- event). Safe to run twice: a second run of
 -- the same call finds its own click id in the dedup entry and does nothing.
 --
 -- KEYS[1]  dedup bucket of the current window     (all keys share the merchant's hash tag)
@@ -55,10 +56,11 @@ local function event(kind, click)
   redis.call('PEXPIRE', KEYS[16], ARGV[16])
 end
 
+-- A tap counts once: 'c' when it made a click, 'd' when it repeated one
+-- (readers add them up to taps).
 local function count(field)
   for i = 5, 14 do
-    redis.call('HINCRBY', KEYS[i], 't', 1)
-    if field then redis.call('HINCRBY', KEYS[i], field, 1) end
+    redis.call('HINCRBY', KEYS[i], field, 1)
     redis.call('PEXPIRE', KEYS[i], i < 10 and ARGV[10] or ARGV[11], 'NX')
   end
 end
@@ -75,7 +77,7 @@ if taps > tonumber(ARGV[12]) then
 end
 
 if first then
-  count(nil)
+  count('d')
   event('t', string.sub(first, 1, 16))
   return {'dup', first}
 end
