@@ -7,7 +7,7 @@
 
 mod support;
 
-use cartclick::model::{Attribution, ClickRecord, NewClick};
+use cartclick::model::{Attribution, ClickRecord, NewClick, Retention};
 use cartclick::store::Store;
 use cartclick::token::ClickId;
 use chrono::{TimeDelta, Utc};
@@ -32,7 +32,7 @@ async fn used_memory(server: &support::Server) -> i64 {
 #[tokio::main]
 async fn main() {
     let server = support::Server::start();
-    let store = server.store().await;
+    let store = server.store(Retention::default()).await;
     let before = used_memory(&server).await;
     let now = Utc::now();
     let mut tasks = tokio::task::JoinSet::new();

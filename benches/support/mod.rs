@@ -5,11 +5,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use cartclick::model::Retention;
 use cartclick::store::redis::{RedisOptions, RedisStore};
 
 /// A redis-server this process started; killed on drop.
 pub struct Server {
-    child: Child,
+    /// The redis-server process (its id, for its CPU time).
+    pub child: Child,
     /// `redis://127.0.0.1:<port>/0`.
     pub url: String,
 }
@@ -50,9 +52,10 @@ impl Server {
     }
 
     /// The real store on this server, once it answers.
-    pub async fn store(&self) -> Arc<RedisStore> {
+    pub async fn store(&self, retention: Retention) -> Arc<RedisStore> {
         let options = RedisOptions {
             timeout: Duration::from_secs(2),
+            retention,
             ..RedisOptions::default()
         };
         loop {
