@@ -60,8 +60,7 @@ end
 -- (readers add them up to taps).
 local function count(field)
   for i = 5, 14 do
-    redis.call('HINCRBY', KEYS[i], field, 1)
-    redis.call('PEXPIRE', KEYS[i], i < 10 and ARGV[10] or ARGV[11], 'NX')
+    hincr(KEYS[i], field, 1, i < 10 and ARGV[10] or ARGV[11])
   end
 end
 
@@ -70,8 +69,7 @@ if first and string.sub(first, 1, 16) == ARGV[2] then
   return {'retry'}
 end
 
-local taps = redis.call('HINCRBY', KEYS[15], ARGV[13], 1)
-redis.call('PEXPIRE', KEYS[15], 120000, 'NX')
+local taps = hincr(KEYS[15], ARGV[13], 1, 120000)
 if taps > tonumber(ARGV[12]) then
   return {'limited'}
 end
@@ -90,8 +88,7 @@ redis.call('SET', KEYS[4], ARGV[9], 'KEEPTTL')
 extend(KEYS[4], ARGV[8])
 count('c')
 for i = 17, 20 do
-  redis.call('ZINCRBY', KEYS[i], 1, ARGV[i])
-  redis.call('PEXPIRE', KEYS[i], ARGV[16], 'NX')
+  zincr(KEYS[i], 1, ARGV[i], ARGV[16])
 end
 event('c', ARGV[2])
 return {'new'}
