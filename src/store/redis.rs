@@ -1189,6 +1189,7 @@ impl Store for RedisStore {
         for dimension in INDEXED {
             invocation.arg(record.attribution.id(dimension));
         }
+        invocation.arg(record.click_id.to_hex());
 
         let mut index_keys: Vec<String> = INDEXED
             .iter()

@@ -28,6 +28,7 @@
 -- ARGV[15] longest event age to keep, ms ('' keeps any age)
 -- ARGV[16] event stream and top list TTL, ms
 -- ARGV[17] campaign, creator, video, product ids of the top lists (4 args, to 20)
+-- ARGV[21] click id, hex
 -- Returns {'new'} | {'retry'} | {'limited'} | {'dup', first dedup value}
 
 local now = tonumber(ARGV[5])
@@ -47,9 +48,9 @@ local function extend(key, ttl)
   end
 end
 
-local function event(kind, click)
+local function event(kind, click_hex)
   redis.call('XADD', KEYS[16], 'MAXLEN', '=', ARGV[14], '*',
-    'k', kind, 'at', ARGV[5], 'cl', hex(click), 'a', ARGV[9])
+    'k', kind, 'at', ARGV[5], 'cl', click_hex, 'a', ARGV[9])
   if ARGV[15] ~= '' then
     redis.call('XTRIM', KEYS[16], 'MINID', '=', oldest_event(ARGV[15]))
   end
@@ -76,7 +77,7 @@ end
 
 if first then
   count('d')
-  event('t', string.sub(first, 1, 16))
+  event('t', hex(string.sub(first, 1, 16)))
   return {'dup', first}
 end
 
@@ -90,5 +91,5 @@ count('c')
 for i = 17, 20 do
   zincr(KEYS[i], 1, ARGV[i], ARGV[16])
 end
-event('c', ARGV[2])
+event('c', ARGV[21])
 return {'new'}
