@@ -19,7 +19,7 @@
 -- ARGV[4]  click value (attribution id, viewer hash, tap time, expiry)
 -- ARGV[5]  now, ms          ARGV[6] dedup window, ms
 -- ARGV[7]  dedup bucket TTL, ms
--- ARGV[8]  click record TTL, ms (also the attribution's)
+-- ARGV[8]  click record TTL, ms: how long the bucket and attribution must live
 -- ARGV[9]  attribution value
 -- ARGV[10] hourly counter TTL, ms   ARGV[11] daily counter TTL, ms
 -- ARGV[12] taps a viewer may make a minute
@@ -29,6 +29,7 @@
 -- ARGV[16] event stream and top list TTL, ms
 -- ARGV[17] campaign, creator, video, product ids of the top lists (4 args, to 20)
 -- ARGV[21] click id, hex
+-- ARGV[22] the TTL they get when they must live longer: ARGV[8] rounded up to the hour
 -- Returns {'new'} | {'retry'} | {'limited'} | {'dup', first dedup value}
 
 local now = tonumber(ARGV[5])
@@ -42,10 +43,19 @@ local function live(key)
   return nil
 end
 
-local function extend(key, ttl)
-  if redis.call('PTTL', key) < tonumber(ttl) then
-    redis.call('PEXPIRE', key, ttl)
+-- Makes an existing key live at least ARGV[8] ms more: when it does not
+-- yet, for ARGV[22] ms (rounded up to the hour, so that the next clicks of
+-- the bucket find it long enough). One call when it already lives long
+-- enough. Returns false when there is no such key.
+local function extend(key)
+  local left = redis.call('PTTL', key)
+  if left == -2 then
+    return false
   end
+  if left < tonumber(ARGV[8]) then
+    redis.call('PEXPIRE', key, ARGV[22])
+  end
+  return true
 end
 
 local function event(kind, click_hex)
@@ -84,9 +94,11 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[7], 'NX')
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
-extend(KEYS[3], ARGV[8])
-redis.call('SET', KEYS[4], ARGV[9], 'KEEPTTL')
-extend(KEYS[4], ARGV[8])
+extend(KEYS[3])
+-- The attribution's text follows from its id: written only when missing.
+if not extend(KEYS[4]) then
+  redis.call('SET', KEYS[4], ARGV[9], 'PX', ARGV[22])
+end
 count('c')
 for i = 17, 20 do
   zincr(KEYS[i], 1, ARGV[i], ARGV[16])
