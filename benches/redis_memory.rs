@@ -7,11 +7,9 @@
 
 mod support;
 
-use cartclick::model::{Attribution, ClickRecord, NewClick, Retention};
+use cartclick::model::Retention;
 use cartclick::store::Store;
-use cartclick::token::ClickId;
-use chrono::{TimeDelta, Utc};
-use std::time::Duration;
+use chrono::Utc;
 
 const CLICKS: usize = 100_000;
 const CONCURRENCY: usize = 64;
@@ -40,27 +38,7 @@ async fn main() {
         let store = store.clone();
         tasks.spawn(async move {
             for i in (worker..CLICKS).step_by(CONCURRENCY) {
-                // A launch-day shape: one merchant and campaign, 100 videos and
-                // creators, 10 products, every tap from a different viewer.
-                let click = NewClick {
-                    record: ClickRecord {
-                        click_id: ClickId::random(),
-                        attribution: Attribution {
-                            merchant_id: "merchant-1".into(),
-                            campaign_id: "campaign-1".into(),
-                            creator_id: format!("creator-{}", i % 100),
-                            video_id: format!("video-{}", i % 100),
-                            product_id: format!("sku-{}", i % 10),
-                        },
-                        viewer_hash: Some(rand::random()),
-                        clicked_at: now,
-                        expires_at: now + TimeDelta::days(7),
-                    },
-                    kid: "k1".into(),
-                    dedup_key: rand::random(),
-                    dedup_window: Duration::from_secs(1800),
-                    taps_per_minute: 60,
-                };
+                let click = support::launch_day_click(i, now);
                 store.record_click(&click).await.expect("click recorded");
             }
         });
@@ -73,7 +51,7 @@ async fn main() {
     // (retention.events_max_len), not click storage: measure it apart.
     let mut conn = server.connection().await;
     let _: i64 = redis::cmd("DEL")
-        .arg("e:{merchant-1}")
+        .arg(format!("e:{{{}}}", support::MERCHANT))
         .query_async(&mut conn)
         .await
         .unwrap();

@@ -13,20 +13,18 @@ mod support;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
-use cartclick::model::{
-    Attribution, ClickRecord, Money, NewClick, NewReversal, NewSale, Retention,
-};
+use cartclick::model::{Money, NewClick, NewReversal, NewSale, Retention};
 use cartclick::store::Store;
 use cartclick::store::redis::RedisStore;
 use cartclick::token::ClickId;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use redis::aio::MultiplexedConnection;
+use support::MERCHANT;
 
 /// Scripts run per phase.
 const N: usize = 20_000;
-/// Clicks recorded before the first phase: every cart of the shape below,
+/// Clicks recorded before the first phase: every cart of the launch-day shape,
 /// so index entries and counter keys exist as in a running service, and
 /// more events than the stream keeps.
 const WARM_UP: usize = 12_000;
@@ -36,31 +34,6 @@ const EVENTS_KEPT: u64 = 10_000;
 const ROUNDS: usize = 3;
 /// Calls in flight.
 const CONCURRENCY: usize = 16;
-const MERCHANT: &str = "merchant-1";
-
-/// A launch-day shape, as in the memory bench: one merchant and campaign,
-/// 100 videos and creators, 10 products, every tap from a different viewer.
-fn click(i: usize, now: DateTime<Utc>) -> NewClick {
-    NewClick {
-        record: ClickRecord {
-            click_id: ClickId::random(),
-            attribution: Attribution {
-                merchant_id: MERCHANT.into(),
-                campaign_id: "campaign-1".into(),
-                creator_id: format!("creator-{}", i % 100),
-                video_id: format!("video-{}", i % 100),
-                product_id: format!("sku-{}", i % 10),
-            },
-            viewer_hash: Some(rand::random()),
-            clicked_at: now,
-            expires_at: now + TimeDelta::days(7),
-        },
-        kid: "k1".into(),
-        dedup_key: rand::random(),
-        dedup_window: Duration::from_secs(1800),
-        taps_per_minute: 60,
-    }
-}
 
 /// A sale of 125.00 DKK on `click`.
 fn sale(click: &NewClick, order_id: &str, now: DateTime<Utc>) -> NewSale {
@@ -247,7 +220,9 @@ async fn main() {
     // One instant for every call: the same buckets whenever the bench runs.
     let now = Utc::now();
 
-    let warm: Vec<NewClick> = (0..WARM_UP).map(|i| click(i, now)).collect();
+    let warm: Vec<NewClick> = (0..WARM_UP)
+        .map(|i| support::launch_day_click(i, now))
+        .collect();
     for new in &warm {
         store.record_click(new).await.unwrap();
     }
@@ -264,7 +239,8 @@ async fn main() {
     ];
     let mut rounds: [Vec<Phase>; 4] = Default::default();
     for round in 0..ROUNDS {
-        let clicks: Arc<Vec<NewClick>> = Arc::new((0..N).map(|i| click(i, now)).collect());
+        let clicks: Arc<Vec<NewClick>> =
+            Arc::new((0..N).map(|i| support::launch_day_click(i, now)).collect());
 
         let (s, c) = (store.clone(), clicks.clone());
         let measured = phase(&server, &mut conn, move |i| {

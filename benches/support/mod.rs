@@ -1,12 +1,15 @@
 //! What the Redis benches share: a `redis-server` of their own on a free
-//! loopback port, killed on drop, and a `RedisStore` on it.
+//! loopback port, killed on drop, a `RedisStore` on it, and the shape of
+//! the taps they record.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cartclick::model::Retention;
+use cartclick::model::{Attribution, ClickRecord, NewClick, Retention};
 use cartclick::store::redis::{RedisOptions, RedisStore};
+use cartclick::token::ClickId;
+use chrono::{DateTime, TimeDelta, Utc};
 
 /// A redis-server this process started; killed on drop.
 pub struct Server {
@@ -73,5 +76,32 @@ impl Server {
             .get_multiplexed_async_connection()
             .await
             .unwrap()
+    }
+}
+
+/// The merchant of [`launch_day_click`].
+pub const MERCHANT: &str = "merchant-1";
+
+/// The `i`th tap of a launch day: one merchant ([`MERCHANT`]) and campaign,
+/// 100 videos and creators, 10 products, every tap from a different viewer.
+pub fn launch_day_click(i: usize, now: DateTime<Utc>) -> NewClick {
+    NewClick {
+        record: ClickRecord {
+            click_id: ClickId::random(),
+            attribution: Attribution {
+                merchant_id: MERCHANT.into(),
+                campaign_id: "campaign-1".into(),
+                creator_id: format!("creator-{}", i % 100),
+                video_id: format!("video-{}", i % 100),
+                product_id: format!("sku-{}", i % 10),
+            },
+            viewer_hash: Some(rand::random()),
+            clicked_at: now,
+            expires_at: now + TimeDelta::days(7),
+        },
+        kid: "k1".into(),
+        dedup_key: rand::random(),
+        dedup_window: Duration::from_secs(1800),
+        taps_per_minute: 60,
     }
 }
