@@ -2,15 +2,66 @@
 # Runs `cartclick bench` scenarios against a release server on a fresh
 # loopback Redis, as recorded in BENCHMARKS.md. Everything it starts, it
 # stops. Usage: bash benches/load.sh [seconds] [streams] [connections]
+#
+# CLUSTER=N (N >= 1) runs Redis Cluster instead: N primaries on free ports,
+# no replicas, the slots split evenly, and the server on
+# redis+cluster://… with the benchmark merchant spread over N shards
+# ([merchant_shards]), so its load can reach every primary.
+# SCENARIOS="echo issue" picks the scenarios (default: all, then the
+# single-stream echo and issue).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_RUN="${1:-10}"; STREAMS="${2:-64}"; CONNECTIONS="${3:-4}"
+CLUSTER="${CLUSTER:-0}"
 cargo build --release --quiet
 BIN=target/release/cartclick
-WORK="$(mktemp -d)"; REDIS_PORT=16479; PORT=16480
-cleanup() { kill "${SERVER:-0}" 2>/dev/null || true; redis-cli -p $REDIS_PORT shutdown nosave >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+WORK="$(mktemp -d)"; PORT=16480
+MERCHANT="bench-merchant"
+# A free loopback port whose cluster bus port (+10000) is a valid port too.
+free_port() {
+  python3 -c 'import socket
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    if p < 55000: print(p); break'
+}
+if [ "$CLUSTER" -ge 1 ]; then
+  REDIS_PORTS=(); for _ in $(seq "$CLUSTER"); do REDIS_PORTS+=("$(free_port)"); done
+else
+  REDIS_PORTS=(16479)
+fi
+cleanup() {
+  kill "${SERVER:-0}" 2>/dev/null || true
+  for p in "${REDIS_PORTS[@]}"; do redis-cli -p "$p" shutdown nosave >/dev/null 2>&1 || true; done
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
-redis-server --port $REDIS_PORT --bind 127.0.0.1 --save "" --appendonly no --daemonize yes --logfile "$WORK/redis.log" --dir "$WORK"
+for p in "${REDIS_PORTS[@]}"; do
+  extra=(); [ "$CLUSTER" -ge 1 ] && extra=(--cluster-enabled yes --cluster-config-file "nodes-$p.conf")
+  redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+    --logfile "$WORK/redis-$p.log" --dir "$WORK" "${extra[@]}"
+done
+for p in "${REDIS_PORTS[@]}"; do
+  until redis-cli -p "$p" ping >/dev/null 2>&1; do sleep 0.1; done
+done
+SHARDS=""
+if [ "$CLUSTER" -ge 1 ]; then
+  # Slots by hand (redis-cli --cluster create wants three primaries at least).
+  i=0
+  for p in "${REDIS_PORTS[@]}"; do
+    redis-cli -p "$p" cluster addslotsrange $((16384 * i / CLUSTER)) $((16384 * (i + 1) / CLUSTER - 1)) >/dev/null
+    redis-cli -p "$p" cluster meet 127.0.0.1 "${REDIS_PORTS[0]}" >/dev/null
+    i=$((i + 1))
+  done
+  for p in "${REDIS_PORTS[@]}"; do
+    until redis-cli -p "$p" cluster info | grep -q "cluster_state:ok" \
+      && [ "$(redis-cli -p "$p" cluster nodes | wc -l)" -eq "$CLUSTER" ]; do sleep 0.2; done
+  done
+  STORE="redis+cluster://$(printf '127.0.0.1:%s,' "${REDIS_PORTS[@]}" | sed 's/,$//')"
+  SHARDS="[merchant_shards]
+\"$MERCHANT\" = $CLUSTER"
+else
+  STORE="redis://127.0.0.1:${REDIS_PORTS[0]}/0"
+fi
 ADMIN="bench-admin-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 cat > "$WORK/cartclick.toml" <<TOML
 viewer_pepper_base64 = "$(head -c 32 /dev/urandom | base64)"
@@ -22,14 +73,17 @@ active = true
 id = "admin"
 role = "admin"
 sha256 = "$(printf %s "$ADMIN" | sha256sum | cut -d' ' -f1)"
+$SHARDS
 TOML
-RUST_LOG=warn "$BIN" serve --config "$WORK/cartclick.toml" --store "redis://127.0.0.1:$REDIS_PORT/0" --listen "127.0.0.1:$PORT" &
+echo "store=$STORE cluster_primaries=$CLUSTER"
+RUST_LOG=warn "$BIN" serve --config "$WORK/cartclick.toml" --store "$STORE" --listen "127.0.0.1:$PORT" &
 SERVER=$!
 sleep 1
 run() { # scenario streams connections
-  redis-cli -p $REDIS_PORT flushall >/dev/null
+  for p in "${REDIS_PORTS[@]}"; do redis-cli -p "$p" flushall >/dev/null; done
   "$BIN" bench --server "http://127.0.0.1:$PORT" --api-key "$ADMIN" --scenario "$1" \
-    --streams "$2" --connections "$3" --duration "$SECONDS_RUN" --warmup 2 --tokens 400000 &
+    --streams "$2" --connections "$3" --duration "$SECONDS_RUN" --warmup 2 --tokens 400000 \
+    --merchant "$MERCHANT" &
   local bench=$! peak=0
   while kill -0 $bench 2>/dev/null; do
     rss=$(ps -o rss= -p $SERVER | tr -d ' '); [ "${rss:-0}" -gt "$peak" ] && peak=$rss
@@ -38,6 +92,10 @@ run() { # scenario streams connections
   wait $bench
   echo "server_peak_rss_kib=$peak"
 }
-for scenario in echo issue confirm mixed; do run $scenario "$STREAMS" "$CONNECTIONS"; done
-run echo 1 1
-run issue 1 1
+if [ -n "${SCENARIOS:-}" ]; then
+  for scenario in $SCENARIOS; do run "$scenario" "$STREAMS" "$CONNECTIONS"; done
+else
+  for scenario in echo issue confirm mixed; do run $scenario "$STREAMS" "$CONNECTIONS"; done
+  run echo 1 1
+  run issue 1 1
+fi

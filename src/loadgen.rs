@@ -70,6 +70,10 @@ pub struct BenchArgs {
     /// Tokens issued before a confirm run.
     #[arg(long, default_value_t = 200_000)]
     pub tokens: usize,
+    /// The merchant id to register and load (default: `bench-<random>`), so
+    /// that a server's `[merchant_shards]` can name it.
+    #[arg(long)]
+    pub merchant: Option<String>,
 }
 
 /// What a run measured.
@@ -161,10 +165,14 @@ async fn connect(server: &str, connections: usize) -> Result<Vec<Channel>, Strin
 }
 
 /// Registers a merchant and an approved campaign, and makes keys, for this run.
-async fn set_up(channel: Channel, admin_key: &str) -> Result<Setup, String> {
+async fn set_up(
+    channel: Channel,
+    admin_key: &str,
+    merchant: Option<&str>,
+) -> Result<Setup, String> {
     let mut admin = AdminServiceClient::new(channel);
     let run = hex::encode(rand::random::<[u8; 4]>());
-    let merchant_id = format!("bench-{run}");
+    let merchant_id = merchant.map_or_else(|| format!("bench-{run}"), str::to_owned);
     let campaign_id = format!("bench-campaign-{run}");
     let fail = |what: &str, status: tonic::Status| format!("setup {what}: {}", status.message());
     let merchant = proto::Merchant {
@@ -262,7 +270,9 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
     let channels = connect(&args.server, args.connections).await?;
     let setup = match args.scenario {
         Scenario::Echo => None,
-        _ => Some(Arc::new(set_up(channels[0].clone(), &args.api_key).await?)),
+        _ => Some(Arc::new(
+            set_up(channels[0].clone(), &args.api_key, args.merchant.as_deref()).await?,
+        )),
     };
     let next = Arc::new(AtomicU64::new(0));
     // Tokens to confirm: issued before a confirm run, during a mixed one.

@@ -18,10 +18,10 @@
 //! | key | type | holds | expires |
 //! |---|---|---|---|
 //! | `d:{m}:<window>:<n>` | hash | dedup entries of one dedup window: field = 16 bytes of the dedup key, value = first click id, tap time (ms), expiry, key id | two dedup windows |
-//! | `k:{m}:<expiry hour>:<n>` | hash | click records: field = click id (16 bytes), value = attribution id (12 bytes), viewer hash (16 bytes, zeros once erased), tap time (ms), expiry (s) | the later of the attribution window and the day after the click |
-//! | `a:{m}:<attribution id>` | string | `campaign creator video product`, shared by every click on that cart | as long as its longest-lived click |
+//! | `k:{m}:<expiry hour>:<n>` | hash | click records: field = click id (16 bytes), value = attribution id (12 bytes), viewer hash (16 bytes, zeros once erased), tap time (ms), expiry (s) | the later of the attribution window and the day after the click, rounded up to the hour |
+//! | `a:{m}:<attribution id>` | string | `campaign creator video product`, shared by every click on that cart | as long as its longest-lived click (rounded up to the hour) |
 //! | `o:{m}:<order id>` | string | the confirmed sale | the click's window + order retention |
-//! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `t` taps, `c` clicks, `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds | bucket end + hourly or daily retention |
+//! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `c` clicks, `d` repeat taps (taps are `c` + `d`), `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds | bucket end + hourly or daily retention |
 //! | `q:{m}:<minute>:<n>` | hash | taps this minute at this merchant: field = viewer hash (16 bytes), value = count (rate limit) | two minutes |
 //! | `f:{m}:<order id>` | string | what has been refunded of the sale | with the order |
 //! | `v:{m}:<reversal id>` | string | the recorded reversal: order, amount, currency, what remained | with the order |
@@ -644,6 +644,17 @@ fn click_bucket_key(merchant: &str, expires_at: DateTime<Utc>, click_id: &ClickI
     format!("k:{{{merchant}}}:{hour}:{}", bucket_of(click_id.as_bytes()))
 }
 
+/// When a click bucket (and an attribution) is set to expire when a click
+/// needs it to live longer: the click's `click_until`, rounded up to the
+/// hour. The clicks of a bucket expire in the same hour, so the script
+/// moves the bucket's expiry about once per bucket rather than once per
+/// click; a record outlives its own `click_until` by less than an hour.
+fn click_bucket_until(click_until: DateTime<Utc>) -> DateTime<Utc> {
+    let hour_ms = 3_600_000;
+    let up = (millis(click_until) + hour_ms - 1).div_euclid(hour_ms) * hour_ms;
+    from_millis(up).unwrap_or(click_until)
+}
+
 fn attribution_prefix(merchant: &str) -> String {
     format!("a:{{{merchant}}}:")
 }
@@ -931,8 +942,11 @@ fn parse_counts(fields: HashMap<String, i64>) -> Counts {
     let mut counts = Counts::default();
     for (field, value) in fields {
         match field.as_str() {
-            "t" => counts.taps = value,
-            "c" => counts.clicks = value,
+            "c" => {
+                counts.clicks = value;
+                counts.taps += value;
+            }
+            "d" => counts.taps += value,
             "v" => counts.conversions = value,
             _ => {
                 if let Some(currency) = field.strip_prefix("r:") {
@@ -1153,7 +1167,9 @@ impl Store for RedisStore {
             .as_bytes(),
         );
         let dedup_ttl = 2 * window_ms;
-        let record_ttl = ttl_ms(now, self.retention.click_until(record));
+        let click_until = self.retention.click_until(record);
+        let record_ttl = ttl_ms(now, click_until);
+        let bucket_ttl = ttl_ms(now, click_bucket_until(click_until));
         let hour_ttl = ttl_ms(
             now,
             self.retention
@@ -1186,6 +1202,7 @@ impl Store for RedisStore {
         for dimension in INDEXED {
             invocation.arg(record.attribution.id(dimension));
         }
+        invocation.arg(record.click_id.to_hex()).arg(bucket_ttl);
 
         let mut index_keys: Vec<String> = INDEXED
             .iter()
@@ -1688,5 +1705,45 @@ impl Store for RedisStore {
             }
         }
         Ok(records)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_click_bucket_expires_on_the_hour_after_its_latest_click() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+
+        assert_eq!(
+            click_bucket_until(at("2026-11-23T10:00:00.001Z")),
+            at("2026-11-23T11:00:00Z")
+        );
+        assert_eq!(
+            click_bucket_until(at("2026-11-23T10:59:59.999Z")),
+            at("2026-11-23T11:00:00Z")
+        );
+        assert_eq!(
+            click_bucket_until(at("2026-11-23T10:00:00Z")),
+            at("2026-11-23T10:00:00Z")
+        );
+    }
+
+    #[test]
+    fn taps_are_clicks_plus_repeat_taps() {
+        let fields = HashMap::from([
+            ("c".to_owned(), 3),
+            ("d".to_owned(), 2),
+            ("v".to_owned(), 1),
+            ("r:DKK".to_owned(), 12_500),
+            ("f:DKK".to_owned(), 2_500),
+        ]);
+
+        let counts = parse_counts(fields);
+
+        assert_eq!((counts.taps, counts.clicks, counts.conversions), (5, 3, 1));
+        assert_eq!(counts.revenue, [("DKK".to_owned(), 12_500)].into());
+        assert_eq!(counts.refunded, [("DKK".to_owned(), 2_500)].into());
     }
 }

@@ -57,18 +57,15 @@ local revenue = 'r:' .. ARGV[3]
 for i = 1, 5 do
   local hour = ARGV[6] .. 'h:' .. ARGV[7] .. ':' .. dims[i] .. ':' .. ids[i]
   local day = ARGV[6] .. 'd:' .. ARGV[8] .. ':' .. dims[i] .. ':' .. ids[i]
-  redis.call('HINCRBY', hour, 'v', 1)
+  -- 'v' first: a new key gets its TTL there, so revenue needs no check.
+  hincr(hour, 'v', 1, ARGV[9])
   redis.call('HINCRBY', hour, revenue, ARGV[2])
-  redis.call('PEXPIRE', hour, ARGV[9], 'NX')
-  redis.call('HINCRBY', day, 'v', 1)
+  hincr(day, 'v', 1, ARGV[10])
   redis.call('HINCRBY', day, revenue, ARGV[2])
-  redis.call('PEXPIRE', day, ARGV[10], 'NX')
   if i > 1 then
     local top = ARGV[16] .. dims[i] .. ':'
-    redis.call('ZINCRBY', top .. 'v', 1, ids[i])
-    redis.call('PEXPIRE', top .. 'v', ARGV[19], 'NX')
-    redis.call('ZINCRBY', top .. revenue, ARGV[2], ids[i])
-    redis.call('PEXPIRE', top .. revenue, ARGV[19], 'NX')
+    zincr(top .. 'v', 1, ids[i], ARGV[19])
+    zincr(top .. revenue, ARGV[2], ids[i], ARGV[19])
   end
 end
 

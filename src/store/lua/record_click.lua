@@ -1,6 +1,7 @@
 -- Records a tap, atomically: a new click (dedup entry, click record,
--- interned attribution, tap+click counters, top lists, a 'c' event), or a
--- repeat of a click inside the dedup window (tap counters, a 't' event). Safe to run twice: a second run of
+-- interned attribution, click counters, top lists, a 'c' event), or a
+-- repeat of a click inside the dedup window (repeat tap counters, a 't'
+-- event). Safe to run twice: a second run of
 -- the same call finds its own click id in the dedup entry and does nothing.
 --
 -- KEYS[1]  dedup bucket of the current window     (all keys share the merchant's hash tag)
@@ -18,7 +19,7 @@
 -- ARGV[4]  click value (attribution id, viewer hash, tap time, expiry)
 -- ARGV[5]  now, ms          ARGV[6] dedup window, ms
 -- ARGV[7]  dedup bucket TTL, ms
--- ARGV[8]  click record TTL, ms (also the attribution's)
+-- ARGV[8]  click record TTL, ms: how long the bucket and attribution must live
 -- ARGV[9]  attribution value
 -- ARGV[10] hourly counter TTL, ms   ARGV[11] daily counter TTL, ms
 -- ARGV[12] taps a viewer may make a minute
@@ -27,6 +28,8 @@
 -- ARGV[15] longest event age to keep, ms ('' keeps any age)
 -- ARGV[16] event stream and top list TTL, ms
 -- ARGV[17] campaign, creator, video, product ids of the top lists (4 args, to 20)
+-- ARGV[21] click id, hex
+-- ARGV[22] the TTL they get when they must live longer: ARGV[8] rounded up to the hour
 -- Returns {'new'} | {'retry'} | {'limited'} | {'dup', first dedup value}
 
 local now = tonumber(ARGV[5])
@@ -40,26 +43,35 @@ local function live(key)
   return nil
 end
 
-local function extend(key, ttl)
-  if redis.call('PTTL', key) < tonumber(ttl) then
-    redis.call('PEXPIRE', key, ttl)
+-- Makes an existing key live at least ARGV[8] ms more: when it does not
+-- yet, for ARGV[22] ms (rounded up to the hour, so that the next clicks of
+-- the bucket find it long enough). One call when it already lives long
+-- enough. Returns false when there is no such key.
+local function extend(key)
+  local left = redis.call('PTTL', key)
+  if left == -2 then
+    return false
   end
+  if left < tonumber(ARGV[8]) then
+    redis.call('PEXPIRE', key, ARGV[22])
+  end
+  return true
 end
 
-local function event(kind, click)
+local function event(kind, click_hex)
   redis.call('XADD', KEYS[16], 'MAXLEN', '=', ARGV[14], '*',
-    'k', kind, 'at', ARGV[5], 'cl', hex(click), 'a', ARGV[9])
+    'k', kind, 'at', ARGV[5], 'cl', click_hex, 'a', ARGV[9])
   if ARGV[15] ~= '' then
     redis.call('XTRIM', KEYS[16], 'MINID', '=', oldest_event(ARGV[15]))
   end
   redis.call('PEXPIRE', KEYS[16], ARGV[16])
 end
 
+-- A tap counts once: 'c' when it made a click, 'd' when it repeated one
+-- (readers add them up to taps).
 local function count(field)
   for i = 5, 14 do
-    redis.call('HINCRBY', KEYS[i], 't', 1)
-    if field then redis.call('HINCRBY', KEYS[i], field, 1) end
-    redis.call('PEXPIRE', KEYS[i], i < 10 and ARGV[10] or ARGV[11], 'NX')
+    hincr(KEYS[i], field, 1, i < 10 and ARGV[10] or ARGV[11])
   end
 end
 
@@ -68,28 +80,28 @@ if first and string.sub(first, 1, 16) == ARGV[2] then
   return {'retry'}
 end
 
-local taps = redis.call('HINCRBY', KEYS[15], ARGV[13], 1)
-redis.call('PEXPIRE', KEYS[15], 120000, 'NX')
+local taps = hincr(KEYS[15], ARGV[13], 1, 120000)
 if taps > tonumber(ARGV[12]) then
   return {'limited'}
 end
 
 if first then
-  count(nil)
-  event('t', string.sub(first, 1, 16))
+  count('d')
+  event('t', hex(string.sub(first, 1, 16)))
   return {'dup', first}
 end
 
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[7], 'NX')
 redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
-extend(KEYS[3], ARGV[8])
-redis.call('SET', KEYS[4], ARGV[9], 'KEEPTTL')
-extend(KEYS[4], ARGV[8])
+extend(KEYS[3])
+-- The attribution's text follows from its id: written only when missing.
+if not extend(KEYS[4]) then
+  redis.call('SET', KEYS[4], ARGV[9], 'PX', ARGV[22])
+end
 count('c')
 for i = 17, 20 do
-  redis.call('ZINCRBY', KEYS[i], 1, ARGV[i])
-  redis.call('PEXPIRE', KEYS[i], ARGV[16], 'NX')
+  zincr(KEYS[i], 1, ARGV[i], ARGV[16])
 end
-event('c', ARGV[2])
+event('c', ARGV[21])
 return {'new'}

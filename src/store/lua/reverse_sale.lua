@@ -39,18 +39,18 @@ if amount > left then
 end
 
 local ttl = redis.call('PTTL', KEYS[2])
-redis.call('INCRBY', KEYS[3], amount)
-redis.call('PEXPIRE', KEYS[3], ttl)
+-- Created by the first refund (the total is then the amount), with the order's TTL.
+if redis.call('INCRBY', KEYS[3], amount) == amount then
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
 local ids = {ARGV[10], campaign, creator, video, product}
 local dims = {'m', 'c', 'r', 'v', 'p'}
 local refunded = 'f:' .. currency
 for i = 1, 5 do
   local hour = ARGV[5] .. 'h:' .. ARGV[6] .. ':' .. dims[i] .. ':' .. ids[i]
   local day = ARGV[5] .. 'd:' .. ARGV[7] .. ':' .. dims[i] .. ':' .. ids[i]
-  redis.call('HINCRBY', hour, refunded, amount)
-  redis.call('PEXPIRE', hour, ARGV[8], 'NX')
-  redis.call('HINCRBY', day, refunded, amount)
-  redis.call('PEXPIRE', day, ARGV[9], 'NX')
+  hincr(hour, refunded, amount, ARGV[8])
+  hincr(day, refunded, amount, ARGV[9])
 end
 local remaining = tostring(left - amount)
 redis.call('SET', KEYS[1], table.concat({ARGV[1], ARGV[2], currency, remaining}, ' '), 'PX', ttl)

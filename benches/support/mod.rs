@@ -1,0 +1,107 @@
+//! What the Redis benches share: a `redis-server` of their own on a free
+//! loopback port, killed on drop, a `RedisStore` on it, and the shape of
+//! the taps they record.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cartclick::model::{Attribution, ClickRecord, NewClick, Retention};
+use cartclick::store::redis::{RedisOptions, RedisStore};
+use cartclick::token::ClickId;
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// A redis-server this process started; killed on drop.
+pub struct Server {
+    /// The redis-server process (its id, for its CPU time).
+    pub child: Child,
+    /// `redis://127.0.0.1:<port>/0`.
+    pub url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `redis-server` (defaults but for no persistence) on a free port.
+    pub fn start() -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH (apt-get install redis-server)");
+        Server {
+            child,
+            url: format!("redis://127.0.0.1:{port}/0"),
+        }
+    }
+
+    /// The real store on this server, once it answers.
+    pub async fn store(&self, retention: Retention) -> Arc<RedisStore> {
+        let options = RedisOptions {
+            timeout: Duration::from_secs(2),
+            retention,
+            ..RedisOptions::default()
+        };
+        loop {
+            match RedisStore::open(&self.url, options.clone()).await {
+                Ok(store) => break Arc::new(store),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    /// A plain connection, for INFO and CONFIG.
+    pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+}
+
+/// The merchant of [`launch_day_click`].
+pub const MERCHANT: &str = "merchant-1";
+
+/// The `i`th tap of a launch day: one merchant ([`MERCHANT`]) and campaign,
+/// 100 videos and creators, 10 products, every tap from a different viewer.
+pub fn launch_day_click(i: usize, now: DateTime<Utc>) -> NewClick {
+    NewClick {
+        record: ClickRecord {
+            click_id: ClickId::random(),
+            attribution: Attribution {
+                merchant_id: MERCHANT.into(),
+                campaign_id: "campaign-1".into(),
+                creator_id: format!("creator-{}", i % 100),
+                video_id: format!("video-{}", i % 100),
+                product_id: format!("sku-{}", i % 10),
+            },
+            viewer_hash: Some(rand::random()),
+            clicked_at: now,
+            expires_at: now + TimeDelta::days(7),
+        },
+        kid: "k1".into(),
+        dedup_key: rand::random(),
+        dedup_window: Duration::from_secs(1800),
+        taps_per_minute: 60,
+    }
+}
