@@ -76,7 +76,7 @@ sha256 = "$(printf %s "$ADMIN" | sha256sum | cut -d' ' -f1)"
 $SHARDS
 TOML
 echo "store=$STORE cluster_primaries=$CLUSTER"
-RUST_LOG=warn "$BIN" serve --config "$WORK/cartclick.toml" --store "$STORE" --listen "127.0.0.1:$PORT" &
+RUST_LOG=warn "$BIN" serve --config "$WORK/cartclick.toml" --store "$STORE" --listen "127.0.0.1:$PORT" --http-listen off &
 SERVER=$!
 sleep 1
 run() { # scenario streams connections

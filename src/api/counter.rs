@@ -91,8 +91,13 @@ impl CounterService for CounterApi {
                 }
                 other => other,
             };
-            let day = NaiveDate::parse_from_str(&request.day, "%Y-%m-%d")
-                .map_err(|_| Error::invalid_field("day", "must be a UTC day, YYYY-MM-DD"))?;
+            // Exactly YYYY-MM-DD: chrono alone also takes "2026-1-5" and "+2026-01-05".
+            let day = Some(request.day.as_str())
+                .filter(|day| {
+                    day.len() == 10 && day.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+                })
+                .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
+                .ok_or_else(|| Error::invalid_field("day", "must be a UTC day, YYYY-MM-DD"))?;
             let metric = match (
                 proto::TopMetric::try_from(request.metric),
                 request.currency_code.is_empty(),

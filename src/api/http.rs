@@ -679,7 +679,7 @@ mod tests {
                 OPENAPI.contains(&format!(
                     "({}.{})",
                     route.service.rsplit('.').next().unwrap(),
-                    route.rpc
+                    route.rpc.name()
                 )),
                 "the summary of {} names its RPC",
                 route.path

@@ -199,6 +199,20 @@ async fn malformed_top_requests_name_the_field(backend: Backend) {
             },
         ),
         (
+            "day",
+            ListTopRequest {
+                day: "2026-11-2".into(),
+                ..valid.clone()
+            },
+        ),
+        (
+            "day",
+            ListTopRequest {
+                day: "+2026-11-02".into(),
+                ..valid.clone()
+            },
+        ),
+        (
             "metric",
             ListTopRequest {
                 metric: 0,
