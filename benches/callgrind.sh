@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The server's instructions per IssueToken, under callgrind (counts that
+# other load on the box does not move), as recorded in BENCHMARKS.md.
+# Starts its own loopback redis-server and a release server under
+# valgrind; 2 s of warm-up, then the counts are zeroed, 15 s of load at 4
+# streams over 1 connection, and the counts dumped.
+# Usage: bash benches/callgrind.sh [out-dir]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT="${1:-$(mktemp -d)}"; mkdir -p "$OUT"
+cargo build --release --quiet
+BIN=target/release/cartclick
+WORK="$(mktemp -d)"; REDIS_PORT=16489; PORT=16490
+cleanup() {
+  kill "${VPID:-0}" 2>/dev/null || true
+  redis-cli -p $REDIS_PORT shutdown nosave >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+redis-server --port $REDIS_PORT --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+  --logfile "$WORK/redis.log" --dir "$WORK"
+until redis-cli -p $REDIS_PORT ping >/dev/null 2>&1; do sleep 0.1; done
+ADMIN="bench-admin-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+cat > "$WORK/cartclick.toml" <<TOML
+viewer_pepper_base64 = "$(head -c 32 /dev/urandom | base64)"
+http_listen = "off"
+[[signing_keys]]
+kid = "k1"
+secret_base64 = "$(head -c 32 /dev/urandom | base64)"
+active = true
+[[api_keys]]
+id = "admin"
+role = "admin"
+sha256 = "$(printf %s "$ADMIN" | sha256sum | cut -d' ' -f1)"
+TOML
+RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \
+  "$BIN" serve --config "$WORK/cartclick.toml" --store "redis://127.0.0.1:$REDIS_PORT/0" \
+  --listen "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
+VPID=$!
+# RUST_LOG=warn as in load.sh, so no "serving" line: wait for the port.
+for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.2; done
+(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
+load() { "$BIN" bench --server "http://127.0.0.1:$PORT" --api-key "$ADMIN" --scenario issue \
+  --streams 4 --connections 1 --warmup 0 --duration "$1" 2>&1 | tail -1; }
+load 2 >/dev/null
+callgrind_control -z $VPID >/dev/null 2>&1
+SUMMARY="$(load 15)"
+callgrind_control -d $VPID >/dev/null 2>&1
+kill -INT $VPID; wait $VPID || true
+REQUESTS="$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["requests"])' "$SUMMARY")"
+IR="$(callgrind_annotate "$OUT/callgrind.out.1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')"
+echo "calls=$REQUESTS instructions=$IR per_call=$((IR / REQUESTS)) profile=$OUT/callgrind.out.1"
