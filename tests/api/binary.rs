@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cartclick");
 
+/// Flags that put the gRPC and HTTP ports on free ones.
+const FREE_PORTS: [&str; 4] = ["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"];
+
 #[test]
 fn a_bad_config_exits_non_zero_with_one_line_naming_the_setting() {
     let dir = std::env::temp_dir().join(format!("cartclick-test-{}", std::process::id()));
@@ -25,14 +28,9 @@ fn a_bad_config_exits_non_zero_with_one_line_naming_the_setting() {
         std::fs::write(&path, text).unwrap();
 
         let output = Command::new(BIN)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--http-listen",
-                "127.0.0.1:0",
-                "--config",
-            ])
+            .arg("serve")
+            .args(FREE_PORTS)
+            .arg("--config")
             .arg(&path)
             .env_remove("CARTCLICK_LISTEN")
             .env_remove("CARTCLICK_STORE")
@@ -51,13 +49,8 @@ fn a_bad_config_exits_non_zero_with_one_line_naming_the_setting() {
 #[test]
 fn sigterm_stops_the_server_cleanly() {
     let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--http-listen",
-            "127.0.0.1:0",
-        ])
+        .arg("serve")
+        .args(FREE_PORTS)
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .env_remove("CARTCLICK_CONFIG")
