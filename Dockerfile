@@ -6,7 +6,7 @@
 # compiles the contract in Rust) and no OpenSSL (TLS to Redis is rustls).
 #
 #   docker build -t cartclick .
-#   docker run --rm -p 50051:50051 \
+#   docker run --rm -p 50051:50051 -p 8080:8080 \
 #     -v "$PWD/cartclick.toml:/etc/cartclick/cartclick.toml:ro" \
 #     -e CARTCLICK_STORE=redis://redis:6379/0 cartclick
 #
@@ -26,7 +26,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
 COPY --from=build /out/cartclick /usr/local/bin/cartclick
 USER 65532:65532
-EXPOSE 50051
+# gRPC and gRPC-Web; the HTTP/JSON API for webshops.
+EXPOSE 50051 8080
 ENTRYPOINT ["/usr/local/bin/cartclick"]
 # The store URL comes from CARTCLICK_STORE (it may hold a password).
-CMD ["serve", "--config", "/etc/cartclick/cartclick.toml", "--listen", "0.0.0.0:50051"]
+CMD ["serve", "--config", "/etc/cartclick/cartclick.toml", "--listen", "0.0.0.0:50051", "--http-listen", "0.0.0.0:8080"]
