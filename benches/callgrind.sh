@@ -20,22 +20,11 @@ trap cleanup EXIT
 redis-server --port $REDIS_PORT --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
   --logfile "$WORK/redis.log" --dir "$WORK"
 until redis-cli -p $REDIS_PORT ping >/dev/null 2>&1; do sleep 0.1; done
-ADMIN="bench-admin-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-cat > "$WORK/cartclick.toml" <<TOML
-viewer_pepper_base64 = "$(head -c 32 /dev/urandom | base64)"
-http_listen = "off"
-[[signing_keys]]
-kid = "k1"
-secret_base64 = "$(head -c 32 /dev/urandom | base64)"
-active = true
-[[api_keys]]
-id = "admin"
-role = "admin"
-sha256 = "$(printf %s "$ADMIN" | sha256sum | cut -d' ' -f1)"
-TOML
+source benches/config.sh
+bench_config "$WORK/cartclick.toml"
 RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \
   "$BIN" serve --config "$WORK/cartclick.toml" --store "redis://127.0.0.1:$REDIS_PORT/0" \
-  --listen "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
+  --listen "127.0.0.1:$PORT" --http-listen off >"$WORK/server.log" 2>&1 &
 VPID=$!
 # RUST_LOG=warn as in load.sh, so no "serving" line: wait for the port.
 for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.2; done

@@ -62,19 +62,8 @@ if [ "$CLUSTER" -ge 1 ]; then
 else
   STORE="redis://127.0.0.1:${REDIS_PORTS[0]}/0"
 fi
-ADMIN="bench-admin-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-cat > "$WORK/cartclick.toml" <<TOML
-viewer_pepper_base64 = "$(head -c 32 /dev/urandom | base64)"
-[[signing_keys]]
-kid = "k1"
-secret_base64 = "$(head -c 32 /dev/urandom | base64)"
-active = true
-[[api_keys]]
-id = "admin"
-role = "admin"
-sha256 = "$(printf %s "$ADMIN" | sha256sum | cut -d' ' -f1)"
-$SHARDS
-TOML
+source benches/config.sh
+bench_config "$WORK/cartclick.toml" "$SHARDS"
 echo "store=$STORE cluster_primaries=$CLUSTER"
 RUST_LOG=warn "$BIN" serve --config "$WORK/cartclick.toml" --store "$STORE" --listen "127.0.0.1:$PORT" --http-listen off &
 SERVER=$!

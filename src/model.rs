@@ -464,9 +464,14 @@ pub struct TopEntry {
     pub value: i64,
 }
 
-/// Ranks top entries: largest first, ties by id, at most `limit`.
-pub fn rank(mut entries: Vec<TopEntry>, limit: usize) -> Vec<TopEntry> {
-    entries.retain(|e| e.value != 0);
+/// Ranks summed values by id: largest first, ties by id, zeros dropped, at
+/// most `limit`.
+pub fn rank(values: impl IntoIterator<Item = (String, i64)>, limit: usize) -> Vec<TopEntry> {
+    let mut entries: Vec<TopEntry> = values
+        .into_iter()
+        .filter(|(_, value)| *value != 0)
+        .map(|(id, value)| TopEntry { id, value })
+        .collect();
     entries.sort_by(|a, b| b.value.cmp(&a.value).then_with(|| a.id.cmp(&b.id)));
     entries.truncate(limit);
     entries

@@ -329,10 +329,7 @@ fn unknown_field(descriptor: &MessageDescriptor, json: &serde_json::Value) -> Op
         return None;
     };
     object.iter().find_map(|(key, value)| {
-        let Some(field) = descriptor
-            .get_field_by_json_name(key)
-            .or_else(|| descriptor.get_field_by_name(key))
-        else {
+        let Some(field) = field_named(descriptor, key) else {
             return Some(key.clone());
         };
         let nested = field.kind().as_message().cloned()?;
@@ -352,9 +349,7 @@ fn from_query<T: prost::Message + Default>(
 ) -> Result<T, Error> {
     let mut object = serde_json::Map::new();
     for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        let field = descriptor
-            .get_field_by_json_name(&key)
-            .or_else(|| descriptor.get_field_by_name(&key))
+        let field = field_named(descriptor, &key)
             .ok_or_else(|| Error::invalid_field(key.as_ref(), "not a parameter of this call"))?;
         if field.is_list() || field.is_map() {
             return Err(Error::invalid_field(
@@ -392,6 +387,17 @@ fn transcode<T: prost::Message + Default>(message: &DynamicMessage) -> Result<T,
         .map_err(|e| Error::invalid_field("body", e.to_string()))
 }
 
+/// A message's field by its JSON name (`orderId`) or its proto name
+/// (`order_id`), as the protobuf JSON mapping reads them.
+fn field_named(
+    descriptor: &MessageDescriptor,
+    name: &str,
+) -> Option<prost_reflect::FieldDescriptor> {
+    descriptor
+        .get_field_by_json_name(name)
+        .or_else(|| descriptor.get_field_by_name(name))
+}
+
 /// The proto field path (`amount.currency_code`) of a JSON path
 /// (`amount.currencyCode`), for `ErrorInfo.metadata["field"]`.
 fn field_path(descriptor: &MessageDescriptor, path: &serde_path_to_error::Path) -> String {
@@ -400,10 +406,7 @@ fn field_path(descriptor: &MessageDescriptor, path: &serde_path_to_error::Path) 
     for segment in path.iter() {
         match segment {
             serde_path_to_error::Segment::Map { key } => {
-                let field = message.as_ref().and_then(|m| {
-                    m.get_field_by_json_name(key)
-                        .or_else(|| m.get_field_by_name(key))
-                });
+                let field = message.as_ref().and_then(|m| field_named(m, key));
                 names.push(field.as_ref().map_or(key.as_str(), |f| f.name()).to_owned());
                 message = field.and_then(|f| f.kind().as_message().cloned());
             }

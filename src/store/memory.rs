@@ -491,11 +491,7 @@ impl Store for MemoryStore {
             };
             *by_id.entry(key.id.clone()).or_default() += value;
         }
-        let entries = by_id
-            .into_iter()
-            .map(|(id, value)| TopEntry { id, value })
-            .collect();
-        Ok(rank(entries, limit))
+        Ok(rank(by_id, limit))
     }
 
     async fn read_events(

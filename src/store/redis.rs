@@ -1500,11 +1500,7 @@ impl Store for RedisStore {
                 *by_id.entry(id).or_default() += value;
             }
         }
-        let entries = by_id
-            .into_iter()
-            .map(|(id, value)| TopEntry { id, value })
-            .collect();
-        Ok(rank(entries, limit))
+        Ok(rank(by_id, limit))
     }
 
     async fn read_events(
