@@ -3,13 +3,15 @@
 //! near a fixed instant; a store takes "now" from the click or sale it is
 //! given, so fixed past or future instants behave as the present would.
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use cartclick::error::Error;
 use cartclick::model::{
     Attribution, BucketRange, Campaign, CampaignStatus, ClickOutcome, ClickRecord, CounterCell,
-    Counts, Dimension, FirstClick, Granularity, Merchant, Money, NewClick, NewSale, SaleOutcome,
-    SaleRecord,
+    Counts, Dimension, FirstClick, Granularity, Merchant, Money, NewClick, NewReversal, NewSale,
+    SaleOutcome, SaleRecord,
 };
 use cartclick::store::Store;
 use cartclick::token::ClickId;
@@ -673,7 +675,150 @@ async fn merchant_records_returns_that_merchants_clicks_and_sales_made_in_the_ha
     assert_eq!(records.sales, vec![sales[1].clone(), sales[2].clone()]);
 }
 
+/// Runs `calls` on `store` all at once and returns their answers in order.
+async fn at_once<T, F, Fut>(store: &Arc<dyn Store>, calls: Vec<F>) -> Vec<Result<T, Error>>
+where
+    T: Send + 'static,
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = Result<T, Error>> + Send + 'static,
+{
+    let tasks: Vec<_> = calls
+        .into_iter()
+        .map(|call| tokio::spawn(call(Arc::clone(store))))
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("the call does not panic"));
+    }
+    answers
+}
+
+async fn calls_made_at_once_are_answered_and_counted_as_if_made_one_by_one(backend: Backend) {
+    let store = store_on(backend).await;
+    let now = at(5);
+    let carts = [attribution("m-1", "c-1"), {
+        let mut other = attribution("m-1", "c-1");
+        other.video_id = "vid-2".into();
+        other.creator_id = "cr-2".into();
+        other
+    }];
+    // 60 new viewers over two videos, and one viewer tapping 11 times.
+    let mut taps: Vec<NewClick> = (0..60).map(|i| tap(&carts[i % 2], now)).collect();
+    let keen = tap(&carts[0], now);
+    taps.extend((0..11).map(|_| again(&keen, now)));
+
+    let recorded = at_once(
+        &store.store,
+        taps.iter()
+            .map(|t| {
+                let t = t.clone();
+                move |s: Arc<dyn Store>| async move { s.record_click(&t).await }
+            })
+            .collect(),
+    )
+    .await;
+    // Sales of the first 20 clicks, and one order confirmed 10 times.
+    let sales: Vec<NewSale> = (0..20)
+        .map(|i| {
+            sale(
+                &taps[i],
+                &format!("order-{i}"),
+                money("DKK", 1_000 + i as i64),
+                now,
+            )
+        })
+        .chain((0..10).map(|_| sale(&taps[30], "order-x", money("DKK", 500), now)))
+        .collect();
+    let confirmed = at_once(
+        &store.store,
+        sales
+            .iter()
+            .map(|s| {
+                let s = s.clone();
+                move |store: Arc<dyn Store>| async move { store.confirm_sale(&s).await }
+            })
+            .collect(),
+    )
+    .await;
+    // Refunds of 100 on the first 10 orders, and one refund sent 10 times.
+    let refunds: Vec<NewReversal> = (0..10)
+        .map(|i| (format!("order-{i}"), format!("refund-{i}")))
+        .chain((0..10).map(|_| ("order-x".to_owned(), "refund-x".to_owned())))
+        .map(|(order_id, reversal_id)| NewReversal {
+            merchant_id: "m-1".into(),
+            order_id,
+            reversal_id,
+            amount: money("DKK", 100),
+            now,
+        })
+        .collect();
+    let refunded = at_once(
+        &store.store,
+        refunds
+            .iter()
+            .map(|r| {
+                let r = r.clone();
+                move |store: Arc<dyn Store>| async move { store.reverse_sale(&r).await }
+            })
+            .collect(),
+    )
+    .await;
+
+    for answer in &recorded[..60] {
+        assert_eq!(answer, &Ok(ClickOutcome::Recorded));
+    }
+    let keen_answers = &recorded[60..];
+    let firsts: Vec<ClickId> = keen_answers
+        .iter()
+        .filter_map(|a| match a {
+            Ok(ClickOutcome::Duplicate(first)) => Some(first.click_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(firsts.len(), 10, "{keen_answers:?}");
+    let first = keen_answers
+        .iter()
+        .zip(&taps[60..])
+        .find(|(a, _)| **a == Ok(ClickOutcome::Recorded))
+        .map(|(_, t)| t.record.click_id)
+        .expect("one of the keen viewer's taps made the click");
+    assert!(firsts.iter().all(|f| *f == first), "{firsts:?} {first:?}");
+    let replays = confirmed.iter().map(|a| a.as_ref().map(|s| s.replayed));
+    assert_eq!(
+        replays.clone().filter(|r| *r == Ok(false)).count(),
+        21,
+        "{confirmed:?}"
+    );
+    assert_eq!(replays.filter(|r| *r == Ok(true)).count(), 9);
+    let refund_replays: Vec<_> = refunded
+        .iter()
+        .map(|a| a.as_ref().map(|r| r.replayed))
+        .collect();
+    assert_eq!(
+        refund_replays.iter().filter(|r| **r == Ok(false)).count(),
+        11,
+        "{refunded:?}"
+    );
+    assert_eq!(refund_replays.iter().filter(|r| **r == Ok(true)).count(), 9);
+    let revenue = (0..20).map(|i| 1_000 + i).sum::<i64>() + 500;
+    let expected = Counts {
+        refunded: [("DKK".to_owned(), 1_100)].into(),
+        ..counts(71, 61, 21, &[("DKK", revenue)])
+    };
+    assert_eq!(
+        total(&*store, Dimension::Merchant, "m-1", hours(now, 1)).await,
+        expected
+    );
+    assert_eq!(
+        total(&*store, Dimension::Campaign, "c-1", days(now, 1)).await,
+        expected
+    );
+    let video_2 = total(&*store, Dimension::Video, "vid-2", hours(now, 1)).await;
+    assert_eq!((video_2.taps, video_2.clicks), (30, 30));
+}
+
 on_all_backends!(
+    calls_made_at_once_are_answered_and_counted_as_if_made_one_by_one,
     a_reachable_store_answers_connectivity_checks,
     a_merchant_reads_back_as_put_and_a_put_replaces_it,
     unknown_merchants_and_campaigns_read_as_none,
