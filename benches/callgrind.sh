@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The server's instructions per IssueToken, under callgrind (counts that
-# other load on the box does not move), as recorded in BENCHMARKS.md.
+# The server's instructions per call (IssueToken by default), under
+# callgrind (counts that other load on the box does not move), as recorded
+# in BENCHMARKS.md.
 # Starts its own loopback redis-server and a release server under
 # valgrind; 2 s of warm-up, then the counts are zeroed, 15 s of load at 4
 # streams over 1 connection, and the counts dumped.
-# Usage: bash benches/callgrind.sh [out-dir]
+# Usage: [SCENARIO=issue|confirm|echo] bash benches/callgrind.sh [out-dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-$(mktemp -d)}"; mkdir -p "$OUT"
@@ -29,8 +30,9 @@ VPID=$!
 # RUST_LOG=warn as in load.sh, so no "serving" line: wait for the port.
 for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.2; done
 (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
-load() { "$BIN" bench --server "http://127.0.0.1:$PORT" --api-key "$ADMIN" --scenario issue \
-  --streams 4 --connections 1 --warmup 0 --duration "$1" 2>&1 | tail -1; }
+SCENARIO="${SCENARIO:-issue}"
+load() { "$BIN" bench --server "http://127.0.0.1:$PORT" --api-key "$ADMIN" --scenario "$SCENARIO" \
+  --streams 4 --connections 1 --warmup 0 --duration "$1" --tokens 20000 2>&1 | tail -1; }
 load 2 >/dev/null
 callgrind_control -z $VPID >/dev/null 2>&1
 SUMMARY="$(load 15)"

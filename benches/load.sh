@@ -9,6 +9,9 @@
 # ([merchant_shards]), so its load can reach every primary.
 # SCENARIOS="echo issue" picks the scenarios (default: all, then the
 # single-stream echo and issue).
+# Each run also prints where the CPU went: the cores the server, Redis and
+# the load generator used over the measured window (from /proc/<pid>/stat)
+# and, divided by the rate, each one's CPU microseconds per call.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_RUN="${1:-10}"; STREAMS="${2:-64}"; CONNECTIONS="${3:-4}"
@@ -68,18 +71,52 @@ echo "store=$STORE cluster_primaries=$CLUSTER"
 RUST_LOG=warn "$BIN" serve --config "$WORK/cartclick.toml" --store "$STORE" --listen "127.0.0.1:$PORT" --http-listen off &
 SERVER=$!
 sleep 1
+# CPU seconds (user + system) a process has used so far.
+cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+# The server's, Redis's and the load generator's CPU seconds, summed per role.
+cpu_snapshot() { # bench pid
+  local redis=0 p pid
+  for p in "${REDIS_PORTS[@]}"; do
+    pid=$(redis-cli -p "$p" info server | awk -F: '/^process_id/ { print $2 }' | tr -d '\r')
+    redis=$(awk -v a="$redis" -v b="$(cpu_seconds "$pid")" 'BEGIN { print a + b }')
+  done
+  echo "$(date +%s.%N) $(cpu_seconds "$SERVER") $redis $(cpu_seconds "$1")"
+}
 run() { # scenario streams connections
   for p in "${REDIS_PORTS[@]}"; do redis-cli -p "$p" flushall >/dev/null; done
   "$BIN" bench --server "http://127.0.0.1:$PORT" --api-key "$ADMIN" --scenario "$1" \
     --streams "$2" --connections "$3" --duration "$SECONDS_RUN" --warmup 2 --tokens 400000 \
-    --merchant "$MERCHANT" &
-  local bench=$! peak=0
+    --merchant "$MERCHANT" > "$WORK/bench.out" 2>&1 &
+  local bench=$! peak=0 ticks=0 first="" last=""
   while kill -0 $bench 2>/dev/null; do
     rss=$(ps -o rss= -p $SERVER | tr -d ' '); [ "${rss:-0}" -gt "$peak" ] && peak=$rss
+    # CPU use from a second into the measured window to a second before
+    # its end (a confirm run issues its tokens first: the window is later).
+    if grep -q '^measuring' "$WORK/bench.out" 2>/dev/null; then
+      ticks=$((ticks + 1))
+      [ "$ticks" -eq 2 ] && first="$(cpu_snapshot $bench)"
+      [ "$ticks" -eq $((2 * SECONDS_RUN - 2)) ] && last="$(cpu_snapshot $bench)"
+    fi
     sleep 0.5
   done
   wait $bench
+  cat "$WORK/bench.out"
   echo "server_peak_rss_kib=$peak"
+  if [ -n "$first" ] && [ -n "$last" ]; then
+    # CPU µs per call of each process, at the run's rate.
+    python3 - "$first" "$last" "$(tail -1 "$WORK/bench.out")" <<'PY'
+import json, sys
+a, b = (list(map(float, s.split())) for s in sys.argv[1:3])
+rps = json.loads(sys.argv[3])["rps"]
+wall = b[0] - a[0]
+cores = [(y - x) / wall for x, y in zip(a[1:], b[1:])]
+us = [c / rps * 1e6 for c in cores]
+print("cpu_cores server=%.2f redis=%.2f loadgen=%.2f total=%.2f" % (*cores, sum(cores)))
+print("cpu_us_per_call server=%.1f redis=%.1f loadgen=%.1f total=%.1f" % (*us, sum(us)))
+PY
+  fi
 }
 if [ -n "${SCENARIOS:-}" ]; then
   for scenario in $SCENARIOS; do run "$scenario" "$STREAMS" "$CONNECTIONS"; done

@@ -392,6 +392,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, String> {
 
     tokio::time::sleep(Duration::from_secs(args.warmup)).await;
     measuring.store(true, Ordering::Relaxed);
+    eprintln!("measuring for {} s", args.duration);
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(args.duration)).await;
     measuring.store(false, Ordering::Relaxed);
