@@ -3,8 +3,9 @@
 # callgrind (counts that other load on the box does not move), as recorded
 # in BENCHMARKS.md.
 # Starts its own loopback redis-server and a release server under
-# valgrind; 2 s of warm-up, then the counts are zeroed, 15 s of load at 4
-# streams over 1 connection, and the counts dumped.
+# valgrind; load at 4 streams over 1 connection, the counts zeroed when the
+# load generator starts measuring (after 2 s of warm-up) and dumped after
+# its 15 s.
 # Usage: [SCENARIO=issue|confirm|echo] bash benches/callgrind.sh [out-dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,11 +32,16 @@ VPID=$!
 for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.2; done
 (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
 SCENARIO="${SCENARIO:-issue}"
-load() { "$BIN" bench --server "http://127.0.0.1:$PORT" --api-key "$ADMIN" --scenario "$SCENARIO" \
-  --streams 4 --connections 1 --warmup 0 --duration "$1" --tokens 20000 2>&1 | tail -1; }
-load 2 >/dev/null
+"$BIN" bench --server "http://127.0.0.1:$PORT" --api-key "$ADMIN" --scenario "$SCENARIO" \
+  --streams 4 --connections 1 --warmup 2 --duration 15 --tokens 20000 >"$WORK/bench.out" 2>&1 &
+BENCH=$!
+until grep -q '^measuring' "$WORK/bench.out"; do
+  kill -0 $BENCH 2>/dev/null || { cat "$WORK/bench.out" >&2; exit 1; }
+  sleep 0.1
+done
 callgrind_control -z $VPID >/dev/null 2>&1
-SUMMARY="$(load 15)"
+wait $BENCH
+SUMMARY="$(tail -1 "$WORK/bench.out")"
 callgrind_control -d $VPID >/dev/null 2>&1
 kill -INT $VPID; wait $VPID || true
 REQUESTS="$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["requests"])' "$SUMMARY")"
