@@ -12,8 +12,10 @@
 //! `{merchant}`, so one script's keys share a Redis Cluster slot. A hot
 //! merchant configured with `n` shards spreads its taps over the tags
 //! `{merchant}`, `{merchant 1}` … `{merchant n-1}` (the viewer picks the
-//! shard, and the click id records it); its sales, orders and reversals stay
-//! on `{merchant}`; reads sum over the shards. Below, `{m}` is such a tag:
+//! shard, and the click id's last byte records it, so the count may change);
+//! its sales, orders and reversals stay on `{merchant}`; reads sum over the
+//! shards configured and every shard its taps have used (`x:m:<merchant>`).
+//! Below, `{m}` is such a tag:
 //!
 //! | key | type | holds | expires |
 //! |---|---|---|---|
@@ -28,7 +30,7 @@
 //! | `e:{m}` | stream | the merchant's events: every click, repeat tap, sale and reversal, written by the same script as its counters | trimmed to `events_max_len` (and `events_max_age_hours`); the key itself after daily retention without writes |
 //! | `t:{m}:<day start>:<dimension>:<metric>` | sorted set | the day's top list of campaigns, creators, videos or products by clicks `c`, conversions `v` or revenue `r:<CUR>` | daily retention |
 //! | `x:day:<day start>` | set | the merchants that counted anything that day: where global top lists look | daily retention |
-//! | `x:<dimension>:<id>` | set | the merchants that counted for a campaign, creator, video or product | daily retention |
+//! | `x:<dimension>:<id>` | set | the merchants (their shard tags) that counted for a campaign, creator, video or product; for a merchant id, the shard tags its taps used | daily retention |
 //! | `r:m:<id>`, `r:c:<id>`, `r:k:<sha256>`, `r:kid:<id>` | hash, string | the registry: merchants, campaigns, API keys (by the hash of the secret, and id to hash) | never: configuration, not flow data |
 //!
 //! Click and dedup records are fields of bucket hashes, 1024 buckets per
@@ -373,11 +375,27 @@ impl RedisStore {
             .max(1)
     }
 
-    /// The hash tags of every shard of `merchant`, shard 0 first.
-    fn tags(&self, merchant: &str) -> Vec<String> {
-        (0..self.shards(merchant))
+    /// The hash tags of every shard of `merchant` that may hold its data,
+    /// shard 0 first: the shards configured now, and those its taps used
+    /// under an earlier shard count, which the merchant's index set names
+    /// (taps add their tag to it, as to the other dimensions' sets).
+    async fn tags(&self, merchant: &str) -> Result<Vec<String>> {
+        let mut tags: Vec<String> = (0..self.shards(merchant))
             .map(|shard| shard_tag(merchant, shard))
-            .collect()
+            .collect();
+        let used: Vec<String> = self
+            .run(
+                self.conn
+                    .clone()
+                    .smembers(index_key(Dimension::Merchant, merchant)),
+            )
+            .await?;
+        for tag in used {
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        Ok(tags)
     }
 
     /// Loads every script, so the first call after start runs EVALSHA at
@@ -732,8 +750,8 @@ fn shard_tag(merchant: &str, shard: u16) -> String {
 }
 
 /// The shard a click id was placed in (see `place_click`).
-fn click_shard(click_id: &ClickId, shards: u16) -> u16 {
-    u16::from(click_id.as_bytes()[0]) % shards
+fn click_shard(click_id: &ClickId) -> u16 {
+    u16::from(click_id.as_bytes()[15])
 }
 
 /// The registry's hash tag: merchants, campaigns and API keys share one slot,
@@ -1042,20 +1060,15 @@ impl Store for RedisStore {
         click_id: ClickId,
     ) -> ClickId {
         let shards = self.shards(merchant_id);
-        if shards == 1 {
-            return click_id;
-        }
         // The viewer picks the shard (so a viewer's dedup entries and rate
-        // counter stay together); the click id's first byte records it, and
-        // keeps all but a few of its 128 random bits.
+        // counter stay together). The click id's last byte records it,
+        // whatever the merchant's shard count (0 when unsharded): so a sale
+        // finds its click after the count has changed. 120 random bits
+        // remain, and the first two bytes, which pick the click's bucket,
+        // stay random.
         let shard = viewer.map_or(0, |v| u16::from(v[0]) % shards);
         let mut bytes = *click_id.as_bytes();
-        let first = u16::from(bytes[0]);
-        let mut placed = first - first % shards + shard;
-        if placed > 255 {
-            placed -= shards;
-        }
-        bytes[0] = placed as u8;
+        bytes[15] = shard as u8;
         ClickId::from_bytes(bytes)
     }
 
@@ -1147,10 +1160,7 @@ impl Store for RedisStore {
         // the merchant's own tag, unless the merchant is sharded); the index
         // sets name that tag, so reads find it.
         let merchant_id = record.attribution.merchant_id.as_str();
-        let tag = shard_tag(
-            merchant_id,
-            click_shard(&record.click_id, self.shards(merchant_id)),
-        );
+        let tag = shard_tag(merchant_id, click_shard(&record.click_id));
         let merchant = tag.as_str();
         let now = record.clicked_at;
         let window_ms = click.dedup_window.as_millis().max(1) as i64;
@@ -1245,6 +1255,7 @@ impl Store for RedisStore {
             .map(|d| index_key(*d, record.attribution.id(*d)))
             .collect();
         index_keys.push(day_index_key(day));
+        index_keys.push(index_key(Dimension::Merchant, merchant_id));
         self.index(merchant, index_keys).await?;
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))
@@ -1302,7 +1313,7 @@ impl Store for RedisStore {
         // A sharded merchant's click lives in its own shard, its sales on
         // shard 0: read the click there first (a second round trip, for
         // sharded merchants only), and hand its attribution to the script.
-        let shard = click_shard(&sale.click_id, self.shards(merchant));
+        let shard = click_shard(&sale.click_id);
         if shard != 0 {
             let tag = shard_tag(merchant, shard);
             let found: Vec<Vec<u8>> = self
@@ -1362,8 +1373,8 @@ impl Store for RedisStore {
     ) -> Result<Vec<Counts>> {
         // The shard tags that counted for the id: index members are tags.
         let tags: Vec<String> = match (dimension, merchant) {
-            (_, Some(only)) => self.tags(only),
-            (Dimension::Merchant, None) => self.tags(id),
+            (_, Some(only)) => self.tags(only).await?,
+            (Dimension::Merchant, None) => self.tags(id).await?,
             (_, None) => {
                 self.run(self.conn.clone().smembers(index_key(dimension, id)))
                     .await?
@@ -1477,7 +1488,7 @@ impl Store for RedisStore {
     ) -> Result<Vec<TopEntry>> {
         // The shard tags that counted that day (members of the day index).
         let tags: Vec<String> = match merchant {
-            Some(only) => self.tags(only),
+            Some(only) => self.tags(only).await?,
             None => {
                 self.run(self.conn.clone().smembers(day_index_key(day_start)))
                     .await?
@@ -1513,7 +1524,7 @@ impl Store for RedisStore {
         // cursor and merge by id (ids are Redis milliseconds and a sequence).
         let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
         let mut events = Vec::new();
-        for tag in self.tags(merchant_id) {
+        for tag in self.tags(merchant_id).await? {
             let entries: Vec<(String, HashMap<String, String>)> = self
                 .run(
                     redis::cmd("XRANGE")
@@ -1602,7 +1613,11 @@ impl Store for RedisStore {
             .into_iter()
             .filter_map(|key| key.strip_prefix(&registry).map(str::to_owned))
             .collect();
-        for tag in merchants.iter().flat_map(|m| self.tags(m)) {
+        let mut tags = Vec::new();
+        for merchant in &merchants {
+            tags.extend(self.tags(merchant).await?);
+        }
+        for tag in tags {
             let glob = glob_escape(&tag);
             for key in self.scan(&tag, &format!("k:{{{glob}}}:*")).await? {
                 let entries: Vec<(Vec<u8>, Vec<u8>)> = self.run(conn.hgetall(&key)).await?;
@@ -1644,7 +1659,7 @@ impl Store for RedisStore {
         range: BucketRange,
     ) -> Result<Vec<CounterCell>> {
         let mut cells = Vec::new();
-        for tag in self.tags(merchant_id) {
+        for tag in self.tags(merchant_id).await? {
             cells.extend(self.counter_cells(&tag, range).await?);
         }
         Ok(cells)
@@ -1661,7 +1676,7 @@ impl Store for RedisStore {
         // Attributions are interned per shard: keyed by (tag, attribution id).
         let mut attributions: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
         let mut raw_clicks = Vec::new();
-        for tag in self.tags(merchant_id) {
+        for tag in self.tags(merchant_id).await? {
             let pattern = format!("k:{{{}}}:*", glob_escape(&tag));
             for key in self.scan(&tag, &pattern).await? {
                 let entries: Vec<(Vec<u8>, Vec<u8>)> = self.run(conn.hgetall(&key)).await?;

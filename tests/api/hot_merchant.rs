@@ -11,6 +11,7 @@ use chrono::TimeDelta;
 use tonic::Request;
 
 use crate::helpers::*;
+use crate::redis_harness::TestRedis;
 
 /// The sharded merchant. Its three shard tags `{m-hot-1}`, `{m-hot-1 1}`
 /// and `{m-hot-1 2}` hash to slots 9878, 14847 and 2460: one in each third
@@ -250,3 +251,60 @@ async fn a_sharded_merchant_counts_exactly_what_an_unsharded_one_does(backend: B
 }
 
 on_all_backends!(a_sharded_merchant_counts_exactly_what_an_unsharded_one_does);
+
+/// A merchant's shard count changed between deploys (3, then 1 and 5, all
+/// serving from one Redis): every sale finds its click whichever count
+/// placed it, and every server's reads sum every shard the merchant has
+/// written to.
+#[tokio::test]
+async fn a_merchants_shard_count_can_change_without_losing_a_click_or_a_count() {
+    const BEFORE: usize = 30;
+    const AFTER: usize = 10;
+    let redis = TestRedis::start().await;
+    let keys = Keys::new();
+    // One deployment's keys and pepper, three shard counts.
+    let base = test_config(&keys);
+    let shards = |count: u16| Config {
+        merchant_shards: HashMap::from([(MERCHANT.to_owned(), count)]),
+        ..base.clone()
+    };
+    let three = spawn_app_on_redis_url(keys.clone(), shards(3), &redis.url()).await;
+    three.seed().await;
+    let mut tokens = Vec::new();
+    for viewer in 0..BEFORE {
+        let issued = three.issue(tap(&format!("viewer-{viewer}"))).await.unwrap();
+        tokens.push(issued.token);
+    }
+
+    let one = spawn_app_on_redis_url(keys.clone(), shards(1), &redis.url()).await;
+    let five = spawn_app_on_redis_url(keys.clone(), shards(5), &redis.url()).await;
+    for (i, token) in tokens.iter().enumerate() {
+        let app = if i.is_multiple_of(2) { &one } else { &five };
+        app.confirm(token, &format!("order-{i}"), 100, "DKK")
+            .await
+            .unwrap_or_else(|status| panic!("order-{i}: {status:?}"));
+    }
+    for viewer in BEFORE..BEFORE + AFTER {
+        five.issue(tap(&format!("viewer-{viewer}"))).await.unwrap();
+    }
+
+    for (name, app) in [("3 shards", &three), ("1 shard", &one), ("5 shards", &five)] {
+        let total = app.total(Dimension::Merchant, MERCHANT).await;
+        let campaign = app.total(Dimension::Campaign, CAMPAIGN).await;
+        let expected = (
+            (BEFORE + AFTER) as i64,
+            (BEFORE + AFTER) as i64,
+            BEFORE as i64,
+        );
+        assert_eq!(
+            (total.taps, total.clicks, total.conversions),
+            expected,
+            "{name}"
+        );
+        assert_eq!(
+            (campaign.taps, campaign.clicks, campaign.conversions),
+            expected,
+            "{name}"
+        );
+    }
+}
