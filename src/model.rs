@@ -250,7 +250,7 @@ impl Attribution {
 /// A stored click.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClickRecord {
-    /// Random 128-bit id, also inside the token.
+    /// 128-bit id (120 random bits and the shard byte), also inside the token.
     pub click_id: ClickId,
     /// Who the click credits.
     pub attribution: Attribution,

@@ -77,16 +77,19 @@ const ENGINE: GeneralPurpose = GeneralPurpose::new(
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Random 128-bit click id.
+/// A 128-bit click id: 120 random bits, and a last byte that names the
+/// store shard the click lives in (0 until a store places it elsewhere:
+/// [`crate::store::Store::place_click`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ClickId([u8; 16]);
 
 impl ClickId {
-    /// A fresh id from the thread-local CSPRNG (`ChaCha` seeded from the OS).
+    /// A fresh id from the thread-local CSPRNG (`ChaCha` seeded from the
+    /// OS), on shard 0.
     #[must_use]
     pub fn random() -> Self {
         let mut b = [0u8; 16];
-        rand::rng().fill_bytes(&mut b);
+        rand::rng().fill_bytes(&mut b[..15]);
         Self(b)
     }
 

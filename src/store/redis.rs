@@ -1061,11 +1061,11 @@ impl Store for RedisStore {
     ) -> ClickId {
         let shards = self.shards(merchant_id);
         // The viewer picks the shard (so a viewer's dedup entries and rate
-        // counter stay together). The click id's last byte records it,
-        // whatever the merchant's shard count (0 when unsharded): so a sale
-        // finds its click after the count has changed. 120 random bits
-        // remain, and the first two bytes, which pick the click's bucket,
-        // stay random.
+        // counter stay together). The click id's last byte, the shard byte
+        // (0 in a fresh id), records it whatever the merchant's shard count
+        // (0 when unsharded): so a sale finds its click after the count has
+        // changed. The first two bytes, which pick the click's bucket, stay
+        // random.
         let shard = viewer.map_or(0, |v| u16::from(v[0]) % shards);
         let mut bytes = *click_id.as_bytes();
         bytes[15] = shard as u8;

@@ -95,11 +95,13 @@ async fn sigterm_reports_not_serving_ends_streams_finishes_calls_in_flight_and_e
         .await
         .unwrap();
     let sale = hold_a_sale(&client, &proxy, &issued.token).await;
-    // The counters watch reads every second: wait until one of its reads
-    // is held too, so its end cannot wait for Redis.
-    let reads = proxy.sent("HGETALL");
+    // The counters watch reads every second (the merchant's shard tags,
+    // then its counters): wait until one of its reads is held too, so its
+    // end cannot wait for Redis.
+    let watch_reads = || proxy.sent("SMEMBERS") + proxy.sent("HGETALL");
+    let reads = watch_reads();
     wait_for("a watch read to reach redis", BOUND, || {
-        std::future::ready(proxy.sent("HGETALL") > reads)
+        std::future::ready(watch_reads() > reads)
     })
     .await;
 
