@@ -675,16 +675,22 @@ async fn merchant_records_returns_that_merchants_clicks_and_sales_made_in_the_ha
     assert_eq!(records.sales, vec![sales[1].clone(), sales[2].clone()]);
 }
 
-/// Runs `calls` on `store` all at once and returns their answers in order.
-async fn at_once<T, F, Fut>(store: &Arc<dyn Store>, calls: Vec<F>) -> Vec<Result<T, Error>>
+/// Runs `call` on `store` for every input, all at once, and returns the
+/// answers in the inputs' order.
+async fn at_once<I, T, F, Fut>(
+    store: &Arc<dyn Store>,
+    inputs: &[I],
+    call: F,
+) -> Vec<Result<T, Error>>
 where
+    I: Clone,
     T: Send + 'static,
-    F: FnOnce(Arc<dyn Store>) -> Fut,
+    F: Fn(Arc<dyn Store>, I) -> Fut,
     Fut: Future<Output = Result<T, Error>> + Send + 'static,
 {
-    let tasks: Vec<_> = calls
-        .into_iter()
-        .map(|call| tokio::spawn(call(Arc::clone(store))))
+    let tasks: Vec<_> = inputs
+        .iter()
+        .map(|input| tokio::spawn(call(Arc::clone(store), input.clone())))
         .collect();
     let mut answers = Vec::new();
     for task in tasks {
@@ -707,15 +713,9 @@ async fn calls_made_at_once_are_answered_and_counted_as_if_made_one_by_one(backe
     let keen = tap(&carts[0], now);
     taps.extend((0..11).map(|_| again(&keen, now)));
 
-    let recorded = at_once(
-        &store.store,
-        taps.iter()
-            .map(|t| {
-                let t = t.clone();
-                move |s: Arc<dyn Store>| async move { s.record_click(&t).await }
-            })
-            .collect(),
-    )
+    let recorded = at_once(&store.store, &taps, |s, tap| async move {
+        s.record_click(&tap).await
+    })
     .await;
     // Sales of the first 20 clicks, and one order confirmed 10 times.
     let sales: Vec<NewSale> = (0..20)
@@ -729,16 +729,9 @@ async fn calls_made_at_once_are_answered_and_counted_as_if_made_one_by_one(backe
         })
         .chain((0..10).map(|_| sale(&taps[30], "order-x", money("DKK", 500), now)))
         .collect();
-    let confirmed = at_once(
-        &store.store,
-        sales
-            .iter()
-            .map(|s| {
-                let s = s.clone();
-                move |store: Arc<dyn Store>| async move { store.confirm_sale(&s).await }
-            })
-            .collect(),
-    )
+    let confirmed = at_once(&store.store, &sales, |s, sale| async move {
+        s.confirm_sale(&sale).await
+    })
     .await;
     // Refunds of 100 on the first 10 orders, and one refund sent 10 times.
     let refunds: Vec<NewReversal> = (0..10)
@@ -752,16 +745,9 @@ async fn calls_made_at_once_are_answered_and_counted_as_if_made_one_by_one(backe
             now,
         })
         .collect();
-    let refunded = at_once(
-        &store.store,
-        refunds
-            .iter()
-            .map(|r| {
-                let r = r.clone();
-                move |store: Arc<dyn Store>| async move { store.reverse_sale(&r).await }
-            })
-            .collect(),
-    )
+    let refunded = at_once(&store.store, &refunds, |s, refund| async move {
+        s.reverse_sale(&refund).await
+    })
     .await;
 
     for answer in &recorded[..60] {
