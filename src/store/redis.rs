@@ -696,7 +696,7 @@ fn click_bucket_until(click_until: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 fn attribution_prefix(merchant: &str) -> String {
-    format!("a:{{{merchant}}}:")
+    joined(&["a:{", merchant, "}:"])
 }
 
 fn order_key(merchant: &str, order_id: &str) -> String {
@@ -803,13 +803,15 @@ fn campaign_key(campaign_id: &str) -> String {
 /// The interned attribution of a click: ids joined by spaces (ids never
 /// hold one), and its id, a truncated SHA-256 of that text.
 fn attribution_text(attribution: &Attribution) -> (String, [u8; ATTRIBUTION_ID_LEN]) {
-    let text = format!(
-        "{} {} {} {}",
-        attribution.campaign_id,
-        attribution.creator_id,
-        attribution.video_id,
-        attribution.product_id
-    );
+    let text = joined(&[
+        &attribution.campaign_id,
+        " ",
+        &attribution.creator_id,
+        " ",
+        &attribution.video_id,
+        " ",
+        &attribution.product_id,
+    ]);
     let digest = Sha256::digest(text.as_bytes());
     let mut id = [0u8; ATTRIBUTION_ID_LEN];
     id.copy_from_slice(&digest[..ATTRIBUTION_ID_LEN]);
@@ -899,13 +901,12 @@ fn click_value(attribution_id: &[u8; ATTRIBUTION_ID_LEN], record: &ClickRecord) 
         Some(hash) => value.extend_from_slice(hash),
         None => value.extend_from_slice(&[0u8; 16]),
     }
+    value.extend_from_slice(Digits::new().format(millis(record.clicked_at)).as_bytes());
+    value.push(b' ');
     value.extend_from_slice(
-        format!(
-            "{} {}",
-            millis(record.clicked_at),
-            record.expires_at.timestamp()
-        )
-        .as_bytes(),
+        Digits::new()
+            .format(record.expires_at.timestamp())
+            .as_bytes(),
     );
     value
 }
