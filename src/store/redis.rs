@@ -662,15 +662,22 @@ fn joined(parts: &[&str]) -> String {
     parts.concat()
 }
 
-fn dedup_bucket_key(merchant: &str, window: i64, field: &[u8]) -> String {
+/// `<kind>:{merchant}:<period>:<bucket of id>`: the bucket hashes that
+/// hold dedup entries and rate-limit counters as fields.
+fn bucket_key(kind: &str, merchant: &str, period: i64, id: &[u8]) -> String {
     joined(&[
-        "d:{",
+        kind,
+        ":{",
         merchant,
         "}:",
-        Digits::new().format(window),
+        Digits::new().format(period),
         ":",
-        Digits::new().format(bucket_of(field)),
+        Digits::new().format(bucket_of(id)),
     ])
+}
+
+fn dedup_bucket_key(merchant: &str, window: i64, field: &[u8]) -> String {
+    bucket_key("d", merchant, window, field)
 }
 
 fn click_bucket_key(merchant: &str, expires_at: DateTime<Utc>, click_id: &ClickId) -> String {
@@ -729,14 +736,7 @@ fn counter_key(
 }
 
 fn rate_key(merchant: &str, viewer: &ViewerHash, minute: i64) -> String {
-    joined(&[
-        "q:{",
-        merchant,
-        "}:",
-        Digits::new().format(minute),
-        ":",
-        Digits::new().format(bucket_of(viewer)),
-    ])
+    bucket_key("q", merchant, minute, viewer)
 }
 
 /// The hash tag of one shard of a merchant: the merchant id for shard 0,
