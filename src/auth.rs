@@ -2,6 +2,14 @@
 //! the SHA-256 of the secret is looked up among the known keys (only hashes
 //! are ever kept). No key or an unknown one is UNAUTHENTICATED; a known key
 //! whose role does not allow the call is PERMISSION_DENIED.
+//!
+//! Both transports authenticate from the request's headers before the call
+//! takes a concurrency permit or its body is read (`rpc_layer`, `api::http`),
+//! and hand the [`Caller`] to the adapters in the request's extensions
+//! ([`caller`]): a client without a live key holds nothing that a real call
+//! needs. Store lookups of unknown secrets are bounded in number
+//! ([`MAX_KEY_LOOKUPS`]), so a flood of made-up secrets cannot queue on the
+//! store.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -9,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -74,6 +83,20 @@ pub struct Caller {
     pub role: Role,
     /// For merchant keys, the merchant they act for.
     pub merchant_id: Option<String>,
+    /// The SHA-256 of the key's secret: how a long call (a stream) asks
+    /// again whether the key is still live.
+    pub sha256: [u8; 32],
+}
+
+/// The caller a transport authenticated and put in the request's
+/// extensions; a request that reached an adapter without one (a transport
+/// that skipped authentication) is refused, never served.
+pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller> {
+    request
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or(Error::Unauthenticated)
 }
 
 impl Caller {
@@ -119,11 +142,14 @@ pub const KEY_CACHE_TTL: Duration = Duration::from_millis(500);
 /// Cached lookups before the cache starts over (a bound against floods of
 /// made-up secrets, not a tuning knob).
 const KEY_CACHE_MAX: usize = 50_000;
+/// Store lookups of secrets (cache misses) in flight at once; beyond it a
+/// call is refused RATE_LIMITED before it holds anything else. The work a
+/// client can cause before it proves it has a key stays this small.
+pub const MAX_KEY_LOOKUPS: usize = 64;
 
 /// Finds the key behind a request's bearer secret: the bootstrap keys of
 /// the config file, then keys made by CreateApiKey, looked up in the store
 /// through a short cache (misses included).
-#[derive(Default)]
 pub struct Authenticator {
     /// Bootstrap keys by the SHA-256 of their secret.
     by_hash: HashMap<[u8; 32], Caller>,
@@ -131,6 +157,19 @@ pub struct Authenticator {
     store: Option<Arc<dyn Store>>,
     /// Recent store lookups by secret hash, with when they were made.
     cache: Mutex<HashMap<[u8; 32], CachedLookup>>,
+    /// Permits for store lookups in flight ([`MAX_KEY_LOOKUPS`]).
+    lookups: Semaphore,
+}
+
+impl Default for Authenticator {
+    fn default() -> Self {
+        Authenticator {
+            by_hash: HashMap::new(),
+            store: None,
+            cache: Mutex::default(),
+            lookups: Semaphore::new(MAX_KEY_LOOKUPS),
+        }
+    }
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -149,6 +188,7 @@ fn caller_of(key: &ApiKey) -> Caller {
         key_id: key.id.clone(),
         role: key.role,
         merchant_id: key.merchant_id.clone(),
+        sha256: key.sha256,
     }
 }
 
@@ -184,41 +224,58 @@ impl Authenticator {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
-    /// The caller of a request, from its `authorization` metadata.
-    pub async fn authenticate(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Caller> {
-        let secret = metadata
-            .get("authorization")
+    /// The caller of a request, from its `authorization` header.
+    pub async fn authenticate(&self, headers: &http::HeaderMap) -> Result<Caller> {
+        let secret = headers
+            .get(http::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
             .and_then(bearer_secret)
             .ok_or(Error::Unauthenticated)?;
         // A lookup by hash: the hash of a guess tells nothing about a secret.
-        let hash = secret_sha256(secret);
-        if let Some(caller) = self.by_hash.get(&hash) {
-            return Ok(caller.clone());
+        self.find(&secret_sha256(secret))
+            .await?
+            .ok_or(Error::Unauthenticated)
+    }
+
+    /// Whether the key that made `caller` is still live (not revoked): asked
+    /// by streams, which outlive the check at their start. A revocation on
+    /// any replica is seen here within [`KEY_CACHE_TTL`].
+    pub async fn is_live(&self, caller: &Caller) -> Result<bool> {
+        Ok(self
+            .find(&caller.sha256)
+            .await?
+            .is_some_and(|live| live.key_id == caller.key_id))
+    }
+
+    /// The key whose secret hashes to `hash`: a bootstrap key, else a stored
+    /// one through the cache (misses included).
+    async fn find(&self, hash: &[u8; 32]) -> Result<Option<Caller>> {
+        if let Some(caller) = self.by_hash.get(hash) {
+            return Ok(Some(caller.clone()));
         }
         let Some(store) = &self.store else {
-            return Err(Error::Unauthenticated);
+            return Ok(None);
         };
         let cached = {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             cache
-                .get(&hash)
+                .get(hash)
                 .filter(|(at, _)| at.elapsed() < KEY_CACHE_TTL)
                 .map(|(_, caller)| caller.clone())
         };
-        let caller = match cached {
-            Some(caller) => caller,
-            None => {
-                let caller = store.find_api_key(&hash).await?.as_ref().map(caller_of);
-                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-                if cache.len() >= KEY_CACHE_MAX {
-                    cache.clear();
-                }
-                cache.insert(hash, (Instant::now(), caller.clone()));
-                caller
-            }
+        if let Some(caller) = cached {
+            return Ok(caller);
+        }
+        let Ok(_lookup) = self.lookups.try_acquire() else {
+            return Err(Error::RateLimited);
         };
-        caller.ok_or(Error::Unauthenticated)
+        let caller = store.find_api_key(hash).await?.as_ref().map(caller_of);
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= KEY_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(*hash, (Instant::now(), caller.clone()));
+        Ok(caller)
     }
 }
 
@@ -235,8 +292,8 @@ mod tests {
     use super::*;
     use tonic::metadata::MetadataMap;
 
-    fn with_auth(value: &str) -> MetadataMap {
-        let mut map = MetadataMap::new();
+    fn with_auth(value: &str) -> http::HeaderMap {
+        let mut map = http::HeaderMap::new();
         map.insert("authorization", value.parse().unwrap());
         map
     }
@@ -270,7 +327,7 @@ mod tests {
     async fn missing_malformed_or_unknown_credentials_are_unauthenticated() {
         let a = auth();
         assert_eq!(
-            a.authenticate(&MetadataMap::new()).await,
+            a.authenticate(&http::HeaderMap::new()).await,
             Err(Error::Unauthenticated)
         );
         for value in ["s3cret", "Basic s3cret", "Bearer ", "Bearer wrong"] {
@@ -288,6 +345,7 @@ mod tests {
             key_id: "f".into(),
             role: Role::Feed,
             merchant_id: None,
+            sha256: [0; 32],
         };
         assert!(feed.require(&[Role::Feed]).is_ok());
         assert_eq!(
@@ -298,6 +356,7 @@ mod tests {
             key_id: "a".into(),
             role: Role::Admin,
             merchant_id: None,
+            sha256: [0; 32],
         };
         assert!(admin.require(&[Role::Merchant]).is_ok());
         assert!(matches!(

@@ -124,6 +124,13 @@ pub struct Config {
     pub max_concurrent_requests: usize,
     /// Longest a call may run; a shorter client `grpc-timeout` wins.
     pub request_timeout: Duration,
+    /// Longest a request's body may take to arrive once its headers have:
+    /// a call holds a concurrency permit only once its body is in.
+    pub body_read_timeout: Duration,
+    /// Longest an HTTP/1.1 client may take to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// Streams (calls) one HTTP/2 connection may have open at once.
+    pub max_concurrent_streams: u32,
     /// Connections are closed (gracefully) after this long, so clients
     /// reconnect and load spreads over new replicas behind a Service.
     pub max_connection_age: Duration,
@@ -158,6 +165,9 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(10),
             max_concurrent_requests: 1024,
             request_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(2),
+            header_read_timeout: Duration::from_secs(5),
+            max_concurrent_streams: 256,
             max_connection_age: Duration::from_secs(300),
             signing_keys: None,
             viewer_pepper: None,
@@ -199,6 +209,9 @@ struct FileConfig {
     shutdown_grace_seconds: Option<u64>,
     max_concurrent_requests: Option<usize>,
     request_timeout_ms: Option<u64>,
+    body_read_timeout_ms: Option<u64>,
+    header_read_timeout_ms: Option<u64>,
+    max_concurrent_streams: Option<u32>,
     max_connection_age_seconds: Option<u64>,
     viewer_pepper_base64: Option<String>,
     #[serde(default)]
@@ -313,6 +326,25 @@ impl Config {
             Some(ms) => Duration::from_millis(ms),
             None => defaults.request_timeout,
         };
+        let body_read_timeout = match file.body_read_timeout_ms {
+            Some(0) => return Err(ConfigError::at("body_read_timeout_ms", "must be above 0")),
+            Some(ms) => Duration::from_millis(ms),
+            None => defaults.body_read_timeout,
+        };
+        let header_read_timeout = match file.header_read_timeout_ms {
+            Some(0) => {
+                return Err(ConfigError::at("header_read_timeout_ms", "must be above 0"));
+            }
+            Some(ms) => Duration::from_millis(ms),
+            None => defaults.header_read_timeout,
+        };
+        let max_concurrent_streams = match file.max_concurrent_streams {
+            Some(0) => {
+                return Err(ConfigError::at("max_concurrent_streams", "must be above 0"));
+            }
+            Some(n) => n,
+            None => defaults.max_concurrent_streams,
+        };
         let max_connection_age = match file.max_connection_age_seconds {
             Some(0) => {
                 return Err(ConfigError::at(
@@ -380,6 +412,9 @@ impl Config {
             shutdown_grace,
             max_concurrent_requests,
             request_timeout,
+            body_read_timeout,
+            header_read_timeout,
+            max_concurrent_streams,
             max_connection_age,
             signing_keys,
             viewer_pepper,
@@ -689,6 +724,9 @@ tap_rate_limit_per_minute = 60
             ("store = \"postgres://x\"", "store"),
             ("listen = \"nope\"", "listen"),
             ("http_listen = \"8080\"", "http_listen"),
+            ("body_read_timeout_ms = 0", "body_read_timeout_ms"),
+            ("header_read_timeout_ms = 0", "header_read_timeout_ms"),
+            ("max_concurrent_streams = 0", "max_concurrent_streams"),
             (
                 "grpc_web_origins = [\"*\", \"https://dash.example/app\"]",
                 "grpc_web_origins[1]",

@@ -80,6 +80,19 @@ pub enum Error {
     /// A known key whose role or merchant does not allow the call.
     #[error("api key may not call this")]
     PermissionDenied,
+    /// The request cannot be decoded: not protobuf, not a JSON object, a
+    /// JSON key given twice, a body of another content type.
+    #[error("malformed request: {0}")]
+    MalformedRequest(String),
+    /// The request is over the size limit.
+    #[error("request too large: {0}")]
+    RequestTooLarge(String),
+    /// The call ran past its deadline, or its body did not arrive in time.
+    #[error("deadline exceeded: {0}")]
+    DeadlineExceeded(String),
+    /// HTTP only: no route with that path.
+    #[error("{0}")]
+    RouteNotFound(String),
 }
 
 impl Error {
@@ -114,6 +127,10 @@ impl Error {
             Error::StoreUnavailable => "STORE_UNAVAILABLE",
             Error::Unauthenticated => "UNAUTHENTICATED",
             Error::PermissionDenied => "PERMISSION_DENIED",
+            Error::MalformedRequest(_) => "MALFORMED_REQUEST",
+            Error::RequestTooLarge(_) => "REQUEST_TOO_LARGE",
+            Error::DeadlineExceeded(_) => "DEADLINE_EXCEEDED",
+            Error::RouteNotFound(_) => "ROUTE_NOT_FOUND",
         }
     }
 
@@ -124,7 +141,8 @@ impl Error {
             | Error::LandingUrlNotAllowed
             | Error::ProductNotInCampaign
             | Error::InvalidAmount(_)
-            | Error::TokenInvalid => Code::InvalidArgument,
+            | Error::TokenInvalid
+            | Error::MalformedRequest(_) => Code::InvalidArgument,
             Error::TokenExpired
             | Error::ReversalExceedsSale(_)
             | Error::CampaignNotApproved
@@ -140,8 +158,39 @@ impl Error {
             Error::RateLimited => Code::ResourceExhausted,
             Error::StoreUnavailable => Code::Unavailable,
             Error::Unauthenticated => Code::Unauthenticated,
+            Error::RequestTooLarge(_) => Code::OutOfRange,
+            Error::DeadlineExceeded(_) => Code::DeadlineExceeded,
+            Error::RouteNotFound(_) => Code::NotFound,
         }
     }
+}
+
+/// The contract's reason for a status the service did not make itself
+/// (tonic's and h2's own answers: an unknown method, a deadline, bytes that
+/// are no gRPC call), by its code.
+fn transport_reason(code: Code) -> &'static str {
+    match code {
+        Code::Unimplemented | Code::NotFound => "ROUTE_NOT_FOUND",
+        Code::DeadlineExceeded | Code::Cancelled => "DEADLINE_EXCEEDED",
+        Code::OutOfRange => "REQUEST_TOO_LARGE",
+        Code::ResourceExhausted => "RATE_LIMITED",
+        Code::Unavailable => "STORE_UNAVAILABLE",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        _ => "MALFORMED_REQUEST",
+    }
+}
+
+/// `status` with an ErrorInfo: as it is when it has one, else with the
+/// reason its code stands for, so that every status the service sends
+/// carries one (API.md, "Errors"), those tonic makes included.
+pub fn with_error_info(status: tonic::Status) -> tonic::Status {
+    if status.code() == Code::Ok || status.get_details_error_info().is_some() {
+        return status;
+    }
+    let reason = transport_reason(status.code());
+    let details = ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::new());
+    tonic::Status::with_error_details(status.code(), status.message(), details)
 }
 
 impl From<Error> for tonic::Status {

@@ -1,49 +1,192 @@
 //! The tower layer around every gRPC call: one span per RPC, joined to the
 //! caller's trace (`traceparent`), its latency recorded by method and status
-//! code, and a server-wide concurrency limit that sheds load at once. The
-//! HTTP/JSON transport (`api::http`) uses the same span, measurement and
-//! permits ([`RpcLayer::permits`]), so a call costs the same whichever way
-//! it came in.
+//! code, and the admission of the call ([`Admission`]), which the HTTP/JSON
+//! transport (`api::http`) shares, so a call costs the same and is admitted
+//! the same whichever way it came in.
 //!
-//! Shedding answers RESOURCE_EXHAUSTED with reason RATE_LIMITED the moment
-//! the limit is reached, instead of queueing calls until every one of them
-//! times out. Health checks and reflection are never shed: an overloaded
-//! replica must still answer its probes.
+//! A call is admitted in this order, each step holding no more than it must:
+//!
+//! 1. its key is authenticated from the headers: a caller without a live key
+//!    is answered UNAUTHENTICATED at once, holding no permit and never read;
+//! 2. its body is read under `body_read_timeout` (a client that sends the
+//!    headers and stalls is answered DEADLINE_EXCEEDED) and the size limit
+//!    (REQUEST_TOO_LARGE), and must be one uncompressed gRPC message
+//!    (MALFORMED_REQUEST);
+//! 3. only then does it take one of the `max_concurrent_requests` permits;
+//!    none left answers RESOURCE_EXHAUSTED / RATE_LIMITED at once, a whole
+//!    gRPC answer on a connection that stays open (shedding is counted and
+//!    logged as one summary a second, never a line a call);
+//! 4. it runs until `request_timeout`, or the client's shorter
+//!    `grpc-timeout`: DEADLINE_EXCEEDED after.
+//!
+//! Every error status leaving the layer carries its ErrorInfo, tonic's own
+//! (an unknown method) included. Health checks and reflection skip steps 1
+//! to 3: an overloaded replica must still answer its probes.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
 use opentelemetry::propagation::Extractor;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::{Layer, Service};
 use tracing::Instrument;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::error::Error;
+use crate::auth::{Authenticator, Caller};
+use crate::error::{Error, with_error_info};
 use crate::telemetry::{metrics, rpc_attributes};
 
-/// Wraps the router: see the module docs.
-#[derive(Debug, Clone)]
-pub struct RpcLayer {
-    /// Permits for calls in flight; none left means shed.
-    in_flight: Arc<Semaphore>,
+/// The limits a call is admitted under, from the config.
+#[derive(Debug, Clone, Copy)]
+pub struct CallLimits {
+    /// Calls running at once before new ones are shed.
+    pub max_in_flight: usize,
+    /// Longest a call may run; a client's shorter `grpc-timeout` wins.
+    pub request_timeout: Duration,
+    /// Longest a request's body may take to arrive once its headers have.
+    pub body_read_timeout: Duration,
+    /// The largest request message accepted.
+    pub max_request_bytes: usize,
 }
 
-impl RpcLayer {
-    /// A layer that lets at most `max_in_flight` calls run at once.
-    pub fn new(max_in_flight: usize) -> Self {
-        RpcLayer {
-            in_flight: Arc::new(Semaphore::new(max_in_flight)),
+/// What both transports admit a call with: see the module docs.
+#[derive(Debug)]
+pub struct Admission {
+    /// Finds the caller's key.
+    auth: Arc<Authenticator>,
+    /// Permits for calls in flight; none left means shed.
+    in_flight: Arc<Semaphore>,
+    /// The limits.
+    limits: CallLimits,
+    /// Counts shed calls for the once-a-second summary.
+    shed_log: ShedLog,
+}
+
+impl Admission {
+    /// Admission under `limits`, authenticating with `auth`.
+    pub fn new(auth: Arc<Authenticator>, limits: CallLimits) -> Admission {
+        Admission {
+            auth,
+            in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
+            limits,
+            shed_log: ShedLog::default(),
         }
     }
 
-    /// The permits for calls in flight, to share with another transport.
-    pub fn permits(&self) -> Arc<Semaphore> {
-        self.in_flight.clone()
+    /// The limits calls are admitted under.
+    pub fn limits(&self) -> CallLimits {
+        self.limits
+    }
+
+    /// Step 1: the caller of a request, from its headers.
+    pub(crate) async fn authenticate(&self, headers: &http::HeaderMap) -> Result<Caller, Error> {
+        self.auth.authenticate(headers).await
+    }
+
+    /// Step 2: the whole body, within the body-read timeout (or `deadline`,
+    /// when that comes first) and `limit` bytes.
+    pub async fn read_body<B>(
+        &self,
+        body: B,
+        limit: usize,
+        deadline: tokio::time::Instant,
+    ) -> Result<Bytes, Error>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let started = tokio::time::Instant::now();
+        let until = deadline.min(started + self.limits.body_read_timeout);
+        match tokio::time::timeout_at(until, Limited::new(body, limit).collect()).await {
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => Err(
+                Error::RequestTooLarge(format!("the request is larger than {limit} bytes")),
+            ),
+            Ok(Err(_)) => Err(Error::MalformedRequest(
+                "the request body was cut short".into(),
+            )),
+            Err(_) => Err(Error::DeadlineExceeded(format!(
+                "the request body did not arrive within {} ms",
+                (until - started).as_millis()
+            ))),
+        }
+    }
+
+    /// Step 3: a permit for a call, or RATE_LIMITED at once (the call is
+    /// recorded as shed on `measure`).
+    pub(crate) fn permit(&self, measure: &mut Measure) -> Result<OwnedSemaphorePermit, Error> {
+        self.in_flight.clone().try_acquire_owned().map_err(|_| {
+            self.shed_log.shed(self.limits.max_in_flight);
+            measure.shed()
+        })
+    }
+}
+
+/// Counts shed calls and logs them as one summary at most once a second:
+/// under a flood, a line a call would itself be the outage.
+#[derive(Debug)]
+struct ShedLog {
+    /// Calls shed since the last summary.
+    shed: AtomicU64,
+    /// When the last summary was logged, in ms since `epoch`.
+    logged_at: AtomicU64,
+    /// Where `logged_at` counts from.
+    epoch: Instant,
+}
+
+/// How often, at most, shedding is logged.
+const SHED_LOG_EVERY: Duration = Duration::from_secs(1);
+
+impl Default for ShedLog {
+    fn default() -> Self {
+        ShedLog {
+            shed: AtomicU64::new(0),
+            logged_at: AtomicU64::new(0),
+            epoch: Instant::now() - SHED_LOG_EVERY,
+        }
+    }
+}
+
+impl ShedLog {
+    /// Counts one shed call, and logs the summary when it is due.
+    fn shed(&self, max_in_flight: usize) {
+        self.shed.fetch_add(1, Ordering::Relaxed);
+        let now = self.epoch.elapsed().as_millis() as u64;
+        let last = self.logged_at.load(Ordering::Relaxed);
+        let every = SHED_LOG_EVERY.as_millis() as u64;
+        if now.saturating_sub(last) >= every
+            && self
+                .logged_at
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            let shed = self.shed.swap(0, Ordering::Relaxed);
+            tracing::warn!(
+                shed,
+                max_in_flight,
+                "overloaded: calls shed with RATE_LIMITED since the last summary"
+            );
+        }
+    }
+}
+
+/// Wraps the gRPC routes: see the module docs.
+#[derive(Debug, Clone)]
+pub struct RpcLayer {
+    admission: Arc<Admission>,
+}
+
+impl RpcLayer {
+    /// A layer admitting calls with `admission`.
+    pub fn new(admission: Arc<Admission>) -> Self {
+        RpcLayer { admission }
     }
 }
 
@@ -53,7 +196,7 @@ impl<S> Layer<S> for RpcLayer {
     fn layer(&self, inner: S) -> RpcService<S> {
         RpcService {
             inner,
-            in_flight: self.in_flight.clone(),
+            admission: self.admission.clone(),
         }
     }
 }
@@ -62,7 +205,7 @@ impl<S> Layer<S> for RpcLayer {
 #[derive(Debug, Clone)]
 pub struct RpcService<S> {
     inner: S,
-    in_flight: Arc<Semaphore>,
+    admission: Arc<Admission>,
 }
 
 /// Reads `traceparent` (and `tracestate`) from request headers.
@@ -89,23 +232,105 @@ fn status_code<B>(response: &http::Response<B>) -> i32 {
         .unwrap_or(0)
 }
 
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for RpcService<S>
+/// A trailers-only gRPC answer with `error`'s status and ErrorInfo.
+fn answer(error: Error) -> http::Response<tonic::body::Body> {
+    crate::api::refused(error).into_http()
+}
+
+/// `response`, with an ErrorInfo added to an error status that lacks one
+/// (tonic's own answers, such as an unknown method).
+fn with_details(response: http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body> {
+    let headers = response.headers();
+    if headers.contains_key("grpc-status-details-bin") {
+        return response;
+    }
+    match tonic::Status::from_header_map(headers) {
+        Some(status) if status.code() != tonic::Code::Ok => with_error_info(status).into_http(),
+        _ => response,
+    }
+}
+
+/// The size of a gRPC message frame's header: a compression flag and a
+/// four-byte length.
+const FRAME_HEADER: usize = 5;
+
+/// Checks that a unary or server-streaming request's body is exactly one
+/// uncompressed gRPC message of at most `max` bytes, so that the codec only
+/// ever sees a whole message (tonic would answer INTERNAL otherwise).
+fn one_message(body: &[u8], max: usize) -> Result<(), Error> {
+    let Some((header, message)) = body.split_first_chunk::<FRAME_HEADER>() else {
+        return Err(Error::MalformedRequest(
+            "the request body holds no gRPC message".into(),
+        ));
+    };
+    match header[0] {
+        0 => {}
+        1 => {
+            return Err(Error::MalformedRequest(
+                "compressed messages are not accepted".into(),
+            ));
+        }
+        _ => {
+            return Err(Error::MalformedRequest(
+                "the request body is not a gRPC message frame".into(),
+            ));
+        }
+    }
+    let declared = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    if declared > max {
+        return Err(Error::RequestTooLarge(format!(
+            "the message is larger than {max} bytes"
+        )));
+    }
+    if declared != message.len() {
+        return Err(Error::MalformedRequest(
+            "the request body is not exactly one gRPC message".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The client's deadline from a `grpc-timeout` header (an integer of at
+/// most 8 digits and a unit: H, M, S, m, u or n); `None` when absent or
+/// malformed, which the gRPC spec treats as no deadline.
+fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let amount: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount * 3600),
+        "M" => Duration::from_secs(amount * 60),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
+}
+
+impl<S> Service<http::Request<tonic::body::Body>> for RpcService<S>
 where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S: Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    ReqBody: Send + 'static,
-    ResBody: Default + Send + 'static,
 {
-    type Response = http::Response<ResBody>;
-    type Error = S::Error;
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
         let path = request.uri().path();
         let (service, method) = path
             .trim_start_matches('/')
@@ -113,35 +338,97 @@ where
             .unwrap_or(("", path));
         let span = rpc_span("grpc", service, method, request.headers());
         let mut measure = Measure::start(span.clone(), method);
-
         let essential =
             service.starts_with("grpc.health.") || service.starts_with("grpc.reflection.");
-        let permit = if essential {
-            None
-        } else {
-            match self.in_flight.clone().try_acquire_owned() {
-                Ok(permit) => Some(permit),
-                Err(_) => {
-                    let shed = tonic::Status::from(measure.shed()).into_http();
-                    return Box::pin(async move { Ok(shed) });
-                }
-            }
-        };
 
         // The clone that was made ready is the one to call (tower's rule).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            let response = inner.call(request).instrument(span).await;
-            let code = match &response {
-                Ok(response) => status_code(response),
-                Err(_) => tonic::Code::Unknown as i32,
-            };
-            measure.finish(code);
-            drop(permit);
-            response
-        })
+        let admission = self.admission.clone();
+        Box::pin(
+            async move {
+                let response = if essential {
+                    inner.call(request).await?
+                } else {
+                    let admitted = match admit(&admission, request, &mut measure).await {
+                        Ok(admitted) => admitted,
+                        Err(refusal) => return Ok(refusal),
+                    };
+                    let call = inner.call(admitted.request);
+                    let response = match tokio::time::timeout_at(admitted.deadline, call).await {
+                        Ok(response) => response?,
+                        Err(_) => answer(Error::DeadlineExceeded(format!(
+                            "no answer within {} ms",
+                            admitted.budget.as_millis()
+                        ))),
+                    };
+                    drop(admitted.permit);
+                    response
+                };
+                let response = with_details(response);
+                measure.finish(status_code(&response));
+                Ok(response)
+            }
+            .instrument(span),
+        )
     }
+}
+
+/// A call that passed admission.
+struct Admitted {
+    /// The request, its body read and its caller in its extensions.
+    request: http::Request<tonic::body::Body>,
+    /// When it must have answered.
+    deadline: tokio::time::Instant,
+    /// The time it was given: `request_timeout` or the client's shorter one.
+    budget: Duration,
+    /// Its place among the calls in flight, held until it answers.
+    permit: OwnedSemaphorePermit,
+}
+
+/// Steps 1 to 3 of the module docs: the admitted call, or the answer that
+/// refuses it.
+async fn admit(
+    admission: &Admission,
+    request: http::Request<tonic::body::Body>,
+    measure: &mut Measure,
+) -> Result<Admitted, http::Response<tonic::body::Body>> {
+    let refuse = |measure: &mut Measure, error: Error| {
+        measure.finish(error.code() as i32);
+        answer(error)
+    };
+    let limits = admission.limits;
+    let budget = grpc_timeout(request.headers()).map_or(limits.request_timeout, |client| {
+        client.min(limits.request_timeout)
+    });
+    let deadline = tokio::time::Instant::now() + budget;
+    let (mut parts, body) = request.into_parts();
+    let caller = match admission.authenticate(&parts.headers).await {
+        Ok(caller) => caller,
+        Err(error) => return Err(refuse(measure, error)),
+    };
+    let max = limits.max_request_bytes;
+    let body = match admission
+        .read_body(body, max + FRAME_HEADER, deadline)
+        .await
+    {
+        Ok(body) => body,
+        Err(error) => return Err(refuse(measure, error)),
+    };
+    if let Err(error) = one_message(&body, max) {
+        return Err(refuse(measure, error));
+    }
+    let permit = match admission.permit(measure) {
+        Ok(permit) => permit,
+        Err(error) => return Err(answer(error)),
+    };
+    parts.extensions.insert(caller);
+    Ok(Admitted {
+        request: http::Request::from_parts(parts, tonic::body::Body::new(Full::new(body))),
+        deadline,
+        budget,
+        permit,
+    })
 }
 
 /// The span of one call, joined to the caller's trace. `system` is "grpc"
@@ -175,10 +462,9 @@ pub(crate) fn rpc_span(
 }
 
 /// Records how one call ended: the status code on its span and its latency.
-/// A call dropped before it answers (tonic's `grpc-timeout`, which runs
-/// outside this layer and answers CANCELLED, or a client that went away)
-/// is recorded as CANCELLED when dropped, so the slowest calls are not
-/// missing from the latency histogram.
+/// A call dropped before it answers (a client that went away) is recorded
+/// as CANCELLED when dropped, so the slowest calls are not missing from the
+/// latency histogram.
 pub(crate) struct Measure {
     span: tracing::Span,
     method: String,
@@ -198,19 +484,22 @@ impl Measure {
     }
 
     /// Records a call shed for want of a permit, and the error to answer:
-    /// a shed call is a span and a measurement like any other.
-    pub(crate) fn shed(&mut self) -> Error {
+    /// a shed call is a span and a measurement like any other (logged only
+    /// in the shedding summary).
+    fn shed(&mut self) -> Error {
         let error = Error::RateLimited;
-        self.span
-            .in_scope(|| tracing::warn!("overloaded: call shed"));
         self.span.record("outcome", "error");
         self.span.record("reason", error.reason());
         self.finish(error.code() as i32);
         error
     }
 
-    /// Records the status code the call ended with.
+    /// Records the status code the call ended with (once: a later call is
+    /// ignored).
     pub(crate) fn finish(&mut self, code: i32) {
+        if self.done {
+            return;
+        }
         self.done = true;
         self.span.record("rpc.grpc.status_code", code);
         metrics().rpc_duration.record(
@@ -226,5 +515,52 @@ impl Drop for Measure {
             self.span.record("outcome", "error");
             self.finish(tonic::Code::Cancelled as i32);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(flag: u8, declared: u32, message: &[u8]) -> Vec<u8> {
+        let mut body = vec![flag];
+        body.extend_from_slice(&declared.to_be_bytes());
+        body.extend_from_slice(message);
+        body
+    }
+
+    #[test]
+    fn a_body_must_be_exactly_one_uncompressed_message() {
+        assert_eq!(one_message(&frame(0, 3, b"abc"), 10), Ok(()));
+        assert_eq!(one_message(&frame(0, 0, b""), 10), Ok(()));
+        for (body, reason) in [
+            (Vec::new(), "MALFORMED_REQUEST"),
+            (vec![0, 0, 0], "MALFORMED_REQUEST"),
+            (frame(1, 3, b"abc"), "MALFORMED_REQUEST"),
+            (frame(123, 3, b"abc"), "MALFORMED_REQUEST"),
+            (frame(0, 4, b"abc"), "MALFORMED_REQUEST"),
+            (frame(0, 2, b"abc"), "MALFORMED_REQUEST"),
+            (frame(0, 11, &[0; 11]), "REQUEST_TOO_LARGE"),
+        ] {
+            let error = one_message(&body, 10).unwrap_err();
+            assert_eq!(error.reason(), reason, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn grpc_timeouts_parse_as_the_spec_writes_them() {
+        let with = |value: &str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert("grpc-timeout", value.parse().unwrap());
+            grpc_timeout(&headers)
+        };
+        assert_eq!(with("300m"), Some(Duration::from_millis(300)));
+        assert_eq!(with("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(with("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(with("5u"), Some(Duration::from_micros(5)));
+        for bad in ["", "m", "123456789m", "10x", "-1S", "1.5S"] {
+            assert_eq!(with(bad), None, "{bad}");
+        }
+        assert_eq!(grpc_timeout(&http::HeaderMap::new()), None);
     }
 }

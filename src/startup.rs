@@ -10,14 +10,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use http::{HeaderName, HeaderValue};
+use hyper::body::Incoming;
 use tokio::net::TcpListener;
-use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
+use tonic::service::Routes;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tonic_web::GrpcWebLayer;
+use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::api::admin::AdminApi;
@@ -35,7 +35,8 @@ use crate::proto::admin_service_server::AdminServiceServer;
 use crate::proto::click_service_server::ClickServiceServer;
 use crate::proto::counter_service_server::CounterServiceServer;
 use crate::proto::sale_service_server::SaleServiceServer;
-use crate::rpc_layer::RpcLayer;
+use crate::rpc_layer::{Admission, CallLimits, RpcLayer};
+use crate::serve::{ConnectionLimits, serve};
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
 use crate::store::metered::MeteredStore;
@@ -72,15 +73,9 @@ pub enum StartupError {
         /// Why.
         source: std::io::Error,
     },
-    /// The server failed while serving.
-    #[error("server error: {0}")]
-    Serve(#[from] tonic::transport::Error),
     /// Reflection could not load the descriptors (a build problem).
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
-    /// The HTTP/JSON server failed while serving.
-    #[error("http server error: {0}")]
-    Http(std::io::Error),
 }
 
 /// A server, bound and ready to run.
@@ -106,9 +101,10 @@ pub struct Application {
 /// The server's limits, from the config.
 #[derive(Debug, Clone, Copy)]
 struct Limits {
-    max_concurrent_requests: usize,
-    request_timeout: Duration,
-    max_connection_age: Duration,
+    /// What a call is admitted under.
+    calls: CallLimits,
+    /// What a connection is served under.
+    connections: ConnectionLimits,
 }
 
 /// The largest request message accepted: every request of the contract is
@@ -154,7 +150,7 @@ impl Application {
                 "no [[api_keys]] configured: only keys made with CreateApiKey will be accepted"
             );
         }
-        let auth = Authenticator::with_store(&config.api_keys, store.clone());
+        let auth = Arc::new(Authenticator::with_store(&config.api_keys, store.clone()));
         let domain = Cartclick::new(store, keys, pepper, config.policy.clone(), clock);
         let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
         let state = Arc::new(ApiState {
@@ -176,9 +172,19 @@ impl Application {
             shutdown_grace: config.shutdown_grace,
             shutdown_tx,
             limits: Limits {
-                max_concurrent_requests: config.max_concurrent_requests,
-                request_timeout: config.request_timeout,
-                max_connection_age: config.max_connection_age,
+                calls: CallLimits {
+                    max_in_flight: config.max_concurrent_requests,
+                    request_timeout: config.request_timeout,
+                    body_read_timeout: config.body_read_timeout,
+                    max_request_bytes: MAX_REQUEST_BYTES,
+                },
+                connections: ConnectionLimits {
+                    header_read_timeout: config.header_read_timeout,
+                    max_concurrent_streams: config.max_concurrent_streams,
+                    keepalive_interval: KEEPALIVE_INTERVAL,
+                    keepalive_timeout: KEEPALIVE_TIMEOUT,
+                    max_connection_age: Some(config.max_connection_age),
+                },
             },
         })
     }
@@ -227,50 +233,18 @@ impl Application {
                 health
                     .set_service_status(LIVENESS, ServingStatus::NotServing)
                     .await;
-                // Streams (WatchCounters) end now; unary calls finish.
+                // Both ports stop accepting and close their connections
+                // gracefully; streams (WatchCounters) end; unary calls finish.
                 let _ = shutdown_tx.send(true);
                 let _ = drain_started.send(());
             }
         };
         let state = &self.state;
         let limits = self.limits;
-        let rpc_layer = RpcLayer::new(limits.max_concurrent_requests);
-        let http = self.http.map(|(listener, addr)| {
-            let api = HttpApi::new(state.clone(), rpc_layer.permits(), limits.request_timeout);
-            let mut stopping = state.shutdown.clone();
-            let server = axum::serve(
-                listener.tap_io(|tcp| {
-                    let _ = tcp.set_nodelay(true);
-                }),
-                api.router(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stopping.wait_for(|stopping| *stopping).await;
-            });
-            (server, addr)
-        });
-        let http_addr = http.as_ref().map(|(_, addr)| *addr);
-        let http = async move {
-            match http {
-                Some((server, _)) => server.await.map_err(StartupError::Http),
-                None => Ok(()),
-            }
-        };
-        let server = Server::builder()
-            // gRPC-Web (HTTP/1.1 too) for browser dashboards, CORS first so
-            // preflights are answered before anything else looks at them.
-            .accept_http1(true)
-            .layer(grpc_web_cors(&self.grpc_web_origins))
-            .layer(GrpcWebLayer::new())
-            // A client's shorter grpc-timeout wins over this bound.
-            .timeout(limits.request_timeout)
-            .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
-            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
-            // No max_connection_age_grace: in tonic 0.14 setting one replaces
-            // the graceful close at max age (GOAWAY, in-flight calls finish)
-            // with a hard close at age + grace that fails calls in flight.
-            .max_connection_age(limits.max_connection_age)
-            .layer(rpc_layer)
+        let admission = Arc::new(Admission::new(state.auth.clone(), limits.calls));
+
+        let mut routes = Routes::builder();
+        routes
             .add_service(health_service)
             .add_service(reflection)
             .add_service(
@@ -296,21 +270,48 @@ impl Application {
                     state: state.clone(),
                 })
                 .max_decoding_message_size(MAX_REQUEST_BYTES),
+            );
+        let grpc = ServiceBuilder::new()
+            .map_request(|request: http::Request<Incoming>| request.map(tonic::body::Body::new))
+            // gRPC-Web (HTTP/1.1 too) for browser dashboards, CORS first so
+            // preflights are answered before anything else looks at them.
+            .layer(grpc_web_cors(&self.grpc_web_origins))
+            .layer(GrpcWebLayer::new())
+            .layer(RpcLayer::new(admission.clone()))
+            .service(routes.routes());
+        let grpc = serve(
+            self.listener,
+            grpc,
+            limits.connections,
+            state.shutdown.clone(),
+        );
+        let http_addr = self.http.as_ref().map(|(_, addr)| *addr);
+        let http = self.http.map(|(listener, _)| {
+            let api = HttpApi::new(state.clone(), admission);
+            serve(
+                listener,
+                api.router(),
+                limits.connections,
+                state.shutdown.clone(),
             )
-            .serve_with_incoming_shutdown(incoming(self.listener), signal);
+        });
+        let http = async move {
+            if let Some(http) = http {
+                http.await;
+            }
+        };
         match http_addr {
             Some(http_addr) => tracing::info!(addr = %self.local_addr, %http_addr, "serving"),
             None => tracing::info!(addr = %self.local_addr, "serving"),
         }
 
         let servers = async {
-            let grpc = async { server.await.map_err(StartupError::from) };
-            tokio::try_join!(grpc, http).map(|_| ())
+            tokio::join!(signal, grpc, http);
         };
         tokio::pin!(servers);
         let grace = self.shutdown_grace;
         tokio::select! {
-            result = &mut servers => result?,
+            () = &mut servers => {}
             () = async {
                 // Pending until the drain starts; then the grace period runs.
                 if drain_rx.await.is_ok() {
@@ -325,13 +326,6 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
-}
-
-/// Accepted connections with TCP_NODELAY: tonic sets it only on listeners
-/// it binds itself, and with Nagle on, a small reply waits for the client's
-/// delayed ACK (~40 ms a call).
-fn incoming(listener: TcpListener) -> TcpIncoming {
-    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// A listener on `addr`, and the address it got (the real port for 0).

@@ -5,7 +5,7 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 use crate::api::{State, id, reply, required};
-use crate::auth::Role;
+use crate::auth::{Role, caller};
 use crate::domain::CampaignSpec;
 use crate::error::{Error, Result};
 use crate::model::{Campaign, CampaignStatus, Merchant, ReviewDecision};
@@ -162,12 +162,8 @@ fn role(value: i32) -> Result<Role> {
 }
 
 impl AdminApi {
-    async fn admin<T>(&self, request: &Request<T>) -> Result<()> {
-        self.state
-            .auth
-            .authenticate(request.metadata())
-            .await?
-            .require(&[Role::Admin])
+    fn admin<T>(&self, request: &Request<T>) -> Result<()> {
+        caller(request)?.require(&[Role::Admin])
     }
 }
 
@@ -178,7 +174,7 @@ impl AdminService for AdminApi {
         request: Request<PutMerchantRequest>,
     ) -> Result<Response<PutMerchantResponse>, Status> {
         let result = async {
-            self.admin(&request).await?;
+            self.admin(&request)?;
             let merchant = decode_merchant(request.into_inner().merchant)?;
             let merchant = self.state.domain.put_merchant(merchant).await?;
             Ok(PutMerchantResponse {
@@ -193,7 +189,7 @@ impl AdminService for AdminApi {
         request: Request<GetMerchantRequest>,
     ) -> Result<Response<GetMerchantResponse>, Status> {
         let result = async {
-            self.admin(&request).await?;
+            self.admin(&request)?;
             let merchant_id = id("merchant_id", request.into_inner().merchant_id)?;
             let merchant = self.state.domain.get_merchant(&merchant_id).await?;
             Ok(GetMerchantResponse {
@@ -208,7 +204,7 @@ impl AdminService for AdminApi {
         request: Request<CreateApiKeyRequest>,
     ) -> Result<Response<CreateApiKeyResponse>, Status> {
         let result = async {
-            self.admin(&request).await?;
+            self.admin(&request)?;
             let request = request.into_inner();
             let role = role(request.role)?;
             let merchant_id = match (role, request.merchant_id.is_empty()) {
@@ -247,7 +243,7 @@ impl AdminService for AdminApi {
         request: Request<RevokeApiKeyRequest>,
     ) -> Result<Response<RevokeApiKeyResponse>, Status> {
         let result = async {
-            self.admin(&request).await?;
+            self.admin(&request)?;
             let key_id = id("key_id", request.into_inner().key_id)?;
             if self.state.auth.is_bootstrap(&key_id) {
                 return Err(Error::invalid_field(
@@ -269,7 +265,7 @@ impl AdminService for AdminApi {
         request: Request<PutCampaignRequest>,
     ) -> Result<Response<PutCampaignResponse>, Status> {
         let result = async {
-            self.admin(&request).await?;
+            self.admin(&request)?;
             let spec = decode_campaign(request.into_inner().campaign)?;
             let campaign = self.state.domain.put_campaign(spec).await?;
             Ok(PutCampaignResponse {
@@ -284,7 +280,7 @@ impl AdminService for AdminApi {
         request: Request<ReviewCampaignRequest>,
     ) -> Result<Response<ReviewCampaignResponse>, Status> {
         let result = async {
-            self.admin(&request).await?;
+            self.admin(&request)?;
             let request = request.into_inner();
             let campaign_id = id("campaign_id", request.campaign_id)?;
             let decision = decision(request.decision)?;
@@ -306,7 +302,7 @@ impl AdminService for AdminApi {
         request: Request<GetCampaignRequest>,
     ) -> Result<Response<GetCampaignResponse>, Status> {
         let result = async {
-            self.admin(&request).await?;
+            self.admin(&request)?;
             let campaign_id = id("campaign_id", request.into_inner().campaign_id)?;
             let campaign = self.state.domain.get_campaign(&campaign_id).await?;
             Ok(GetCampaignResponse {
@@ -321,7 +317,7 @@ impl AdminService for AdminApi {
         request: Request<EraseViewerRequest>,
     ) -> Result<Response<EraseViewerResponse>, Status> {
         let result = async {
-            self.admin(&request).await?;
+            self.admin(&request)?;
             let viewer_id = id("viewer_id", request.into_inner().viewer_id)?;
             let clicks_erased = self.state.domain.erase_viewer(&viewer_id).await?;
             Ok(EraseViewerResponse {

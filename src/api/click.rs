@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use crate::api::{State, age_bracket, id, reply, to_timestamp};
-use crate::auth::Role;
+use crate::auth::{Role, caller};
 use crate::domain::{IssuedToken, Tap};
 use crate::error::{Error, Result};
 use crate::policy::MAX_URL_LEN;
@@ -54,7 +54,7 @@ impl ClickService for ClickApi {
         request: Request<IssueTokenRequest>,
     ) -> Result<Response<IssueTokenResponse>, Status> {
         let result = async {
-            let caller = self.state.auth.authenticate(request.metadata()).await?;
+            let caller = caller(&request)?;
             caller.require(&[Role::Feed])?;
             let tap = decode_tap(request.into_inner())?;
             tracing::Span::current().record("campaign_id", tap.campaign_id.as_str());

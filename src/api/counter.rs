@@ -7,8 +7,8 @@ use tonic::{Request, Response, Status};
 
 use chrono::NaiveDate;
 
-use crate::api::{State, dimension, granularity, id, reply, timestamp, to_bucket};
-use crate::auth::Role;
+use crate::api::{State, dimension, granularity, id, refused, reply, timestamp, to_bucket};
+use crate::auth::{Caller, Role, caller};
 use crate::domain::CounterSeries;
 use crate::error::Error;
 use crate::model::{Counts, Dimension, TopMetric};
@@ -52,7 +52,7 @@ impl CounterService for CounterApi {
         request: Request<GetCountersRequest>,
     ) -> Result<Response<GetCountersResponse>, Status> {
         let result = async {
-            let caller = self.state.auth.authenticate(request.metadata()).await?;
+            let caller = caller(&request)?;
             caller.require(&[Role::Dashboard, Role::Merchant])?;
             let request = request.into_inner();
             let dimension = dimension("dimension", request.dimension)?;
@@ -79,7 +79,7 @@ impl CounterService for CounterApi {
         request: Request<ListTopRequest>,
     ) -> Result<Response<ListTopResponse>, Status> {
         let result = async {
-            let caller = self.state.auth.authenticate(request.metadata()).await?;
+            let caller = caller(&request)?;
             caller.require(&[Role::Dashboard, Role::Merchant])?;
             let request = request.into_inner();
             let dimension = match dimension("dimension", request.dimension)? {
@@ -178,7 +178,7 @@ impl CounterService for CounterApi {
         request: Request<WatchCountersRequest>,
     ) -> Result<Response<WatchStream>, Status> {
         let result = async {
-            let caller = self.state.auth.authenticate(request.metadata()).await?;
+            let caller = caller(&request)?;
             caller.require(&[Role::Dashboard, Role::Merchant])?;
             let request = request.into_inner();
             let dimension = dimension("dimension", request.dimension)?;
@@ -196,7 +196,15 @@ impl CounterService for CounterApi {
                 .current_hour(dimension, &id, share.as_deref())
                 .await?;
             let (tx, rx) = tokio::sync::mpsc::channel(1);
-            tokio::spawn(watch(self.state.clone(), dimension, id, share, first, tx));
+            tokio::spawn(watch(
+                self.state.clone(),
+                caller,
+                dimension,
+                id,
+                share,
+                first,
+                tx,
+            ));
             Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)) as WatchStream)
         };
         reply(result.await)
@@ -206,12 +214,19 @@ impl CounterService for CounterApi {
 /// How often a watched bucket is read again; also the most it is sent.
 pub const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How often a stream asks whether its key is still live. With the key
+/// cache's own TTL (`auth::KEY_CACHE_TTL`, 500 ms) a revoked key's stream
+/// ends within a second of the revocation reaching the replica.
+const KEY_RECHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Feeds one WatchCounters stream: the current hour's bucket now, then at
 /// most once per [`WATCH_EVERY`] when it changed. Ends when the client goes
-/// away (the send fails) or the server shuts down (the stream then ends
-/// cleanly, with an OK status).
+/// away (the send fails), the server shuts down (the stream then ends
+/// cleanly, with an OK status), or the caller's key is revoked (the stream
+/// ends UNAUTHENTICATED).
 async fn watch(
     state: State,
+    caller: Caller,
     dimension: Dimension,
     id: String,
     share: Option<String>,
@@ -230,11 +245,24 @@ async fn watch(
     let mut tick = tokio::time::interval(WATCH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tick.tick().await;
+    let mut recheck = tokio::time::interval(KEY_RECHECK_EVERY);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
+        let key_check_due = tokio::select! {
+            _ = tick.tick() => false,
+            _ = recheck.tick() => true,
             _ = shutdown.wait_for(|stopping| *stopping) => return,
             () = tx.closed() => return,
+        };
+        if key_check_due {
+            // A store that does not answer is no revocation: the stream goes
+            // on, as its reads do.
+            if let Ok(false) = state.auth.is_live(&caller).await {
+                tracing::info!(key_id = %caller.key_id, "api key revoked: ending its counters stream");
+                let _ = tx.send(Err(refused(Error::Unauthenticated))).await;
+                return;
+            }
+            continue;
         }
         // A read may wait on a slow store for up to its timeout; shutdown
         // does not wait for it.

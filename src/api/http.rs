@@ -21,7 +21,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -30,7 +29,6 @@ use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
 use serde::Serialize;
-use tokio::sync::Semaphore;
 use tonic::Code;
 use tonic::metadata::MetadataMap;
 use tonic_types::StatusExt;
@@ -40,11 +38,11 @@ use crate::api::State as ApiState;
 use crate::api::counter::CounterApi;
 use crate::api::refused;
 use crate::api::sale::SaleApi;
+use crate::auth::Caller;
 use crate::error::Error;
 use crate::proto::counter_service_server::CounterService;
 use crate::proto::sale_service_server::SaleService;
-use crate::rpc_layer::{Measure, rpc_span};
-use crate::startup::MAX_REQUEST_BYTES;
+use crate::rpc_layer::{Admission, Measure, rpc_span};
 
 /// The OpenAPI document of this API, served at `/openapi.yaml`.
 pub const OPENAPI: &str = include_str!("../../openapi/cartclick.yaml");
@@ -115,24 +113,23 @@ struct Messages {
     output: MessageDescriptor,
 }
 
-/// The HTTP/JSON API: the gRPC adapters it calls, and the limits it shares
-/// with the gRPC server.
+/// The HTTP/JSON API: the gRPC adapters it calls, and the admission it
+/// shares with the gRPC server.
 pub struct HttpApi {
     sales: SaleApi,
     counters: CounterApi,
     /// The message types of each route, in the order of [`ROUTES`].
     messages: Vec<Messages>,
-    /// The gRPC server's permits: one concurrency limit for both transports.
-    permits: Arc<Semaphore>,
-    /// Longest a call may run.
-    request_timeout: Duration,
+    /// The gRPC server's admission: one key check, body-read timeout and
+    /// concurrency limit for both transports.
+    admission: Arc<Admission>,
 }
 
 impl HttpApi {
     /// The API over the adapters' shared state. The descriptors come from the
     /// build's own descriptor set, so a route whose RPC they lack is a build
     /// error, caught by the first test that starts a server.
-    pub fn new(state: ApiState, permits: Arc<Semaphore>, request_timeout: Duration) -> HttpApi {
+    pub fn new(state: ApiState, admission: Arc<Admission>) -> HttpApi {
         let pool = DescriptorPool::decode(crate::proto::FILE_DESCRIPTOR_SET)
             .expect("the build's descriptor set decodes");
         let messages = ROUTES
@@ -154,8 +151,7 @@ impl HttpApi {
             },
             counters: CounterApi { state },
             messages,
-            permits,
-            request_timeout,
+            admission,
         }
     }
 
@@ -166,25 +162,26 @@ impl HttpApi {
             .with_state(Arc::new(self))
     }
 
-    /// Runs the RPC of route `index` on a request's headers and input.
+    /// Runs the RPC of route `index` for `caller` on a request's headers
+    /// and input.
     async fn call(
         &self,
         index: usize,
         headers: HeaderMap,
+        caller: Caller,
         input: Input,
     ) -> Result<Vec<u8>, tonic::Status> {
-        let messages = &self.messages[index];
+        let request = Call {
+            messages: &self.messages[index],
+            headers,
+            caller,
+            input,
+        };
         match ROUTES[index].rpc {
-            Rpc::ConfirmSale => {
-                unary(messages, headers, input, |r| self.sales.confirm_sale(r)).await
-            }
-            Rpc::ReverseSale => {
-                unary(messages, headers, input, |r| self.sales.reverse_sale(r)).await
-            }
-            Rpc::GetCounters => {
-                unary(messages, headers, input, |r| self.counters.get_counters(r)).await
-            }
-            Rpc::ListTop => unary(messages, headers, input, |r| self.counters.list_top(r)).await,
+            Rpc::ConfirmSale => request.run(|r| self.sales.confirm_sale(r)).await,
+            Rpc::ReverseSale => request.run(|r| self.sales.reverse_sale(r)).await,
+            Rpc::GetCounters => request.run(|r| self.counters.get_counters(r)).await,
+            Rpc::ListTop => request.run(|r| self.counters.list_top(r)).await,
         }
     }
 }
@@ -196,7 +193,10 @@ enum Input {
     Query(Option<String>),
 }
 
-/// Every request: find the route, then run it as an RPC would run.
+/// Every request: find the route, then admit and run it as the gRPC
+/// transport would (`rpc_layer`): the key from the headers first, then the
+/// body under the body-read timeout, then a permit, then the call under the
+/// request timeout.
 async fn handle(State(api): State<Arc<HttpApi>>, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
@@ -204,19 +204,17 @@ async fn handle(State(api): State<Arc<HttpApi>>, request: axum::extract::Request
         return ([(CONTENT_TYPE, "application/yaml")], OPENAPI).into_response();
     }
     let Some(index) = ROUTES.iter().position(|route| route.path == path) else {
-        let status = tonic::Status::not_found(format!("no route {path}"));
-        return error_response(&status);
+        let missing = Error::RouteNotFound(format!("no route {path}"));
+        return error_response(&refused(missing), None);
     };
     let route = &ROUTES[index];
     if parts.method != route.method {
-        // UNIMPLEMENTED, under 405 rather than its usual 501: the route
-        // exists, with another method (as grpc-gateway answers).
-        let status = tonic::Status::unimplemented(format!(
+        // The path exists, with another method: 405, and Allow names it.
+        let wrong = Error::RouteNotFound(format!(
             "{path} takes {}, not {}",
             route.method, parts.method
         ));
-        let mut response = error_response(&status);
-        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        let mut response = error_response(&refused(wrong), Some(StatusCode::METHOD_NOT_ALLOWED));
         response
             .headers_mut()
             .insert(ALLOW, HeaderValue::from_static(route.method.as_str()));
@@ -225,27 +223,51 @@ async fn handle(State(api): State<Arc<HttpApi>>, request: axum::extract::Request
 
     let span = rpc_span("http", route.service, route.rpc.name(), &parts.headers);
     let mut measure = Measure::start(span.clone(), route.rpc.name());
-    let Ok(permit) = api.permits.clone().try_acquire_owned() else {
-        return error_response(&measure.shed().into());
-    };
-    let call = async {
+    let admission = &api.admission;
+    let limits = admission.limits();
+    let deadline = tokio::time::Instant::now() + limits.request_timeout;
+    // Each refusal with its HTTP status where the gRPC code's usual one
+    // would mislead.
+    let admitted = async {
+        let caller = admission
+            .authenticate(&parts.headers)
+            .await
+            .map_err(|error| (error, None))?;
         let input = if route.method == Method::GET {
             Input::Query(parts.uri.query().map(str::to_owned))
         } else {
-            match axum::body::to_bytes(body, MAX_REQUEST_BYTES).await {
-                Ok(bytes) => Input::Body(bytes),
-                Err(_) => {
-                    let too_big = Error::invalid_field(
-                        "body",
-                        format!("larger than {MAX_REQUEST_BYTES} bytes, or cut short"),
-                    );
-                    return Err(refused(too_big));
-                }
-            }
+            json_content_type(&parts.headers)
+                .map_err(|error| (error, Some(StatusCode::UNSUPPORTED_MEDIA_TYPE)))?;
+            let body = admission
+                .read_body(body, limits.max_request_bytes, deadline)
+                .await
+                .map_err(|error| {
+                    let http = match &error {
+                        Error::RequestTooLarge(_) => Some(StatusCode::PAYLOAD_TOO_LARGE),
+                        // The client did not send its body in time: its
+                        // fault (408), not a gateway's (504).
+                        Error::DeadlineExceeded(_) => Some(StatusCode::REQUEST_TIMEOUT),
+                        _ => None,
+                    };
+                    (error, http)
+                })?;
+            Input::Body(body)
         };
-        api.call(index, parts.headers, input).await
+        Ok((caller, input))
     };
-    let outcome = tokio::time::timeout(api.request_timeout, call.instrument(span.clone())).await;
+    let (caller, input) = match admitted.instrument(span.clone()).await {
+        Ok(admitted) => admitted,
+        Err((error, http)) => {
+            measure.finish(error.code() as i32);
+            return span.in_scope(|| error_response(&refused(error), http));
+        }
+    };
+    let permit = match admission.permit(&mut measure) {
+        Ok(permit) => permit,
+        Err(error) => return span.in_scope(|| error_response(&refused(error), None)),
+    };
+    let call = api.call(index, parts.headers, caller, input);
+    let outcome = tokio::time::timeout_at(deadline, call.instrument(span.clone())).await;
     let response = match outcome {
         Ok(Ok(json)) => {
             measure.finish(Code::Ok as i32);
@@ -253,48 +275,78 @@ async fn handle(State(api): State<Arc<HttpApi>>, request: axum::extract::Request
         }
         Ok(Err(status)) => {
             measure.finish(status.code() as i32);
-            error_response(&status)
+            error_response(&status, None)
         }
         Err(_) => {
-            span.record("outcome", "error");
-            measure.finish(Code::DeadlineExceeded as i32);
-            let status = tonic::Status::deadline_exceeded(format!(
+            let late = Error::DeadlineExceeded(format!(
                 "no answer within {} ms",
-                api.request_timeout.as_millis()
+                limits.request_timeout.as_millis()
             ));
-            error_response(&status)
+            measure.finish(late.code() as i32);
+            span.in_scope(|| error_response(&refused(late), None))
         }
     };
     drop(permit);
     response
 }
 
-/// Decodes the request message, calls the adapter with the HTTP headers as
-/// its metadata, and encodes its answer.
-async fn unary<Req, Res, Call, Fut>(
-    messages: &Messages,
-    headers: HeaderMap,
-    input: Input,
-    call: Call,
-) -> Result<Vec<u8>, tonic::Status>
-where
-    Req: prost::Message + Default,
-    Res: prost::Message,
-    Call: FnOnce(tonic::Request<Req>) -> Fut,
-    Fut: Future<Output = Result<tonic::Response<Res>, tonic::Status>>,
-{
-    let message = match input {
-        Input::Body(body) => from_json(&messages.input, &body),
-        Input::Query(query) => from_query(&messages.input, query.as_deref().unwrap_or("")),
+/// Refuses a body that is not declared JSON (415): a form or a gRPC
+/// message read as JSON by accident could mean another request.
+fn json_content_type(headers: &HeaderMap) -> Result<(), Error> {
+    let media_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(str::trim);
+    match media_type {
+        Some(media_type) if media_type.eq_ignore_ascii_case("application/json") => Ok(()),
+        Some(other) => Err(Error::MalformedRequest(format!(
+            "content-type {other} is not application/json"
+        ))),
+        None => Err(Error::MalformedRequest(
+            "no content-type: send application/json".into(),
+        )),
     }
-    .map_err(refused)?;
-    let request = tonic::Request::from_parts(
-        MetadataMap::from_headers(headers),
-        tonic::Extensions::default(),
-        message,
-    );
-    let response = call(request).await?;
-    to_json(&messages.output, response.get_ref())
+}
+
+/// One admitted call of a route's RPC.
+struct Call<'a> {
+    /// The route's message types.
+    messages: &'a Messages,
+    /// The HTTP headers, the adapter's metadata.
+    headers: HeaderMap,
+    /// Who calls, as authenticated.
+    caller: Caller,
+    /// Where the request message comes from.
+    input: Input,
+}
+
+impl Call<'_> {
+    /// Decodes the request message, calls the adapter with the HTTP headers
+    /// as its metadata and the caller in its extensions, and encodes its
+    /// answer.
+    async fn run<Req, Res, Adapter, Fut>(self, adapter: Adapter) -> Result<Vec<u8>, tonic::Status>
+    where
+        Req: prost::Message + Default,
+        Res: prost::Message,
+        Adapter: FnOnce(tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Res>, tonic::Status>>,
+    {
+        let message = match self.input {
+            Input::Body(body) => from_json(&self.messages.input, &body),
+            Input::Query(query) => from_query(&self.messages.input, query.as_deref().unwrap_or("")),
+        }
+        .map_err(refused)?;
+        let mut extensions = tonic::Extensions::default();
+        extensions.insert(self.caller);
+        let request = tonic::Request::from_parts(
+            MetadataMap::from_headers(self.headers),
+            extensions,
+            message,
+        );
+        let response = adapter(request).await?;
+        to_json(&self.messages.output, response.get_ref())
+    }
 }
 
 /// Reads a JSON body in the protobuf JSON mapping (field names in camelCase
@@ -309,35 +361,132 @@ fn from_json<T: prost::Message + Default>(
     } else {
         body
     };
-    let json: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| Error::invalid_field("body", e.to_string()))?;
+    let UniqueKeys(json) = serde_json::from_slice(body)
+        .map_err(|e| Error::MalformedRequest(format!("not valid JSON: {e}")))?;
     if !json.is_object() {
-        return Err(Error::invalid_field("body", "not a JSON object"));
+        return Err(Error::MalformedRequest("not a JSON object".into()));
     }
-    if let Some(field) = unknown_field(descriptor, &json) {
-        return Err(Error::invalid_field(field, "not a field of this call"));
-    }
+    check_fields(descriptor, &json, "")?;
     let message = read(descriptor, json)?;
     transcode(&message)
 }
 
-/// The dotted name of the first key of `json` that is no field of the
-/// message (nor of its nested messages): told apart here, because the
-/// protobuf JSON reader refuses one before the path to it is known.
-fn unknown_field(descriptor: &MessageDescriptor, json: &serde_json::Value) -> Option<String> {
+/// Refuses a key of `json` that is no field of the message (nor of its
+/// nested messages), naming it dotted from `prefix` (INVALID_FIELD), and a
+/// field given under both its names (`orderId` and `order_id`:
+/// MALFORMED_REQUEST, as for a key given twice). Told apart here, because
+/// the protobuf JSON reader refuses an unknown field before the path to it
+/// is known.
+fn check_fields(
+    descriptor: &MessageDescriptor,
+    json: &serde_json::Value,
+    prefix: &str,
+) -> Result<(), Error> {
     let serde_json::Value::Object(object) = json else {
-        return None;
+        return Ok(());
     };
-    object.iter().find_map(|(key, value)| {
+    let mut seen = Vec::with_capacity(object.len());
+    for (key, value) in object {
         let Some(field) = field_named(descriptor, key) else {
-            return Some(key.clone());
+            return Err(Error::invalid_field(
+                format!("{prefix}{key}"),
+                "not a field of this call",
+            ));
         };
-        let nested = field.kind().as_message().cloned()?;
-        if field.is_list() || field.is_map() || nested.full_name().starts_with("google.protobuf.") {
-            return None;
+        if seen.contains(&field.number()) {
+            return Err(Error::MalformedRequest(format!(
+                "{prefix}{} is given twice",
+                field.name()
+            )));
         }
-        unknown_field(&nested, value).map(|inner| format!("{}.{inner}", field.name()))
-    })
+        seen.push(field.number());
+        let Some(nested) = field.kind().as_message().cloned() else {
+            continue;
+        };
+        if field.is_list() || field.is_map() || nested.full_name().starts_with("google.protobuf.") {
+            continue;
+        }
+        check_fields(&nested, value, &format!("{prefix}{}.", field.name()))?;
+    }
+    Ok(())
+}
+
+/// A JSON value whose objects have no key twice. serde_json keeps the last
+/// of a repeated key; a proxy in front of this service may keep the first,
+/// and so see another request than the one served: refused instead.
+struct UniqueKeys(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UniqueKeysVisitor)
+            .map(UniqueKeys)
+    }
+}
+
+/// Builds a [`UniqueKeys`] value as serde_json's own `Value` would be built.
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut values = Vec::new();
+        while let Some(UniqueKeys(value)) = seq.next_element()? {
+            values.push(value);
+        }
+        Ok(values.into())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "key {key:?} is given twice"
+                )));
+            }
+            let UniqueKeys(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(object.into())
+    }
 }
 
 /// Reads a query string into a message: each parameter a field of the
@@ -465,8 +614,9 @@ struct ErrorInfoJson {
     metadata: BTreeMap<String, String>,
 }
 
-/// An error answer: the status as JSON under its HTTP status code.
-fn error_response(status: &tonic::Status) -> Response {
+/// An error answer: the status as JSON under `http`, or the HTTP status
+/// its code maps to.
+fn error_response(status: &tonic::Status, http: Option<StatusCode>) -> Response {
     let details = status
         .get_details_error_info()
         .map(|info| ErrorInfoJson {
@@ -484,7 +634,7 @@ fn error_response(status: &tonic::Status) -> Response {
     };
     let json = serde_json::to_vec(&body).unwrap_or_default();
     let mut response = (
-        http_status(status.code()),
+        http.unwrap_or_else(|| http_status(status.code())),
         [(CONTENT_TYPE, "application/json")],
         Body::from(json),
     )
@@ -549,15 +699,13 @@ mod tests {
     #[test]
     fn a_bad_body_names_the_field_as_the_proto_does() {
         let descriptor = message("cartclick.v1.ConfirmSaleRequest");
-        let cases: [(&[u8], &str); 6] = [
+        let cases: [(&[u8], &str); 4] = [
             (
                 br#"{"amount": {"amountMinor": "lots"}}"#,
                 "amount.amount_minor",
             ),
             (br#"{"orderId": 7}"#, "order_id"),
             (br#"{"color": "red"}"#, "color"),
-            (b"{", "body"),
-            (br#"{"token": "t"} trailing"#, "body"),
             (br#"{"amount": {"cents": 1}}"#, "amount.cents"),
         ];
         for (body, field) in cases {
@@ -569,6 +717,29 @@ mod tests {
                 }
                 other => panic!("{other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn bodies_that_are_no_json_object_or_give_a_key_twice_are_malformed() {
+        let descriptor = message("cartclick.v1.ConfirmSaleRequest");
+        for body in [
+            b"{".as_slice(),
+            br#"{"token": "t"} trailing"#,
+            b"[1, 2]",
+            b"\"text\"",
+            br#"{"token": "a", "token": "b"}"#,
+            br#"{"orderId": "a", "order_id": "b"}"#,
+            br#"{"amount": {"currencyCode": "DKK", "currencyCode": "EUR"}}"#,
+            br#"{"amount": {"amountMinor": "1", "amount_minor": "2"}}"#,
+        ] {
+            let error =
+                from_json::<crate::proto::ConfirmSaleRequest>(&descriptor, body).unwrap_err();
+            assert!(
+                matches!(error, Error::MalformedRequest(_)),
+                "{}: {error:?}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 

@@ -25,7 +25,7 @@ pub struct ApiState {
     /// The service's operations.
     pub domain: Arc<Cartclick>,
     /// Known API keys.
-    pub auth: Authenticator,
+    pub auth: Arc<Authenticator>,
     /// Turns true when the server begins to shut down: streams end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

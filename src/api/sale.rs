@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use crate::api::{State, id, money, reply, to_money, to_timestamp};
-use crate::auth::Role;
+use crate::auth::{Role, caller};
 use crate::error::{Error, Result};
 use crate::model::SaleOutcome;
 use crate::proto::sale_service_server::SaleService;
@@ -37,7 +37,7 @@ impl SaleApi {
     /// Authenticates a sale call and names the merchant it acts for (also
     /// on the RPC's span).
     async fn merchant<T>(&self, request: &Request<T>) -> Result<String> {
-        let caller = self.state.auth.authenticate(request.metadata()).await?;
+        let caller = caller(request)?;
         caller.require(&[Role::Merchant])?;
         let merchant_id = caller.sale_merchant(request.metadata())?;
         tracing::Span::current().record("merchant_id", merchant_id.as_str());

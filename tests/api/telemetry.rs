@@ -110,6 +110,7 @@ async fn shared_run() -> Exported {
     let over_http = reqwest::Client::new()
         .post(format!("http://{}/v1/sales:confirm", server.http_addr()))
         .bearer_auth(&client.keys.merchant)
+        .header("content-type", "application/json")
         .header(
             "traceparent",
             format!(

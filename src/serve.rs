@@ -1,0 +1,138 @@
+//! Serving connections: one accept loop for both ports (gRPC and
+//! HTTP/JSON), with the limits a port open to the internet needs, so the two
+//! cannot drift apart:
+//!
+//! - HTTP/1.1 request headers must arrive within `header_read_timeout`
+//!   (a client that trickles them is closed, holding nothing);
+//! - HTTP/2 connections allow `max_concurrent_streams` streams at once, so
+//!   one connection cannot open thousands of calls;
+//! - idle HTTP/2 connections are pinged, and dead peers closed;
+//! - a connection is closed gracefully (GOAWAY, its calls in flight finish)
+//!   at `max_connection_age`, so clients reconnect and load spreads over new
+//!   replicas;
+//! - on shutdown no connection is accepted, every open one is closed
+//!   gracefully, and [`serve`] returns once they are all gone.
+//!
+//! Request bodies are the callers' concern (`rpc_layer`, `api::http`): they
+//! read them under their own timeout before a call takes a permit.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tower::Service;
+
+/// The limits every connection is served under.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Longest an HTTP/1.1 client may take to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// Streams (calls) one HTTP/2 connection may have open at once.
+    pub max_concurrent_streams: u32,
+    /// How often an idle HTTP/2 connection is pinged.
+    pub keepalive_interval: Duration,
+    /// How long a ping may go unanswered before the connection is closed.
+    pub keepalive_timeout: Duration,
+    /// Connections are closed gracefully after this long; `None` never.
+    pub max_connection_age: Option<Duration>,
+}
+
+/// How long to wait before accepting again after `accept` failed (out of
+/// file descriptors, say), rather than spinning on the error.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Serves `service` on every connection `listener` accepts until `stopping`
+/// turns true, then closes the connections gracefully and returns when the
+/// last one has ended (the caller bounds that with its grace period).
+pub async fn serve<S, B>(
+    listener: TcpListener,
+    service: S,
+    limits: ConnectionLimits,
+    mut stopping: watch::Receiver<bool>,
+) where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .keep_alive_interval(limits.keepalive_interval)
+        .keep_alive_timeout(limits.keepalive_timeout);
+    // Every connection task holds a sender; when the last is dropped after
+    // shutdown, `recv` answers None: every connection has ended.
+    let (open_tx, mut open_rx) = mpsc::channel::<()>(1);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stopping.wait_for(|stopping| *stopping) => break,
+        };
+        let tcp = match accepted {
+            Ok((tcp, _)) => tcp,
+            Err(error) => {
+                tracing::warn!(%error, "cannot accept a connection");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        // Without TCP_NODELAY a small reply waits for the client's delayed
+        // ACK (~40 ms a call).
+        let _ = tcp.set_nodelay(true);
+        let connection = builder
+            .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service.clone()))
+            .into_owned();
+        let mut stopping = stopping.clone();
+        let open = open_tx.clone();
+        tokio::spawn(async move {
+            let _open = open;
+            tokio::pin!(connection);
+            let age = async {
+                match limits.max_connection_age {
+                    Some(age) => tokio::time::sleep(age).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::pin!(age);
+            let mut closing = false;
+            loop {
+                tokio::select! {
+                    result = connection.as_mut() => {
+                        if let Err(error) = result {
+                            tracing::debug!(%error, "connection ended with an error");
+                        }
+                        return;
+                    }
+                    // GOAWAY (HTTP/2) or close after the current request
+                    // (HTTP/1.1): calls in flight finish.
+                    () = &mut age, if !closing => {
+                        closing = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                    _ = stopping.wait_for(|stopping| *stopping), if !closing => {
+                        closing = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+        });
+    }
+    drop(open_tx);
+    let _ = open_rx.recv().await;
+}
