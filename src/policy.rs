@@ -159,10 +159,15 @@ pub fn normalize_domain(field: &str, raw: &str) -> Result<String> {
 /// [`MAX_URL_LEN`] bytes (as sent or as parsed), contains ASCII control
 /// characters (tabs and newlines included: the URL parser would silently drop
 /// them), or does not parse. `LANDING_URL_NOT_ALLOWED` unless the scheme is
-/// https, there is no userinfo, and the host is a domain name (never an IP
-/// address) without empty labels, equal to a registered domain or a subdomain
-/// of one on a label boundary. Only the parsed host is compared (lower case, punycode, one
-/// trailing `.` dropped), never the raw text. Any port is fine.
+/// https, there is no userinfo, there is no port but https's own, and the
+/// host is a domain name (never an IP address) without empty labels, equal to
+/// a registered domain or a subdomain of one on a label boundary. Only the
+/// parsed host is compared (lower case, punycode, one trailing `.` dropped),
+/// never the raw text.
+///
+/// Merchants register bare domains, so another port of their host is a
+/// service they never registered. An explicit `:443` is accepted: the parser
+/// drops the scheme's default port, so the returned URL has none.
 pub fn check_landing_url(raw: &str, allowed_domains: &[String]) -> Result<Url> {
     let invalid = |message: &str| Error::invalid_field(LANDING_URL_FIELD, message);
     if raw.is_empty() {
@@ -178,7 +183,11 @@ pub fn check_landing_url(raw: &str, allowed_domains: &[String]) -> Result<Url> {
     if url.as_str().len() > MAX_URL_LEN {
         return Err(invalid("too long: at most 2048 bytes"));
     }
-    if url.scheme() != "https" || !url.username().is_empty() || url.password().is_some() {
+    if url.scheme() != "https"
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.port().is_some()
+    {
         return Err(Error::LandingUrlNotAllowed);
     }
     let Some(Host::Domain(host)) = url.host() else {
@@ -662,7 +671,7 @@ mod tests {
             "https://a.b.shop.dk/",
             "https://SHOP.DK/Path",
             "https://shop.dk./",
-            "https://www.shop.dk.:8443/",
+            "https://www.shop.dk.:443/",
             "https://shop.dk:443/x",
             "https://ｓｈｏｐ．ｄｋ/x",
             "https://shop。dk/",
@@ -744,6 +753,44 @@ mod tests {
                 Err(Error::LandingUrlNotAllowed),
                 "{raw:?}"
             );
+        }
+    }
+
+    #[test]
+    fn landing_url_with_a_port_other_than_443_is_refused() {
+        // Merchants register bare domains: a shop on another port of the
+        // same host is another service, not the one they registered.
+        for raw in [
+            "https://shop.dk:8443/",
+            "https://www.shop.dk.:8443/",
+            "https://shop.dk:80/p",
+            "https://shop.dk:1/",
+            "https://shop.dk:0/",
+            "https://a.b.shop.dk:65535/x?y=1#z",
+        ] {
+            assert_eq!(
+                check_landing_url(raw, &shop()),
+                Err(Error::LandingUrlNotAllowed),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn landing_url_with_an_explicit_443_is_allowed_and_loses_it() {
+        // The URL parser drops the scheme's default port: what is checked,
+        // signed and redirected to has none.
+        for raw in [
+            "https://shop.dk:443/x",
+            "https://www.shop.dk:443",
+            "https://shop.dk:0443/x",
+            "https://shop.dk:/x",
+        ] {
+            let url = check_landing_url(raw, &shop()).unwrap_or_else(|e| panic!("{raw:?}: {e}"));
+            assert_eq!(url.port(), None, "{raw:?}");
+            let redirect = redirect_url(&url, "cc", "TOK");
+            let origin = format!("https://{}/", url.host_str().unwrap_or_default());
+            assert!(redirect.starts_with(&origin), "{raw:?} -> {redirect}");
         }
     }
 
@@ -1353,7 +1400,7 @@ mod tests {
             labels in prop::collection::vec(label(), 0..5),
             upper in any::<bool>(),
             trailing_dot in any::<bool>(),
-            port in prop::option::of(1u16..),
+            explicit_443 in any::<bool>(),
             tail in path_query_fragment(),
         ) {
             let mut host: String = labels.iter().map(|l| format!("{l}.")).collect();
@@ -1364,13 +1411,26 @@ mod tests {
             if trailing_dot {
                 host.push('.');
             }
-            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            let port = if explicit_443 { ":443" } else { "" };
             let raw = format!("https://{host}{port}{tail}");
             let url = check_landing_url(&raw, &shop());
             prop_assert!(url.is_ok(), "{raw:?} -> {url:?}");
             let url = url.unwrap();
+            prop_assert_eq!(url.port(), None);
             let got = url.host_str().unwrap_or_default().trim_end_matches('.').to_owned();
             prop_assert_eq!(got, host.trim_end_matches('.').to_lowercase());
+        }
+
+        #[test]
+        fn other_ports_of_shop_dk_are_never_allowed(
+            labels in prop::collection::vec(label(), 0..3),
+            port in 0u16..,
+            tail in path_query_fragment(),
+        ) {
+            prop_assume!(port != 443);
+            let subdomains: String = labels.iter().map(|l| format!("{l}.")).collect();
+            let raw = format!("https://{subdomains}shop.dk:{port}{tail}");
+            prop_assert_eq!(check_landing_url(&raw, &shop()), Err(Error::LandingUrlNotAllowed), "{:?}", raw);
         }
 
         #[test]
@@ -1446,6 +1506,7 @@ mod tests {
             if let Ok(url) = check_landing_url(&raw, &shop()) {
                 let host = url.host_str().unwrap_or_default().trim_end_matches('.');
                 prop_assert!(host == "shop.dk" || host.ends_with(".shop.dk"), "{raw:?} -> {url}");
+                prop_assert_eq!(url.port(), None);
                 prop_assert_eq!(url.scheme(), "https");
                 prop_assert!(url.username().is_empty() && url.password().is_none());
             }
