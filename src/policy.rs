@@ -89,6 +89,13 @@ pub fn validate_money(currency_code: &str, amount_minor: i64) -> Result<Money> {
 /// userinfo, ports, paths, wildcards, percent-encoding, IP addresses, empty
 /// labels, labels other than letters, digits and inner hyphens, and names
 /// longer than DNS allows. Fails with `INVALID_FIELD` naming `field`.
+///
+/// Refuses public suffixes too (`co.uk`, `github.io`: the Public Suffix List
+/// as the `psl` crate compiles it in, ICANN and private sections): a landing
+/// host may be any subdomain of a registered domain, so registering a suffix
+/// would let the merchant send viewers to anyone's site under it. A
+/// registrable domain or a subdomain of one (`example.co.uk`,
+/// `shop.example.dk`) is fine.
 pub fn normalize_domain(field: &str, raw: &str) -> Result<String> {
     let invalid = |message: &str| Error::invalid_field(field, message);
     let trimmed = raw.trim();
@@ -148,6 +155,12 @@ pub fn normalize_domain(field: &str, raw: &str) -> Result<String> {
     }
     if labels < 2 {
         return Err(invalid("must have at least two labels"));
+    }
+    // `psl` wants lower-case ASCII without a trailing dot: `domain` is that.
+    if psl::domain(domain.as_bytes()).is_none() {
+        return Err(invalid(
+            "is a public suffix: register a domain under it, not the suffix",
+        ));
     }
     Ok(domain.to_owned())
 }
@@ -638,6 +651,55 @@ mod tests {
             );
             let message = message_of(result);
             assert!(message.contains(reason), "{raw:?}: {message}");
+        }
+    }
+
+    #[test]
+    fn domain_refuses_public_suffixes() {
+        // From the Public Suffix List, ICANN and private sections: registering
+        // one would make every site under it a landing host.
+        for raw in [
+            "co.uk",
+            "CO.UK.",
+            "ｃｏ．ｕｋ",
+            "com.au",
+            "github.io",
+            "GitHub.IO",
+            "blogspot.com",
+            "herokuapp.com",
+            "xn--55qx5d.cn",
+            "公司.cn",
+        ] {
+            let result = normalize_domain("merchant.allowed_domains", raw);
+            assert_eq!(
+                field_of(result.clone()),
+                "merchant.allowed_domains",
+                "{raw:?}"
+            );
+            let message = message_of(result);
+            assert!(message.contains("public suffix"), "{raw:?}: {message}");
+        }
+        // Top-level domains are refused as names of a single label.
+        for raw in ["com", "dk", "uk"] {
+            let result = normalize_domain("merchant.allowed_domains", raw);
+            assert_eq!(field_of(result), "merchant.allowed_domains", "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn domain_under_a_public_suffix_is_allowed() {
+        for (raw, want) in [
+            ("example.co.uk", "example.co.uk"),
+            ("www.example.co.uk", "www.example.co.uk"),
+            ("shop.example.dk", "shop.example.dk"),
+            ("myshop.github.io", "myshop.github.io"),
+            ("MyShop.GitHub.io.", "myshop.github.io"),
+            ("shop.com.au", "shop.com.au"),
+            ("shop.dk", "shop.dk"),
+            ("公司.公司.cn", "xn--55qx5d.xn--55qx5d.cn"),
+            ("bücher.example", "xn--bcher-kva.example"),
+        ] {
+            assert_eq!(normalize_domain("d", raw).as_deref(), Ok(want), "{raw:?}");
         }
     }
 
@@ -1515,6 +1577,9 @@ mod tests {
         #[test]
         fn normalised_domains_are_accepted_landing_hosts(labels in prop::collection::vec(label(), 1..4), tld in "[a-z]{2,6}") {
             let raw = format!("{}.{tld}", labels.join("."));
+            // Names that are themselves public suffixes (`co.uk`, any `x.bd`)
+            // are refused, see `domain_refuses_public_suffixes`.
+            prop_assume!(psl::domain(raw.to_lowercase().as_bytes()).is_some());
             let domain = normalize_domain("d", &raw).unwrap();
             prop_assert_eq!(&domain, &raw.to_lowercase());
             let allowed = vec![domain.clone()];
