@@ -94,6 +94,18 @@ pub fn validate_money(currency_code: &str, amount_minor: i64) -> Result<Money> {
     })
 }
 
+/// Checks the amount of a reversal, already a valid [`Money`]: a reversal
+/// refunds something, so zero is `INVALID_AMOUNT` (it would record a refund
+/// of nothing under its reversal_id). A zero-amount sale stays allowed.
+pub fn check_reversal_amount(amount: &Money) -> Result<()> {
+    if amount.amount_minor == 0 {
+        return Err(Error::InvalidAmount(
+            "a reversal must refund more than zero".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// Normalises a merchant's registered domain for storage: trimmed, one
 /// trailing `.` dropped, lower case, internationalised names in punycode
 /// (`bücher.example` → `xn--bcher-kva.example`).
@@ -656,6 +668,23 @@ mod tests {
             validate_money("DKK", i64::MAX),
             Err(Error::InvalidAmount(_))
         ));
+    }
+
+    // ---- check_reversal_amount ----
+
+    #[test]
+    fn a_reversal_refunds_more_than_zero() {
+        let zero = validate_money("DKK", 0).unwrap();
+        assert_eq!(
+            check_reversal_amount(&zero),
+            Err(Error::InvalidAmount(
+                "a reversal must refund more than zero".to_owned()
+            ))
+        );
+        for amount_minor in [1, 2_500, MAX_AMOUNT_MINOR] {
+            let amount = validate_money("DKK", amount_minor).unwrap();
+            assert_eq!(check_reversal_amount(&amount), Ok(()), "{amount_minor}");
+        }
     }
 
     // ---- normalize_domain ----
