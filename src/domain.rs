@@ -272,7 +272,8 @@ impl Cartclick {
         Ok(outcome)
     }
 
-    /// A merchant's refund of a confirmed order, exactly once per reversal id.
+    /// A merchant's refund of a confirmed order, exactly once per reversal
+    /// id; a refund of zero is refused before anything is recorded.
     pub async fn reverse_sale(
         &self,
         merchant_id: &str,
@@ -280,6 +281,7 @@ impl Cartclick {
         reversal_id: String,
         amount: Money,
     ) -> Result<ReversalOutcome> {
+        policy::check_reversal_amount(&amount)?;
         let reversal = NewReversal {
             merchant_id: merchant_id.to_owned(),
             order_id,

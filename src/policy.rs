@@ -54,15 +54,28 @@ pub fn validate_id(field: &str, value: &str) -> Result<()> {
 }
 
 /// Checks an amount of money: `currency_code` a known ISO 4217 alphabetic code
-/// in upper case, `amount_minor` from 0 to [`MAX_AMOUNT_MINOR`]. Fails with
-/// `INVALID_AMOUNT`. A missing `Money` message is the caller's to report.
+/// in upper case that is money, `amount_minor` from 0 to
+/// [`MAX_AMOUNT_MINOR`]. Fails with `INVALID_AMOUNT`. A missing `Money`
+/// message is the caller's to report.
+///
+/// Not money, as `iso_currency` flags them: its "special" codes (`XXX` no
+/// currency, `XTS` testing, the metals `XAU` `XAG` `XPD` `XPT`, and the units
+/// of account `XDR` `XBA`-`XBD` `XSU` `XUA` `XAD`) and its funds (`BOV`
+/// `CHE` `CHW` `CLF` `COU` `MXV` `USN` `UYI` `UYW`). Superseded currencies
+/// (`HRK`) are still money: a sale made in one may be refunded in it.
 pub fn validate_money(currency_code: &str, amount_minor: i64) -> Result<Money> {
     if currency_code.is_empty() {
         return Err(Error::InvalidAmount("currency_code is missing".to_owned()));
     }
-    if iso_currency::Currency::from_code(currency_code).is_none() {
+    let Some(currency) = iso_currency::Currency::from_code(currency_code) else {
         return Err(Error::InvalidAmount(
             "currency_code must be an upper-case ISO 4217 code".to_owned(),
+        ));
+    };
+    if currency.is_special() || currency.is_fund() {
+        return Err(Error::InvalidAmount(
+            "currency_code is not money: a fund, metal, unit of account, testing or no-currency code"
+                .to_owned(),
         ));
     }
     if amount_minor < 0 {
@@ -81,6 +94,18 @@ pub fn validate_money(currency_code: &str, amount_minor: i64) -> Result<Money> {
     })
 }
 
+/// Checks the amount of a reversal, already a valid [`Money`]: a reversal
+/// refunds something, so zero is `INVALID_AMOUNT` (it would record a refund
+/// of nothing under its reversal_id). A zero-amount sale stays allowed.
+pub fn check_reversal_amount(amount: &Money) -> Result<()> {
+    if amount.amount_minor == 0 {
+        return Err(Error::InvalidAmount(
+            "a reversal must refund more than zero".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// Normalises a merchant's registered domain for storage: trimmed, one
 /// trailing `.` dropped, lower case, internationalised names in punycode
 /// (`bücher.example` → `xn--bcher-kva.example`).
@@ -89,6 +114,13 @@ pub fn validate_money(currency_code: &str, amount_minor: i64) -> Result<Money> {
 /// userinfo, ports, paths, wildcards, percent-encoding, IP addresses, empty
 /// labels, labels other than letters, digits and inner hyphens, and names
 /// longer than DNS allows. Fails with `INVALID_FIELD` naming `field`.
+///
+/// Refuses public suffixes too (`co.uk`, `github.io`: the Public Suffix List
+/// as the `psl` crate compiles it in, ICANN and private sections): a landing
+/// host may be any subdomain of a registered domain, so registering a suffix
+/// would let the merchant send viewers to anyone's site under it. A
+/// registrable domain or a subdomain of one (`example.co.uk`,
+/// `shop.example.dk`) is fine.
 pub fn normalize_domain(field: &str, raw: &str) -> Result<String> {
     let invalid = |message: &str| Error::invalid_field(field, message);
     let trimmed = raw.trim();
@@ -149,6 +181,12 @@ pub fn normalize_domain(field: &str, raw: &str) -> Result<String> {
     if labels < 2 {
         return Err(invalid("must have at least two labels"));
     }
+    // `psl` wants lower-case ASCII without a trailing dot: `domain` is that.
+    if psl::domain(domain.as_bytes()).is_none() {
+        return Err(invalid(
+            "is a public suffix: register a domain under it, not the suffix",
+        ));
+    }
     Ok(domain.to_owned())
 }
 
@@ -159,10 +197,15 @@ pub fn normalize_domain(field: &str, raw: &str) -> Result<String> {
 /// [`MAX_URL_LEN`] bytes (as sent or as parsed), contains ASCII control
 /// characters (tabs and newlines included: the URL parser would silently drop
 /// them), or does not parse. `LANDING_URL_NOT_ALLOWED` unless the scheme is
-/// https, there is no userinfo, and the host is a domain name (never an IP
-/// address) without empty labels, equal to a registered domain or a subdomain
-/// of one on a label boundary. Only the parsed host is compared (lower case, punycode, one
-/// trailing `.` dropped), never the raw text. Any port is fine.
+/// https, there is no userinfo, there is no port but https's own, and the
+/// host is a domain name (never an IP address) without empty labels, equal to
+/// a registered domain or a subdomain of one on a label boundary. Only the
+/// parsed host is compared (lower case, punycode, one trailing `.` dropped),
+/// never the raw text.
+///
+/// Merchants register bare domains, so another port of their host is a
+/// service they never registered. An explicit `:443` is accepted: the parser
+/// drops the scheme's default port, so the returned URL has none.
 pub fn check_landing_url(raw: &str, allowed_domains: &[String]) -> Result<Url> {
     let invalid = |message: &str| Error::invalid_field(LANDING_URL_FIELD, message);
     if raw.is_empty() {
@@ -178,7 +221,11 @@ pub fn check_landing_url(raw: &str, allowed_domains: &[String]) -> Result<Url> {
     if url.as_str().len() > MAX_URL_LEN {
         return Err(invalid("too long: at most 2048 bytes"));
     }
-    if url.scheme() != "https" || !url.username().is_empty() || url.password().is_some() {
+    if url.scheme() != "https"
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.port().is_some()
+    {
         return Err(Error::LandingUrlNotAllowed);
     }
     let Some(Host::Domain(host)) = url.host() else {
@@ -544,6 +591,66 @@ mod tests {
         );
     }
 
+    /// The ISO 4217 codes that are not money: no currency, testing,
+    /// precious metals, units of account and drawing rights, and funds.
+    const NOT_MONEY: [&str; 23] = [
+        "XXX", "XTS", // no currency, testing
+        "XAU", "XAG", "XPD", "XPT", // gold, silver, palladium, platinum
+        "XDR", "XBA", "XBB", "XBC", "XBD", "XSU", "XUA", "XAD", // units of account
+        "BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW", // funds
+    ];
+
+    #[test]
+    fn money_refuses_each_code_that_is_not_money() {
+        for code in NOT_MONEY {
+            assert!(
+                matches!(validate_money(code, 100), Err(Error::InvalidAmount(m)) if m.contains("not money")),
+                "{code}: {:?}",
+                validate_money(code, 100)
+            );
+            assert!(
+                matches!(validate_money(code, 0), Err(Error::InvalidAmount(_))),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn money_refuses_exactly_the_codes_that_are_not_money() {
+        // Every code iso_currency knows, so a new release that marks another
+        // code as fund or special shows up here.
+        let letters = b'A'..=b'Z';
+        let mut refused = Vec::new();
+        for a in letters.clone() {
+            for b in letters.clone() {
+                for c in letters.clone() {
+                    let code = String::from_utf8(vec![a, b, c]).unwrap();
+                    if iso_currency::Currency::from_code(&code).is_some()
+                        && validate_money(&code, 1).is_err()
+                    {
+                        refused.push(code);
+                    }
+                }
+            }
+        }
+        let mut want: Vec<String> = NOT_MONEY.iter().map(|c| (*c).to_owned()).collect();
+        want.sort();
+        assert_eq!(refused, want);
+    }
+
+    #[test]
+    fn money_accepts_currencies_that_only_look_special() {
+        // CFA and CFP francs, East Caribbean dollar and Caribbean guilder
+        // start with X but are money; the currencies beside each fund are
+        // money; a superseded currency still refunds the sales made in it.
+        for code in [
+            "XAF", "XOF", "XPF", "XCD", "XCG", "BOB", "CHF", "CLP", "COP", "MXN", "USD", "UYU",
+            "HRK",
+        ] {
+            assert!(validate_money(code, 100).is_ok(), "{code}");
+        }
+    }
+
     #[test]
     fn money_refuses_negative_and_over_bound() {
         assert!(
@@ -561,6 +668,23 @@ mod tests {
             validate_money("DKK", i64::MAX),
             Err(Error::InvalidAmount(_))
         ));
+    }
+
+    // ---- check_reversal_amount ----
+
+    #[test]
+    fn a_reversal_refunds_more_than_zero() {
+        let zero = validate_money("DKK", 0).unwrap();
+        assert_eq!(
+            check_reversal_amount(&zero),
+            Err(Error::InvalidAmount(
+                "a reversal must refund more than zero".to_owned()
+            ))
+        );
+        for amount_minor in [1, 2_500, MAX_AMOUNT_MINOR] {
+            let amount = validate_money("DKK", amount_minor).unwrap();
+            assert_eq!(check_reversal_amount(&amount), Ok(()), "{amount_minor}");
+        }
     }
 
     // ---- normalize_domain ----
@@ -633,6 +757,55 @@ mod tests {
     }
 
     #[test]
+    fn domain_refuses_public_suffixes() {
+        // From the Public Suffix List, ICANN and private sections: registering
+        // one would make every site under it a landing host.
+        for raw in [
+            "co.uk",
+            "CO.UK.",
+            "ｃｏ．ｕｋ",
+            "com.au",
+            "github.io",
+            "GitHub.IO",
+            "blogspot.com",
+            "herokuapp.com",
+            "xn--55qx5d.cn",
+            "公司.cn",
+        ] {
+            let result = normalize_domain("merchant.allowed_domains", raw);
+            assert_eq!(
+                field_of(result.clone()),
+                "merchant.allowed_domains",
+                "{raw:?}"
+            );
+            let message = message_of(result);
+            assert!(message.contains("public suffix"), "{raw:?}: {message}");
+        }
+        // Top-level domains are refused as names of a single label.
+        for raw in ["com", "dk", "uk"] {
+            let result = normalize_domain("merchant.allowed_domains", raw);
+            assert_eq!(field_of(result), "merchant.allowed_domains", "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn domain_under_a_public_suffix_is_allowed() {
+        for (raw, want) in [
+            ("example.co.uk", "example.co.uk"),
+            ("www.example.co.uk", "www.example.co.uk"),
+            ("shop.example.dk", "shop.example.dk"),
+            ("myshop.github.io", "myshop.github.io"),
+            ("MyShop.GitHub.io.", "myshop.github.io"),
+            ("shop.com.au", "shop.com.au"),
+            ("shop.dk", "shop.dk"),
+            ("公司.公司.cn", "xn--55qx5d.xn--55qx5d.cn"),
+            ("bücher.example", "xn--bcher-kva.example"),
+        ] {
+            assert_eq!(normalize_domain("d", raw).as_deref(), Ok(want), "{raw:?}");
+        }
+    }
+
+    #[test]
     fn domain_length_limits() {
         let label = "a".repeat(MAX_LABEL_LEN);
         assert!(normalize_domain("d", &format!("{label}.dk")).is_ok());
@@ -662,7 +835,7 @@ mod tests {
             "https://a.b.shop.dk/",
             "https://SHOP.DK/Path",
             "https://shop.dk./",
-            "https://www.shop.dk.:8443/",
+            "https://www.shop.dk.:443/",
             "https://shop.dk:443/x",
             "https://ｓｈｏｐ．ｄｋ/x",
             "https://shop。dk/",
@@ -744,6 +917,44 @@ mod tests {
                 Err(Error::LandingUrlNotAllowed),
                 "{raw:?}"
             );
+        }
+    }
+
+    #[test]
+    fn landing_url_with_a_port_other_than_443_is_refused() {
+        // Merchants register bare domains: a shop on another port of the
+        // same host is another service, not the one they registered.
+        for raw in [
+            "https://shop.dk:8443/",
+            "https://www.shop.dk.:8443/",
+            "https://shop.dk:80/p",
+            "https://shop.dk:1/",
+            "https://shop.dk:0/",
+            "https://a.b.shop.dk:65535/x?y=1#z",
+        ] {
+            assert_eq!(
+                check_landing_url(raw, &shop()),
+                Err(Error::LandingUrlNotAllowed),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn landing_url_with_an_explicit_443_is_allowed_and_loses_it() {
+        // The URL parser drops the scheme's default port: what is checked,
+        // signed and redirected to has none.
+        for raw in [
+            "https://shop.dk:443/x",
+            "https://www.shop.dk:443",
+            "https://shop.dk:0443/x",
+            "https://shop.dk:/x",
+        ] {
+            let url = check_landing_url(raw, &shop()).unwrap_or_else(|e| panic!("{raw:?}: {e}"));
+            assert_eq!(url.port(), None, "{raw:?}");
+            let redirect = redirect_url(&url, "cc", "TOK");
+            let origin = format!("https://{}/", url.host_str().unwrap_or_default());
+            assert!(redirect.starts_with(&origin), "{raw:?} -> {redirect}");
         }
     }
 
@@ -1353,7 +1564,7 @@ mod tests {
             labels in prop::collection::vec(label(), 0..5),
             upper in any::<bool>(),
             trailing_dot in any::<bool>(),
-            port in prop::option::of(1u16..),
+            explicit_443 in any::<bool>(),
             tail in path_query_fragment(),
         ) {
             let mut host: String = labels.iter().map(|l| format!("{l}.")).collect();
@@ -1364,13 +1575,26 @@ mod tests {
             if trailing_dot {
                 host.push('.');
             }
-            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            let port = if explicit_443 { ":443" } else { "" };
             let raw = format!("https://{host}{port}{tail}");
             let url = check_landing_url(&raw, &shop());
             prop_assert!(url.is_ok(), "{raw:?} -> {url:?}");
             let url = url.unwrap();
+            prop_assert_eq!(url.port(), None);
             let got = url.host_str().unwrap_or_default().trim_end_matches('.').to_owned();
             prop_assert_eq!(got, host.trim_end_matches('.').to_lowercase());
+        }
+
+        #[test]
+        fn other_ports_of_shop_dk_are_never_allowed(
+            labels in prop::collection::vec(label(), 0..3),
+            port in 0u16..,
+            tail in path_query_fragment(),
+        ) {
+            prop_assume!(port != 443);
+            let subdomains: String = labels.iter().map(|l| format!("{l}.")).collect();
+            let raw = format!("https://{subdomains}shop.dk:{port}{tail}");
+            prop_assert_eq!(check_landing_url(&raw, &shop()), Err(Error::LandingUrlNotAllowed), "{:?}", raw);
         }
 
         #[test]
@@ -1446,6 +1670,7 @@ mod tests {
             if let Ok(url) = check_landing_url(&raw, &shop()) {
                 let host = url.host_str().unwrap_or_default().trim_end_matches('.');
                 prop_assert!(host == "shop.dk" || host.ends_with(".shop.dk"), "{raw:?} -> {url}");
+                prop_assert_eq!(url.port(), None);
                 prop_assert_eq!(url.scheme(), "https");
                 prop_assert!(url.username().is_empty() && url.password().is_none());
             }
@@ -1454,6 +1679,9 @@ mod tests {
         #[test]
         fn normalised_domains_are_accepted_landing_hosts(labels in prop::collection::vec(label(), 1..4), tld in "[a-z]{2,6}") {
             let raw = format!("{}.{tld}", labels.join("."));
+            // Names that are themselves public suffixes (`co.uk`, any `x.bd`)
+            // are refused, see `domain_refuses_public_suffixes`.
+            prop_assume!(psl::domain(raw.to_lowercase().as_bytes()).is_some());
             let domain = normalize_domain("d", &raw).unwrap();
             prop_assert_eq!(&domain, &raw.to_lowercase());
             let allowed = vec![domain.clone()];

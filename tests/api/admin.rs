@@ -33,6 +33,86 @@ async fn a_merchant_reads_back_as_stored_with_normalised_domains(backend: Backen
     assert_eq!(read.token_param, "cc");
 }
 
+async fn get_merchant(app: &TestApp, id: &str) -> Result<Merchant, tonic::Status> {
+    Ok(app
+        .admin()
+        .get_merchant(authed(
+            &app.keys.admin,
+            GetMerchantRequest {
+                merchant_id: id.into(),
+            },
+        ))
+        .await?
+        .into_inner()
+        .merchant
+        .unwrap())
+}
+
+async fn a_public_suffix_is_refused_as_a_merchant_domain_and_nothing_is_stored(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+
+    for suffix in ["co.uk", "github.io", "com", "dk"] {
+        for merchant_id in [MERCHANT, "m-new"] {
+            let merchant = Merchant {
+                merchant_id: merchant_id.into(),
+                display_name: "Everything under a suffix".into(),
+                allowed_domains: vec!["shop.dk".into(), suffix.into()],
+                token_param: String::new(),
+            };
+
+            let status = app
+                .admin()
+                .put_merchant(authed(
+                    &app.keys.admin,
+                    PutMerchantRequest {
+                        merchant: Some(merchant),
+                    },
+                ))
+                .await
+                .unwrap_err();
+
+            assert_invalid_field(&status, "merchant.allowed_domains");
+        }
+    }
+    let kept = get_merchant(&app, MERCHANT).await.unwrap();
+    assert_eq!(kept.allowed_domains, vec!["shop.dk"]);
+    assert_eq!(kept.display_name, format!("Shop {MERCHANT}"));
+    let never_made = get_merchant(&app, "m-new").await.unwrap_err();
+    assert_error(&never_made, Code::NotFound, "MERCHANT_NOT_FOUND");
+}
+
+async fn a_domain_under_a_public_suffix_is_registered_and_only_it_is_a_landing_host(
+    backend: Backend,
+) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    let stored = app
+        .put_merchant(
+            MERCHANT,
+            &["example.co.uk", "shop.example.dk", "MyShop.GitHub.io"],
+            "",
+        )
+        .await;
+    let landing = |landing_url: &str| IssueTokenRequest {
+        landing_url: landing_url.into(),
+        ..tap("viewer-1")
+    };
+
+    let own = app.issue(landing("https://myshop.github.io/p")).await;
+    let neighbour = app
+        .issue(landing("https://othershop.github.io/p"))
+        .await
+        .unwrap_err();
+
+    assert_eq!(
+        stored.allowed_domains,
+        vec!["example.co.uk", "myshop.github.io", "shop.example.dk"]
+    );
+    assert!(own.is_ok(), "{own:?}");
+    assert_error(&neighbour, Code::InvalidArgument, "LANDING_URL_NOT_ALLOWED");
+}
+
 async fn an_unknown_merchant_is_not_found(backend: Backend) {
     let app = spawn_app_on(backend).await;
 
@@ -371,6 +451,8 @@ async fn malformed_admin_requests_name_the_field(backend: Backend) {
 
 on_all_backends!(
     a_merchant_reads_back_as_stored_with_normalised_domains,
+    a_public_suffix_is_refused_as_a_merchant_domain_and_nothing_is_stored,
+    a_domain_under_a_public_suffix_is_registered_and_only_it_is_a_landing_host,
     an_unknown_merchant_is_not_found,
     a_new_campaign_is_pending_with_the_default_window,
     changing_category_or_products_goes_back_to_review_and_the_window_does_not,

@@ -260,6 +260,25 @@ async fn bad_amounts_are_invalid_amount(backend: Backend) {
     assert!(largest.is_ok(), "{largest:?}");
 }
 
+async fn gold_and_other_codes_that_are_not_money_are_invalid_amount(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    let issued = app.issue(tap("viewer-1")).await.unwrap();
+
+    for currency in ["XAU", "XAG", "XXX", "XTS", "XDR", "BOV", "CLF"] {
+        let status = app
+            .confirm(&issued.token, "order-1", 100, currency)
+            .await
+            .unwrap_err();
+
+        assert_error(&status, Code::InvalidArgument, "INVALID_AMOUNT");
+    }
+    let total = app.total(Dimension::Merchant, MERCHANT).await;
+    assert_eq!(total.conversions, 0);
+    let in_money = app.confirm(&issued.token, "order-1", 100, "DKK").await;
+    assert!(!in_money.unwrap().replayed);
+}
+
 async fn missing_fields_are_named(backend: Backend) {
     let app = spawn_app_on(backend).await;
     app.seed().await;
@@ -390,6 +409,7 @@ on_all_backends!(
     a_sale_after_the_attribution_window_is_expired_but_a_replay_still_answers,
     a_token_whose_click_record_is_gone_is_click_not_found,
     bad_amounts_are_invalid_amount,
+    gold_and_other_codes_that_are_not_money_are_invalid_amount,
     missing_fields_are_named,
     an_admin_confirms_on_behalf_of_a_named_merchant,
     fifty_concurrent_identical_confirmations_count_once,

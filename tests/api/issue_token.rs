@@ -334,7 +334,7 @@ async fn landing_urls_on_an_allowed_domain_or_a_subdomain_of_it_are_accepted(bac
         "https://www.shop.dk/p",
         "https://a.b.shop.dk/p",
         "https://WWW.Shop.DK/p",
-        "https://shop.dk:8443/p",
+        "https://shop.dk:443/p",
     ] {
         let request = IssueTokenRequest {
             landing_url: landing_url.into(),
@@ -345,6 +345,41 @@ async fn landing_urls_on_an_allowed_domain_or_a_subdomain_of_it_are_accepted(bac
 
         assert!(issued.is_ok(), "{landing_url}: {issued:?}");
     }
+}
+
+async fn landing_urls_with_a_port_other_than_443_are_refused(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    for landing_url in [
+        "https://shop.dk:8443/p",
+        "https://www.shop.dk:8080/p",
+        "https://shop.dk:80/p",
+    ] {
+        let request = IssueTokenRequest {
+            landing_url: landing_url.into(),
+            ..tap("viewer-1")
+        };
+
+        let status = app.issue(request).await.unwrap_err();
+
+        assert_error(&status, Code::InvalidArgument, "LANDING_URL_NOT_ALLOWED");
+    }
+    let total = app.total(Dimension::Campaign, CAMPAIGN).await;
+    assert_eq!((total.taps, total.clicks), (0, 0));
+}
+
+async fn an_explicit_port_443_is_accepted_and_left_out_of_the_redirect(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    let request = IssueTokenRequest {
+        landing_url: "https://www.shop.dk:443/p?x=1".into(),
+        ..tap("viewer-1")
+    };
+
+    let issued = app.issue(request).await.unwrap();
+
+    let want = format!("https://www.shop.dk/p?x=1&cc={}", issued.token);
+    assert_eq!(issued.redirect_url, want);
 }
 
 async fn internationalised_domains_are_compared_in_punycode(backend: Backend) {
@@ -517,6 +552,8 @@ on_all_backends!(
     a_product_outside_the_campaigns_list_is_refused,
     landing_urls_off_the_merchants_domains_are_refused,
     landing_urls_on_an_allowed_domain_or_a_subdomain_of_it_are_accepted,
+    landing_urls_with_a_port_other_than_443_are_refused,
+    an_explicit_port_443_is_accepted_and_left_out_of_the_redirect,
     internationalised_domains_are_compared_in_punycode,
     a_landing_url_of_2048_bytes_is_accepted_and_one_of_2049_is_invalid,
     every_missing_or_malformed_field_is_named,

@@ -181,6 +181,46 @@ async fn reversals_never_exceed_the_sale_nor_change_its_currency(backend: Backen
     );
 }
 
+async fn a_zero_amount_reversal_is_invalid_amount_and_records_nothing(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+    app.sold(10_000).await;
+
+    let zero = app
+        .reverse("order-1", "refund-1", dkk(0))
+        .await
+        .unwrap_err();
+    let real = app
+        .reverse("order-1", "refund-1", dkk(2_500))
+        .await
+        .unwrap();
+
+    assert_error(&zero, Code::InvalidArgument, "INVALID_AMOUNT");
+    assert!(!real.replayed);
+    assert_eq!(real.remaining, Some(dkk(7_500)));
+    assert_eq!(
+        app.total(Dimension::Merchant, MERCHANT).await.refunded,
+        vec![dkk(2_500)]
+    );
+}
+
+async fn a_zero_amount_sale_is_confirmed_but_not_reversed_by_zero(backend: Backend) {
+    let app = spawn_app_on(backend).await;
+    app.seed().await;
+
+    app.sold(0).await;
+    let zero = app
+        .reverse("order-1", "refund-1", dkk(0))
+        .await
+        .unwrap_err();
+
+    assert_eq!(
+        app.total(Dimension::Merchant, MERCHANT).await.conversions,
+        1
+    );
+    assert_error(&zero, Code::InvalidArgument, "INVALID_AMOUNT");
+}
+
 async fn an_order_never_confirmed_or_of_another_merchant_is_not_found(backend: Backend) {
     let app = spawn_app_on(backend).await;
     app.seed().await;
@@ -249,6 +289,8 @@ on_all_backends!(
     an_identical_repeat_returns_the_first_answer_and_counts_once,
     the_same_reversal_id_with_another_order_or_amount_is_a_conflict,
     reversals_never_exceed_the_sale_nor_change_its_currency,
+    a_zero_amount_reversal_is_invalid_amount_and_records_nothing,
+    a_zero_amount_sale_is_confirmed_but_not_reversed_by_zero,
     an_order_never_confirmed_or_of_another_merchant_is_not_found,
     malformed_reversals_name_the_field,
     only_merchant_and_admin_keys_reverse,
