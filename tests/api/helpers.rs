@@ -129,6 +129,10 @@ pub enum Backend {
 
 /// Longest a Redis call of the store under test may take.
 pub const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+/// How often the servers under test check every Redis node's
+/// `maxmemory-policy` (production: every 5 s), so that tests of a policy
+/// changing under the server are quick.
+pub const POLICY_CHECK_EVERY: Duration = Duration::from_millis(200);
 
 /// A running server and clients for it.
 pub struct TestApp {
@@ -210,13 +214,14 @@ pub async fn spawn_app_on_cluster(
     spawn_app_with(keys, config, store).await
 }
 
-/// The Redis store options the tests run with: a short timeout, and the
-/// config's retention and merchant shards.
+/// The Redis store options the tests run with: a short timeout, a quick
+/// policy check, and the config's retention and merchant shards.
 pub fn redis_options(config: &Config) -> RedisOptions {
     RedisOptions {
         timeout: REDIS_TIMEOUT,
         retention: config.retention,
         merchant_shards: config.merchant_shards.clone(),
+        policy_check_every: POLICY_CHECK_EVERY,
     }
 }
 
