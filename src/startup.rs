@@ -399,6 +399,7 @@ pub fn redis_options(config: &Config) -> RedisOptions {
         timeout: config.store_timeout,
         retention: config.retention,
         merchant_shards: config.merchant_shards.clone(),
+        ..RedisOptions::default()
     }
 }
 
@@ -423,7 +424,8 @@ async fn set_health(health: &HealthReporter, status: ServingStatus) {
 }
 
 /// Keeps the health service in step with the store: NOT_SERVING while it
-/// does not answer, SERVING again when it does.
+/// does not answer or refuses writes (a Redis node would evict; the store
+/// logs which), SERVING again when it answers and takes writes.
 async fn watch_store(domain: Arc<Cartclick>, health: HealthReporter) {
     let mut serving = true;
     let mut tick = tokio::time::interval(HEALTH_CHECK_EVERY);
@@ -433,9 +435,9 @@ async fn watch_store(domain: Arc<Cartclick>, health: HealthReporter) {
         if up != serving {
             serving = up;
             if up {
-                tracing::info!("store answers again: SERVING");
+                tracing::info!("store answers and takes writes again: SERVING");
             } else {
-                tracing::warn!("store does not answer: NOT_SERVING");
+                tracing::warn!("store does not answer or refuses writes: NOT_SERVING");
             }
             let status = if up {
                 ServingStatus::Serving

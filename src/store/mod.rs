@@ -43,7 +43,8 @@ pub trait Store: Send + Sync + 'static {
         click_id
     }
 
-    /// Answers when the store is reachable: drives the health service.
+    /// Answers when the store is reachable and takes writes (a Redis store
+    /// refuses them while a node would evict): drives the health service.
     async fn check_connectivity(&self) -> Result<()>;
 
     /// Creates or replaces a merchant.

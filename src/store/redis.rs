@@ -6,6 +6,12 @@
 //! key first, so running it twice (a retry after a lost reply) counts once.
 //! A tap and a sale cost one round trip each.
 //!
+//! Exactly-once also needs Redis never to evict a key: the store refuses to
+//! open on a node whose `maxmemory-policy` is not `noeviction`, and keeps
+//! checking every node while it runs (`eviction`): while one would evict,
+//! or after a connection error until the next check, writes answer
+//! STORE_UNAVAILABLE and `check_connectivity` fails; reads go on.
+//!
 //! # Keys
 //!
 //! Every key a tap or a sale touches carries the merchant's hash tag
@@ -65,6 +71,10 @@ use crate::privacy::ViewerHash;
 use crate::store::Store;
 use crate::token::ClickId;
 
+mod eviction;
+
+pub use eviction::POLICY_CHECK_EVERY;
+
 /// Buckets per dedup window and per click expiry hour.
 const BUCKETS: u16 = 1024;
 /// Length of the attribution id (a truncated SHA-256 of the tuple).
@@ -87,6 +97,10 @@ pub struct RedisOptions {
     /// Hot merchants' shard counts: their taps spread over this many hash
     /// tags (so Cluster slots and nodes); absent means one.
     pub merchant_shards: HashMap<String, u16>,
+    /// How often every node's `maxmemory-policy` is checked while writes
+    /// are allowed (also at once after a connection error); at most 10 s
+    /// in production, shorter in tests.
+    pub policy_check_every: Duration,
 }
 
 impl Default for RedisOptions {
@@ -95,6 +109,7 @@ impl Default for RedisOptions {
             timeout: Duration::from_millis(500),
             retention: Retention::default(),
             merchant_shards: HashMap::new(),
+            policy_check_every: POLICY_CHECK_EVERY,
         }
     }
 }
@@ -178,6 +193,9 @@ pub struct RedisStore {
     /// Index entries (set key, merchant) this process wrote lately, so a tap
     /// adds its index entries once an hour, not every time.
     indexed: Mutex<HashMap<(String, String), Instant>>,
+    /// Whether writes may go on: no node would evict (see [`eviction`]),
+    /// and the task that keeps checking.
+    eviction: eviction::Watch,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -219,7 +237,7 @@ impl RedisStore {
                 redacted(url)
             ))
         })?;
-        RedisStore::start(Conn::Single(conn), options, &[]).await
+        RedisStore::start(Conn::Single(conn), options, url, &[]).await
     }
 
     /// Connects to a Redis Cluster by its seed nodes (`redis://host:port`),
@@ -240,14 +258,30 @@ impl RedisStore {
             .await
             .map_err(|_| OpenError("store: the redis cluster did not answer in time".into()))?
             .map_err(|e| OpenError(format!("store: cannot connect to the redis cluster: {e}")))?;
-        RedisStore::start(Conn::Cluster(conn), options, nodes).await
+        RedisStore::start(Conn::Cluster(conn), options, "", nodes).await
     }
 
+    /// Checks that no node would evict, loads the scripts, and starts the
+    /// task that keeps checking the policy. `server` is a single server's
+    /// URL, `seeds` a cluster's seed nodes.
     async fn start(
         conn: Conn,
         options: RedisOptions,
-        nodes: &[String],
+        server: &str,
+        seeds: &[String],
     ) -> Result<RedisStore, OpenError> {
+        // Refuses a Redis that may evict keys: an evicted order key means a
+        // sale counted twice. On a cluster, every node is asked.
+        let mut checker = eviction::Checker::new(conn.clone(), server, seeds, options.timeout);
+        match checker.check().await {
+            eviction::Finding::NoEviction => {}
+            eviction::Finding::Evicts { node, policy } => {
+                return Err(OpenError(format!(
+                    "store: redis maxmemory-policy is {policy} on {node}; cartclick needs noeviction (an evicted order would be counted twice): run CONFIG SET maxmemory-policy noeviction or set it in redis.conf"
+                )));
+            }
+            eviction::Finding::NoAnswer(why) => return Err(OpenError(format!("store: {why}"))),
+        }
         let store = RedisStore {
             conn,
             merchant_shards: options.merchant_shards,
@@ -262,108 +296,20 @@ impl RedisStore {
                 read_click: script!("read_click"),
             },
             indexed: Mutex::new(HashMap::new()),
+            eviction: eviction::Watch::start(checker, options.policy_check_every),
         };
-        store.check_eviction_policy(nodes).await?;
         store.load_scripts().await?;
         Ok(store)
     }
 
-    /// Refuses a Redis that may evict keys: an evicted order key means a
-    /// sale counted twice. Reads INFO, which managed Redis services allow
-    /// where CONFIG GET is disabled.
-    /// On a cluster, every seed node is asked.
-    async fn check_eviction_policy(&self, nodes: &[String]) -> Result<(), OpenError> {
-        let no_answer = |_| OpenError("store: redis did not answer INFO memory".into());
-        let mut infos: Vec<String> = Vec::new();
-        match &self.conn {
-            Conn::Single(_) => {
-                let mut conn = self.conn.clone();
-                infos.push(
-                    self.run(redis::cmd("INFO").arg("memory").query_async(&mut conn))
-                        .await
-                        .map_err(no_answer)?,
-                );
-            }
-            Conn::Cluster(_) => {
-                // Every node the cluster knows, not only the seeds: a primary
-                // missing from the seed list must not evict either. Each is
-                // asked directly (the cluster client talks to primaries only).
-                for node in self.cluster_nodes(nodes).await? {
-                    let client = redis::Client::open(node.as_str())
-                        .map_err(|e| OpenError(format!("store: cluster node {node}: {e}")))?;
-                    let mut conn = self
-                        .run(client.get_multiplexed_async_connection())
-                        .await
-                        .map_err(|_| {
-                            OpenError(format!(
-                                "store: cluster node {} did not answer",
-                                redacted(&node)
-                            ))
-                        })?;
-                    infos.push(
-                        self.run(redis::cmd("INFO").arg("memory").query_async(&mut conn))
-                            .await
-                            .map_err(no_answer)?,
-                    );
-                }
-            }
+    /// Refuses a write while a node would evict, or while the policy is
+    /// unverified since a connection error: one atomic load.
+    fn writable(&self) -> Result<()> {
+        if self.eviction.guard.writes_allowed() {
+            Ok(())
+        } else {
+            Err(Error::StoreUnavailable)
         }
-        for info in infos {
-            let policy = info
-                .lines()
-                .find_map(|line| line.strip_prefix("maxmemory_policy:"))
-                .map(str::trim)
-                .unwrap_or("unknown");
-            if policy != "noeviction" {
-                return Err(OpenError(format!(
-                    "store: redis maxmemory-policy is {policy}; cartclick needs noeviction (an evicted order would be counted twice): run CONFIG SET maxmemory-policy noeviction or set it in redis.conf"
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// The URLs of every live node of the cluster, from CLUSTER NODES, with
-    /// the scheme and credentials of the first seed.
-    async fn cluster_nodes(&self, seeds: &[String]) -> Result<Vec<String>, OpenError> {
-        let listing: String = self
-            .run(
-                redis::cmd("CLUSTER")
-                    .arg("NODES")
-                    .query_async(&mut self.conn.clone()),
-            )
-            .await
-            .map_err(|_| OpenError("store: the cluster did not answer CLUSTER NODES".into()))?;
-        let template = seeds
-            .first()
-            .and_then(|seed| url::Url::parse(seed).ok())
-            .ok_or_else(|| OpenError("store: no cluster seed node".into()))?;
-        let mut urls = Vec::new();
-        for line in listing.lines() {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let (Some(address), Some(flags)) = (fields.get(1), fields.get(2)) else {
-                continue;
-            };
-            if flags.contains("fail") || flags.contains("noaddr") || flags.contains("handshake") {
-                continue;
-            }
-            // ip:port@cport[,hostname]
-            let host_port = address.split('@').next().unwrap_or_default();
-            let Some((host, port)) = host_port.rsplit_once(':') else {
-                continue;
-            };
-            let mut url = template.clone();
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            if url.set_host(Some(host)).is_err() {
-                continue;
-            }
-            let _ = url.set_port(port.parse().ok());
-            urls.push(url.to_string());
-        }
-        if urls.is_empty() {
-            return Err(OpenError("store: CLUSTER NODES listed no nodes".into()));
-        }
-        Ok(urls)
     }
 
     /// How many shards `merchant` is spread over.
@@ -423,6 +369,9 @@ impl RedisStore {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => {
                 tracing::warn!(%error, "redis call failed");
+                if reaches_another_server(&error) {
+                    self.eviction.guard.connection_error();
+                }
                 Err(Error::StoreUnavailable)
             }
             Err(_) => {
@@ -611,6 +560,27 @@ fn glob_escape(text: &str) -> String {
         escaped.push(c);
     }
     escaped
+}
+
+/// Whether after `error` the next call may reach another server than the
+/// one whose policy was checked: the client replaces the connection (an
+/// I/O error, a dropped connection), the server restarted (LOADING), or
+/// the cluster moved slots or failed over (MOVED, CLUSTERDOWN, MASTERDOWN,
+/// READONLY from a primary turned replica).
+fn reaches_another_server(error: &redis::RedisError) -> bool {
+    use redis::{ErrorKind, ServerErrorKind};
+    error.is_io_error()
+        || error.is_unrecoverable_error()
+        || matches!(
+            error.kind(),
+            ErrorKind::Server(
+                ServerErrorKind::BusyLoading
+                    | ServerErrorKind::Moved
+                    | ServerErrorKind::ClusterDown
+                    | ServerErrorKind::MasterDown
+                    | ServerErrorKind::ReadOnly
+            )
+        )
 }
 
 /// The dimensions read through the merchant index (merchant counters are
@@ -1077,10 +1047,13 @@ impl Store for RedisStore {
         let _: String = self
             .run(redis::cmd("PING").query_async(&mut self.conn.clone()))
             .await?;
-        Ok(())
+        // Answering is not enough: a store that refuses writes (a node
+        // would evict) is not ready either.
+        self.writable()
     }
 
     async fn put_merchant(&self, merchant: &Merchant) -> Result<()> {
+        self.writable()?;
         let key = merchant_key(&merchant.merchant_id);
         let mut pipe = redis::pipe();
         pipe.atomic()
@@ -1133,6 +1106,7 @@ impl Store for RedisStore {
         campaign: &Campaign,
         expected_revision: Option<u64>,
     ) -> Result<bool> {
+        self.writable()?;
         let mut invocation = self
             .scripts
             .put_campaign
@@ -1156,6 +1130,7 @@ impl Store for RedisStore {
     }
 
     async fn record_click(&self, click: &NewClick) -> Result<ClickOutcome> {
+        self.writable()?;
         let record = &click.record;
         // Every key of the tap carries the tag of the click's shard (shard 0,
         // the merchant's own tag, unless the merchant is sharded); the index
@@ -1272,6 +1247,7 @@ impl Store for RedisStore {
     }
 
     async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleOutcome> {
+        self.writable()?;
         let merchant = sale.merchant_id.as_str();
         let expires_at = sale.click_expires_at;
         let hour = Granularity::Hour.bucket_start(sale.now);
@@ -1399,6 +1375,7 @@ impl Store for RedisStore {
     }
 
     async fn reverse_sale(&self, reversal: &NewReversal) -> Result<ReversalOutcome> {
+        self.writable()?;
         let merchant = reversal.merchant_id.as_str();
         let now = reversal.now;
         let hour = Granularity::Hour.bucket_start(now);
@@ -1551,6 +1528,7 @@ impl Store for RedisStore {
     }
 
     async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()> {
+        self.writable()?;
         let hash_key = api_key_key(&key.sha256);
         let mut pipe = redis::pipe();
         pipe.atomic()
@@ -1590,6 +1568,7 @@ impl Store for RedisStore {
     }
 
     async fn revoke_api_key(&self, key_id: &str) -> Result<bool> {
+        self.writable()?;
         let mut conn = self.conn.clone();
         let hash: Option<String> = self.run(conn.get(api_key_id_key(key_id))).await?;
         let Some(hash) = hash else {
@@ -1602,6 +1581,7 @@ impl Store for RedisStore {
     }
 
     async fn erase_viewer(&self, viewer: &ViewerHash) -> Result<u64> {
+        self.writable()?;
         // Erasure is rare and offline-ish: it walks every click and dedup
         // bucket rather than keeping a per-viewer index on the hot path.
         // Each step is idempotent, so a failed erasure is simply run again.

@@ -14,7 +14,8 @@ use cartclick::startup::Application;
 use cartclick::store::redis::{RedisOptions, RedisStore};
 use chrono::TimeDelta;
 use tokio::task::JoinHandle;
-use tonic::Status;
+use tonic::{Code, Status};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::helpers::*;
 use crate::hot_merchant::{self, COLD, HOT, SHARDS};
@@ -247,6 +248,49 @@ async fn a_cluster_with_a_primary_that_may_evict_keys_is_refused_at_startup() {
 
     assert!(message.contains("maxmemory-policy"), "{message}");
     assert!(message.contains("noeviction"), "{message}");
+}
+
+#[tokio::test]
+async fn while_one_replica_or_one_primary_may_evict_keys_writes_are_refused_and_health_is_not_serving()
+ {
+    let app = spawn_app_on(Backend::Cluster).await;
+    app.seed().await;
+    let issued = app.issue(tap("viewer-1")).await.unwrap();
+    let replica = app.cluster().replicas().await[0];
+    let primary = app.cluster().primaries().await[1];
+
+    let mut refused = Vec::new();
+    for port in [replica, primary] {
+        let node = format!("redis://127.0.0.1:{port}");
+        set_maxmemory_policy(&node, "allkeys-lru").await;
+        wait_for(
+            &format!("health to report NOT_SERVING while {node} may evict"),
+            BOUND,
+            || health_is(&app, ServingStatus::NotServing),
+        )
+        .await;
+        let tap = app.issue(tap(&format!("viewer-{port}"))).await;
+        let sale = app.confirm(&issued.token, "order-1", 12_500, "DKK").await;
+        refused.push((port, tap.map(|_| ()), sale.map(|_| ())));
+        set_maxmemory_policy(&node, "noeviction").await;
+        wait_for(
+            &format!("health to report SERVING again once {node} no longer may evict"),
+            BOUND,
+            || health_is(&app, ServingStatus::Serving),
+        )
+        .await;
+    }
+    let sale_after = app.confirm(&issued.token, "order-1", 12_500, "DKK").await;
+
+    for (port, tap, sale) in refused {
+        eprintln!("node {port} may evict");
+        assert_error(&tap.unwrap_err(), Code::Unavailable, "STORE_UNAVAILABLE");
+        assert_error(&sale.unwrap_err(), Code::Unavailable, "STORE_UNAVAILABLE");
+    }
+    let sale_after = sale_after.expect("the sale succeeds once writes resume");
+    assert!(!sale_after.replayed, "the refused sales recorded nothing");
+    let total = app.total(Dimension::Merchant, MERCHANT).await;
+    assert_eq!((total.taps, total.clicks, total.conversions), (1, 1, 1));
 }
 
 #[tokio::test]

@@ -30,6 +30,9 @@ use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt;
 
 use crate::redis_harness::{TestCluster, TestRedis};
@@ -129,6 +132,10 @@ pub enum Backend {
 
 /// Longest a Redis call of the store under test may take.
 pub const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+/// How often the servers under test check every Redis node's
+/// `maxmemory-policy` (production: every 5 s), so that tests of a policy
+/// changing under the server are quick.
+pub const POLICY_CHECK_EVERY: Duration = Duration::from_millis(200);
 
 /// A running server and clients for it.
 pub struct TestApp {
@@ -210,14 +217,49 @@ pub async fn spawn_app_on_cluster(
     spawn_app_with(keys, config, store).await
 }
 
-/// The Redis store options the tests run with: a short timeout, and the
-/// config's retention and merchant shards.
+/// The Redis store options the tests run with: a short timeout, a quick
+/// policy check, and the config's retention and merchant shards.
 pub fn redis_options(config: &Config) -> RedisOptions {
     RedisOptions {
         timeout: REDIS_TIMEOUT,
         retention: config.retention,
         merchant_shards: config.merchant_shards.clone(),
+        policy_check_every: POLICY_CHECK_EVERY,
     }
+}
+
+/// Sets `maxmemory-policy` on the Redis server (or cluster node) at `url`,
+/// behind the service's back.
+pub async fn set_maxmemory_policy(url: &str, policy: &str) {
+    let mut connection = redis::Client::open(url)
+        .expect("a valid redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap_or_else(|error| panic!("connects to {url}: {error}"));
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory-policy")
+        .arg(policy)
+        .query_async(&mut connection)
+        .await
+        .unwrap_or_else(|error| panic!("CONFIG SET maxmemory-policy {policy} on {url}: {error}"));
+}
+
+/// Does the server's overall health (service "") report `status`?
+pub async fn health_is(app: &TestApp, status: ServingStatus) -> bool {
+    service_health_is(app, "", status).await
+}
+
+/// Whether the health of `service` is `status`.
+pub async fn service_health_is(app: &TestApp, service: &str, status: ServingStatus) -> bool {
+    let mut health = HealthClient::new(app.channel.clone());
+    let request = HealthCheckRequest {
+        service: service.to_owned(),
+    };
+    health
+        .check(request)
+        .await
+        .is_ok_and(|response| response.into_inner().status() == status)
 }
 
 /// The Redis store at `url`, as the tests configure it.

@@ -9,9 +9,13 @@ use tonic::Code;
 
 use crate::binary_harness::*;
 use crate::helpers::*;
+use crate::redis_harness::TestRedis;
 
 /// How long the binary gets to exit after SIGTERM.
 const EXIT_BOUND: Duration = Duration::from_secs(15);
+/// How long a change of a Redis node's policy takes to be noticed: the
+/// production check period (5 s), the health check's second, and slack.
+const POLICY_BOUND: Duration = Duration::from_secs(15);
 
 /// Makes the binary refuse a call (a forged token: TOKEN_INVALID), which
 /// logs `rpc refused` at debug; returns the viewer and tokens used.
@@ -205,4 +209,54 @@ async fn logs_never_contain_viewer_ids_or_tokens_even_at_trace() {
             .collect();
         assert!(leaks.is_empty(), "{secret:?} logged: {leaks:#?}");
     }
+}
+
+#[tokio::test]
+async fn a_redis_that_may_evict_keys_is_logged_once_when_writes_stop_and_once_when_they_resume() {
+    let redis = TestRedis::start().await;
+    let mut server = ServerProcess::start(Launch {
+        store: Some(redis.url()),
+        ..Launch::default()
+    })
+    .await;
+    let client = server.client().await;
+    client.seed().await;
+    let refusal = "redis node may evict keys";
+    let resumed = "writes resume";
+
+    set_maxmemory_policy(&redis.url(), "allkeys-lru").await;
+    // The production period: every node is checked every 5 s.
+    wait_for("the refusal to be logged", POLICY_BOUND, || {
+        std::future::ready(has_line(&server.lines(), refusal))
+    })
+    .await;
+    for i in 0..3 {
+        let refused = client.issue(tap(&format!("viewer-{i}"))).await.unwrap_err();
+        assert_error(&refused, Code::Unavailable, "STORE_UNAVAILABLE");
+    }
+    set_maxmemory_policy(&redis.url(), "noeviction").await;
+    wait_for("the resumption to be logged", POLICY_BOUND, || {
+        std::future::ready(has_line(&server.lines(), resumed))
+    })
+    .await;
+    client.issue(tap("viewer-after")).await.unwrap();
+
+    let lines = server.stop(EXIT_BOUND).await;
+    let count = |text: &str| lines.iter().filter(|line| line.contains(text)).count();
+
+    assert_eq!(count(refusal), 1, "{lines:#?}");
+    let warning = lines.iter().find(|line| line.contains(refusal)).unwrap();
+    assert!(warning.contains(" WARN "), "{warning:?}");
+    assert!(warning.contains("allkeys-lru"), "{warning:?}");
+    assert!(
+        warning.contains(&format!("127.0.0.1:{}", redis.port())),
+        "names the node: {warning:?}"
+    );
+    assert_eq!(count(resumed), 1, "{lines:#?}");
+    assert_eq!(count("refuses writes: NOT_SERVING"), 1, "{lines:#?}");
+    assert_eq!(
+        count("redis call failed"),
+        0,
+        "no line per refused call: {lines:#?}"
+    );
 }

@@ -123,6 +123,14 @@ impl TestRedis {
         }
     }
 
+    /// Brings Redis back on the same port with the data `stop` kept and
+    /// `extra_args` in place of those it started with (a restart onto
+    /// another configuration).
+    pub async fn restart_with(&mut self, extra_args: &[&str]) {
+        self.extra_args = extra_args.iter().map(|a| a.to_string()).collect();
+        self.restart().await;
+    }
+
     /// Starts the process and waits until it answers PING.
     async fn spawn(&mut self) -> Result<(), String> {
         let mut command = Command::new("redis-server");

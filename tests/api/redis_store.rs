@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use cartclick::config::StoreUrl;
 use cartclick::proto::*;
 use cartclick::startup::Application;
+use cartclick::store::redis::RedisOptions;
 use chrono::TimeDelta;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -16,9 +17,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
 use tonic::{Code, Status};
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 
 use crate::helpers::*;
 use crate::redis_harness::TestRedis;
@@ -28,6 +27,9 @@ use crate::redis_harness::TestRedis;
 const CALLS: usize = 20;
 /// How long Redis-side conditions (health, reconnects) get to come true.
 const BOUND: Duration = Duration::from_secs(20);
+/// How long writes keep being refused to show that it is not a reconnect
+/// waiting for its policy check (rechecked every second while refused).
+const RECHECK_BOUND: Duration = Duration::from_secs(3);
 
 #[tokio::test]
 async fn issue_token_and_confirm_sale_cost_one_redis_command_each() {
@@ -62,8 +64,11 @@ async fn issue_token_and_confirm_sale_cost_one_redis_command_each() {
         .iter()
         .map(|line| MonitorLine::parse(line))
         // Commands a script runs are part of its one round trip; PING is
-        // the health checker's, once a second, not an RPC's.
-        .filter(|command| !command.from_script && command.name != "ping")
+        // the health checker's, once a second, and INFO the policy
+        // checker's (every node's maxmemory-policy), not an RPC's.
+        .filter(|command| {
+            !command.from_script && !["ping", "info"].contains(&command.name.as_str())
+        })
         .collect();
     // The service re-reads a campaign and its merchant at most once a
     // second (the registry cache): a bounded cost, not one per call.
@@ -232,6 +237,121 @@ async fn a_redis_that_may_evict_keys_is_refused_at_startup() {
 }
 
 #[tokio::test]
+async fn while_redis_may_evict_keys_writes_are_refused_and_health_is_not_serving_until_it_no_longer_may()
+ {
+    let app = spawn_app_on(Backend::Redis).await;
+    app.seed().await;
+    let issued = app.issue(tap("viewer-1")).await.unwrap();
+    let url = app.redis().url();
+
+    set_maxmemory_policy(&url, "allkeys-lru").await;
+    wait_for("health to report NOT_SERVING", BOUND, || {
+        health_is(&app, ServingStatus::NotServing)
+    })
+    .await;
+    let refused_tap = app.issue(tap("viewer-2")).await;
+    let refused_sale = app.confirm(&issued.token, "order-1", 12_500, "DKK").await;
+    let refused_campaign = app
+        .try_put_campaign(campaign("c-2", MERCHANT, "apparel", &[]))
+        .await;
+    let read_while_refused = app
+        .counters()
+        .get_counters(authed(&app.keys.dashboard, test_day(MERCHANT)))
+        .await;
+    set_maxmemory_policy(&url, "noeviction").await;
+    wait_for("health to report SERVING again", BOUND, || {
+        health_is(&app, ServingStatus::Serving)
+    })
+    .await;
+    let tap_after = app.issue(tap("viewer-3")).await;
+    let sale_after = app.confirm(&issued.token, "order-1", 12_500, "DKK").await;
+
+    assert_error(
+        &refused_tap.unwrap_err(),
+        Code::Unavailable,
+        "STORE_UNAVAILABLE",
+    );
+    assert_error(
+        &refused_sale.unwrap_err(),
+        Code::Unavailable,
+        "STORE_UNAVAILABLE",
+    );
+    assert_error(
+        &refused_campaign.unwrap_err(),
+        Code::Unavailable,
+        "STORE_UNAVAILABLE",
+    );
+    let read = read_while_refused
+        .expect("counters are read while writes are refused")
+        .into_inner()
+        .total
+        .unwrap();
+    assert_eq!((read.taps, read.clicks), (1, 1));
+    assert!(tap_after.is_ok(), "{tap_after:?}");
+    let sale_after = sale_after.expect("the sale succeeds once writes resume");
+    assert!(!sale_after.replayed, "the refused sale recorded nothing");
+    let total = app.total(Dimension::Merchant, MERCHANT).await;
+    assert_eq!(
+        (total.taps, total.clicks, total.conversions),
+        (2, 2, 1),
+        "the refused tap and sale counted nothing"
+    );
+    assert_eq!(total.revenue[0].amount_minor, 12_500);
+}
+
+#[tokio::test]
+async fn a_redis_restarted_with_a_policy_that_may_evict_refuses_writes_from_the_reconnect_on() {
+    let redis = TestRedis::start().await;
+    let keys = Keys::new();
+    let config = cartclick::config::Config {
+        store: StoreUrl::Redis(redis.url()),
+        ..test_config(&keys)
+    };
+    // The periodic check is an hour away: only the reconnect can notice.
+    let options = RedisOptions {
+        policy_check_every: Duration::from_secs(3600),
+        ..redis_options(&config)
+    };
+    let store = open_redis_store_with(&redis.url(), options).await;
+    let mut app = spawn_app_with(keys, config, store).await;
+    app.redis = Some(redis);
+    app.seed().await;
+    app.issue(tap("viewer-1")).await.unwrap();
+
+    app.redis_mut().stop().await;
+    app.redis_mut()
+        .restart_with(&["--maxmemory-policy", "allkeys-lru"])
+        .await;
+    let read = retry_while_unavailable(|| {
+        let mut counters = app.counters();
+        let request = authed(&app.keys.dashboard, test_day(MERCHANT));
+        async move { counters.get_counters(request).await }
+    })
+    .await;
+    // Writes stay refused: a mere reconnect is checked within a second.
+    let mut refusals = 0;
+    let tap_on_evicting_redis =
+        retry_unavailable(RECHECK_BOUND, &mut refusals, || app.issue(tap("viewer-2"))).await;
+    let health_on_evicting_redis = health_is(&app, ServingStatus::NotServing).await;
+    set_maxmemory_policy(&app.redis().url(), "noeviction").await;
+    wait_for("health to report SERVING again", BOUND, || {
+        health_is(&app, ServingStatus::Serving)
+    })
+    .await;
+    let tap_after = app.issue(tap("viewer-2")).await;
+
+    assert!(read.is_ok(), "the service reconnected: {read:?}");
+    assert_error(
+        &tap_on_evicting_redis.unwrap_err(),
+        Code::Unavailable,
+        "STORE_UNAVAILABLE",
+    );
+    assert!(health_on_evicting_redis);
+    assert!(tap_after.is_ok(), "{tap_after:?}");
+    assert_eq!(app.total(Dimension::Merchant, MERCHANT).await.taps, 2);
+}
+
+#[tokio::test]
 async fn a_redis_store_without_signing_keys_is_refused_at_startup() {
     let redis = TestRedis::start().await;
     let keys = Keys::new();
@@ -341,6 +461,18 @@ async fn tamper_with_a_counter(app: &TestApp) {
         .unwrap();
 }
 
+/// GetCounters of `merchant` over the test day, by the hour.
+fn test_day(merchant: &str) -> GetCountersRequest {
+    let start = start_time() - TimeDelta::hours(10);
+    GetCountersRequest {
+        dimension: Dimension::Merchant.into(),
+        id: merchant.into(),
+        granularity: Granularity::Hour.into(),
+        start_time: Some(ts(start)),
+        end_time: Some(ts(start + TimeDelta::days(1))),
+    }
+}
+
 /// Every key matching `pattern`.
 async fn scan(redis: &mut redis::aio::MultiplexedConnection, pattern: &str) -> Vec<String> {
     let mut keys = Vec::new();
@@ -369,23 +501,6 @@ async fn startup_error(config: cartclick::config::Config) -> String {
         Ok(_) => panic!("the server started"),
         Err(error) => error.to_string(),
     }
-}
-
-/// Does the server's overall health (service "") report `status`?
-async fn health_is(app: &TestApp, status: ServingStatus) -> bool {
-    service_health_is(app, "", status).await
-}
-
-/// Whether the health of `service` is `status`.
-async fn service_health_is(app: &TestApp, service: &str, status: ServingStatus) -> bool {
-    let mut health = HealthClient::new(app.channel.clone());
-    let request = HealthCheckRequest {
-        service: service.to_owned(),
-    };
-    health
-        .check(request)
-        .await
-        .is_ok_and(|response| response.into_inner().status() == status)
 }
 
 /// Repeats `call` while it answers UNAVAILABLE (safe to retry, says the
