@@ -13,6 +13,7 @@ mod binary_harness;
 mod cluster;
 mod confirm_sale;
 mod events;
+mod fuzz;
 mod get_counters;
 mod grpc_web;
 mod helpers;
