@@ -21,7 +21,10 @@
 //! - [`startup`]: building and running the server, graceful shutdown.
 //! - [`clock`]: where "now" comes from.
 //! - [`telemetry`]: logs, OpenTelemetry traces and metrics.
-//! - [`rpc_layer`]: the span, latency metric and load shedding around every RPC.
+//! - [`rpc_layer`]: the span, latency metric and admission of every RPC
+//!   (key, body, permit, deadline), shared by both transports.
+//! - [`serve`]: the accept loop and connection limits of both ports.
+//! - [`codec`]: prost's codec, with undecodable messages as MALFORMED_REQUEST.
 //! - [`cli`]: the operator and client commands of the binary.
 //! - [`loadgen`]: the load generator behind `cartclick bench`.
 

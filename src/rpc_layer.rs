@@ -547,6 +547,38 @@ mod tests {
         }
     }
 
+    /// Counts the events logged while it is the subscriber.
+    #[derive(Clone, Default)]
+    struct Events(Arc<AtomicU64>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Events {
+        fn on_event(
+            &self,
+            _event: &tracing::Event<'_>,
+            _context: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn a_flood_of_shed_calls_logs_one_summary_not_a_line_a_call() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let events = Events::default();
+        let subscriber = tracing_subscriber::registry().with(events.clone());
+        let log = ShedLog::default();
+
+        tracing::subscriber::with_default(subscriber, || {
+            for _ in 0..10_000 {
+                log.shed(8);
+            }
+        });
+
+        // One summary now; the next is due a second later, whatever comes.
+        assert_eq!(events.0.load(Ordering::Relaxed), 1);
+        assert_eq!(log.shed.load(Ordering::Relaxed), 9_999, "counted for the next");
+    }
+
     #[test]
     fn grpc_timeouts_parse_as_the_spec_writes_them() {
         let with = |value: &str| {

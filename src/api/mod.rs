@@ -1,6 +1,7 @@
-//! The gRPC adapters, one file per service. Each method authenticates,
-//! decodes and validates the request into domain types, calls the domain, and
-//! converts the answer or the error. No business rule lives here.
+//! The gRPC adapters, one file per service. Each method takes the caller its
+//! transport authenticated (`auth::caller`), checks the caller's role,
+//! decodes and validates the request into domain types, calls the domain,
+//! and converts the answer or the error. No business rule lives here.
 
 pub mod admin;
 pub mod click;
