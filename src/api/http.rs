@@ -200,8 +200,11 @@ enum Input {
 async fn handle(State(api): State<Arc<HttpApi>>, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
-    if path == OPENAPI_PATH && parts.method == Method::GET {
-        return ([(CONTENT_TYPE, "application/yaml")], OPENAPI).into_response();
+    if path == OPENAPI_PATH {
+        if parts.method == Method::GET {
+            return ([(CONTENT_TYPE, "application/yaml")], OPENAPI).into_response();
+        }
+        return wrong_method(path, &Method::GET, &parts.method);
     }
     let Some(index) = ROUTES.iter().position(|route| route.path == path) else {
         let missing = Error::RouteNotFound(format!("no route {path}"));
@@ -209,16 +212,7 @@ async fn handle(State(api): State<Arc<HttpApi>>, request: axum::extract::Request
     };
     let route = &ROUTES[index];
     if parts.method != route.method {
-        // The path exists, with another method: 405, and Allow names it.
-        let wrong = Error::RouteNotFound(format!(
-            "{path} takes {}, not {}",
-            route.method, parts.method
-        ));
-        let mut response = error_response(&refused(wrong), Some(StatusCode::METHOD_NOT_ALLOWED));
-        response
-            .headers_mut()
-            .insert(ALLOW, HeaderValue::from_static(route.method.as_str()));
-        return response;
+        return wrong_method(path, &route.method, &parts.method);
     }
 
     let span = rpc_span("http", route.service, route.rpc.name(), &parts.headers);
@@ -287,6 +281,17 @@ async fn handle(State(api): State<Arc<HttpApi>>, request: axum::extract::Request
         }
     };
     drop(permit);
+    response
+}
+
+/// A known path asked with another method than its own: 405, and `Allow`
+/// names the method it takes.
+fn wrong_method(path: &str, allowed: &Method, asked: &Method) -> Response {
+    let wrong = Error::RouteNotFound(format!("{path} takes {allowed}, not {asked}"));
+    let mut response = error_response(&refused(wrong), Some(StatusCode::METHOD_NOT_ALLOWED));
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allowed.as_str()));
     response
 }
 

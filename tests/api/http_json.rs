@@ -468,6 +468,13 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
     assert_eq!(wrong.body["code"], Code::NotFound as i32);
     assert_eq!(wrong.body["details"][0]["reason"], "ROUTE_NOT_FOUND");
     assert_eq!(wrong.headers.get("allow").unwrap(), "POST");
+
+    let document = http
+        .post("/openapi.yaml", None, &serde_json::json!({}))
+        .await;
+    assert_eq!(document.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(document.body["details"][0]["reason"], "ROUTE_NOT_FOUND");
+    assert_eq!(document.headers.get("allow").unwrap(), "GET");
 }
 
 #[tokio::test]
