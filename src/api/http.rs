@@ -289,9 +289,9 @@ async fn handle(State(api): State<Arc<HttpApi>>, request: axum::extract::Request
 fn wrong_method(path: &str, allowed: &Method, asked: &Method) -> Response {
     let wrong = Error::RouteNotFound(format!("{path} takes {allowed}, not {asked}"));
     let mut response = error_response(&refused(wrong), Some(StatusCode::METHOD_NOT_ALLOWED));
-    response
-        .headers_mut()
-        .insert(ALLOW, HeaderValue::from_static(allowed.as_str()));
+    if let Ok(allow) = HeaderValue::from_str(allowed.as_str()) {
+        response.headers_mut().insert(ALLOW, allow);
+    }
     response
 }
 
