@@ -576,7 +576,11 @@ mod tests {
 
         // One summary now; the next is due a second later, whatever comes.
         assert_eq!(events.0.load(Ordering::Relaxed), 1);
-        assert_eq!(log.shed.load(Ordering::Relaxed), 9_999, "counted for the next");
+        assert_eq!(
+            log.shed.load(Ordering::Relaxed),
+            9_999,
+            "counted for the next"
+        );
     }
 
     #[test]

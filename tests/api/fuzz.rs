@@ -188,7 +188,10 @@ async fn random_and_mutated_requests_at_every_http_route_are_answered_without_a_
                     .chars()
                     .filter(|c| c.is_ascii_graphic() && !matches!(c, '?' | '#' | '%'))
                     .collect::<String>();
-                (methods[rng.random_range(0..methods.len())].clone(), format!("/{path}"))
+                (
+                    methods[rng.random_range(0..methods.len())].clone(),
+                    format!("/{path}"),
+                )
             } else {
                 (method.clone(), path.to_owned())
             };
@@ -216,9 +219,8 @@ async fn random_and_mutated_requests_at_every_http_route_are_answered_without_a_
                 String::from_utf8_lossy(&body)
             );
             if !status.is_success() {
-                let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_else(|e| {
-                    panic!("{method} {path}: {status}, not JSON ({e})")
-                });
+                let json: serde_json::Value = serde_json::from_slice(&body)
+                    .unwrap_or_else(|e| panic!("{method} {path}: {status}, not JSON ({e})"));
                 assert!(
                     json["details"][0]["reason"].is_string(),
                     "{method} {path}: {status} {json}"

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use cartclick::proto::admin_service_client::AdminServiceClient;
 use cartclick::proto::click_service_client::ClickServiceClient;
 use cartclick::proto::*;
-use bytes::Bytes;
 use prost::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_stream::StreamExt;
@@ -110,8 +110,7 @@ async fn http1_exchange(addr: std::net::SocketAddr, request: Vec<u8>) -> String 
 }
 
 #[tokio::test]
-async fn http_requests_whose_body_stops_short_hold_no_slot_and_get_408_at_the_body_read_timeout()
-{
+async fn http_requests_whose_body_stops_short_hold_no_slot_and_get_408_at_the_body_read_timeout() {
     let app = app_with(|config| {
         config.max_concurrent_requests = 4;
         config.body_read_timeout = Duration::from_millis(300);
@@ -170,11 +169,12 @@ async fn under_overload_every_call_is_answered_ok_or_rate_limited_on_one_open_co
         held
     };
     let proxy = TcpProxy::start(gated.app.addr.port()).await;
-    let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{}", proxy.port()))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{}", proxy.port()))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
 
     let calls: Vec<_> = (0..600)
         .map(|n| {
@@ -280,13 +280,19 @@ async fn a_watch_ends_when_its_key_is_revoked_on_another_replica() {
 /// Every request message path of the contract's services, by the build's
 /// own descriptors.
 pub(crate) fn every_rpc() -> Vec<(String, prost_reflect::MethodDescriptor)> {
-    let pool = prost_reflect::DescriptorPool::decode(cartclick::proto::FILE_DESCRIPTOR_SET).unwrap();
+    let pool =
+        prost_reflect::DescriptorPool::decode(cartclick::proto::FILE_DESCRIPTOR_SET).unwrap();
     pool.services()
         .filter(|service| service.package_name() == "cartclick.v1")
         .flat_map(|service| {
             service
                 .methods()
-                .map(|method| (format!("/{}/{}", service.full_name(), method.name()), method))
+                .map(|method| {
+                    (
+                        format!("/{}/{}", service.full_name(), method.name()),
+                        method,
+                    )
+                })
                 .collect::<Vec<_>>()
         })
         .collect()
@@ -298,7 +304,10 @@ async fn bytes_that_are_no_message_are_malformed_request_on_every_rpc() {
     let mut raw = RawGrpc::connect(app.addr).await;
     let undecodable: [(&str, Bytes); 6] = [
         // Field 1 of every request: a string, an enum or a message.
-        ("invalid UTF-8 in a string", frame(&[0x0a, 0x02, 0xff, 0xfe])),
+        (
+            "invalid UTF-8 in a string",
+            frame(&[0x0a, 0x02, 0xff, 0xfe]),
+        ),
         ("a wrong wire type", frame(&[0x0d, 0x01, 0x02, 0x03, 0x04])),
         ("a truncated field", frame(&[0x0a, 0x05, b'a'])),
         ("a truncated frame", frame(b"\x12\x01a").slice(..6)),
@@ -312,7 +321,11 @@ async fn bytes_that_are_no_message_are_malformed_request_on_every_rpc() {
     for (path, _) in every_rpc() {
         for (what, body) in &undecodable {
             let answer = raw.call(&path, Some(&app.keys.admin), body.clone()).await;
-            assert_eq!(answer.code, Code::InvalidArgument, "{path}, {what}: {answer:?}");
+            assert_eq!(
+                answer.code,
+                Code::InvalidArgument,
+                "{path}, {what}: {answer:?}"
+            );
             assert_eq!(
                 answer.reason.as_deref(),
                 Some("MALFORMED_REQUEST"),
@@ -350,10 +363,18 @@ async fn transport_refusals_carry_their_error_info() {
     let mut too_big = tap("viewer-1");
     too_big.viewer_id = "v".repeat(70 * 1024);
     let large = raw
-        .call(ISSUE_TOKEN, Some(&app.keys.feed), frame(&too_big.encode_to_vec()))
+        .call(
+            ISSUE_TOKEN,
+            Some(&app.keys.feed),
+            frame(&too_big.encode_to_vec()),
+        )
         .await;
     let unknown = raw
-        .call("/cartclick.v1.ClickService/Teleport", Some(&app.keys.feed), frame(b""))
+        .call(
+            "/cartclick.v1.ClickService/Teleport",
+            Some(&app.keys.feed),
+            frame(b""),
+        )
         .await;
     let unknown_service = raw
         .call("/shop.v1.Cart/Add", Some(&app.keys.feed), frame(b""))
@@ -393,7 +414,10 @@ async fn http_refusal(request: reqwest::RequestBuilder) -> (u16, String) {
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let body: serde_json::Value = response.json().await.expect("a JSON status");
-    let reason = body["details"][0]["reason"].as_str().unwrap_or_default().to_owned();
+    let reason = body["details"][0]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     (status, reason)
 }
 
@@ -422,7 +446,11 @@ async fn http_bodies_of_another_content_type_are_415_and_repeated_keys_400() {
         Some("multipart/form-data; boundary=x"),
     ] {
         let refused = http_refusal(post(content_type, sale)).await;
-        assert_eq!(refused, (415, "MALFORMED_REQUEST".into()), "{content_type:?}");
+        assert_eq!(
+            refused,
+            (415, "MALFORMED_REQUEST".into()),
+            "{content_type:?}"
+        );
     }
     let charset = http_refusal(post(Some("application/json; charset=utf-8"), sale)).await;
     assert_eq!(charset, (400, "TOKEN_INVALID".into()), "read as JSON");

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use h2::client::{ResponseFuture, SendRequest};
 use h2::SendStream;
+use h2::client::{ResponseFuture, SendRequest};
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -90,7 +90,12 @@ impl RawGrpc {
 
     /// A whole call: headers, then `body` as sent (not framed here), then
     /// the answer.
-    pub(crate) async fn call(&mut self, path: &str, secret: Option<&str>, body: Bytes) -> RawAnswer {
+    pub(crate) async fn call(
+        &mut self,
+        path: &str,
+        secret: Option<&str>,
+        body: Bytes,
+    ) -> RawAnswer {
         let (response, mut stream) = self.start(path, secret).await;
         // The server may answer (and reset the stream) before the body is
         // in; a failed send is then no error of the test's.
