@@ -13,9 +13,10 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
+use moka::future::Cache;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
@@ -139,9 +140,9 @@ pub fn secret_sha256(secret: &str) -> [u8; 32] {
 /// How long a key lookup in the store is reused: a key revoked on any
 /// replica is refused by every replica within this time.
 pub const KEY_CACHE_TTL: Duration = Duration::from_millis(500);
-/// Cached lookups before the cache starts over (a bound against floods of
-/// made-up secrets, not a tuning knob).
-const KEY_CACHE_MAX: usize = 50_000;
+/// Cached lookups at most (a bound against floods of made-up secrets, not
+/// a tuning knob): the least used are dropped first.
+const KEY_CACHE_MAX: u64 = 50_000;
 /// Store lookups of secrets (cache misses) in flight at once; beyond it a
 /// call is refused RATE_LIMITED before it holds anything else. The work a
 /// client can cause before it proves it has a key stays this small.
@@ -155,8 +156,11 @@ pub struct Authenticator {
     by_hash: HashMap<[u8; 32], Caller>,
     /// Where CreateApiKey keeps keys; `None` knows bootstrap keys only.
     store: Option<Arc<dyn Store>>,
-    /// Recent store lookups by secret hash, with when they were made.
-    cache: Mutex<HashMap<[u8; 32], CachedLookup>>,
+    /// Recent store lookups by secret hash (misses included), each for
+    /// [`KEY_CACHE_TTL`]. Concurrent misses of one secret share a single
+    /// store lookup: when a busy key's entry expires, its calls wait for
+    /// one read rather than each making one.
+    cache: Cache<[u8; 32], Option<Caller>>,
     /// Permits for store lookups in flight ([`MAX_KEY_LOOKUPS`]).
     lookups: Semaphore,
 }
@@ -166,7 +170,10 @@ impl Default for Authenticator {
         Authenticator {
             by_hash: HashMap::new(),
             store: None,
-            cache: Mutex::default(),
+            cache: Cache::builder()
+                .max_capacity(KEY_CACHE_MAX)
+                .time_to_live(KEY_CACHE_TTL)
+                .build(),
             lookups: Semaphore::new(MAX_KEY_LOOKUPS),
         }
     }
@@ -179,9 +186,6 @@ impl std::fmt::Debug for Authenticator {
             .finish_non_exhaustive()
     }
 }
-
-/// A store lookup and when it was made; `None` is a cached miss.
-type CachedLookup = (Instant, Option<Caller>);
 
 fn caller_of(key: &ApiKey) -> Caller {
     Caller {
@@ -221,7 +225,7 @@ impl Authenticator {
     /// Drops every cached lookup: after a key is made or revoked here, this
     /// replica sees it at once.
     pub fn forget_cached(&self) {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.cache.invalidate_all();
     }
 
     /// The caller of a request, from its `authorization` header.
@@ -256,26 +260,15 @@ impl Authenticator {
         let Some(store) = &self.store else {
             return Ok(None);
         };
-        let cached = {
-            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            cache
-                .get(hash)
-                .filter(|(at, _)| at.elapsed() < KEY_CACHE_TTL)
-                .map(|(_, caller)| caller.clone())
-        };
-        if let Some(caller) = cached {
-            return Ok(caller);
-        }
-        let Ok(_lookup) = self.lookups.try_acquire() else {
-            return Err(Error::RateLimited);
-        };
-        let caller = store.find_api_key(hash).await?.as_ref().map(caller_of);
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= KEY_CACHE_MAX {
-            cache.clear();
-        }
-        cache.insert(*hash, (Instant::now(), caller.clone()));
-        Ok(caller)
+        self.cache
+            .try_get_with(*hash, async {
+                let Ok(_lookup) = self.lookups.try_acquire() else {
+                    return Err(Error::RateLimited);
+                };
+                Ok(store.find_api_key(hash).await?.as_ref().map(caller_of))
+            })
+            .await
+            .map_err(|error: Arc<Error>| (*error).clone())
     }
 }
 

@@ -465,3 +465,38 @@ async fn http_bodies_of_another_content_type_are_415_and_repeated_keys_400() {
         assert_eq!(refused, (400, "MALFORMED_REQUEST".into()), "{body}");
     }
 }
+
+#[tokio::test]
+async fn a_burst_of_calls_with_a_stored_key_shares_one_lookup_and_none_is_refused() {
+    // On Redis, where a lookup is a round trip and lookups overlap.
+    let app = spawn_app_on(Backend::Redis).await;
+    app.seed().await;
+    let created = app
+        .admin()
+        .create_api_key(authed(
+            &app.keys.admin,
+            CreateApiKeyRequest {
+                role: Role::Feed.into(),
+                merchant_id: String::new(),
+                label: "burst".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    // Past the key cache's TTL, every call of the burst misses it at once.
+    tokio::time::sleep(cartclick::auth::KEY_CACHE_TTL).await;
+
+    let calls: Vec<_> = (0..300)
+        .map(|n| {
+            let mut clicks = app.clicks();
+            let request = authed(&created.secret, tap(&format!("viewer-{n}")));
+            tokio::spawn(async move { clicks.issue_token(request).await })
+        })
+        .collect();
+
+    for call in calls {
+        let answer = call.await.unwrap();
+        assert!(answer.is_ok(), "{answer:?}");
+    }
+}
