@@ -1,5 +1,7 @@
-//! The binary's commands: `serve` runs the service; `issue`, `confirm` and
-//! `counters` are small gRPC clients for trying it and for operators.
+//! The binary's commands: `serve` runs the service; `issue`, `confirm`,
+//! `counters`, `top`, `events` and `admin` are small gRPC clients for
+//! trying it and for operators; `reconcile` recounts a merchant's day
+//! against its counters; `bench` is the load generator.
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -41,7 +41,7 @@ const CAMPAIGN_WRITE_ATTEMPTS: usize = 8;
 pub struct Tap {
     /// The viewer: hashed before anything is stored.
     pub viewer_id: String,
-    /// Who the click credits (merchant_id is filled from the campaign).
+    /// The video the cart was tapped on.
     pub video_id: String,
     /// The video's creator.
     pub creator_id: String,

@@ -16,7 +16,8 @@
 //! - [`registry`]: a short in-process cache of campaigns and merchants.
 //! - [`reconcile`]: recounting a merchant's day from raw records.
 //! - [`auth`]: API keys and roles.
-//! - [`api`]: the gRPC adapters, one file per service.
+//! - [`api`]: the adapters, one file per gRPC service, and [`api::http`],
+//!   the HTTP/JSON transport that runs them.
 //! - [`error`]: the one error enum and its mapping to `tonic::Status`.
 //! - [`startup`]: building and running the server, graceful shutdown.
 //! - [`clock`]: where "now" comes from.

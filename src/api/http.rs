@@ -34,7 +34,6 @@ use tonic::metadata::MetadataMap;
 use tonic_types::StatusExt;
 use tracing::Instrument;
 
-use crate::api::State as ApiState;
 use crate::api::counter::CounterApi;
 use crate::api::refused;
 use crate::api::sale::SaleApi;
@@ -129,7 +128,7 @@ impl HttpApi {
     /// The API over the adapters' shared state. The descriptors come from the
     /// build's own descriptor set, so a route whose RPC they lack is a build
     /// error, caught by the first test that starts a server.
-    pub fn new(state: ApiState, admission: Arc<Admission>) -> HttpApi {
+    pub fn new(state: crate::api::State, admission: Arc<Admission>) -> HttpApi {
         let pool = DescriptorPool::decode(crate::proto::FILE_DESCRIPTOR_SET)
             .expect("the build's descriptor set decodes");
         let messages = ROUTES

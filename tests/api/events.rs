@@ -194,5 +194,18 @@ async fn events_tail_prints_a_merchants_stream_on(backend: Backend) {
         ]
     );
     assert!(stdout.contains("order=o-1 amount=10000 DKK"), "{stdout}");
-    assert!(!stdout.contains("viewer"), "no viewer data: {stdout}");
+    let pepper = app.config.viewer_pepper.as_ref().unwrap();
+    for viewer in ["viewer-0", "viewer-1", "viewer-2"] {
+        let hash = pepper.viewer_hash(viewer);
+        for written in [
+            viewer.to_owned(),
+            hex::encode(hash),
+            hex::encode_upper(hash),
+        ] {
+            assert!(
+                !stdout.contains(&written),
+                "{viewer} as {written}: {stdout}"
+            );
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! ClickService.IssueToken.
 
+use base64::Engine as _;
 use cartclick::proto::*;
 use chrono::TimeDelta;
 use tonic::Code;
@@ -22,7 +23,18 @@ async fn a_tap_on_an_approved_campaign_gets_a_token_and_a_redirect_into_the_shop
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     );
-    assert!(!issued.token.contains("viewer"));
+    // The token's bytes hold neither the viewer id nor its stored hash.
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&issued.token)
+        .unwrap();
+    let hash = app
+        .config
+        .viewer_pepper
+        .as_ref()
+        .unwrap()
+        .viewer_hash("viewer-1");
+    assert!(!bytes.windows(hash.len()).any(|w| w == hash));
+    assert!(!bytes.windows(8).any(|w| w == b"viewer-1"));
     let redirect = Url::parse(&issued.redirect_url).unwrap();
     assert_eq!(redirect.host_str(), Some("www.shop.dk"));
     assert_eq!(redirect.path(), "/p/sku-1");
