@@ -23,7 +23,7 @@ use redis::aio::MultiplexedConnection;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::{Conn, redacted};
+use super::connect::{Conn, redacted};
 
 /// How often every node's policy is checked while writes are allowed.
 pub const POLICY_CHECK_EVERY: Duration = Duration::from_secs(5);

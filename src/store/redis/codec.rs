@@ -1,0 +1,303 @@
+//! Codecs: what the store writes as values (click records, interned
+//! attributions, times) and how it reads back script replies, orders,
+//! events, counters and campaigns.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use itoa::Buffer as Digits;
+use redis::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::model::{
+    Attribution, Campaign, CampaignStatus, ClickRecord, Counts, Event, EventKind, FirstClick,
+    Money, SaleRecord,
+};
+use crate::token::ClickId;
+
+use super::keys::joined;
+
+/// Length of the attribution id (a truncated SHA-256 of the tuple).
+pub(super) const ATTRIBUTION_ID_LEN: usize = 12;
+
+/// The interned attribution of a click: ids joined by spaces (ids never
+/// hold one), and its id, a truncated SHA-256 of that text.
+pub(super) fn attribution_text(attribution: &Attribution) -> (String, [u8; ATTRIBUTION_ID_LEN]) {
+    let text = joined(&[
+        &attribution.campaign_id,
+        " ",
+        &attribution.creator_id,
+        " ",
+        &attribution.video_id,
+        " ",
+        &attribution.product_id,
+    ]);
+    let digest = Sha256::digest(text.as_bytes());
+    let mut id = [0u8; ATTRIBUTION_ID_LEN];
+    id.copy_from_slice(&digest[..ATTRIBUTION_ID_LEN]);
+    (text, id)
+}
+
+/// Milliseconds until `until`, at least 1 (a TTL of 0 would be an error).
+pub(super) fn ttl_ms(now: DateTime<Utc>, until: DateTime<Utc>) -> i64 {
+    (until - now).num_milliseconds().max(1)
+}
+
+pub(super) fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+pub(super) fn from_millis(ms: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms)
+}
+
+/// A script answer: a tag and an optional payload.
+pub(super) fn reply(value: Value) -> Result<(String, Option<Vec<u8>>)> {
+    let corrupt = || {
+        tracing::error!("unexpected script reply");
+        Error::StoreUnavailable
+    };
+    let Value::Array(items) = value else {
+        return Err(corrupt());
+    };
+    let mut items = items.into_iter();
+    let tag = match items.next() {
+        Some(Value::BulkString(bytes)) => String::from_utf8(bytes).map_err(|_| corrupt())?,
+        Some(Value::SimpleString(s)) => s,
+        _ => return Err(corrupt()),
+    };
+    let payload = match items.next() {
+        Some(Value::BulkString(bytes)) => Some(bytes),
+        None => None,
+        _ => return Err(corrupt()),
+    };
+    Ok((tag, payload))
+}
+
+pub(super) fn corrupt(what: &str) -> Error {
+    tracing::error!(what, "unreadable record in redis");
+    Error::StoreUnavailable
+}
+
+/// Parses a dedup entry: click id, tap time ms, expiry s, kid.
+pub(super) fn parse_first_click(value: &[u8]) -> Result<FirstClick> {
+    if value.len() < 17 {
+        return Err(corrupt("dedup entry"));
+    }
+    let click_id = ClickId::from_bytes(value[..16].try_into().map_err(|_| corrupt("dedup entry"))?);
+    let rest = std::str::from_utf8(&value[16..]).map_err(|_| corrupt("dedup entry"))?;
+    let mut parts = rest.split(' ');
+    let clicked_ms = parts
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| corrupt("dedup entry"))?;
+    let expires_s = parts
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| corrupt("dedup entry"))?;
+    let kid = parts
+        .next()
+        .ok_or_else(|| corrupt("dedup entry"))?
+        .to_owned();
+    Ok(FirstClick {
+        click_id,
+        clicked_at: from_millis(clickedms_floor_secs(clicked_ms))
+            .ok_or_else(|| corrupt("dedup entry"))?,
+        expires_at: DateTime::from_timestamp(expires_s, 0).ok_or_else(|| corrupt("dedup entry"))?,
+        kid,
+    })
+}
+
+/// The token's issue time is the tap time in whole seconds.
+fn clickedms_floor_secs(ms: i64) -> i64 {
+    ms.div_euclid(1000) * 1000
+}
+
+/// A click value: attribution id, viewer hash (zeros once erased), tap time ms, expiry s.
+pub(super) fn click_value(
+    attribution_id: &[u8; ATTRIBUTION_ID_LEN],
+    record: &ClickRecord,
+) -> Vec<u8> {
+    let mut value = Vec::with_capacity(56);
+    value.extend_from_slice(attribution_id);
+    match &record.viewer_hash {
+        Some(hash) => value.extend_from_slice(hash),
+        None => value.extend_from_slice(&[0u8; 16]),
+    }
+    value.extend_from_slice(Digits::new().format(millis(record.clicked_at)).as_bytes());
+    value.push(b' ');
+    value.extend_from_slice(
+        Digits::new()
+            .format(record.expires_at.timestamp())
+            .as_bytes(),
+    );
+    value
+}
+
+/// Parses a stored order into the sale it records.
+pub(super) fn parse_order(merchant_id: &str, order: &[u8]) -> Result<SaleRecord> {
+    let text = std::str::from_utf8(order).map_err(|_| corrupt("order"))?;
+    let parts: Vec<&str> = text.split(' ').collect();
+    let [
+        click,
+        amount,
+        currency,
+        confirmed,
+        clicked,
+        campaign,
+        creator,
+        video,
+        product,
+    ] = parts.as_slice()
+    else {
+        return Err(corrupt("order"));
+    };
+    let ms = |s: &str| s.parse::<i64>().ok().and_then(from_millis);
+    Ok(SaleRecord {
+        click_id: ClickId::from_hex(click).ok_or_else(|| corrupt("order"))?,
+        attribution: Attribution {
+            merchant_id: merchant_id.to_owned(),
+            campaign_id: (*campaign).to_owned(),
+            creator_id: (*creator).to_owned(),
+            video_id: (*video).to_owned(),
+            product_id: (*product).to_owned(),
+        },
+        amount: Money {
+            currency: (*currency).to_owned(),
+            amount_minor: amount.parse().map_err(|_| corrupt("order"))?,
+        },
+        clicked_at: ms(clicked).ok_or_else(|| corrupt("order"))?,
+        confirmed_at: ms(confirmed).ok_or_else(|| corrupt("order"))?,
+    })
+}
+
+/// A stream entry as an Event.
+pub(super) fn parse_event(
+    merchant_id: &str,
+    id: String,
+    mut fields: HashMap<String, String>,
+) -> Result<Event> {
+    let mut take = |name: &str| fields.remove(name).unwrap_or_default();
+    let kind = EventKind::from_code(&take("k")).ok_or_else(|| corrupt("event"))?;
+    let at = take("at")
+        .parse()
+        .ok()
+        .and_then(from_millis)
+        .ok_or_else(|| corrupt("event"))?;
+    let click_id = ClickId::from_hex(&take("cl")).ok_or_else(|| corrupt("event"))?;
+    let attribution = take("a");
+    let ids: Vec<&str> = attribution.split(' ').collect();
+    let [campaign, creator, video, product] = ids.as_slice() else {
+        return Err(corrupt("event"));
+    };
+    let amount = match take("am") {
+        am if am.is_empty() => None,
+        am => Some(Money {
+            amount_minor: am.parse().map_err(|_| corrupt("event"))?,
+            currency: take("cu"),
+        }),
+    };
+    Ok(Event {
+        id,
+        kind,
+        at,
+        attribution: Attribution {
+            merchant_id: merchant_id.to_owned(),
+            campaign_id: (*campaign).to_owned(),
+            creator_id: (*creator).to_owned(),
+            video_id: (*video).to_owned(),
+            product_id: (*product).to_owned(),
+        },
+        click_id,
+        order_id: take("o"),
+        reversal_id: take("rv"),
+        amount,
+    })
+}
+
+/// A counter hash as Counts.
+pub(super) fn parse_counts(fields: HashMap<String, i64>) -> Counts {
+    let mut counts = Counts::default();
+    for (field, value) in fields {
+        match field.as_str() {
+            "c" => {
+                counts.clicks = value;
+                counts.taps += value;
+            }
+            "d" => counts.taps += value,
+            "v" => counts.conversions = value,
+            _ => {
+                if let Some(currency) = field.strip_prefix("r:") {
+                    counts.revenue.insert(currency.to_owned(), value);
+                } else if let Some(currency) = field.strip_prefix("f:") {
+                    counts.refunded.insert(currency.to_owned(), value);
+                }
+            }
+        }
+    }
+    counts
+}
+
+pub(super) fn status_code(status: CampaignStatus) -> &'static str {
+    match status {
+        CampaignStatus::Pending => "pending",
+        CampaignStatus::Approved => "approved",
+        CampaignStatus::Rejected => "rejected",
+        CampaignStatus::Paused => "paused",
+    }
+}
+
+pub(super) fn parse_campaign(
+    campaign_id: &str,
+    mut fields: HashMap<String, String>,
+) -> Result<Campaign> {
+    let mut take = |name: &str| fields.remove(name).ok_or_else(|| corrupt("campaign"));
+    let status = match take("s")?.as_str() {
+        "pending" => CampaignStatus::Pending,
+        "approved" => CampaignStatus::Approved,
+        "rejected" => CampaignStatus::Rejected,
+        "paused" => CampaignStatus::Paused,
+        _ => return Err(corrupt("campaign")),
+    };
+    let products = take("p")?;
+    Ok(Campaign {
+        campaign_id: campaign_id.to_owned(),
+        merchant_id: take("m")?,
+        category: take("cat")?,
+        attribution_window: Duration::from_secs(
+            take("w")?.parse().map_err(|_| corrupt("campaign"))?,
+        ),
+        product_ids: products
+            .split(' ')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        status,
+        review_reason: take("rr")?,
+        revision: take("rev")?.parse().map_err(|_| corrupt("campaign"))?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn taps_are_clicks_plus_repeat_taps() {
+        let fields = HashMap::from([
+            ("c".to_owned(), 3),
+            ("d".to_owned(), 2),
+            ("v".to_owned(), 1),
+            ("r:DKK".to_owned(), 12_500),
+            ("f:DKK".to_owned(), 2_500),
+        ]);
+
+        let counts = parse_counts(fields);
+
+        assert_eq!((counts.taps, counts.clicks, counts.conversions), (5, 3, 1));
+        assert_eq!(counts.revenue, [("DKK".to_owned(), 12_500)].into());
+        assert_eq!(counts.refunded, [("DKK".to_owned(), 2_500)].into());
+    }
+}

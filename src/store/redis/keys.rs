@@ -1,0 +1,208 @@
+//! Key building: every key of the table in `mod.rs`, the shard tags and
+//! the click and dedup bucket helpers.
+
+use chrono::{DateTime, Utc};
+use itoa::Buffer as Digits;
+
+use crate::model::{Dimension, Granularity, TopMetric};
+use crate::privacy::ViewerHash;
+use crate::token::ClickId;
+
+use super::codec::{from_millis, millis};
+
+/// Buckets per dedup window and per click expiry hour.
+const BUCKETS: u16 = 1024;
+
+pub(super) fn dimension_code(dimension: Dimension) -> &'static str {
+    match dimension {
+        Dimension::Merchant => "m",
+        Dimension::Campaign => "c",
+        Dimension::Creator => "r",
+        Dimension::Video => "v",
+        Dimension::Product => "p",
+    }
+}
+
+pub(super) fn dimension_from_code(code: &str) -> Option<Dimension> {
+    Dimension::ALL
+        .into_iter()
+        .find(|d| dimension_code(*d) == code)
+}
+
+/// Which of the [`BUCKETS`] buckets a 16-byte id falls in.
+fn bucket_of(id: &[u8]) -> u16 {
+    u16::from_be_bytes([id[0], id[1]]) % BUCKETS
+}
+
+/// A key (or value) from its parts: one allocation of the exact size and
+/// none of `format!`'s machinery. A tap builds about twenty keys; made with
+/// `format!` they cost a sixth of the server's instructions per IssueToken
+/// (BENCHMARKS.md).
+pub(super) fn joined(parts: &[&str]) -> String {
+    parts.concat()
+}
+
+/// `<kind>:{merchant}:<period>:<bucket of id>`: the bucket hashes that
+/// hold dedup entries and rate-limit counters as fields.
+fn bucket_key(kind: &str, merchant: &str, period: i64, id: &[u8]) -> String {
+    joined(&[
+        kind,
+        ":{",
+        merchant,
+        "}:",
+        Digits::new().format(period),
+        ":",
+        Digits::new().format(bucket_of(id)),
+    ])
+}
+
+pub(super) fn dedup_bucket_key(merchant: &str, window: i64, field: &[u8]) -> String {
+    bucket_key("d", merchant, window, field)
+}
+
+pub(super) fn click_bucket_key(
+    merchant: &str,
+    expires_at: DateTime<Utc>,
+    click_id: &ClickId,
+) -> String {
+    joined(&[
+        "k:{",
+        merchant,
+        "}:",
+        Digits::new().format(expires_at.timestamp().div_euclid(3600)),
+        ":",
+        Digits::new().format(bucket_of(click_id.as_bytes())),
+    ])
+}
+
+/// When a click bucket (and an attribution) is set to expire when a click
+/// needs it to live longer: the click's `click_until`, rounded up to the
+/// hour. The clicks of a bucket expire in the same hour, so the script
+/// moves the bucket's expiry about once per bucket rather than once per
+/// click; a record outlives its own `click_until` by less than an hour.
+pub(super) fn click_bucket_until(click_until: DateTime<Utc>) -> DateTime<Utc> {
+    let hour_ms = 3_600_000;
+    let up = (millis(click_until) + hour_ms - 1).div_euclid(hour_ms) * hour_ms;
+    from_millis(up).unwrap_or(click_until)
+}
+
+pub(super) fn attribution_prefix(merchant: &str) -> String {
+    joined(&["a:{", merchant, "}:"])
+}
+
+pub(super) fn order_key(merchant: &str, order_id: &str) -> String {
+    format!("o:{{{merchant}}}:{order_id}")
+}
+
+pub(super) fn counter_prefix(merchant: &str) -> String {
+    format!("n:{{{merchant}}}:")
+}
+
+pub(super) fn counter_key(
+    merchant: &str,
+    granularity: Granularity,
+    start: i64,
+    dimension: Dimension,
+    id: &str,
+) -> String {
+    joined(&[
+        "n:{",
+        merchant,
+        "}:",
+        granularity.as_str(),
+        ":",
+        Digits::new().format(start),
+        ":",
+        dimension_code(dimension),
+        ":",
+        id,
+    ])
+}
+
+pub(super) fn rate_key(merchant: &str, viewer: &ViewerHash, minute: i64) -> String {
+    bucket_key("q", merchant, minute, viewer)
+}
+
+/// The hash tag of one shard of a merchant: the merchant id for shard 0,
+/// "<merchant> <n>" for the others (ids hold no spaces).
+pub(super) fn shard_tag(merchant: &str, shard: u16) -> String {
+    if shard == 0 {
+        merchant.to_owned()
+    } else {
+        format!("{merchant} {shard}")
+    }
+}
+
+/// The shard a click id was placed in (see `place_click`).
+pub(super) fn click_shard(click_id: &ClickId) -> u16 {
+    u16::from(click_id.as_bytes()[15])
+}
+
+/// The registry's hash tag: merchants, campaigns and API keys share one slot,
+/// so an operator can list them with one SCAN on a cluster too.
+pub(super) const REGISTRY_TAG: &str = "r";
+
+pub(super) fn api_key_key(sha256: &[u8; 32]) -> String {
+    format!("r:{{{REGISTRY_TAG}}}:k:{}", hex::encode(sha256))
+}
+
+pub(super) fn api_key_id_key(key_id: &str) -> String {
+    format!("r:{{{REGISTRY_TAG}}}:kid:{key_id}")
+}
+
+/// The merchants that counted anything on a day: where global top lists look.
+pub(super) fn day_index_key(day_start: i64) -> String {
+    joined(&["x:day:", Digits::new().format(day_start)])
+}
+
+pub(super) fn events_key(merchant: &str) -> String {
+    joined(&["e:{", merchant, "}"])
+}
+
+/// Prefix of a merchant's top lists of a day: `<prefix><dimension>:<metric>`.
+pub(super) fn top_prefix(merchant: &str, day_start: i64) -> String {
+    joined(&["t:{", merchant, "}:", Digits::new().format(day_start), ":"])
+}
+
+pub(super) fn top_metric_code(metric: &TopMetric) -> String {
+    match metric {
+        TopMetric::Clicks => "c".to_owned(),
+        TopMetric::Conversions => "v".to_owned(),
+        TopMetric::Revenue(currency) => format!("r:{currency}"),
+    }
+}
+
+pub(super) fn index_key(dimension: Dimension, id: &str) -> String {
+    joined(&["x:", dimension_code(dimension), ":", id])
+}
+
+pub(super) fn merchant_key(merchant_id: &str) -> String {
+    format!("r:{{{REGISTRY_TAG}}}:m:{merchant_id}")
+}
+
+pub(super) fn campaign_key(campaign_id: &str) -> String {
+    format!("r:{{{REGISTRY_TAG}}}:c:{campaign_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_click_bucket_expires_on_the_hour_after_its_latest_click() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+
+        assert_eq!(
+            click_bucket_until(at("2026-11-23T10:00:00.001Z")),
+            at("2026-11-23T11:00:00Z")
+        );
+        assert_eq!(
+            click_bucket_until(at("2026-11-23T10:59:59.999Z")),
+            at("2026-11-23T11:00:00Z")
+        );
+        assert_eq!(
+            click_bucket_until(at("2026-11-23T10:00:00Z")),
+            at("2026-11-23T10:00:00Z")
+        );
+    }
+}

@@ -1,0 +1,714 @@
+//! The Redis store: the production store, on one Redis server (7.x).
+//!
+//! Every write that must happen together happens in one Lua script (files in
+//! `src/store/lua/`), run with EVALSHA and a NOSCRIPT fallback, so a crash never leaves
+//! a sale recorded but not counted; each script checks its own idempotency
+//! key first, so running it twice (a retry after a lost reply) counts once.
+//! A tap and a sale cost one round trip each.
+//!
+//! Exactly-once also needs Redis never to evict a key: the store refuses to
+//! open on a node whose `maxmemory-policy` is not `noeviction`, and keeps
+//! checking every node while it runs (`eviction`): while one would evict,
+//! or after a connection error until the next check, writes answer
+//! STORE_UNAVAILABLE and `check_connectivity` fails; reads go on.
+//!
+//! # Keys
+//!
+//! Every key a tap or a sale touches carries the merchant's hash tag
+//! `{merchant}`, so one script's keys share a Redis Cluster slot. A hot
+//! merchant configured with `n` shards spreads its taps over the tags
+//! `{merchant}`, `{merchant 1}` … `{merchant n-1}` (the viewer picks the
+//! shard, and the click id's last byte records it, so the count may change);
+//! its sales, orders and reversals stay on `{merchant}`; reads sum over the
+//! shards configured and every shard its taps have used (`x:m:<merchant>`).
+//! Below, `{m}` is such a tag:
+//!
+//! | key | type | holds | expires |
+//! |---|---|---|---|
+//! | `d:{m}:<window>:<n>` | hash | dedup entries of one dedup window: field = 16 bytes of the dedup key, value = first click id, tap time (ms), expiry, key id | two dedup windows |
+//! | `k:{m}:<expiry hour>:<n>` | hash | click records: field = click id (16 bytes), value = attribution id (12 bytes), viewer hash (16 bytes, zeros once erased), tap time (ms), expiry (s) | the later of the attribution window and the day after the click, rounded up to the hour |
+//! | `a:{m}:<attribution id>` | string | `campaign creator video product`, shared by every click on that cart | as long as its longest-lived click (rounded up to the hour) |
+//! | `o:{m}:<order id>` | string | the confirmed sale | the click's window + order retention |
+//! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `c` clicks, `d` repeat taps (taps are `c` + `d`), `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds | bucket end + hourly or daily retention |
+//! | `q:{m}:<minute>:<n>` | hash | taps this minute at this merchant: field = viewer hash (16 bytes), value = count (rate limit) | two minutes |
+//! | `f:{m}:<order id>` | string | what has been refunded of the sale | with the order |
+//! | `v:{m}:<reversal id>` | string | the recorded reversal: order, amount, currency, what remained | with the order |
+//! | `e:{m}` | stream | the merchant's events: every click, repeat tap, sale and reversal, written by the same script as its counters | trimmed to `events_max_len` (and `events_max_age_hours`); the key itself after daily retention without writes |
+//! | `t:{m}:<day start>:<dimension>:<metric>` | sorted set | the day's top list of campaigns, creators, videos or products by clicks `c`, conversions `v` or revenue `r:<CUR>` | daily retention |
+//! | `x:day:<day start>` | set | the merchants that counted anything that day: where global top lists look | daily retention |
+//! | `x:<dimension>:<id>` | set | the merchants (their shard tags) that counted for a campaign, creator, video or product; for a merchant id, the shard tags its taps used | daily retention |
+//! | `r:m:<id>`, `r:c:<id>`, `r:k:<sha256>`, `r:kid:<id>` | hash, string | the registry: merchants, campaigns, API keys (by the hash of the secret, and id to hash) | never: configuration, not flow data |
+//!
+//! Click and dedup records are fields of bucket hashes, 1024 buckets per
+//! window or expiry hour, so that they stay in Redis's compact listpack
+//! encoding (values under 64 bytes, ~100 entries a hash under load) instead
+//! of paying a key's overhead each: this is what keeps a click, its dedup
+//! entry included, within the memory budget (BENCHMARKS.md).
+//!
+//! # Files
+//!
+//! This file owns the store and its `Store` implementation: each operation
+//! builds its keys and arguments, runs one script or pipeline, and reads
+//! the answer. The rest, one concern a file:
+//!
+//! - `connect`: connections (one server or a cluster), opening a store, and
+//!   running each call under the store timeout.
+//! - `keys`: the keys of the table above, shard tags, bucket helpers.
+//! - `codec`: stored values and script replies, written and parsed.
+//! - `scripts`: the Lua scripts, hashed once and loaded at start.
+//! - `shards`: a merchant's shards and tags, and the index sets.
+//! - `scan`: operator reads by SCAN (reconcile) and a viewer's erasure.
+//! - `eviction`: the guard that allows writes only while no node would evict.
+
+mod codec;
+mod connect;
+mod eviction;
+mod keys;
+mod scan;
+mod scripts;
+mod shards;
+
+pub use connect::{OpenError, RedisOptions};
+pub use eviction::POLICY_CHECK_EVERY;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use itoa::Buffer as Digits;
+use redis::{AsyncCommands, Value};
+
+use crate::auth::{ApiKey, Role};
+use crate::error::{Error, Result};
+use crate::model::{
+    BucketRange, Campaign, ClickOutcome, CounterCell, Counts, Dimension, Event, Granularity,
+    Merchant, MerchantRecords, Money, NewClick, NewReversal, NewSale, Retention, ReversalOutcome,
+    SaleOutcome, TopEntry, TopMetric, rank,
+};
+use crate::privacy::ViewerHash;
+use crate::store::Store;
+use crate::token::ClickId;
+
+use codec::{
+    attribution_text, click_value, corrupt, millis, parse_campaign, parse_counts, parse_event,
+    parse_first_click, parse_order, reply, status_code, ttl_ms,
+};
+use connect::Conn;
+use keys::{
+    REGISTRY_TAG, api_key_id_key, api_key_key, attribution_prefix, campaign_key, click_bucket_key,
+    click_bucket_until, click_shard, counter_key, counter_prefix, day_index_key, dedup_bucket_key,
+    dimension_code, events_key, index_key, joined, merchant_key, order_key, rate_key, shard_tag,
+    top_metric_code, top_prefix,
+};
+use scripts::Scripts;
+use shards::INDEXED;
+
+/// The production store.
+pub struct RedisStore {
+    /// A connection that reconnects by itself.
+    conn: Conn,
+    /// Shard counts of hot merchants (absent: one shard).
+    merchant_shards: HashMap<String, u16>,
+    /// Outer bound on every call, on top of the connection's own timeouts.
+    timeout: Duration,
+    /// TTLs of records and counters.
+    retention: Retention,
+    /// The Lua scripts.
+    scripts: Scripts,
+    /// Index entries (set key, merchant) this process wrote lately, so a tap
+    /// adds its index entries once an hour, not every time.
+    indexed: Mutex<HashMap<(String, String), Instant>>,
+    /// Whether writes may go on: no node would evict (see [`eviction`]),
+    /// and the task that keeps checking.
+    eviction: eviction::Watch,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    fn place_click(
+        &self,
+        merchant_id: &str,
+        viewer: Option<&ViewerHash>,
+        click_id: ClickId,
+    ) -> ClickId {
+        let shards = self.shards(merchant_id);
+        // The viewer picks the shard (so a viewer's dedup entries and rate
+        // counter stay together). The click id's last byte, the shard byte
+        // (0 in a fresh id), records it whatever the merchant's shard count
+        // (0 when unsharded): so a sale finds its click after the count has
+        // changed. The first two bytes, which pick the click's bucket, stay
+        // random.
+        let shard = viewer.map_or(0, |v| u16::from(v[0]) % shards);
+        let mut bytes = *click_id.as_bytes();
+        bytes[15] = shard as u8;
+        ClickId::from_bytes(bytes)
+    }
+
+    async fn check_connectivity(&self) -> Result<()> {
+        let _: String = self
+            .run(redis::cmd("PING").query_async(&mut self.conn.clone()))
+            .await?;
+        // Answering is not enough: a store that refuses writes (a node
+        // would evict) is not ready either.
+        self.writable()
+    }
+
+    async fn put_merchant(&self, merchant: &Merchant) -> Result<()> {
+        self.writable()?;
+        let key = merchant_key(&merchant.merchant_id);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .del(&key)
+            .hset_multiple(
+                &key,
+                &[
+                    ("n", merchant.display_name.as_str()),
+                    ("d", &merchant.allowed_domains.join(" ")),
+                    ("p", merchant.token_param.as_str()),
+                ],
+            )
+            .ignore();
+        self.run(pipe.query_async::<()>(&mut self.conn.clone()))
+            .await
+    }
+
+    async fn get_merchant(&self, merchant_id: &str) -> Result<Option<Merchant>> {
+        let mut fields: HashMap<String, String> = self
+            .run(self.conn.clone().hgetall(merchant_key(merchant_id)))
+            .await?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let mut take = |name: &str| fields.remove(name).ok_or_else(|| corrupt("merchant"));
+        Ok(Some(Merchant {
+            merchant_id: merchant_id.to_owned(),
+            display_name: take("n")?,
+            allowed_domains: take("d")?
+                .split(' ')
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            token_param: take("p")?,
+        }))
+    }
+
+    async fn get_campaign(&self, campaign_id: &str) -> Result<Option<Campaign>> {
+        let fields: HashMap<String, String> = self
+            .run(self.conn.clone().hgetall(campaign_key(campaign_id)))
+            .await?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        parse_campaign(campaign_id, fields).map(Some)
+    }
+
+    async fn put_campaign(
+        &self,
+        campaign: &Campaign,
+        expected_revision: Option<u64>,
+    ) -> Result<bool> {
+        self.writable()?;
+        let mut invocation = self
+            .scripts
+            .put_campaign
+            .key(campaign_key(&campaign.campaign_id));
+        invocation.arg(expected_revision.map(|r| r.to_string()).unwrap_or_default());
+        for (field, value) in [
+            ("m", campaign.merchant_id.clone()),
+            ("cat", campaign.category.clone()),
+            ("w", campaign.attribution_window.as_secs().to_string()),
+            ("p", campaign.product_ids.join(" ")),
+            ("s", status_code(campaign.status).to_owned()),
+            ("rr", campaign.review_reason.clone()),
+            ("rev", campaign.revision.to_string()),
+        ] {
+            invocation.arg(field).arg(value);
+        }
+        let written: i64 = self
+            .run(invocation.invoke_async(&mut self.conn.clone()))
+            .await?;
+        Ok(written == 1)
+    }
+
+    async fn record_click(&self, click: &NewClick) -> Result<ClickOutcome> {
+        self.writable()?;
+        let record = &click.record;
+        // Every key of the tap carries the tag of the click's shard (shard 0,
+        // the merchant's own tag, unless the merchant is sharded); the index
+        // sets name that tag, so reads find it.
+        let merchant_id = record.attribution.merchant_id.as_str();
+        let tag = shard_tag(merchant_id, click_shard(&record.click_id));
+        let merchant = tag.as_str();
+        let now = record.clicked_at;
+        let window_ms = click.dedup_window.as_millis().max(1) as i64;
+        let window = millis(now).div_euclid(window_ms);
+        let field = &click.dedup_key[..16];
+        let (attribution, attribution_id) = attribution_text(&record.attribution);
+
+        let mut invocation = self.scripts.record_click.prepare_invoke();
+        invocation
+            .key(dedup_bucket_key(merchant, window, field))
+            .key(dedup_bucket_key(merchant, window - 1, field))
+            .key(click_bucket_key(
+                merchant,
+                record.expires_at,
+                &record.click_id,
+            ))
+            .key(joined(&[
+                &attribution_prefix(merchant),
+                &hex::encode(attribution_id),
+            ]));
+        for granularity in Granularity::ALL {
+            let start = granularity.bucket_start(now);
+            for dimension in Dimension::ALL {
+                invocation.key(counter_key(
+                    merchant,
+                    granularity,
+                    start,
+                    dimension,
+                    record.attribution.id(dimension),
+                ));
+            }
+        }
+        let viewer = record.viewer_hash.unwrap_or_default();
+        invocation.key(rate_key(merchant, &viewer, now.timestamp().div_euclid(60)));
+        invocation.key(events_key(merchant));
+        let day = Granularity::Day.bucket_start(now);
+        let top = top_prefix(merchant, day);
+        for dimension in INDEXED {
+            invocation.key(joined(&[&top, dimension_code(dimension), ":c"]));
+        }
+        let mut first = record.click_id.as_bytes().to_vec();
+        first.extend_from_slice(
+            joined(&[
+                Digits::new().format(millis(now)),
+                " ",
+                Digits::new().format(record.expires_at.timestamp()),
+                " ",
+                &click.kid,
+            ])
+            .as_bytes(),
+        );
+        let dedup_ttl = 2 * window_ms;
+        let click_until = self.retention.click_until(record);
+        let record_ttl = ttl_ms(now, click_until);
+        let bucket_ttl = ttl_ms(now, click_bucket_until(click_until));
+        let hour_ttl = ttl_ms(
+            now,
+            self.retention
+                .bucket_until(Granularity::Hour, Granularity::Hour.bucket_start(now)),
+        );
+        let day_ttl = ttl_ms(
+            now,
+            self.retention
+                .bucket_until(Granularity::Day, Granularity::Day.bucket_start(now)),
+        );
+        invocation
+            .arg(field)
+            .arg(record.click_id.as_bytes().as_slice())
+            .arg(first)
+            .arg(click_value(&attribution_id, record))
+            .arg(millis(now))
+            .arg(window_ms)
+            .arg(dedup_ttl)
+            .arg(record_ttl)
+            .arg(attribution)
+            .arg(hour_ttl)
+            .arg(day_ttl)
+            .arg(click.taps_per_minute)
+            .arg(viewer.as_slice());
+        let (events_max_len, events_min_id, events_ttl) = self.event_trim(now);
+        invocation
+            .arg(events_max_len)
+            .arg(events_min_id)
+            .arg(events_ttl);
+        for dimension in INDEXED {
+            invocation.arg(record.attribution.id(dimension));
+        }
+        invocation.arg(record.click_id.to_hex()).arg(bucket_ttl);
+
+        let mut index_keys: Vec<String> = INDEXED
+            .iter()
+            .map(|d| index_key(*d, record.attribution.id(*d)))
+            .collect();
+        index_keys.push(day_index_key(day));
+        index_keys.push(index_key(Dimension::Merchant, merchant_id));
+        self.index(merchant, index_keys).await?;
+        let value: Value = self
+            .run(invocation.invoke_async(&mut self.conn.clone()))
+            .await?;
+        match reply(value)? {
+            (tag, None) if tag == "new" || tag == "retry" => Ok(ClickOutcome::Recorded),
+            (tag, None) if tag == "limited" => Err(Error::RateLimited),
+            (tag, Some(first)) if tag == "dup" => {
+                Ok(ClickOutcome::Duplicate(parse_first_click(&first)?))
+            }
+            _ => Err(corrupt("record_click reply")),
+        }
+    }
+
+    async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleOutcome> {
+        self.writable()?;
+        let merchant = sale.merchant_id.as_str();
+        let expires_at = sale.click_expires_at;
+        let hour = Granularity::Hour.bucket_start(sale.now);
+        let day = Granularity::Day.bucket_start(sale.now);
+        let mut invocation = self.scripts.confirm_sale.prepare_invoke();
+        invocation
+            .key(order_key(merchant, &sale.order_id))
+            .key(click_bucket_key(merchant, expires_at, &sale.click_id))
+            .key(events_key(merchant))
+            .arg(sale.click_id.as_bytes().as_slice())
+            .arg(sale.amount.amount_minor)
+            .arg(&sale.amount.currency)
+            .arg(millis(sale.now))
+            .arg(if sale.token_expired { "1" } else { "0" })
+            .arg(counter_prefix(merchant))
+            .arg(hour)
+            .arg(day)
+            .arg(ttl_ms(
+                sale.now,
+                self.retention.bucket_until(Granularity::Hour, hour),
+            ))
+            .arg(ttl_ms(
+                sale.now,
+                self.retention.bucket_until(Granularity::Day, day),
+            ))
+            .arg(ttl_ms(
+                sale.now,
+                expires_at.max(sale.now) + self.retention.orders,
+            ))
+            .arg(attribution_prefix(merchant))
+            .arg(merchant)
+            .arg(sale.click_id.to_hex())
+            .arg(&sale.order_id)
+            .arg(top_prefix(merchant, day));
+        let (events_max_len, events_min_id, events_ttl) = self.event_trim(sale.now);
+        invocation
+            .arg(events_max_len)
+            .arg(events_min_id)
+            .arg(events_ttl);
+        // A sharded merchant's click lives in its own shard, its sales on
+        // shard 0: read the click there first (a second round trip, for
+        // sharded merchants only), and hand its attribution to the script.
+        let shard = click_shard(&sale.click_id);
+        if shard != 0 {
+            let tag = shard_tag(merchant, shard);
+            let found: Vec<Vec<u8>> = self
+                .run(
+                    self.scripts
+                        .read_click
+                        .key(click_bucket_key(&tag, expires_at, &sale.click_id))
+                        .arg(sale.click_id.as_bytes().as_slice())
+                        .arg(attribution_prefix(&tag))
+                        .invoke_async(&mut self.conn.clone()),
+                )
+                .await?;
+            if let [click, attribution] = found.as_slice() {
+                let clicked_ms = click.get(28..).and_then(|rest| {
+                    std::str::from_utf8(rest)
+                        .ok()?
+                        .split(' ')
+                        .next()
+                        .map(str::to_owned)
+                });
+                invocation
+                    .arg(attribution.as_slice())
+                    .arg(clicked_ms.unwrap_or_default());
+            }
+        }
+        self.index(merchant, vec![day_index_key(day)]).await?;
+        let value: Value = self
+            .run(invocation.invoke_async(&mut self.conn.clone()))
+            .await?;
+        match reply(value)? {
+            (tag, Some(order)) if tag == "new" => Ok(SaleOutcome {
+                sale: parse_order(merchant, &order)?,
+                replayed: false,
+            }),
+            (tag, Some(order)) if tag == "replay" => {
+                let first = parse_order(merchant, &order)?;
+                if first.click_id != sale.click_id || first.amount != sale.amount {
+                    return Err(Error::OrderConflict("order_id"));
+                }
+                Ok(SaleOutcome {
+                    sale: first,
+                    replayed: true,
+                })
+            }
+            (tag, None) if tag == "expired" => Err(Error::TokenExpired),
+            (tag, None) if tag == "no_click" => Err(Error::ClickNotFound),
+            _ => Err(corrupt("confirm_sale reply")),
+        }
+    }
+
+    async fn read_counters(
+        &self,
+        dimension: Dimension,
+        id: &str,
+        range: BucketRange,
+        merchant: Option<&str>,
+    ) -> Result<Vec<Counts>> {
+        // The shard tags that counted for the id: index members are tags.
+        let tags: Vec<String> = match (dimension, merchant) {
+            (_, Some(only)) => self.tags(only).await?,
+            (Dimension::Merchant, None) => self.tags(id).await?,
+            (_, None) => {
+                self.run(self.conn.clone().smembers(index_key(dimension, id)))
+                    .await?
+            }
+        };
+        let starts: Vec<i64> = range.starts().collect();
+        let mut buckets = vec![Counts::default(); starts.len()];
+        // One pipeline per tag: a tag's keys share a slot on a cluster.
+        for tag in &tags {
+            let mut pipe = redis::pipe();
+            for start in &starts {
+                pipe.hgetall(counter_key(tag, range.granularity, *start, dimension, id));
+            }
+            let cells: Vec<HashMap<String, i64>> =
+                self.run(pipe.query_async(&mut self.conn.clone())).await?;
+            for (bucket, cell) in buckets.iter_mut().zip(cells) {
+                bucket.add(&parse_counts(cell));
+            }
+        }
+        Ok(buckets)
+    }
+
+    async fn reverse_sale(&self, reversal: &NewReversal) -> Result<ReversalOutcome> {
+        self.writable()?;
+        let merchant = reversal.merchant_id.as_str();
+        let now = reversal.now;
+        let hour = Granularity::Hour.bucket_start(now);
+        let day = Granularity::Day.bucket_start(now);
+        let order = order_key(merchant, &reversal.order_id);
+        let mut invocation = self.scripts.reverse_sale.prepare_invoke();
+        invocation
+            .key(format!("v:{{{merchant}}}:{}", reversal.reversal_id))
+            .key(&order)
+            .key(format!("f:{{{merchant}}}:{}", reversal.order_id))
+            .key(events_key(merchant))
+            .arg(&reversal.order_id)
+            .arg(reversal.amount.amount_minor)
+            .arg(&reversal.amount.currency)
+            .arg(millis(now))
+            .arg(counter_prefix(merchant))
+            .arg(hour)
+            .arg(day)
+            .arg(ttl_ms(
+                now,
+                self.retention.bucket_until(Granularity::Hour, hour),
+            ))
+            .arg(ttl_ms(
+                now,
+                self.retention.bucket_until(Granularity::Day, day),
+            ))
+            .arg(merchant)
+            .arg(&reversal.reversal_id);
+        let (events_max_len, events_min_id, events_ttl) = self.event_trim(now);
+        invocation
+            .arg(events_max_len)
+            .arg(events_min_id)
+            .arg(events_ttl);
+        let value: Value = self
+            .run(invocation.invoke_async(&mut self.conn.clone()))
+            .await?;
+        let money = |amount: &str| -> Result<Money> {
+            Ok(Money {
+                currency: reversal.amount.currency.clone(),
+                amount_minor: amount.parse().map_err(|_| corrupt("reversal"))?,
+            })
+        };
+        match reply(value)? {
+            (tag, Some(remaining)) if tag == "new" => Ok(ReversalOutcome {
+                remaining: money(
+                    std::str::from_utf8(&remaining).map_err(|_| corrupt("reversal"))?,
+                )?,
+                replayed: false,
+            }),
+            (tag, Some(first)) if tag == "replay" => {
+                let text = String::from_utf8(first).map_err(|_| corrupt("reversal"))?;
+                let parts: Vec<&str> = text.split(' ').collect();
+                let [order_id, amount, currency, remaining] = parts.as_slice() else {
+                    return Err(corrupt("reversal"));
+                };
+                let same = *order_id == reversal.order_id
+                    && *currency == reversal.amount.currency
+                    && amount.parse::<i64>().ok() == Some(reversal.amount.amount_minor);
+                if !same {
+                    return Err(Error::OrderConflict("reversal_id"));
+                }
+                Ok(ReversalOutcome {
+                    remaining: money(remaining)?,
+                    replayed: true,
+                })
+            }
+            (tag, None) if tag == "no_order" => Err(Error::OrderNotFound),
+            (tag, Some(currency)) if tag == "currency" => Err(Error::ReversalExceedsSale(format!(
+                "the sale is in {}",
+                String::from_utf8_lossy(&currency)
+            ))),
+            (tag, Some(left)) if tag == "exceeds" => Err(Error::ReversalExceedsSale(format!(
+                "{} {} is left of the sale",
+                String::from_utf8_lossy(&left),
+                reversal.amount.currency
+            ))),
+            _ => Err(corrupt("reverse_sale reply")),
+        }
+    }
+
+    async fn list_top(
+        &self,
+        dimension: Dimension,
+        day_start: i64,
+        metric: &TopMetric,
+        limit: usize,
+        merchant: Option<&str>,
+    ) -> Result<Vec<TopEntry>> {
+        // The shard tags that counted that day (members of the day index).
+        let tags: Vec<String> = match merchant {
+            Some(only) => self.tags(only).await?,
+            None => {
+                self.run(self.conn.clone().smembers(day_index_key(day_start)))
+                    .await?
+            }
+        };
+        // Whole lists, summed: an id's rank is over all merchants and shards
+        // together. One read per tag: each is its own slot on a cluster.
+        let mut by_id: HashMap<String, i64> = HashMap::new();
+        for tag in &tags {
+            let key = format!(
+                "{}{}:{}",
+                top_prefix(tag, day_start),
+                dimension_code(dimension),
+                top_metric_code(metric)
+            );
+            let list: Vec<(String, i64)> = self
+                .run(self.conn.clone().zrange_withscores(key, 0, -1))
+                .await?;
+            for (id, value) in list {
+                *by_id.entry(id).or_default() += value;
+            }
+        }
+        Ok(rank(by_id, limit))
+    }
+
+    async fn read_events(
+        &self,
+        merchant_id: &str,
+        after: Option<&str>,
+        count: usize,
+    ) -> Result<Vec<Event>> {
+        // A sharded merchant has a stream per shard: read each after the
+        // cursor and merge by id (ids are Redis milliseconds and a sequence).
+        let start = after.map_or_else(|| "-".to_owned(), |id| format!("({id}"));
+        let mut events = Vec::new();
+        for tag in self.tags(merchant_id).await? {
+            let entries: Vec<(String, HashMap<String, String>)> = self
+                .run(
+                    redis::cmd("XRANGE")
+                        .arg(events_key(&tag))
+                        .arg(&start)
+                        .arg("+")
+                        .arg("COUNT")
+                        .arg(count)
+                        .query_async(&mut self.conn.clone()),
+                )
+                .await?;
+            for (id, fields) in entries {
+                events.push(parse_event(merchant_id, id, fields)?);
+            }
+        }
+        let order = |id: &str| -> (u64, u64) {
+            let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+            (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+        };
+        events.sort_by_key(|e| order(&e.id));
+        events.truncate(count);
+        Ok(events)
+    }
+
+    async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()> {
+        self.writable()?;
+        let hash_key = api_key_key(&key.sha256);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .hset_multiple(
+                &hash_key,
+                &[
+                    ("id", key.id.as_str()),
+                    ("role", key.role.as_str()),
+                    ("merchant", key.merchant_id.as_deref().unwrap_or("")),
+                    ("label", label),
+                    ("revoked", "0"),
+                ],
+            )
+            .ignore()
+            .set(api_key_id_key(&key.id), hex::encode(key.sha256))
+            .ignore();
+        self.run(pipe.query_async::<()>(&mut self.conn.clone()))
+            .await
+    }
+
+    async fn find_api_key(&self, sha256: &[u8; 32]) -> Result<Option<ApiKey>> {
+        let mut fields: HashMap<String, String> = self
+            .run(self.conn.clone().hgetall(api_key_key(sha256)))
+            .await?;
+        if fields.is_empty() || fields.get("revoked").map(String::as_str) != Some("0") {
+            return Ok(None);
+        }
+        let mut take = |name: &str| fields.remove(name).ok_or_else(|| corrupt("api key"));
+        let role: Role = take("role")?.parse().map_err(|_| corrupt("api key"))?;
+        let merchant = take("merchant")?;
+        Ok(Some(ApiKey {
+            id: take("id")?,
+            role,
+            merchant_id: (!merchant.is_empty()).then_some(merchant),
+            sha256: *sha256,
+        }))
+    }
+
+    async fn revoke_api_key(&self, key_id: &str) -> Result<bool> {
+        self.writable()?;
+        let mut conn = self.conn.clone();
+        let hash: Option<String> = self.run(conn.get(api_key_id_key(key_id))).await?;
+        let Some(hash) = hash else {
+            return Ok(false);
+        };
+        let _: () = self
+            .run(conn.hset(format!("r:{{{REGISTRY_TAG}}}:k:{hash}"), "revoked", "1"))
+            .await?;
+        Ok(true)
+    }
+
+    async fn erase_viewer(&self, viewer: &ViewerHash) -> Result<u64> {
+        self.erase_viewer_by_scan(viewer).await
+    }
+
+    async fn merchant_counters(
+        &self,
+        merchant_id: &str,
+        range: BucketRange,
+    ) -> Result<Vec<CounterCell>> {
+        self.merchant_counters_by_scan(merchant_id, range).await
+    }
+
+    async fn merchant_records(
+        &self,
+        merchant_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<MerchantRecords> {
+        self.merchant_records_by_scan(merchant_id, from, to).await
+    }
+}
