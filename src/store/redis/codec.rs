@@ -103,15 +103,16 @@ pub(super) fn parse_first_click(value: &[u8]) -> Result<FirstClick> {
         .to_owned();
     Ok(FirstClick {
         click_id,
-        clicked_at: from_millis(clickedms_floor_secs(clicked_ms))
+        clicked_at: from_millis(whole_seconds_ms(clicked_ms))
             .ok_or_else(|| corrupt("dedup entry"))?,
         expires_at: DateTime::from_timestamp(expires_s, 0).ok_or_else(|| corrupt("dedup entry"))?,
         kid,
     })
 }
 
-/// The token's issue time is the tap time in whole seconds.
-fn clickedms_floor_secs(ms: i64) -> i64 {
+/// A time in ms rounded down to the whole second, still in ms: the token's
+/// issue time is the tap time in whole seconds.
+fn whole_seconds_ms(ms: i64) -> i64 {
     ms.div_euclid(1000) * 1000
 }
 

@@ -1,4 +1,5 @@
-//! The Redis store: the production store, on one Redis server (7.x).
+//! The Redis store: the production store, on one Redis server or a Redis
+//! Cluster (7.x).
 //!
 //! Every write that must happen together happens in one Lua script (files in
 //! `src/store/lua/`), run with EVALSHA and a NOSCRIPT fallback, so a crash never leaves
@@ -327,7 +328,7 @@ impl Store for RedisStore {
             .arg(day_ttl)
             .arg(click.taps_per_minute)
             .arg(viewer.as_slice());
-        let (events_max_len, events_min_id, events_ttl) = self.event_trim(now);
+        let (events_max_len, events_min_id, events_ttl) = self.event_trim();
         invocation
             .arg(events_max_len)
             .arg(events_min_id)
@@ -393,7 +394,7 @@ impl Store for RedisStore {
             .arg(sale.click_id.to_hex())
             .arg(&sale.order_id)
             .arg(top_prefix(merchant, day));
-        let (events_max_len, events_min_id, events_ttl) = self.event_trim(sale.now);
+        let (events_max_len, events_min_id, events_ttl) = self.event_trim();
         invocation
             .arg(events_max_len)
             .arg(events_min_id)
@@ -515,7 +516,7 @@ impl Store for RedisStore {
             ))
             .arg(merchant)
             .arg(&reversal.reversal_id);
-        let (events_max_len, events_min_id, events_ttl) = self.event_trim(now);
+        let (events_max_len, events_min_id, events_ttl) = self.event_trim();
         invocation
             .arg(events_max_len)
             .arg(events_min_id)

@@ -1,7 +1,6 @@
 //! The Lua scripts: each of `store/lua/` with the prelude before it,
 //! hashed once and loaded at start, and the event-trim arguments they share.
 
-use chrono::{DateTime, Utc};
 use redis::Script;
 
 use crate::error::Result;
@@ -66,7 +65,7 @@ impl RedisStore {
     /// Trimming arguments of the event stream: length to keep, longest age
     /// to keep in ms (or ''; the script measures it on Redis's clock, which
     /// stamps the ids), and the stream's TTL in ms.
-    pub(super) fn event_trim(&self, _now: DateTime<Utc>) -> (u64, String, i64) {
+    pub(super) fn event_trim(&self) -> (u64, String, i64) {
         let min_id = self
             .retention
             .events_max_age
