@@ -7,9 +7,9 @@
 //! takes a concurrency permit or its body is read (`rpc_layer`, `api::http`),
 //! and hand the [`Caller`] to the adapters in the request's extensions
 //! ([`caller`]): a client without a live key holds nothing that a real call
-//! needs. Store lookups of unknown secrets are bounded in number
-//! ([`MAX_KEY_LOOKUPS`]), so a flood of made-up secrets cannot queue on the
-//! store.
+//! needs. Store lookups of secrets not seen live lately are bounded in
+//! number ([`MAX_KEY_LOOKUPS`]), so a flood of made-up secrets can neither
+//! queue on the store nor crowd out the lookups of real keys.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -147,6 +147,8 @@ const KEY_CACHE_MAX: u64 = 50_000;
 /// call is refused RATE_LIMITED before it holds anything else. The work a
 /// client can cause before it proves it has a key stays this small.
 pub const MAX_KEY_LOOKUPS: usize = 64;
+/// How long a secret found live is exempt from [`MAX_KEY_LOOKUPS`].
+const KNOWN_KEY_TTL: Duration = Duration::from_secs(600);
 
 /// Finds the key behind a request's bearer secret: the bootstrap keys of
 /// the config file, then keys made by CreateApiKey, looked up in the store
@@ -161,7 +163,10 @@ pub struct Authenticator {
     /// store lookup: when a busy key's entry expires, its calls wait for
     /// one read rather than each making one.
     cache: Cache<[u8; 32], Option<Caller>>,
-    /// Permits for store lookups in flight ([`MAX_KEY_LOOKUPS`]).
+    /// Secrets found live lately: their lookups are never refused by the
+    /// bound, so a flood of made-up secrets cannot lock out real keys.
+    known: Cache<[u8; 32], ()>,
+    /// Permits for store lookups of other secrets ([`MAX_KEY_LOOKUPS`]).
     lookups: Semaphore,
 }
 
@@ -173,6 +178,10 @@ impl Default for Authenticator {
             cache: Cache::builder()
                 .max_capacity(KEY_CACHE_MAX)
                 .time_to_live(KEY_CACHE_TTL)
+                .build(),
+            known: Cache::builder()
+                .max_capacity(KEY_CACHE_MAX)
+                .time_to_live(KNOWN_KEY_TTL)
                 .build(),
             lookups: Semaphore::new(MAX_KEY_LOOKUPS),
         }
@@ -262,10 +271,19 @@ impl Authenticator {
         };
         self.cache
             .try_get_with(*hash, async {
-                let Ok(_lookup) = self.lookups.try_acquire() else {
-                    return Err(Error::RateLimited);
+                let _lookup = if self.known.contains_key(hash) {
+                    None
+                } else {
+                    let Ok(permit) = self.lookups.try_acquire() else {
+                        return Err(Error::RateLimited);
+                    };
+                    Some(permit)
                 };
-                Ok(store.find_api_key(hash).await?.as_ref().map(caller_of))
+                let caller = store.find_api_key(hash).await?.as_ref().map(caller_of);
+                if caller.is_some() {
+                    self.known.insert(*hash, ()).await;
+                }
+                Ok(caller)
             })
             .await
             .map_err(|error: Arc<Error>| (*error).clone())

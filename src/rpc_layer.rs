@@ -382,7 +382,9 @@ struct Admitted {
     deadline: tokio::time::Instant,
     /// The time it was given: `request_timeout` or the client's shorter one.
     budget: Duration,
-    /// Its place among the calls in flight, held until it answers.
+    /// Its place among the calls in flight, held until it answers (a
+    /// stream, WatchCounters, until its first answer: streams are bounded
+    /// by the connection limits, not by the permits).
     permit: OwnedSemaphorePermit,
 }
 

@@ -621,6 +621,7 @@ struct ErrorInfoJson {
 /// An error answer: the status as JSON under `http`, or the HTTP status
 /// its code maps to.
 fn error_response(status: &tonic::Status, http: Option<StatusCode>) -> Response {
+    let status = &crate::error::with_error_info(status.clone());
     let details = status
         .get_details_error_info()
         .map(|info| ErrorInfoJson {

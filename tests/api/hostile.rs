@@ -38,27 +38,28 @@ async fn calls_without_a_key_are_refused_from_their_headers_and_hold_no_slot() {
     let mut raw = RawGrpc::connect(app.addr).await;
     // Headers only, never a body: each stream stays open on the client's
     // side for the whole test.
-    let mut open = Vec::new();
+    let mut bodies = Vec::new();
     for _ in 0..50 {
-        let (response, stream) = raw.start(ISSUE_TOKEN, None).await;
-        open.push((response, stream));
-    }
-
-    let real = app.issue(tap("viewer-1")).await;
-
-    assert!(real.is_ok(), "{real:?}");
-    for (response, _stream) in open {
+        let (response, body) = raw.start(ISSUE_TOKEN, None).await;
         let answer = answer_of(response).await;
         assert_eq!(answer.code, Code::Unauthenticated, "{answer:?}");
         assert_eq!(answer.reason.as_deref(), Some("UNAUTHENTICATED"));
+        bodies.push(body);
     }
+
+    // Their bodies are still unsent: before, each held a permit until the
+    // request timeout.
+    let real = app.issue(tap("viewer-1")).await;
+
+    assert!(real.is_ok(), "{real:?}");
+    drop(bodies);
 }
 
 #[tokio::test]
 async fn a_call_whose_body_never_comes_holds_no_slot_and_ends_at_the_body_read_timeout() {
     let app = app_with(|config| {
         config.max_concurrent_requests = 4;
-        config.body_read_timeout = Duration::from_millis(300);
+        config.body_read_timeout = Duration::from_secs(3);
         config.request_timeout = Duration::from_secs(600);
     })
     .await;
@@ -68,9 +69,17 @@ async fn a_call_whose_body_never_comes_holds_no_slot_and_ends_at_the_body_read_t
         stalled.push(raw.start(ISSUE_TOKEN, Some(&app.keys.feed)).await);
     }
 
-    let real = app.issue(tap("viewer-1")).await;
+    // On the same connection, after them: the server has taken in the 20
+    // stalled calls before it answers this one.
+    let real = raw
+        .call(
+            ISSUE_TOKEN,
+            Some(&app.keys.feed),
+            frame(&tap("viewer-1").encode_to_vec()),
+        )
+        .await;
 
-    assert!(real.is_ok(), "{real:?}");
+    assert_eq!(real.code, Code::Ok, "{real:?}");
     for (response, _stream) in stalled {
         // Far sooner than the request timeout: the body-read timeout ends it.
         let answer = answer_of(response).await;
@@ -96,11 +105,16 @@ async fn an_http2_connection_may_open_max_concurrent_streams_at_once() {
     }
 }
 
-/// Writes `request` on a new HTTP/1.1 connection to `addr`, and reads until
-/// the server closes it (or `BOUND` passes): what it answered.
-async fn http1_exchange(addr: std::net::SocketAddr, request: Vec<u8>) -> String {
+/// Writes `request` on a new HTTP/1.1 connection to `addr`.
+async fn http1_send(addr: std::net::SocketAddr, request: &[u8]) -> tokio::net::TcpStream {
     let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    tcp.write_all(&request).await.unwrap();
+    tcp.write_all(request).await.unwrap();
+    tcp
+}
+
+/// Reads until the server closes `tcp` (or `BOUND` passes): what it
+/// answered.
+async fn http1_answer(mut tcp: tokio::net::TcpStream) -> String {
     let mut answer = Vec::new();
     tokio::time::timeout(BOUND, tcp.read_to_end(&mut answer))
         .await
@@ -113,7 +127,7 @@ async fn http1_exchange(addr: std::net::SocketAddr, request: Vec<u8>) -> String 
 async fn http_requests_whose_body_stops_short_hold_no_slot_and_get_408_at_the_body_read_timeout() {
     let app = app_with(|config| {
         config.max_concurrent_requests = 4;
-        config.body_read_timeout = Duration::from_millis(300);
+        config.body_read_timeout = Duration::from_secs(3);
         config.request_timeout = Duration::from_secs(600);
     })
     .await;
@@ -123,9 +137,10 @@ async fn http_requests_whose_body_stops_short_hold_no_slot_and_get_408_at_the_bo
          content-type: application/json\r\ncontent-length: 100\r\nconnection: close\r\n\r\n{{\"token\":",
         app.keys.merchant
     );
-    let stalled: Vec<_> = (0..20)
-        .map(|_| tokio::spawn(http1_exchange(http, half_body.clone().into_bytes())))
-        .collect();
+    let mut stalled = Vec::new();
+    for _ in 0..20 {
+        stalled.push(http1_send(http, half_body.as_bytes()).await);
+    }
 
     let real = reqwest::Client::new()
         .get(format!(
@@ -138,7 +153,7 @@ async fn http_requests_whose_body_stops_short_hold_no_slot_and_get_408_at_the_bo
 
     assert_eq!(real.status(), reqwest::StatusCode::OK);
     for stalled in stalled {
-        let answer = stalled.await.unwrap();
+        let answer = http1_answer(stalled).await;
         assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
         assert!(answer.contains("DEADLINE_EXCEEDED"), "{answer}");
     }
@@ -149,7 +164,11 @@ async fn an_http_client_that_trickles_its_headers_is_closed_at_the_header_read_t
     let app = app_with(|config| config.header_read_timeout = Duration::from_millis(300)).await;
     let unfinished = b"GET /v1/top?dimension=DIMENSION_CAMPAIGN HTTP/1.1\r\nhost: shop\r\n";
 
-    let answer = http1_exchange(app.http_addr.unwrap(), unfinished.to_vec()).await;
+    let tcp = http1_send(app.http_addr.unwrap(), unfinished).await;
+    // Well within the default (5 s): the configured timeout closed it.
+    let answer = tokio::time::timeout(Duration::from_secs(3), http1_answer(tcp))
+        .await
+        .expect("closed at the configured header read timeout");
 
     // Closed (hyper may say 408 first), never served.
     assert!(
