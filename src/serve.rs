@@ -3,7 +3,9 @@
 //! cannot drift apart:
 //!
 //! - HTTP/1.1 request headers must arrive within `header_read_timeout`
-//!   (a client that trickles them is closed, holding nothing);
+//!   (a client that trickles them is closed), and so must a new
+//!   connection's first byte (a client that connects and says nothing is
+//!   closed);
 //! - HTTP/2 connections allow `max_concurrent_streams` streams at once, so
 //!   one connection cannot open thousands of calls;
 //! - idle HTTP/2 connections are pinged, and dead peers closed;
@@ -11,12 +13,17 @@
 //!   at `max_connection_age`, so clients reconnect and load spreads over new
 //!   replicas;
 //! - on shutdown no connection is accepted, every open one is closed
-//!   gracefully, and [`serve`] returns once they are all gone.
+//!   gracefully, and [`serve`] returns once they are all gone (dropping it
+//!   before then aborts them: the grace period is over).
 //!
 //! Request bodies are the callers' concern (`rpc_layer`, `api::http`): they
 //! read them under their own timeout before a call takes a permit.
 
 use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{Request, Response};
@@ -24,8 +31,10 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tower::Service;
 
 /// The limits every connection is served under.
@@ -76,12 +85,13 @@ pub async fn serve<S, B>(
         .max_concurrent_streams(limits.max_concurrent_streams)
         .keep_alive_interval(limits.keepalive_interval)
         .keep_alive_timeout(limits.keepalive_timeout);
-    // Every connection task holds a sender; when the last is dropped after
-    // shutdown, `recv` answers None: every connection has ended.
-    let (open_tx, mut open_rx) = mpsc::channel::<()>(1);
+    // The connections' tasks: reaped as they end, awaited at shutdown, and
+    // aborted if this future is dropped (the grace period is over).
+    let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             _ = stopping.wait_for(|stopping| *stopping) => break,
         };
         let tcp = match accepted {
@@ -95,14 +105,23 @@ pub async fn serve<S, B>(
         // Without TCP_NODELAY a small reply waits for the client's delayed
         // ACK (~40 ms a call).
         let _ = tcp.set_nodelay(true);
+        let heard = Arc::new(AtomicBool::new(false));
+        let tcp = Heard {
+            tcp,
+            heard: heard.clone(),
+        };
         let connection = builder
             .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service.clone()))
             .into_owned();
         let mut stopping = stopping.clone();
-        let open = open_tx.clone();
-        tokio::spawn(async move {
-            let _open = open;
+        connections.spawn(async move {
             tokio::pin!(connection);
+            // A client that sends nothing at all (not even the bytes that
+            // tell HTTP/1.1 from HTTP/2, before any header timeout of
+            // hyper's applies) is closed at the header read timeout.
+            let silence = tokio::time::sleep(limits.header_read_timeout);
+            tokio::pin!(silence);
+            let mut heard_in_time = false;
             let age = async {
                 match limits.max_connection_age {
                     Some(age) => tokio::time::sleep(age).await,
@@ -119,6 +138,12 @@ pub async fn serve<S, B>(
                         }
                         return;
                     }
+                    () = &mut silence, if !heard_in_time => {
+                        if !heard.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        heard_in_time = true;
+                    }
                     // GOAWAY (HTTP/2) or close after the current request
                     // (HTTP/1.1): calls in flight finish.
                     () = &mut age, if !closing => {
@@ -133,6 +158,59 @@ pub async fn serve<S, B>(
             }
         });
     }
-    drop(open_tx);
-    let _ = open_rx.recv().await;
+    while connections.join_next().await.is_some() {}
+}
+
+/// A client's TCP stream that notes when its first byte arrives.
+struct Heard {
+    /// The stream.
+    tcp: TcpStream,
+    /// Turns true with the first byte read.
+    heard: Arc<AtomicBool>,
+}
+
+impl AsyncRead for Heard {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let read = Pin::new(&mut this.tcp).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.heard.store(true, Ordering::Relaxed);
+        }
+        read
+    }
+}
+
+impl AsyncWrite for Heard {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().tcp).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().tcp).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+    }
 }

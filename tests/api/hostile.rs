@@ -178,6 +178,21 @@ async fn an_http_client_that_trickles_its_headers_is_closed_at_the_header_read_t
 }
 
 #[tokio::test]
+async fn a_client_that_connects_and_says_nothing_is_closed_at_the_header_read_timeout() {
+    let app = app_with(|config| config.header_read_timeout = Duration::from_millis(300)).await;
+    for addr in [app.addr, app.http_addr.unwrap()] {
+        let tcp = http1_send(addr, b"").await;
+
+        // Well within the default (5 s): the configured timeout closed it.
+        let answer = tokio::time::timeout(Duration::from_secs(3), http1_answer(tcp))
+            .await
+            .expect("closed at the configured header read timeout");
+
+        assert!(answer.is_empty(), "{answer}");
+    }
+}
+
+#[tokio::test]
 async fn under_overload_every_call_is_answered_ok_or_rate_limited_on_one_open_connection() {
     let gated = gated_app(|config| config.max_concurrent_requests = 4).await;
     let held: Vec<_> = {
