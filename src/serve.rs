@@ -158,6 +158,8 @@ pub async fn serve<S, B>(
             }
         });
     }
+    // New connections are refused from now on, not left in the backlog.
+    drop(listener);
     while connections.join_next().await.is_some() {}
 }
 
