@@ -240,16 +240,17 @@ async fn under_overload_every_call_is_answered_ok_or_rate_limited_on_one_open_co
     assert_eq!(proxy.connections(), 1, "shedding closed no connection");
 }
 
-/// Creates a dashboard key through `app`, returning its id and secret.
-async fn dashboard_key(app: &TestApp) -> (String, String) {
+/// Creates a key of `role` through `app` (CreateApiKey), returning its id
+/// and secret.
+async fn stored_key(app: &TestApp, role: Role) -> (String, String) {
     let created = app
         .admin()
         .create_api_key(authed(
             &app.keys.admin,
             CreateApiKeyRequest {
-                role: Role::Dashboard.into(),
+                role: role.into(),
                 merchant_id: String::new(),
-                label: "watcher".into(),
+                label: "hostile".into(),
             },
         ))
         .await
@@ -262,7 +263,7 @@ async fn dashboard_key(app: &TestApp) -> (String, String) {
 /// read, then the key revoked through `revoker` (this replica or another):
 /// the stream ends UNAUTHENTICATED.
 async fn a_watch_ends_unauthenticated_once_its_key_is_revoked(app: &TestApp, revoker: &TestApp) {
-    let (key_id, secret) = dashboard_key(app).await;
+    let (key_id, secret) = stored_key(app, Role::Dashboard).await;
     let mut stream = app
         .counters()
         .watch_counters(authed(
@@ -505,26 +506,14 @@ async fn a_burst_of_calls_with_a_stored_key_shares_one_lookup_and_none_is_refuse
     // On Redis, where a lookup is a round trip and lookups overlap.
     let app = spawn_app_on(Backend::Redis).await;
     app.seed().await;
-    let created = app
-        .admin()
-        .create_api_key(authed(
-            &app.keys.admin,
-            CreateApiKeyRequest {
-                role: Role::Feed.into(),
-                merchant_id: String::new(),
-                label: "burst".into(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let (_, secret) = stored_key(&app, Role::Feed).await;
     // Past the key cache's TTL, every call of the burst misses it at once.
     tokio::time::sleep(cartclick::auth::KEY_CACHE_TTL).await;
 
     let calls: Vec<_> = (0..300)
         .map(|n| {
             let mut clicks = app.clicks();
-            let request = authed(&created.secret, tap(&format!("viewer-{n}")));
+            let request = authed(&secret, tap(&format!("viewer-{n}")));
             tokio::spawn(async move { clicks.issue_token(request).await })
         })
         .collect();

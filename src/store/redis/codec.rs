@@ -116,6 +116,21 @@ fn whole_seconds_ms(ms: i64) -> i64 {
     ms.div_euclid(1000) * 1000
 }
 
+/// The attribution of a stored record: its merchant and the four ids the
+/// record keeps (campaign, creator, video, product).
+pub(super) fn stored_attribution(
+    merchant_id: &str,
+    [campaign, creator, video, product]: [&str; 4],
+) -> Attribution {
+    Attribution {
+        merchant_id: merchant_id.to_owned(),
+        campaign_id: campaign.to_owned(),
+        creator_id: creator.to_owned(),
+        video_id: video.to_owned(),
+        product_id: product.to_owned(),
+    }
+}
+
 /// A click value: attribution id, viewer hash (zeros once erased), tap time ms, expiry s.
 pub(super) fn click_value(
     attribution_id: &[u8; ATTRIBUTION_ID_LEN],
@@ -158,13 +173,7 @@ pub(super) fn parse_order(merchant_id: &str, order: &[u8]) -> Result<SaleRecord>
     let ms = |s: &str| s.parse::<i64>().ok().and_then(from_millis);
     Ok(SaleRecord {
         click_id: ClickId::from_hex(click).ok_or_else(|| corrupt("order"))?,
-        attribution: Attribution {
-            merchant_id: merchant_id.to_owned(),
-            campaign_id: (*campaign).to_owned(),
-            creator_id: (*creator).to_owned(),
-            video_id: (*video).to_owned(),
-            product_id: (*product).to_owned(),
-        },
+        attribution: stored_attribution(merchant_id, [*campaign, *creator, *video, *product]),
         amount: Money {
             currency: (*currency).to_owned(),
             amount_minor: amount.parse().map_err(|_| corrupt("order"))?,
@@ -204,13 +213,7 @@ pub(super) fn parse_event(
         id,
         kind,
         at,
-        attribution: Attribution {
-            merchant_id: merchant_id.to_owned(),
-            campaign_id: (*campaign).to_owned(),
-            creator_id: (*creator).to_owned(),
-            video_id: (*video).to_owned(),
-            product_id: (*product).to_owned(),
-        },
+        attribution: stored_attribution(merchant_id, [*campaign, *creator, *video, *product]),
         click_id,
         order_id: take("o"),
         reversal_id: take("rv"),

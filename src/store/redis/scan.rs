@@ -9,12 +9,14 @@ use redis::AsyncCommands;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 
 use crate::error::Result;
-use crate::model::{Attribution, BucketRange, ClickRecord, CounterCell, MerchantRecords};
+use crate::model::{BucketRange, ClickRecord, CounterCell, MerchantRecords};
 use crate::privacy::ViewerHash;
 use crate::token::ClickId;
 
 use super::RedisStore;
-use super::codec::{ATTRIBUTION_ID_LEN, corrupt, from_millis, parse_counts, parse_order};
+use super::codec::{
+    ATTRIBUTION_ID_LEN, corrupt, from_millis, parse_counts, parse_order, stored_attribution,
+};
 use super::connect::Conn;
 use super::keys::{REGISTRY_TAG, attribution_prefix, counter_prefix, dimension_from_code};
 
@@ -252,13 +254,10 @@ impl RedisStore {
                         .try_into()
                         .map_err(|_| corrupt("click record"))?,
                 ),
-                attribution: Attribution {
-                    merchant_id: merchant_id.to_owned(),
-                    campaign_id: (*campaign).to_owned(),
-                    creator_id: (*creator).to_owned(),
-                    video_id: (*video).to_owned(),
-                    product_id: (*product).to_owned(),
-                },
+                attribution: stored_attribution(
+                    merchant_id,
+                    [*campaign, *creator, *video, *product],
+                ),
                 viewer_hash: (viewer != [0u8; 16]).then_some(viewer),
                 clicked_at,
                 expires_at: expires
