@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use cartclick::model::{Money, NewClick, NewReversal, NewSale, Retention};
+use cartclick::model::{
+    MerchantId, Money, NewClick, NewReversal, NewSale, OrderId, Retention, ReversalId,
+};
 use cartclick::store::Store;
 use cartclick::store::redis::RedisStore;
 use cartclick::token::ClickId;
@@ -38,8 +40,8 @@ const CONCURRENCY: usize = 16;
 /// A sale of 125.00 DKK on `click`.
 fn sale(click: &NewClick, order_id: &str, now: DateTime<Utc>) -> NewSale {
     NewSale {
-        merchant_id: MERCHANT.into(),
-        order_id: order_id.into(),
+        merchant_id: MerchantId::stored(MERCHANT),
+        order_id: OrderId::stored(order_id),
         click_id: click.record.click_id,
         click_expires_at: click.record.expires_at,
         amount: Money {
@@ -281,9 +283,9 @@ async fn main() {
             let s = s.clone();
             async move {
                 s.reverse_sale(&NewReversal {
-                    merchant_id: MERCHANT.into(),
-                    order_id: format!("order-{round}-{i}"),
-                    reversal_id: format!("refund-{round}-{i}"),
+                    merchant_id: MerchantId::stored(MERCHANT),
+                    order_id: OrderId::stored(format!("order-{round}-{i}")),
+                    reversal_id: ReversalId::stored(format!("refund-{round}-{i}")),
                     amount: Money {
                         currency: "DKK".into(),
                         amount_minor: 2_500,

@@ -12,7 +12,6 @@
 //! queue on the store nor crowd out the lookups of real keys.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,69 +20,16 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
+use crate::model::{ApiKey, Grant, KeyId, MerchantId, Role};
 use crate::store::Store;
-
-/// What a key may do (API.md, "Authentication and roles").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// Feed services: ClickService.
-    Feed,
-    /// One merchant's shop: its sales and its counters.
-    Merchant,
-    /// Dashboards: every counter.
-    Dashboard,
-    /// Operators: everything.
-    Admin,
-}
-
-impl Role {
-    /// The name used in config files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Feed => "feed",
-            Role::Merchant => "merchant",
-            Role::Dashboard => "dashboard",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl FromStr for Role {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "feed" => Ok(Role::Feed),
-            "merchant" => Ok(Role::Merchant),
-            "dashboard" => Ok(Role::Dashboard),
-            "admin" => Ok(Role::Admin),
-            _ => Err(()),
-        }
-    }
-}
-
-/// A known API key: never the secret, only its hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKey {
-    /// The key's id, for logs and revocation.
-    pub id: String,
-    /// What it may call.
-    pub role: Role,
-    /// The merchant a merchant key is bound to.
-    pub merchant_id: Option<String>,
-    /// SHA-256 of the secret.
-    pub sha256: [u8; 32],
-}
 
 /// Who is calling: the key that authenticated the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     /// The key's id (safe to log; the secret never is).
-    pub key_id: String,
-    /// The key's role.
-    pub role: Role,
-    /// For merchant keys, the merchant they act for.
-    pub merchant_id: Option<String>,
+    pub key_id: KeyId,
+    /// What the key may do.
+    pub grant: Grant,
     /// The SHA-256 of the key's secret: how a long call (a stream) asks
     /// again whether the key is still live.
     pub sha256: [u8; 32],
@@ -103,7 +49,8 @@ pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller> {
 impl Caller {
     /// Allows the call when the caller has one of `roles` (admin always may).
     pub fn require(&self, roles: &[Role]) -> Result<()> {
-        if self.role == Role::Admin || roles.contains(&self.role) {
+        let role = self.grant.role();
+        if role == Role::Admin || roles.contains(&role) {
             Ok(())
         } else {
             Err(Error::PermissionDenied)
@@ -112,16 +59,15 @@ impl Caller {
 
     /// The merchant a sale call acts for: a merchant key's own merchant, or,
     /// for an admin key, the merchant named in the [`ACT_AS_MERCHANT`] metadata.
-    pub fn sale_merchant(&self, metadata: &tonic::metadata::MetadataMap) -> Result<String> {
-        match (self.role, &self.merchant_id) {
-            (Role::Merchant, Some(merchant_id)) => Ok(merchant_id.clone()),
-            (Role::Admin, _) => {
+    pub fn sale_merchant(&self, metadata: &tonic::metadata::MetadataMap) -> Result<MerchantId> {
+        match &self.grant {
+            Grant::Merchant(merchant_id) => Ok(merchant_id.clone()),
+            Grant::Admin => {
                 let merchant_id = metadata
                     .get(ACT_AS_MERCHANT)
                     .and_then(|value| value.to_str().ok())
                     .ok_or_else(|| Error::invalid_field(ACT_AS_MERCHANT, "missing"))?;
-                crate::policy::validate_id(ACT_AS_MERCHANT, merchant_id)?;
-                Ok(merchant_id.to_owned())
+                MerchantId::parse(ACT_AS_MERCHANT, merchant_id)
             }
             _ => Err(Error::PermissionDenied),
         }
@@ -199,8 +145,7 @@ impl std::fmt::Debug for Authenticator {
 fn caller_of(key: &ApiKey) -> Caller {
     Caller {
         key_id: key.id.clone(),
-        role: key.role,
-        merchant_id: key.merchant_id.clone(),
+        grant: key.grant.clone(),
         sha256: key.sha256,
     }
 }
@@ -311,9 +256,8 @@ mod tests {
 
     fn auth() -> Authenticator {
         Authenticator::new(&[ApiKey {
-            id: "feed-1".into(),
-            role: Role::Feed,
-            merchant_id: None,
+            id: KeyId::stored("feed-1"),
+            grant: Grant::Feed,
             sha256: secret_sha256("s3cret"),
         }])
     }
@@ -325,7 +269,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(caller.key_id, "feed-1");
-        assert_eq!(caller.role, Role::Feed);
+        assert_eq!(caller.grant, Grant::Feed);
         assert!(
             auth()
                 .authenticate(&with_auth("bearer s3cret"))
@@ -353,9 +297,8 @@ mod tests {
     #[test]
     fn roles_allow_their_services_and_admin_everything() {
         let feed = Caller {
-            key_id: "f".into(),
-            role: Role::Feed,
-            merchant_id: None,
+            key_id: KeyId::stored("f"),
+            grant: Grant::Feed,
             sha256: [0; 32],
         };
         assert!(feed.require(&[Role::Feed]).is_ok());
@@ -364,9 +307,8 @@ mod tests {
             Err(Error::PermissionDenied)
         );
         let admin = Caller {
-            key_id: "a".into(),
-            role: Role::Admin,
-            merchant_id: None,
+            key_id: KeyId::stored("a"),
+            grant: Grant::Admin,
             sha256: [0; 32],
         };
         assert!(admin.require(&[Role::Merchant]).is_ok());

@@ -14,9 +14,10 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
-use crate::auth::{ApiKey, Role, secret_sha256};
+use crate::auth::secret_sha256;
 use crate::config::{Config, ServeArgs, StoreUrl};
 use crate::domain::CampaignSpec;
+use crate::model::{ApiKey, CampaignId, Grant, KeyId, MerchantId, Role};
 use crate::model::{DEFAULT_ATTRIBUTION_WINDOW, Merchant, ReviewDecision};
 use crate::proto;
 use crate::startup::Application;
@@ -759,9 +760,13 @@ fn dev_keys() -> (Vec<ApiKey>, Vec<(Role, String)>) {
             URL_SAFE_NO_PAD.encode(rand::random::<[u8; 18]>())
         );
         keys.push(ApiKey {
-            id: format!("dev-{}", role.as_str()),
-            role,
-            merchant_id: (role == Role::Merchant).then(|| DEMO_MERCHANT.to_owned()),
+            id: KeyId::stored(format!("dev-{}", role.as_str())),
+            grant: match role {
+                Role::Feed => Grant::Feed,
+                Role::Merchant => Grant::Merchant(MerchantId::stored(DEMO_MERCHANT)),
+                Role::Dashboard => Grant::Dashboard,
+                Role::Admin => Grant::Admin,
+            },
             sha256: secret_sha256(&secret),
         });
         secrets.push((role, secret));
@@ -773,7 +778,7 @@ async fn seed_demo(app: &Application) -> Result<(), String> {
     let domain = app.domain();
     domain
         .put_merchant(Merchant {
-            merchant_id: DEMO_MERCHANT.into(),
+            merchant_id: MerchantId::stored(DEMO_MERCHANT),
             display_name: "Demo Shop".into(),
             allowed_domains: vec![DEMO_DOMAIN.into()],
             token_param: crate::model::DEFAULT_TOKEN_PARAM.into(),
@@ -782,8 +787,8 @@ async fn seed_demo(app: &Application) -> Result<(), String> {
         .map_err(|e| format!("seeding the demo merchant: {e}"))?;
     domain
         .put_campaign(CampaignSpec {
-            campaign_id: DEMO_CAMPAIGN.into(),
-            merchant_id: DEMO_MERCHANT.into(),
+            campaign_id: CampaignId::stored(DEMO_CAMPAIGN),
+            merchant_id: MerchantId::stored(DEMO_MERCHANT),
             category: "apparel".into(),
             attribution_window: DEFAULT_ATTRIBUTION_WINDOW,
             product_ids: Vec::new(),
@@ -791,7 +796,11 @@ async fn seed_demo(app: &Application) -> Result<(), String> {
         .await
         .map_err(|e| format!("seeding the demo campaign: {e}"))?;
     domain
-        .review_campaign(DEMO_CAMPAIGN, ReviewDecision::Approve, "demo".into())
+        .review_campaign(
+            &CampaignId::stored(DEMO_CAMPAIGN),
+            ReviewDecision::Approve,
+            "demo".into(),
+        )
         .await
         .map_err(|e| format!("approving the demo campaign: {e}"))?;
     Ok(())

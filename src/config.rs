@@ -12,8 +12,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 
-use crate::auth::{ApiKey, Role};
 use crate::model::Retention;
+use crate::model::{ApiKey, Grant, KeyId, MerchantId, Role};
 use crate::policy::CategoryRules;
 use crate::privacy::{MIN_PEPPER_LEN, ViewerPepper};
 use crate::token::{KeyRing, SigningKey};
@@ -495,7 +495,7 @@ fn api_keys(keys: Vec<FileApiKey>) -> Result<Vec<ApiKey>, ConfigError> {
     let mut out: Vec<ApiKey> = Vec::with_capacity(keys.len());
     for (i, key) in keys.into_iter().enumerate() {
         let at = |field: &str| format!("api_keys[{i}].{field}");
-        crate::policy::validate_id("id", &key.id).map_err(|e| ConfigError::at(at("id"), e))?;
+        let id = KeyId::parse("id", key.id).map_err(|e| ConfigError::at(at("id"), e))?;
         let role: Role = key.role.parse().map_err(|_| {
             ConfigError::at(at("role"), "must be feed, merchant, dashboard or admin")
         })?;
@@ -503,29 +503,31 @@ fn api_keys(keys: Vec<FileApiKey>) -> Result<Vec<ApiKey>, ConfigError> {
             .ok()
             .and_then(|bytes| bytes.try_into().ok())
             .ok_or_else(|| ConfigError::at(at("sha256"), "must be 64 hex digits"))?;
-        match (role, &key.merchant_id) {
+        let grant = match (role, key.merchant_id) {
             (Role::Merchant, None) => {
                 return Err(ConfigError::at(
                     at("merchant_id"),
                     "is required for role merchant",
                 ));
             }
-            (Role::Merchant, Some(merchant_id)) => {
-                crate::policy::validate_id("merchant_id", merchant_id)
-                    .map_err(|e| ConfigError::at(at("merchant_id"), e))?;
-            }
+            (Role::Merchant, Some(merchant_id)) => Grant::Merchant(
+                MerchantId::parse("merchant_id", merchant_id)
+                    .map_err(|e| ConfigError::at(at("merchant_id"), e))?,
+            ),
             (_, Some(_)) => {
                 return Err(ConfigError::at(
                     at("merchant_id"),
                     "is only for role merchant",
                 ));
             }
-            (_, None) => {}
-        }
-        if out.iter().any(|k| k.id == key.id) {
+            (Role::Feed, None) => Grant::Feed,
+            (Role::Dashboard, None) => Grant::Dashboard,
+            (Role::Admin, None) => Grant::Admin,
+        };
+        if out.iter().any(|k| k.id == id) {
             return Err(ConfigError::at(
                 at("id"),
-                format!("duplicate key id {:?}", key.id),
+                format!("duplicate key id {:?}", id.as_str()),
             ));
         }
         if out.iter().any(|k| k.sha256 == sha256) {
@@ -534,12 +536,7 @@ fn api_keys(keys: Vec<FileApiKey>) -> Result<Vec<ApiKey>, ConfigError> {
                 "the same secret is used by another key",
             ));
         }
-        out.push(ApiKey {
-            id: key.id,
-            role,
-            merchant_id: key.merchant_id,
-            sha256,
-        });
+        out.push(ApiKey { id, grant, sha256 });
     }
     Ok(out)
 }
@@ -695,7 +692,10 @@ tap_rate_limit_per_minute = 60
         );
         let config = Config::from_toml(&text).expect("valid");
         assert_eq!(config.api_keys.len(), 2);
-        assert_eq!(config.api_keys[1].merchant_id.as_deref(), Some("m-1"));
+        assert_eq!(
+            config.api_keys[1].grant,
+            Grant::Merchant(MerchantId::stored("m-1"))
+        );
         assert!(config.policy.categories.is_age_restricted("energy-drinks"));
         assert!(config.signing_keys.is_some());
         assert_eq!(config.store, StoreUrl::Memory);

@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::auth::{ApiKey, Caller, Role, secret_sha256};
+use crate::auth::{Caller, secret_sha256};
 use crate::clock::Clock;
 use crate::config::Policy;
 use crate::error::{Error, Result};
@@ -20,6 +20,10 @@ use crate::model::{
     AgeBracket, Attribution, BucketRange, Campaign, ClickOutcome, ClickRecord, Counts, Dimension,
     Granularity, Merchant, Money, NewClick, NewReversal, NewSale, ReversalOutcome, ReviewDecision,
     SaleOutcome, TopEntry, TopMetric,
+};
+use crate::model::{
+    ApiKey, CampaignId, CreatorId, Grant, KeyId, MerchantId, OrderId, ProductId, ReversalId,
+    VideoId,
 };
 use crate::policy;
 use crate::privacy::ViewerPepper;
@@ -42,13 +46,13 @@ pub struct Tap {
     /// The viewer: hashed before anything is stored.
     pub viewer_id: String,
     /// The video the cart was tapped on.
-    pub video_id: String,
+    pub video_id: VideoId,
     /// The video's creator.
-    pub creator_id: String,
+    pub creator_id: CreatorId,
     /// The cart's campaign.
-    pub campaign_id: String,
+    pub campaign_id: CampaignId,
     /// The cart's product.
-    pub product_id: String,
+    pub product_id: ProductId,
     /// Where the viewer goes.
     pub landing_url: String,
     /// The viewer's age bracket.
@@ -74,15 +78,15 @@ pub struct IssuedToken {
 #[derive(Debug, Clone)]
 pub struct CampaignSpec {
     /// The campaign's id.
-    pub campaign_id: String,
+    pub campaign_id: CampaignId,
     /// The merchant that pays for it.
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     /// Its category.
     pub category: String,
     /// Its attribution window, validated.
     pub attribution_window: Duration,
     /// Its products; empty means any.
-    pub product_ids: Vec<String>,
+    pub product_ids: Vec<ProductId>,
 }
 
 /// Counters over a range: one bucket per step and their sum.
@@ -100,7 +104,7 @@ pub struct CounterSeries {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedKey {
     /// The key's id, for revocation.
-    pub key_id: String,
+    pub key_id: KeyId,
     /// The bearer secret.
     pub secret: String,
 }
@@ -235,9 +239,9 @@ impl Cartclick {
     /// the order to its click, exactly once.
     pub async fn confirm_sale(
         &self,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         token: &str,
-        order_id: String,
+        order_id: OrderId,
         amount: Money,
     ) -> Result<SaleOutcome> {
         let now = self.clock.now();
@@ -257,7 +261,7 @@ impl Cartclick {
             return Err(Error::TokenInvalid);
         }
         let sale = NewSale {
-            merchant_id: merchant_id.to_owned(),
+            merchant_id: merchant_id.clone(),
             order_id,
             click_id: claims.click_id,
             click_expires_at: timestamp(claims.expires_at.min(i64::MAX as u64) as i64),
@@ -276,14 +280,14 @@ impl Cartclick {
     /// id; a refund of zero is refused before anything is recorded.
     pub async fn reverse_sale(
         &self,
-        merchant_id: &str,
-        order_id: String,
-        reversal_id: String,
+        merchant_id: &MerchantId,
+        order_id: OrderId,
+        reversal_id: ReversalId,
         amount: Money,
     ) -> Result<ReversalOutcome> {
         policy::check_reversal_amount(&amount)?;
         let reversal = NewReversal {
-            merchant_id: merchant_id.to_owned(),
+            merchant_id: merchant_id.clone(),
             order_id,
             reversal_id,
             amount,
@@ -393,30 +397,34 @@ impl Cartclick {
         caller: &Caller,
         dimension: Dimension,
         id: &str,
-    ) -> Result<Option<String>> {
-        let own = match (caller.role, caller.merchant_id.as_deref()) {
-            (Role::Admin | Role::Dashboard, _) => return Ok(None),
-            (Role::Merchant, Some(own)) => own,
-            _ => return Err(Error::PermissionDenied),
+    ) -> Result<Option<MerchantId>> {
+        let own = match &caller.grant {
+            Grant::Admin | Grant::Dashboard => return Ok(None),
+            Grant::Merchant(own) => own,
+            Grant::Feed => return Err(Error::PermissionDenied),
         };
         let allowed = match dimension {
             Dimension::Merchant => id == own,
             Dimension::Campaign => self
                 .cached_campaign(id)
                 .await?
-                .is_some_and(|campaign| campaign.merchant_id == own),
+                .is_some_and(|campaign| campaign.merchant_id == *own),
             Dimension::Product => true,
             Dimension::Creator | Dimension::Video => false,
         };
         if allowed {
-            Ok(Some(own.to_owned()))
+            Ok(Some(own.clone()))
         } else {
             Err(Error::PermissionDenied)
         }
     }
 
     /// Recounts a merchant's UTC day from its raw records (see [`crate::reconcile`]).
-    pub async fn reconcile(&self, merchant_id: &str, day: NaiveDate) -> Result<ReconcileReport> {
+    pub async fn reconcile(
+        &self,
+        merchant_id: &MerchantId,
+        day: NaiveDate,
+    ) -> Result<ReconcileReport> {
         crate::reconcile::reconcile(self.store.as_ref(), merchant_id, day).await
     }
 
@@ -440,23 +448,17 @@ impl Cartclick {
 
     /// Makes an API key: a random id and secret; only the secret's hash is
     /// stored. The secret is in the answer and nowhere else.
-    pub async fn create_api_key(
-        &self,
-        role: Role,
-        merchant_id: Option<String>,
-        label: &str,
-    ) -> Result<CreatedKey> {
-        if let Some(merchant_id) = &merchant_id
+    pub async fn create_api_key(&self, grant: Grant, label: &str) -> Result<CreatedKey> {
+        if let Some(merchant_id) = grant.merchant()
             && self.store.get_merchant(merchant_id).await?.is_none()
         {
             return Err(Error::MerchantNotFound);
         }
-        let key_id = format!("key_{}", hex::encode(rand::random::<[u8; 8]>()));
+        let key_id = KeyId::stored(format!("key_{}", hex::encode(rand::random::<[u8; 8]>())));
         let secret = format!("cc_{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
         let key = ApiKey {
             id: key_id.clone(),
-            role,
-            merchant_id,
+            grant,
             sha256: secret_sha256(&secret),
         };
         self.store.put_api_key(&key, label).await?;
@@ -464,7 +466,7 @@ impl Cartclick {
     }
 
     /// Revokes a stored API key; false when there is no such key.
-    pub async fn revoke_api_key(&self, key_id: &str) -> Result<bool> {
+    pub async fn revoke_api_key(&self, key_id: &KeyId) -> Result<bool> {
         self.store.revoke_api_key(key_id).await
     }
 
@@ -483,7 +485,7 @@ impl Cartclick {
     }
 
     /// Reads a merchant.
-    pub async fn get_merchant(&self, merchant_id: &str) -> Result<Merchant> {
+    pub async fn get_merchant(&self, merchant_id: &MerchantId) -> Result<Merchant> {
         self.store
             .get_merchant(merchant_id)
             .await?
@@ -491,7 +493,7 @@ impl Cartclick {
     }
 
     /// Reads a campaign.
-    pub async fn get_campaign(&self, campaign_id: &str) -> Result<Campaign> {
+    pub async fn get_campaign(&self, campaign_id: &CampaignId) -> Result<Campaign> {
         self.store
             .get_campaign(campaign_id)
             .await?
@@ -532,7 +534,7 @@ impl Cartclick {
     /// Applies a reviewer's decision.
     pub async fn review_campaign(
         &self,
-        campaign_id: &str,
+        campaign_id: &CampaignId,
         decision: ReviewDecision,
         reason: String,
     ) -> Result<Campaign> {

@@ -14,11 +14,11 @@ use url::{Host, Url};
 use crate::error::{Error, Result};
 use crate::model::{
     AgeBracket, Campaign, CampaignStatus, DEFAULT_ATTRIBUTION_WINDOW, DEFAULT_TOKEN_PARAM,
-    MAX_ATTRIBUTION_WINDOW, MIN_ATTRIBUTION_WINDOW, Money, ReviewDecision,
+    MAX_ATTRIBUTION_WINDOW, MIN_ATTRIBUTION_WINDOW, Money, ProductId, ReviewDecision,
 };
 
-/// Longest id (merchant, campaign, product, viewer, order, ...) in bytes.
-pub const MAX_ID_LEN: usize = 128;
+/// Ids are checked where they become [`crate::model::ids`] types.
+pub use crate::model::ids::{MAX_ID_LEN, check_id as validate_id};
 /// Longest landing URL in bytes, as sent and as parsed.
 pub const MAX_URL_LEN: usize = 2048;
 /// Largest amount in minor units, inclusive (10^12).
@@ -31,27 +31,6 @@ pub const MAX_DOMAIN_LEN: usize = 253;
 pub const MAX_LABEL_LEN: usize = 63;
 /// The field name landing URL errors carry.
 pub const LANDING_URL_FIELD: &str = "landing_url";
-
-/// Checks an id: 1 to [`MAX_ID_LEN`] bytes of printable ASCII without spaces
-/// (0x21 to 0x7E). Fails with `INVALID_FIELD` naming `field`.
-pub fn validate_id(field: &str, value: &str) -> Result<()> {
-    if value.is_empty() {
-        return Err(Error::invalid_field(field, "missing"));
-    }
-    if value.len() > MAX_ID_LEN {
-        return Err(Error::invalid_field(
-            field,
-            format!("too long: at most {MAX_ID_LEN} bytes"),
-        ));
-    }
-    if !value.bytes().all(|b| (0x21..=0x7E).contains(&b)) {
-        return Err(Error::invalid_field(
-            field,
-            "must be printable ascii without spaces",
-        ));
-    }
-    Ok(())
-}
 
 /// Checks an amount of money: `currency_code` a known ISO 4217 alphabetic code
 /// in upper case that is money, `amount_minor` from 0 to
@@ -450,13 +429,13 @@ pub fn status_after_put(
     existing: Option<&Campaign>,
     merchant_id: &str,
     category: &str,
-    product_ids: &[String],
+    product_ids: &[ProductId],
 ) -> CampaignStatus {
     let Some(existing) = existing else {
         return CampaignStatus::Pending;
     };
-    let old_products: HashSet<&str> = existing.product_ids.iter().map(String::as_str).collect();
-    let new_products: HashSet<&str> = product_ids.iter().map(String::as_str).collect();
+    let old_products: HashSet<&ProductId> = existing.product_ids.iter().collect();
+    let new_products: HashSet<&ProductId> = product_ids.iter().collect();
     if existing.merchant_id != merchant_id
         || category_slug(&existing.category) != category_slug(category)
         || old_products != new_products
@@ -487,6 +466,7 @@ pub fn attribution_window(field: &str, window: Option<Duration>) -> Result<Durat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{CampaignId, MerchantId};
     use proptest::prelude::*;
 
     fn shop() -> Vec<String> {
@@ -509,11 +489,11 @@ mod tests {
 
     fn campaign(category: &str, status: CampaignStatus, products: &[&str]) -> Campaign {
         Campaign {
-            campaign_id: "c-1".to_owned(),
-            merchant_id: "m-1".to_owned(),
+            campaign_id: CampaignId::stored("c-1"),
+            merchant_id: MerchantId::stored("m-1"),
             category: category.to_owned(),
             attribution_window: DEFAULT_ATTRIBUTION_WINDOW,
-            product_ids: products.iter().map(|p| (*p).to_owned()).collect(),
+            product_ids: self::products(products),
             status,
             review_reason: String::new(),
             revision: 1,
@@ -522,6 +502,10 @@ mod tests {
 
     fn strings(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn products(list: &[&str]) -> Vec<ProductId> {
+        list.iter().map(|p| ProductId::stored(*p)).collect()
     }
 
     // ---- validate_id ----
@@ -1354,7 +1338,7 @@ mod tests {
     fn unchanged_review_inputs_keep_the_status() {
         let c = campaign("Sports Shoes", CampaignStatus::Approved, &["p1", "p2"]);
         assert_eq!(
-            status_after_put(Some(&c), "m-1", "Sports Shoes", &strings(&["p1", "p2"])),
+            status_after_put(Some(&c), "m-1", "Sports Shoes", &products(&["p1", "p2"])),
             CampaignStatus::Approved
         );
         // Same slug, same set (order and repeats do not matter).
@@ -1363,7 +1347,7 @@ mod tests {
                 Some(&c),
                 "m-1",
                 "sports_shoes",
-                &strings(&["p2", "p1", "p2"])
+                &products(&["p2", "p1", "p2"])
             ),
             CampaignStatus::Approved
         );
@@ -1378,15 +1362,15 @@ mod tests {
     fn changed_review_inputs_go_back_to_pending() {
         let c = campaign("shoes", CampaignStatus::Approved, &["p1"]);
         assert_eq!(
-            status_after_put(Some(&c), "m-2", "shoes", &strings(&["p1"])),
+            status_after_put(Some(&c), "m-2", "shoes", &products(&["p1"])),
             CampaignStatus::Pending
         );
         assert_eq!(
-            status_after_put(Some(&c), "m-1", "boots", &strings(&["p1"])),
+            status_after_put(Some(&c), "m-1", "boots", &products(&["p1"])),
             CampaignStatus::Pending
         );
         assert_eq!(
-            status_after_put(Some(&c), "m-1", "shoes", &strings(&["p1", "p2"])),
+            status_after_put(Some(&c), "m-1", "shoes", &products(&["p1", "p2"])),
             CampaignStatus::Pending
         );
         assert_eq!(
@@ -1395,7 +1379,7 @@ mod tests {
         );
         let rejected = campaign("shoes", CampaignStatus::Rejected, &[]);
         assert_eq!(
-            status_after_put(Some(&rejected), "m-1", "shoes", &strings(&["p"])),
+            status_after_put(Some(&rejected), "m-1", "shoes", &products(&["p"])),
             CampaignStatus::Pending
         );
     }

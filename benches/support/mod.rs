@@ -6,7 +6,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cartclick::model::{Attribution, ClickRecord, NewClick, Retention};
+use cartclick::model::{
+    Attribution, CampaignId, ClickRecord, CreatorId, MerchantId, NewClick, ProductId, Retention,
+    VideoId,
+};
 use cartclick::store::redis::{RedisOptions, RedisStore};
 use cartclick::token::ClickId;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -89,11 +92,11 @@ pub fn launch_day_click(i: usize, now: DateTime<Utc>) -> NewClick {
         record: ClickRecord {
             click_id: ClickId::random(),
             attribution: Attribution {
-                merchant_id: MERCHANT.into(),
-                campaign_id: "campaign-1".into(),
-                creator_id: format!("creator-{}", i % 100),
-                video_id: format!("video-{}", i % 100),
-                product_id: format!("sku-{}", i % 10),
+                merchant_id: MerchantId::stored(MERCHANT),
+                campaign_id: CampaignId::stored("campaign-1"),
+                creator_id: CreatorId::stored(format!("creator-{}", i % 100)),
+                video_id: VideoId::stored(format!("video-{}", i % 100)),
+                product_id: ProductId::stored(format!("sku-{}", i % 10)),
             },
             viewer_hash: Some(rand::random()),
             clicked_at: now,

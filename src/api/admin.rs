@@ -5,10 +5,11 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 use crate::api::{State, id, reply, required};
-use crate::auth::{Role, caller};
+use crate::auth::caller;
 use crate::domain::CampaignSpec;
 use crate::error::{Error, Result};
 use crate::model::{Campaign, CampaignStatus, Merchant, ReviewDecision};
+use crate::model::{CampaignId, Grant, KeyId, MerchantId, Role};
 use crate::policy;
 use crate::proto::admin_service_server::AdminService;
 use crate::proto::{
@@ -75,7 +76,7 @@ fn decode_merchant(merchant: Option<proto::Merchant>) -> Result<Merchant> {
 
 fn encode_merchant(merchant: Merchant) -> proto::Merchant {
     proto::Merchant {
-        merchant_id: merchant.merchant_id,
+        merchant_id: merchant.merchant_id.into(),
         display_name: merchant.display_name,
         allowed_domains: merchant.allowed_domains,
         token_param: merchant.token_param,
@@ -127,14 +128,14 @@ fn encode_campaign(campaign: Campaign) -> proto::Campaign {
         CampaignStatus::Paused => proto::CampaignStatus::Paused,
     };
     proto::Campaign {
-        campaign_id: campaign.campaign_id,
-        merchant_id: campaign.merchant_id,
+        campaign_id: campaign.campaign_id.into(),
+        merchant_id: campaign.merchant_id.into(),
         category: campaign.category,
         attribution_window: Some(prost_types::Duration {
             seconds: campaign.attribution_window.as_secs() as i64,
             nanos: 0,
         }),
-        product_ids: campaign.product_ids,
+        product_ids: campaign.product_ids.into_iter().map(String::from).collect(),
         status: status.into(),
         review_reason: campaign.review_reason,
     }
@@ -190,7 +191,7 @@ impl AdminService for AdminApi {
     ) -> Result<Response<GetMerchantResponse>, Status> {
         let result = async {
             self.admin(&request)?;
-            let merchant_id = id("merchant_id", request.into_inner().merchant_id)?;
+            let merchant_id: MerchantId = id("merchant_id", request.into_inner().merchant_id)?;
             let merchant = self.state.domain.get_merchant(&merchant_id).await?;
             Ok(GetMerchantResponse {
                 merchant: Some(encode_merchant(merchant)),
@@ -207,15 +208,17 @@ impl AdminService for AdminApi {
             self.admin(&request)?;
             let request = request.into_inner();
             let role = role(request.role)?;
-            let merchant_id = match (role, request.merchant_id.is_empty()) {
+            let grant = match (role, request.merchant_id.is_empty()) {
                 (Role::Merchant, true) => {
                     return Err(Error::invalid_field(
                         "merchant_id",
                         "missing: a merchant key is bound to one merchant",
                     ));
                 }
-                (Role::Merchant, false) => Some(id("merchant_id", request.merchant_id)?),
-                (_, true) => None,
+                (Role::Merchant, false) => Grant::Merchant(id("merchant_id", request.merchant_id)?),
+                (Role::Feed, true) => Grant::Feed,
+                (Role::Dashboard, true) => Grant::Dashboard,
+                (Role::Admin, true) => Grant::Admin,
                 (_, false) => {
                     return Err(Error::invalid_field(
                         "merchant_id",
@@ -224,14 +227,10 @@ impl AdminService for AdminApi {
                 }
             };
             let label = text("label", request.label)?;
-            let created = self
-                .state
-                .domain
-                .create_api_key(role, merchant_id, &label)
-                .await?;
+            let created = self.state.domain.create_api_key(grant, &label).await?;
             self.state.auth.forget_cached();
             Ok(CreateApiKeyResponse {
-                key_id: created.key_id,
+                key_id: created.key_id.into(),
                 secret: created.secret,
             })
         };
@@ -244,7 +243,7 @@ impl AdminService for AdminApi {
     ) -> Result<Response<RevokeApiKeyResponse>, Status> {
         let result = async {
             self.admin(&request)?;
-            let key_id = id("key_id", request.into_inner().key_id)?;
+            let key_id: KeyId = id("key_id", request.into_inner().key_id)?;
             if self.state.auth.is_bootstrap(&key_id) {
                 return Err(Error::invalid_field(
                     "key_id",
@@ -282,7 +281,7 @@ impl AdminService for AdminApi {
         let result = async {
             self.admin(&request)?;
             let request = request.into_inner();
-            let campaign_id = id("campaign_id", request.campaign_id)?;
+            let campaign_id: CampaignId = id("campaign_id", request.campaign_id)?;
             let decision = decision(request.decision)?;
             let reason = text("reason", request.reason)?;
             let campaign = self
@@ -303,7 +302,7 @@ impl AdminService for AdminApi {
     ) -> Result<Response<GetCampaignResponse>, Status> {
         let result = async {
             self.admin(&request)?;
-            let campaign_id = id("campaign_id", request.into_inner().campaign_id)?;
+            let campaign_id: CampaignId = id("campaign_id", request.into_inner().campaign_id)?;
             let campaign = self.state.domain.get_campaign(&campaign_id).await?;
             Ok(GetCampaignResponse {
                 campaign: Some(encode_campaign(campaign)),
@@ -318,7 +317,7 @@ impl AdminService for AdminApi {
     ) -> Result<Response<EraseViewerResponse>, Status> {
         let result = async {
             self.admin(&request)?;
-            let viewer_id = id("viewer_id", request.into_inner().viewer_id)?;
+            let viewer_id: String = id("viewer_id", request.into_inner().viewer_id)?;
             let clicks_erased = self.state.domain.erase_viewer(&viewer_id).await?;
             Ok(EraseViewerResponse {
                 clicks_erased: i64::try_from(clicks_erased).unwrap_or(i64::MAX),

@@ -3,9 +3,10 @@
 use tonic::{Request, Response, Status};
 
 use crate::api::{State, age_bracket, id, reply, to_timestamp};
-use crate::auth::{Role, caller};
+use crate::auth::caller;
 use crate::domain::{IssuedToken, Tap};
 use crate::error::{Error, Result};
+use crate::model::Role;
 use crate::policy::MAX_URL_LEN;
 use crate::proto::click_service_server::ClickService;
 use crate::proto::{IssueTokenRequest, IssueTokenResponse};

@@ -8,10 +8,11 @@ use tonic::{Request, Response, Status};
 use chrono::NaiveDate;
 
 use crate::api::{State, dimension, granularity, id, refused, reply, timestamp, to_bucket};
-use crate::auth::{Caller, Role, caller};
+use crate::auth::{Caller, caller};
 use crate::domain::CounterSeries;
 use crate::error::Error;
 use crate::model::{Counts, Dimension, TopMetric};
+use crate::model::{MerchantId, Role};
 use crate::policy;
 use crate::proto;
 use crate::proto::counter_service_server::CounterService;
@@ -56,7 +57,7 @@ impl CounterService for CounterApi {
             caller.require(&[Role::Dashboard, Role::Merchant])?;
             let request = request.into_inner();
             let dimension = dimension("dimension", request.dimension)?;
-            let id = id("id", request.id)?;
+            let id: String = id("id", request.id)?;
             let granularity = granularity("granularity", request.granularity)?;
             let start = timestamp("start_time", request.start_time)?;
             let end = timestamp("end_time", request.end_time)?;
@@ -143,9 +144,9 @@ impl CounterService for CounterApi {
                 Some(id("merchant_id", request.merchant_id)?)
             };
             // A merchant key ranks within its own merchant only.
-            let merchant = match (&caller.merchant_id, requested) {
-                (Some(own), None) if caller.role == Role::Merchant => Some(own.clone()),
-                (Some(own), Some(asked)) if caller.role == Role::Merchant => {
+            let merchant = match (caller.grant.merchant(), requested) {
+                (Some(own), None) => Some(own.clone()),
+                (Some(own), Some(asked)) => {
                     if *own != asked {
                         return Err(Error::PermissionDenied);
                     }
@@ -182,7 +183,7 @@ impl CounterService for CounterApi {
             caller.require(&[Role::Dashboard, Role::Merchant])?;
             let request = request.into_inner();
             let dimension = dimension("dimension", request.dimension)?;
-            let id = id("id", request.id)?;
+            let id: String = id("id", request.id)?;
             let share = self
                 .state
                 .domain
@@ -229,7 +230,7 @@ async fn watch(
     caller: Caller,
     dimension: Dimension,
     id: String,
-    share: Option<String>,
+    share: Option<MerchantId>,
     first: (chrono::DateTime<chrono::Utc>, Counts),
     tx: tokio::sync::mpsc::Sender<Result<WatchCountersResponse, Status>>,
 ) {

@@ -17,6 +17,7 @@ use tonic::{Response, Status};
 use crate::auth::Authenticator;
 use crate::domain::Cartclick;
 use crate::error::{Error, Result};
+use crate::model::ids::ParseId;
 use crate::model::{AgeBracket, Counts, Dimension, Granularity, Money};
 use crate::policy;
 use crate::proto;
@@ -60,10 +61,10 @@ pub(crate) fn refused(error: Error) -> Status {
     error.into()
 }
 
-/// A required id field (1..128 printable ASCII bytes).
-pub(crate) fn id(field: &str, value: String) -> Result<String> {
-    policy::validate_id(field, &value)?;
-    Ok(value)
+/// A required id field (1..128 printable ASCII bytes), as the id type the
+/// caller wants.
+pub(crate) fn id<T: ParseId>(field: &str, value: String) -> Result<T> {
+    T::parse_id(field, value)
 }
 
 /// A required nested message.

@@ -3,9 +3,10 @@
 use tonic::{Request, Response, Status};
 
 use crate::api::{State, id, money, reply, to_money, to_timestamp};
-use crate::auth::{Role, caller};
+use crate::auth::caller;
 use crate::error::{Error, Result};
 use crate::model::SaleOutcome;
+use crate::model::{MerchantId, Role};
 use crate::proto::sale_service_server::SaleService;
 use crate::proto::{
     ConfirmSaleRequest, ConfirmSaleResponse, ReverseSaleRequest, ReverseSaleResponse,
@@ -23,10 +24,10 @@ fn encode(outcome: SaleOutcome) -> ConfirmSaleResponse {
     tracing::Span::current().record("campaign_id", sale.attribution.campaign_id.as_str());
     ConfirmSaleResponse {
         click_id: sale.click_id.to_hex(),
-        campaign_id: sale.attribution.campaign_id,
-        creator_id: sale.attribution.creator_id,
-        video_id: sale.attribution.video_id,
-        product_id: sale.attribution.product_id,
+        campaign_id: sale.attribution.campaign_id.into(),
+        creator_id: sale.attribution.creator_id.into(),
+        video_id: sale.attribution.video_id.into(),
+        product_id: sale.attribution.product_id.into(),
         clicked_at: Some(to_timestamp(sale.clicked_at)),
         confirmed_at: Some(to_timestamp(sale.confirmed_at)),
         replayed: outcome.replayed,
@@ -36,7 +37,7 @@ fn encode(outcome: SaleOutcome) -> ConfirmSaleResponse {
 impl SaleApi {
     /// Authenticates a sale call and names the merchant it acts for (also
     /// on the RPC's span).
-    async fn merchant<T>(&self, request: &Request<T>) -> Result<String> {
+    async fn merchant<T>(&self, request: &Request<T>) -> Result<MerchantId> {
         let caller = caller(request)?;
         caller.require(&[Role::Merchant])?;
         let merchant_id = caller.sale_merchant(request.metadata())?;

@@ -9,9 +9,9 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::auth::ApiKey;
 use crate::error::{Error, Result};
 use crate::model::FirstClick;
+use crate::model::{ApiKey, CampaignId, MerchantId, OrderId, ReversalId};
 use crate::model::{
     Attribution, BucketRange, Campaign, ClickOutcome, ClickRecord, CounterCell, Counts, Dimension,
     Event, EventKind, Granularity, Merchant, MerchantRecords, Money, NewClick, NewReversal,
@@ -50,7 +50,7 @@ impl<T> Expiring<T> {
 /// bucket (the Redis store keeps the same cells under the merchant's hash tag).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct CounterKey {
-    merchant: String,
+    merchant: MerchantId,
     dimension: Dimension,
     id: String,
     granularity: Granularity,
@@ -59,25 +59,25 @@ struct CounterKey {
 
 #[derive(Debug, Default)]
 struct Inner {
-    merchants: HashMap<String, Merchant>,
-    campaigns: HashMap<String, Campaign>,
+    merchants: HashMap<MerchantId, Merchant>,
+    campaigns: HashMap<CampaignId, Campaign>,
     clicks: HashMap<ClickId, Expiring<ClickRecord>>,
     dedup: HashMap<[u8; 32], Expiring<FirstClick>>,
     /// Confirmed sales by (merchant, order_id).
-    orders: HashMap<(String, String), Expiring<SaleRecord>>,
+    orders: HashMap<(MerchantId, OrderId), Expiring<SaleRecord>>,
     counters: HashMap<CounterKey, Expiring<Counts>>,
     /// The merchants that counted for each (dimension, id).
-    counted_by: HashMap<(Dimension, String), HashSet<String>>,
+    counted_by: HashMap<(Dimension, String), HashSet<MerchantId>>,
     /// Taps per (merchant, viewer, minute), for the rate limit.
-    taps: HashMap<(String, ViewerHash, i64), Expiring<u32>>,
+    taps: HashMap<(MerchantId, ViewerHash, i64), Expiring<u32>>,
     /// Stored API keys by the SHA-256 of their secret, with label and revocation.
     api_keys: HashMap<[u8; 32], (ApiKey, String, bool)>,
     /// Refunded amount per (merchant, order_id).
-    refunded: HashMap<(String, String), i64>,
+    refunded: HashMap<(MerchantId, OrderId), i64>,
     /// Recorded reversals by (merchant, reversal_id): order, amount, remaining.
-    reversals: HashMap<(String, String), Expiring<Reversal>>,
+    reversals: HashMap<(MerchantId, ReversalId), Expiring<Reversal>>,
     /// Each merchant's event stream, oldest first.
-    events: HashMap<String, VecDeque<Event>>,
+    events: HashMap<MerchantId, VecDeque<Event>>,
     /// Sequence of the last event, across merchants.
     event_seq: u64,
     /// Writes since start, to pace sweeps.
@@ -103,7 +103,7 @@ impl MemoryStore {
 }
 
 /// A recorded reversal: the order, the amount refunded, what remained after it.
-type Reversal = (String, Money, Money);
+type Reversal = (OrderId, Money, Money);
 
 /// The event of a tap.
 fn tap_event(
@@ -336,7 +336,7 @@ impl Store for MemoryStore {
             at: sale.now,
             attribution: record.attribution.clone(),
             click_id: record.click_id,
-            order_id: sale.order_id.clone(),
+            order_id: sale.order_id.to_string(),
             reversal_id: String::new(),
             amount: Some(sale.amount.clone()),
         };
@@ -453,8 +453,8 @@ impl Store for MemoryStore {
             at: reversal.now,
             attribution: sale.attribution,
             click_id: sale.click_id,
-            order_id: reversal.order_id.clone(),
-            reversal_id: reversal.reversal_id.clone(),
+            order_id: reversal.order_id.to_string(),
+            reversal_id: reversal.reversal_id.to_string(),
             amount: Some(reversal.amount.clone()),
         };
         inner.record(event, &self.retention);

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use opentelemetry::KeyValue;
 
-use crate::auth::ApiKey;
 use crate::error::{Error, Result};
+use crate::model::ApiKey;
 use crate::model::{
     BucketRange, Campaign, ClickOutcome, CounterCell, Counts, Dimension, Event, Merchant,
     MerchantRecords, NewClick, NewReversal, NewSale, ReversalOutcome, SaleOutcome, TopEntry,

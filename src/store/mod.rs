@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use crate::privacy::ViewerHash;
 use crate::token::ClickId;
 
-use crate::auth::ApiKey;
+use crate::model::ApiKey;
 use crate::model::{
     BucketRange, Campaign, ClickOutcome, CounterCell, Counts, Dimension, Event, Merchant,
     MerchantRecords, NewClick, NewReversal, NewSale, ReversalOutcome, SaleOutcome, TopEntry,

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cartclick::config::{Config, StoreUrl};
+use cartclick::model::MerchantId;
 use cartclick::proto::*;
 use cartclick::startup::Application;
 use cartclick::store::redis::{RedisOptions, RedisStore};
@@ -178,7 +179,11 @@ async fn the_full_flow_of_two_merchants_on_different_primaries_runs_without_cros
     assert!(counters_with_new_key.is_ok(), "{counters_with_new_key:?}");
     let day = start_time().date_naive();
     for merchant in [MERCHANT, OTHER_MERCHANT] {
-        let report = app.domain.reconcile(merchant, day).await.unwrap();
+        let report = app
+            .domain
+            .reconcile(&MerchantId::stored(merchant), day)
+            .await
+            .unwrap();
         assert_eq!(report.drift, Vec::<String>::new(), "{report:?}");
     }
 }
@@ -450,7 +455,7 @@ async fn every_sale_acknowledged_before_a_primary_is_killed_under_load_survives(
     let total = app.total(Dimension::Merchant, MERCHANT).await;
     let report = app
         .domain
-        .reconcile(MERCHANT, start_time().date_naive())
+        .reconcile(&MerchantId::stored(MERCHANT), start_time().date_naive())
         .await
         .unwrap();
     assert_eq!(report.drift, Vec::<String>::new(), "{report:?}");
@@ -715,7 +720,7 @@ async fn assert_every_acknowledged_sale_is_counted(app: &TestApp, load: &LoadRep
     );
     let report = app
         .domain
-        .reconcile(MERCHANT, start_time().date_naive())
+        .reconcile(&MerchantId::stored(MERCHANT), start_time().date_naive())
         .await
         .unwrap();
     assert_eq!(report.drift, Vec::<String>::new(), "{report:?}");

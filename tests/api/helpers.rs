@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cartclick::auth::{ApiKey, Role, secret_sha256};
+use cartclick::auth::secret_sha256;
 use cartclick::clock::ManualClock;
 use cartclick::config::{Config, StoreUrl};
 use cartclick::domain::Cartclick;
 use cartclick::error::Result as StoreResult;
+use cartclick::model::{ApiKey, Grant, KeyId, MerchantId};
 use cartclick::model::{
     BucketRange, ClickOutcome, Counts, NewClick, NewSale, Retention, SaleOutcome,
 };
@@ -71,23 +72,18 @@ impl Keys {
     }
 
     pub fn api_keys(&self) -> Vec<ApiKey> {
-        let key = |id: &str, role, merchant: Option<&str>, secret: &str| ApiKey {
-            id: id.into(),
-            role,
-            merchant_id: merchant.map(str::to_owned),
+        let key = |id: &str, grant, secret: &str| ApiKey {
+            id: KeyId::stored(id),
+            grant,
             sha256: secret_sha256(secret),
         };
+        let merchant = |id: &str| Grant::Merchant(MerchantId::stored(id));
         vec![
-            key("feed", Role::Feed, None, &self.feed),
-            key("merchant", Role::Merchant, Some(MERCHANT), &self.merchant),
-            key(
-                "merchant2",
-                Role::Merchant,
-                Some(OTHER_MERCHANT),
-                &self.other_merchant,
-            ),
-            key("dashboard", Role::Dashboard, None, &self.dashboard),
-            key("admin", Role::Admin, None, &self.admin),
+            key("feed", Grant::Feed, &self.feed),
+            key("merchant", merchant(MERCHANT), &self.merchant),
+            key("merchant2", merchant(OTHER_MERCHANT), &self.other_merchant),
+            key("dashboard", Grant::Dashboard, &self.dashboard),
+            key("admin", Grant::Admin, &self.admin),
         ]
     }
 }
@@ -891,13 +887,13 @@ impl Store for GatedStore {
     ) -> StoreResult<Vec<cartclick::model::Event>> {
         self.inner.read_events(merchant_id, after, count).await
     }
-    async fn put_api_key(&self, key: &cartclick::auth::ApiKey, label: &str) -> StoreResult<()> {
+    async fn put_api_key(&self, key: &cartclick::model::ApiKey, label: &str) -> StoreResult<()> {
         self.inner.put_api_key(key, label).await
     }
     async fn find_api_key(
         &self,
         sha256: &[u8; 32],
-    ) -> StoreResult<Option<cartclick::auth::ApiKey>> {
+    ) -> StoreResult<Option<cartclick::model::ApiKey>> {
         self.inner.find_api_key(sha256).await
     }
     async fn revoke_api_key(&self, key_id: &str) -> StoreResult<bool> {

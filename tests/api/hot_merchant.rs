@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use cartclick::config::Config;
+use cartclick::model::MerchantId;
 use cartclick::proto::*;
 use chrono::TimeDelta;
 use tonic::Request;
@@ -206,8 +207,16 @@ pub async fn assert_hot_counts_as_cold(app: &TestApp) {
     assert_eq!(hot_events, cold_events);
 
     let day = start_time().date_naive();
-    let hot = app.domain.reconcile(HOT, day).await.unwrap();
-    let cold = app.domain.reconcile(COLD, day).await.unwrap();
+    let hot = app
+        .domain
+        .reconcile(&MerchantId::stored(HOT), day)
+        .await
+        .unwrap();
+    let cold = app
+        .domain
+        .reconcile(&MerchantId::stored(COLD), day)
+        .await
+        .unwrap();
     assert_eq!(hot.drift, Vec::<String>::new(), "{hot:?}");
     assert_eq!(cold.drift, Vec::<String>::new(), "{cold:?}");
     assert_eq!((hot.clicks, hot.sales), (VIEWERS, buyers.len()));

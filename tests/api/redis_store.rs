@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cartclick::config::StoreUrl;
+use cartclick::model::MerchantId;
 use cartclick::proto::*;
 use cartclick::startup::Application;
 use cartclick::store::redis::RedisOptions;
@@ -404,9 +405,17 @@ async fn reconcile_finds_no_drift_after_a_clean_flow_and_finds_a_tampered_counte
     full_flow(&app).await;
     let day = start_time().date_naive();
 
-    let clean = app.domain.reconcile(MERCHANT, day).await.unwrap();
+    let clean = app
+        .domain
+        .reconcile(&MerchantId::stored(MERCHANT), day)
+        .await
+        .unwrap();
     tamper_with_a_counter(&app).await;
-    let tampered = app.domain.reconcile(MERCHANT, day).await.unwrap();
+    let tampered = app
+        .domain
+        .reconcile(&MerchantId::stored(MERCHANT), day)
+        .await
+        .unwrap();
 
     assert_eq!(clean.drift, Vec::<String>::new());
     assert!(!tampered.drift.is_empty(), "{tampered:?}");

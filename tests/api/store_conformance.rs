@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use cartclick::error::Error;
 use cartclick::model::{
-    Attribution, BucketRange, Campaign, CampaignStatus, ClickOutcome, ClickRecord, CounterCell,
-    Counts, Dimension, FirstClick, Granularity, Merchant, Money, NewClick, NewReversal, NewSale,
-    SaleOutcome, SaleRecord,
+    Attribution, BucketRange, Campaign, CampaignId, CampaignStatus, ClickOutcome, ClickRecord,
+    CounterCell, Counts, CreatorId, Dimension, FirstClick, Granularity, Merchant, MerchantId,
+    Money, NewClick, NewReversal, NewSale, OrderId, ProductId, ReversalId, SaleOutcome, SaleRecord,
+    VideoId,
 };
 use cartclick::store::Store;
 use cartclick::token::ClickId;
@@ -30,11 +31,11 @@ fn at(minutes: i64) -> DateTime<Utc> {
 /// Credit for `merchant` and `campaign`, creator cr-1, video vid-1, product sku-1.
 fn attribution(merchant: &str, campaign: &str) -> Attribution {
     Attribution {
-        merchant_id: merchant.into(),
-        campaign_id: campaign.into(),
-        creator_id: "cr-1".into(),
-        video_id: "vid-1".into(),
-        product_id: "sku-1".into(),
+        merchant_id: MerchantId::stored(merchant),
+        campaign_id: CampaignId::stored(campaign),
+        creator_id: CreatorId::stored("cr-1"),
+        video_id: VideoId::stored("vid-1"),
+        product_id: ProductId::stored("sku-1"),
     }
 }
 
@@ -69,7 +70,7 @@ fn again(first: &NewClick, clicked_at: DateTime<Utc>) -> NewClick {
 fn sale(click: &NewClick, order_id: &str, amount: Money, now: DateTime<Utc>) -> NewSale {
     NewSale {
         merchant_id: click.record.attribution.merchant_id.clone(),
-        order_id: order_id.into(),
+        order_id: OrderId::stored(order_id),
         click_id: click.record.click_id,
         click_expires_at: click.record.expires_at,
         amount,
@@ -129,7 +130,7 @@ async fn total(store: &dyn Store, dimension: Dimension, id: &str, range: BucketR
 
 fn merchant(id: &str, domains: &[&str]) -> Merchant {
     Merchant {
-        merchant_id: id.into(),
+        merchant_id: MerchantId::stored(id),
         display_name: format!("Shop {id}"),
         allowed_domains: domains.iter().map(|d| d.to_string()).collect(),
         token_param: "cc".into(),
@@ -138,11 +139,11 @@ fn merchant(id: &str, domains: &[&str]) -> Merchant {
 
 fn campaign(id: &str, category: &str, revision: u64) -> Campaign {
     Campaign {
-        campaign_id: id.into(),
-        merchant_id: "m-1".into(),
+        campaign_id: CampaignId::stored(id),
+        merchant_id: MerchantId::stored("m-1"),
         category: category.into(),
         attribution_window: Duration::from_secs(7 * 86_400),
-        product_ids: vec!["sku-1".into()],
+        product_ids: vec![ProductId::stored("sku-1")],
         status: CampaignStatus::Pending,
         review_reason: String::new(),
         revision,
@@ -499,7 +500,7 @@ async fn another_merchants_click_is_click_not_found(backend: Backend) {
     let click = tap(&attribution("m-1", "c-1"), at(0));
     store.record_click(&click).await.unwrap();
     let by_another_merchant = NewSale {
-        merchant_id: "m-2".into(),
+        merchant_id: MerchantId::stored("m-2"),
         ..sale(&click, "order-1", money("DKK", 100), at(10))
     };
 
@@ -586,7 +587,7 @@ async fn merchant_counters_returns_only_that_merchants_cells_in_the_range(backen
     let store = store_on(backend).await;
     let credit = attribution("m-1", "c-1");
     let other = Attribution {
-        video_id: "vid-2".into(),
+        video_id: VideoId::stored("vid-2"),
         ..attribution("m-2", "c-2")
     };
     let mine = tap(&credit, at(0));
@@ -704,8 +705,8 @@ async fn calls_made_at_once_are_answered_and_counted_as_if_made_one_by_one(backe
     let now = at(5);
     let carts = [attribution("m-1", "c-1"), {
         let mut other = attribution("m-1", "c-1");
-        other.video_id = "vid-2".into();
-        other.creator_id = "cr-2".into();
+        other.video_id = VideoId::stored("vid-2");
+        other.creator_id = CreatorId::stored("cr-2");
         other
     }];
     // 60 new viewers over two videos, and one viewer tapping 11 times.
@@ -738,9 +739,9 @@ async fn calls_made_at_once_are_answered_and_counted_as_if_made_one_by_one(backe
         .map(|i| (format!("order-{i}"), format!("refund-{i}")))
         .chain((0..10).map(|_| ("order-x".to_owned(), "refund-x".to_owned())))
         .map(|(order_id, reversal_id)| NewReversal {
-            merchant_id: "m-1".into(),
-            order_id,
-            reversal_id,
+            merchant_id: MerchantId::stored("m-1"),
+            order_id: OrderId::stored(order_id),
+            reversal_id: ReversalId::stored(reversal_id),
             amount: money("DKK", 100),
             now,
         })

@@ -15,6 +15,7 @@ use crate::model::{
     Attribution, Campaign, CampaignStatus, ClickRecord, Counts, Event, EventKind, FirstClick,
     Money, SaleRecord,
 };
+use crate::model::{CampaignId, CreatorId, MerchantId, ProductId, VideoId};
 use crate::token::ClickId;
 
 use super::keys::joined;
@@ -123,11 +124,11 @@ pub(super) fn stored_attribution(
     [campaign, creator, video, product]: [&str; 4],
 ) -> Attribution {
     Attribution {
-        merchant_id: merchant_id.to_owned(),
-        campaign_id: campaign.to_owned(),
-        creator_id: creator.to_owned(),
-        video_id: video.to_owned(),
-        product_id: product.to_owned(),
+        merchant_id: MerchantId::stored(merchant_id),
+        campaign_id: CampaignId::stored(campaign),
+        creator_id: CreatorId::stored(creator),
+        video_id: VideoId::stored(video),
+        product_id: ProductId::stored(product),
     }
 }
 
@@ -267,8 +268,8 @@ pub(super) fn parse_campaign(
     };
     let products = take("p")?;
     Ok(Campaign {
-        campaign_id: campaign_id.to_owned(),
-        merchant_id: take("m")?,
+        campaign_id: CampaignId::stored(campaign_id),
+        merchant_id: MerchantId::stored(take("m")?),
         category: take("cat")?,
         attribution_window: Duration::from_secs(
             take("w")?.parse().map_err(|_| corrupt("campaign"))?,
@@ -276,7 +277,7 @@ pub(super) fn parse_campaign(
         product_ids: products
             .split(' ')
             .filter(|p| !p.is_empty())
-            .map(str::to_owned)
+            .map(ProductId::stored)
             .collect(),
         status,
         review_reason: take("rr")?,

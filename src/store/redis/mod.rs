@@ -81,12 +81,11 @@ use chrono::{DateTime, Utc};
 use itoa::Buffer as Digits;
 use redis::{AsyncCommands, Value};
 
-use crate::auth::{ApiKey, Role};
 use crate::error::{Error, Result};
 use crate::model::{
-    BucketRange, Campaign, ClickOutcome, CounterCell, Counts, Dimension, Event, Granularity,
-    Merchant, MerchantRecords, Money, NewClick, NewReversal, NewSale, Retention, ReversalOutcome,
-    SaleOutcome, TopEntry, TopMetric, rank,
+    ApiKey, BucketRange, Campaign, ClickOutcome, CounterCell, Counts, Dimension, Event, Grant,
+    Granularity, KeyId, Merchant, MerchantId, MerchantRecords, Money, NewClick, NewReversal,
+    NewSale, Retention, ReversalOutcome, Role, SaleOutcome, TopEntry, TopMetric, rank,
 };
 use crate::privacy::ViewerHash;
 use crate::store::Store;
@@ -192,7 +191,7 @@ impl Store for RedisStore {
         }
         let mut take = |name: &str| fields.remove(name).ok_or_else(|| corrupt("merchant"));
         Ok(Some(Merchant {
-            merchant_id: merchant_id.to_owned(),
+            merchant_id: MerchantId::stored(merchant_id),
             display_name: take("n")?,
             allowed_domains: take("d")?
                 .split(' ')
@@ -225,7 +224,7 @@ impl Store for RedisStore {
             .key(campaign_key(&campaign.campaign_id));
         invocation.arg(expected_revision.map(|r| r.to_string()).unwrap_or_default());
         for (field, value) in [
-            ("m", campaign.merchant_id.clone()),
+            ("m", campaign.merchant_id.to_string()),
             ("cat", campaign.category.clone()),
             ("w", campaign.attribution_window.as_secs().to_string()),
             ("p", campaign.product_ids.join(" ")),
@@ -392,7 +391,7 @@ impl Store for RedisStore {
             .arg(attribution_prefix(merchant))
             .arg(merchant)
             .arg(sale.click_id.to_hex())
-            .arg(&sale.order_id)
+            .arg(sale.order_id.as_str())
             .arg(top_prefix(merchant, day));
         let (events_max_len, events_min_id, events_ttl) = self.event_trim();
         invocation
@@ -499,7 +498,7 @@ impl Store for RedisStore {
             .key(&order)
             .key(format!("f:{{{merchant}}}:{}", reversal.order_id))
             .key(events_key(merchant))
-            .arg(&reversal.order_id)
+            .arg(reversal.order_id.as_str())
             .arg(reversal.amount.amount_minor)
             .arg(&reversal.amount.currency)
             .arg(millis(now))
@@ -515,7 +514,7 @@ impl Store for RedisStore {
                 self.retention.bucket_until(Granularity::Day, day),
             ))
             .arg(merchant)
-            .arg(&reversal.reversal_id);
+            .arg(reversal.reversal_id.as_str());
         let (events_max_len, events_min_id, events_ttl) = self.event_trim();
         invocation
             .arg(events_max_len)
@@ -543,7 +542,7 @@ impl Store for RedisStore {
                 let [order_id, amount, currency, remaining] = parts.as_slice() else {
                     return Err(corrupt("reversal"));
                 };
-                let same = *order_id == reversal.order_id
+                let same = reversal.order_id == *order_id
                     && *currency == reversal.amount.currency
                     && amount.parse::<i64>().ok() == Some(reversal.amount.amount_minor);
                 if !same {
@@ -648,8 +647,8 @@ impl Store for RedisStore {
                 &hash_key,
                 &[
                     ("id", key.id.as_str()),
-                    ("role", key.role.as_str()),
-                    ("merchant", key.merchant_id.as_deref().unwrap_or("")),
+                    ("role", key.grant.role().as_str()),
+                    ("merchant", key.grant.merchant().map_or("", |m| m.as_str())),
                     ("label", label),
                     ("revoked", "0"),
                 ],
@@ -671,10 +670,16 @@ impl Store for RedisStore {
         let mut take = |name: &str| fields.remove(name).ok_or_else(|| corrupt("api key"));
         let role: Role = take("role")?.parse().map_err(|_| corrupt("api key"))?;
         let merchant = take("merchant")?;
+        let grant = match (role, merchant.is_empty()) {
+            (Role::Feed, true) => Grant::Feed,
+            (Role::Merchant, false) => Grant::Merchant(MerchantId::stored(merchant)),
+            (Role::Dashboard, true) => Grant::Dashboard,
+            (Role::Admin, true) => Grant::Admin,
+            _ => return Err(corrupt("api key")),
+        };
         Ok(Some(ApiKey {
-            id: take("id")?,
-            role,
-            merchant_id: (!merchant.is_empty()).then_some(merchant),
+            id: KeyId::stored(take("id")?),
+            grant,
             sha256: *sha256,
         }))
     }

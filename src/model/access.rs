@@ -1,0 +1,91 @@
+//! Who may call what: an API key and the grant it carries. Shared by `auth`
+//! (which finds a request's key) and the stores (which keep keys made by
+//! CreateApiKey), so neither imports the other.
+
+use std::str::FromStr;
+
+use super::ids::{KeyId, MerchantId};
+
+/// What kind of caller a key is for (API.md, "Authentication and roles").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Feed services: ClickService.
+    Feed,
+    /// One merchant's shop: its sales and its counters.
+    Merchant,
+    /// Dashboards: every counter.
+    Dashboard,
+    /// Operators: everything.
+    Admin,
+}
+
+impl Role {
+    /// The name used in config files and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Feed => "feed",
+            Role::Merchant => "merchant",
+            Role::Dashboard => "dashboard",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "feed" => Ok(Role::Feed),
+            "merchant" => Ok(Role::Merchant),
+            "dashboard" => Ok(Role::Dashboard),
+            "admin" => Ok(Role::Admin),
+            _ => Err(()),
+        }
+    }
+}
+
+/// What a key may do: a role, and for a merchant key the merchant it acts
+/// for. A merchant key without a merchant cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Grant {
+    /// A feed service: ClickService.
+    Feed,
+    /// One merchant's shop: its sales and its counters.
+    Merchant(MerchantId),
+    /// A dashboard: every counter.
+    Dashboard,
+    /// An operator: everything.
+    Admin,
+}
+
+impl Grant {
+    /// The grant's role.
+    pub fn role(&self) -> Role {
+        match self {
+            Grant::Feed => Role::Feed,
+            Grant::Merchant(_) => Role::Merchant,
+            Grant::Dashboard => Role::Dashboard,
+            Grant::Admin => Role::Admin,
+        }
+    }
+
+    /// The merchant a merchant key acts for.
+    pub fn merchant(&self) -> Option<&MerchantId> {
+        match self {
+            Grant::Merchant(merchant_id) => Some(merchant_id),
+            _ => None,
+        }
+    }
+}
+
+/// A known API key: never the secret, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// The key's id, for logs and revocation.
+    pub id: KeyId,
+    /// What it may call.
+    pub grant: Grant,
+    /// SHA-256 of the secret.
+    pub sha256: [u8; 32],
+}

@@ -1,0 +1,97 @@
+//! A merchant's event stream: everything counted, in order.
+
+use chrono::{DateTime, Utc};
+
+use super::counters::Counts;
+use super::ledger::{Attribution, Money};
+use crate::token::ClickId;
+
+/// The kinds of events the stream carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A new click: a tap and a click.
+    Click,
+    /// A repeat tap: a tap only.
+    RepeatTap,
+    /// A confirmed sale.
+    Sale,
+    /// A refund.
+    Reversal,
+}
+
+impl EventKind {
+    /// The one-letter code the Redis stream stores.
+    pub fn code(self) -> &'static str {
+        match self {
+            EventKind::Click => "c",
+            EventKind::RepeatTap => "t",
+            EventKind::Sale => "s",
+            EventKind::Reversal => "r",
+        }
+    }
+
+    /// The kind of a stored code.
+    pub fn from_code(code: &str) -> Option<EventKind> {
+        [
+            EventKind::Click,
+            EventKind::RepeatTap,
+            EventKind::Sale,
+            EventKind::Reversal,
+        ]
+        .into_iter()
+        .find(|kind| kind.code() == code)
+    }
+}
+
+/// One entry of a merchant's event stream: everything counted, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The stream's id for it: ordered within the merchant.
+    pub id: String,
+    /// What happened.
+    pub kind: EventKind,
+    /// When: decides its counter buckets.
+    pub at: DateTime<Utc>,
+    /// Who it credits.
+    pub attribution: Attribution,
+    /// The click (the first tap's for a repeat tap).
+    pub click_id: ClickId,
+    /// The order, for sales and reversals; empty otherwise.
+    pub order_id: String,
+    /// The reversal, for reversals; empty otherwise.
+    pub reversal_id: String,
+    /// The sale amount or the refund; `None` for taps.
+    pub amount: Option<Money>,
+}
+
+impl Event {
+    /// What this event adds to the counters of its attribution.
+    pub fn counts(&self) -> Counts {
+        let money = |amount: &Option<Money>| {
+            amount
+                .iter()
+                .map(|m| (m.currency.clone(), m.amount_minor))
+                .collect()
+        };
+        match self.kind {
+            EventKind::Click => Counts {
+                taps: 1,
+                clicks: 1,
+                ..Counts::default()
+            },
+            EventKind::RepeatTap => Counts {
+                taps: 1,
+                ..Counts::default()
+            },
+            EventKind::Sale => Counts {
+                conversions: 1,
+                revenue: money(&self.amount),
+                ..Counts::default()
+            },
+            EventKind::Reversal => Counts {
+                refunded: money(&self.amount),
+                ..Counts::default()
+            },
+        }
+    }
+}

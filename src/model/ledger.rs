@@ -1,0 +1,177 @@
+//! Clicks, sales and refunds: what a tap or a sale writes, what the store
+//! keeps of it and what it answers.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::counters::Dimension;
+use super::ids::{CampaignId, CreatorId, MerchantId, OrderId, ProductId, ReversalId, VideoId};
+use crate::token::ClickId;
+
+/// An amount of money in minor units of an ISO 4217 currency.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Money {
+    /// ISO 4217 alphabetic code, upper case.
+    pub currency: String,
+    /// Amount in minor units, 0 to [`crate::policy::MAX_AMOUNT_MINOR`].
+    pub amount_minor: i64,
+}
+
+/// The attribution a click carries to a sale: who gets credit for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribution {
+    /// The merchant whose shop the viewer went to.
+    pub merchant_id: MerchantId,
+    /// The campaign of the cart.
+    pub campaign_id: CampaignId,
+    /// The creator of the video.
+    pub creator_id: CreatorId,
+    /// The video the viewer tapped on.
+    pub video_id: VideoId,
+    /// The product in the cart.
+    pub product_id: ProductId,
+}
+
+impl Attribution {
+    /// The id this attribution counts under in `dimension`.
+    pub fn id(&self, dimension: Dimension) -> &str {
+        match dimension {
+            Dimension::Merchant => &self.merchant_id,
+            Dimension::Campaign => &self.campaign_id,
+            Dimension::Creator => &self.creator_id,
+            Dimension::Video => &self.video_id,
+            Dimension::Product => &self.product_id,
+        }
+    }
+}
+
+/// A stored click.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickRecord {
+    /// 128-bit id (120 random bits and the shard byte), also inside the token.
+    pub click_id: ClickId,
+    /// Who the click credits.
+    pub attribution: Attribution,
+    /// Keyed hash of the viewer id (never the id itself); `None` once erased.
+    pub viewer_hash: Option<crate::privacy::ViewerHash>,
+    /// When the viewer tapped.
+    pub clicked_at: DateTime<Utc>,
+    /// End of the attribution window.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A tap to record: the click it makes if it is not a repeat, and how to know
+/// a repeat.
+#[derive(Debug, Clone)]
+pub struct NewClick {
+    /// The click to store if this tap is not a repeat.
+    pub record: ClickRecord,
+    /// The key id that signed the click's token: a repeat tap gets the same
+    /// token, re-signed by the same key.
+    pub kid: String,
+    /// Keyed hash of (viewer, video, product, campaign): equal for repeat taps.
+    pub dedup_key: [u8; 32],
+    /// How long a repeat tap returns the same click.
+    pub dedup_window: Duration,
+    /// Taps a viewer may make a minute (per merchant); more are RATE_LIMITED.
+    pub taps_per_minute: u32,
+}
+
+/// The first click of a run of repeat taps: what its token was made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstClick {
+    /// Its click id.
+    pub click_id: ClickId,
+    /// When it was made (the token's issue time, in whole seconds).
+    pub clicked_at: DateTime<Utc>,
+    /// Its token's expiry.
+    pub expires_at: DateTime<Utc>,
+    /// The key that signed its token.
+    pub kid: String,
+}
+
+/// What recording a tap did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClickOutcome {
+    /// A new click was stored and counted (tap and click).
+    Recorded,
+    /// A repeat tap inside the dedup window: counted as a tap only.
+    Duplicate(FirstClick),
+}
+
+/// A sale to attribute.
+#[derive(Debug, Clone)]
+pub struct NewSale {
+    /// The calling merchant (the token verified for it).
+    pub merchant_id: MerchantId,
+    /// The shop's order id: idempotency key within the merchant.
+    pub order_id: OrderId,
+    /// The click the token stands for.
+    pub click_id: ClickId,
+    /// The end of the click's attribution window, from the token.
+    pub click_expires_at: DateTime<Utc>,
+    /// The sale amount.
+    pub amount: Money,
+    /// Now, as the service sees it.
+    pub now: DateTime<Utc>,
+    /// The token's window has passed: refuse unless this order is a replay.
+    pub token_expired: bool,
+}
+
+/// A confirmed sale, as first answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleRecord {
+    /// The click the sale is attributed to.
+    pub click_id: ClickId,
+    /// Who the sale credits.
+    pub attribution: Attribution,
+    /// The sale amount.
+    pub amount: Money,
+    /// When the viewer tapped.
+    pub clicked_at: DateTime<Utc>,
+    /// When the sale was first confirmed.
+    pub confirmed_at: DateTime<Utc>,
+}
+
+/// What confirming a sale did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleOutcome {
+    /// The sale as first confirmed.
+    pub sale: SaleRecord,
+    /// An identical repeat: nothing was counted.
+    pub replayed: bool,
+}
+
+/// A merchant's raw records over a time range: what `reconcile` recounts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MerchantRecords {
+    /// Clicks made in the range (still stored).
+    pub clicks: Vec<ClickRecord>,
+    /// Sales confirmed in the range (still stored).
+    pub sales: Vec<SaleRecord>,
+}
+
+/// A refund to record against a confirmed sale.
+#[derive(Debug, Clone)]
+pub struct NewReversal {
+    /// The calling merchant.
+    pub merchant_id: MerchantId,
+    /// The order refunded.
+    pub order_id: OrderId,
+    /// The shop's id for this refund: idempotency key within the merchant.
+    pub reversal_id: ReversalId,
+    /// The amount refunded, in the sale's currency.
+    pub amount: Money,
+    /// Now, as the service sees it.
+    pub now: DateTime<Utc>,
+}
+
+/// What recording a refund did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReversalOutcome {
+    /// The sale less all its reversals, as of this reversal.
+    pub remaining: Money,
+    /// An identical repeat: nothing was counted.
+    pub replayed: bool,
+}
