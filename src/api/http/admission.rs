@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, Method, StatusCode};
@@ -17,33 +17,18 @@ use tracing::Instrument;
 use super::HttpApi;
 use super::call::Input;
 use super::error::error_response;
-use super::routes::{OPENAPI, OPENAPI_PATH, ROUTES, wrong_method};
+use super::routes::ROUTES;
 use crate::api::refused;
 use crate::error::Error;
 use crate::rpc_layer::{Measure, rpc_span};
 
-/// Every request: find the route, then admit and run it as the gRPC
-/// transport would (`rpc_layer`): the key from the headers first, then the
-/// body under the body-read timeout, then a permit, then the call under the
-/// request timeout.
-pub(super) async fn handle(State(api): State<Arc<HttpApi>>, request: Request) -> Response {
+/// The handler of route `index`: admits its request and runs its RPC as
+/// the gRPC transport would (`rpc_layer`): the key from the headers first,
+/// then the body under the body-read timeout, then a permit, then the call
+/// under the request timeout.
+pub(super) async fn handle(api: Arc<HttpApi>, index: usize, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let path = parts.uri.path();
-    if path == OPENAPI_PATH {
-        if parts.method == Method::GET {
-            return ([(CONTENT_TYPE, "application/yaml")], OPENAPI).into_response();
-        }
-        return wrong_method(path, &Method::GET, &parts.method);
-    }
-    let Some(index) = ROUTES.iter().position(|route| route.path == path) else {
-        let missing = Error::RouteNotFound(format!("no route {path}"));
-        return error_response(&refused(missing), None);
-    };
     let route = &ROUTES[index];
-    if parts.method != route.method {
-        return wrong_method(path, &route.method, &parts.method);
-    }
-
     let span = rpc_span("http", route.service, route.rpc.name(), &parts.headers);
     let mut measure = Measure::start(span.clone(), route.rpc.name());
     let admission = &api.admission;

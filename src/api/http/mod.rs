@@ -88,10 +88,8 @@ impl HttpApi {
         }
     }
 
-    /// The axum router: every request goes through [`admission::handle`].
+    /// The axum router of the HTTP port: see [`routes`].
     pub fn router(self) -> axum::Router {
-        axum::Router::new()
-            .fallback(admission::handle)
-            .with_state(Arc::new(self))
+        routes::router(Arc::new(self))
     }
 }

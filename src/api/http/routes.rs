@@ -1,11 +1,20 @@
-//! The routes of the HTTP port: the path and method of each RPC served as
-//! JSON, the OpenAPI document that describes them, and the answer to a
-//! known path asked with another method (405, `Allow`).
+//! The routes of the HTTP port, as an `axum::Router`: the path and method
+//! of each RPC served as JSON and of the OpenAPI document that describes
+//! them. Everything else is answered with ROUTE_NOT_FOUND: an unknown path
+//! 404, a known path asked with another method 405, its `Allow` naming the
+//! one method the path takes.
 
-use axum::response::Response;
-use http::header::ALLOW;
-use http::{HeaderValue, Method, StatusCode};
+use std::sync::Arc;
 
+use axum::extract::{Request, State};
+use axum::handler::Handler;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter};
+use http::header::{ALLOW, CONTENT_TYPE};
+use http::{HeaderValue, Method, StatusCode, Uri};
+
+use super::HttpApi;
+use super::admission::handle;
 use super::error::error_response;
 use crate::api::refused;
 use crate::error::Error;
@@ -14,7 +23,7 @@ use crate::error::Error;
 pub const OPENAPI: &str = include_str!("../../../openapi/cartclick.yaml");
 
 /// Where the OpenAPI document is served.
-pub(super) const OPENAPI_PATH: &str = "/openapi.yaml";
+const OPENAPI_PATH: &str = "/openapi.yaml";
 
 /// One route: its HTTP method and path, and the RPC it runs.
 pub(super) struct Route {
@@ -77,9 +86,51 @@ pub(super) const ROUTES: [Route; 4] = [
     },
 ];
 
+/// The router of the HTTP port: each route's method to its handler, which
+/// admits and runs the route's RPC ([`handle`]), and the OpenAPI document.
+pub(super) fn router(api: Arc<HttpApi>) -> axum::Router {
+    let mut router = axum::Router::new().route(OPENAPI_PATH, only(Method::GET, openapi_document));
+    for (index, route) in ROUTES.iter().enumerate() {
+        let rpc =
+            move |State(api): State<Arc<HttpApi>>, request: Request| handle(api, index, request);
+        router = router.route(route.path, only(route.method.clone(), rpc));
+    }
+    router.fallback(no_route).with_state(api)
+}
+
+/// A path that takes `method` only: axum's method routing sends any other
+/// method to [`wrong_method`]. That includes HEAD on a GET path, which axum
+/// would otherwise answer with the GET handler: the API takes only the
+/// methods its OpenAPI document names, and `Allow` says so.
+fn only<H, T>(method: Method, handler: H) -> MethodRouter<Arc<HttpApi>>
+where
+    H: Handler<T, Arc<HttpApi>>,
+    T: 'static,
+{
+    let filter =
+        MethodFilter::try_from(method.clone()).expect("every route's method is one axum routes by");
+    let refuse =
+        move |asked: Method, uri: Uri| async move { wrong_method(uri.path(), &method, &asked) };
+    MethodRouter::new()
+        .on(filter, handler)
+        .head(refuse.clone())
+        .fallback(refuse)
+}
+
+/// Serves the OpenAPI document.
+async fn openapi_document() -> Response {
+    ([(CONTENT_TYPE, "application/yaml")], OPENAPI).into_response()
+}
+
+/// A path this API does not serve: 404.
+async fn no_route(uri: Uri) -> Response {
+    let missing = Error::RouteNotFound(format!("no route {}", uri.path()));
+    error_response(&refused(missing), None)
+}
+
 /// A known path asked with another method than its own: 405, and `Allow`
-/// names the method it takes.
-pub(super) fn wrong_method(path: &str, allowed: &Method, asked: &Method) -> Response {
+/// names the method it takes (set here, so axum adds none of its own).
+fn wrong_method(path: &str, allowed: &Method, asked: &Method) -> Response {
     let wrong = Error::RouteNotFound(format!("{path} takes {allowed}, not {asked}"));
     let mut response = error_response(&refused(wrong), Some(StatusCode::METHOD_NOT_ALLOWED));
     if let Ok(allow) = HeaderValue::from_str(allowed.as_str()) {
