@@ -19,10 +19,11 @@
 //! standard gRPC-to-HTTP mapping gives the code. Each call has the span,
 //! latency metric, concurrency permit and time limit of a gRPC call.
 //!
-//! One concern a file: [`routes`] the paths and methods, [`admission`] a
-//! call's way in (key, body, permit, deadline), [`call`] the transcoding
-//! glue to the adapter, [`json`] the protobuf JSON mapping (with
-//! [`unique_keys`] refusing a key given twice), [`error`] the error answers.
+//! One concern a file: [`routes`] the paths and methods (an
+//! `axum::Router`), [`admission`] a call's way in (key, body, permit,
+//! deadline), [`call`] the transcoding glue to the adapter, [`json`] the
+//! protobuf JSON mapping (with [`unique_keys`] refusing a key given twice),
+//! [`error`] the error answers.
 
 mod admission;
 mod call;
