@@ -478,6 +478,52 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
 }
 
 #[tokio::test]
+async fn every_path_refuses_every_other_method_with_405_naming_its_own() {
+    let app = spawn_app_on(Backend::Memory).await;
+    let base = format!("http://{}", app.http_addr.unwrap());
+    let client = reqwest::Client::new();
+    let paths = [
+        ("/v1/sales:confirm", "POST"),
+        ("/v1/sales:reverse", "POST"),
+        ("/v1/counters", "GET"),
+        ("/v1/top", "GET"),
+        ("/openapi.yaml", "GET"),
+    ];
+    let methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"];
+    for (path, allowed) in paths {
+        for method in methods.into_iter().filter(|method| *method != allowed) {
+            let response = client
+                .request(method.parse().unwrap(), format!("{base}{path}"))
+                .bearer_auth(&app.keys.admin)
+                .send()
+                .await
+                .unwrap();
+            let case = format!("{method} {path}");
+            assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{case}");
+            assert_eq!(response.headers().get("allow").unwrap(), allowed, "{case}");
+            let bytes = response.bytes().await.unwrap();
+            if method == "HEAD" {
+                assert!(bytes.is_empty(), "{case}: a HEAD answer has no body");
+                continue;
+            }
+            let body: Value = serde_json::from_slice(&bytes).expect("a JSON status");
+            assert_eq!(body["code"], Code::NotFound as i32, "{case}");
+            assert_eq!(body["details"][0]["reason"], "ROUTE_NOT_FOUND", "{case}");
+        }
+    }
+    for path in [
+        "/",
+        "/v1",
+        "/v1/counters/",
+        "/v1/sales%3Aconfirm",
+        "/openapi.json",
+    ] {
+        let missing = Http::of(&app).get(path, Some(&app.keys.admin)).await;
+        assert_status_json(&missing, 404, Code::NotFound, "ROUTE_NOT_FOUND");
+    }
+}
+
+#[tokio::test]
 async fn the_http_api_shares_the_servers_concurrency_limit() {
     let gated = gated_app(|config| config.max_concurrent_requests = 1).await;
     // A gRPC sale holds the one permit...

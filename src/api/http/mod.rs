@@ -1,0 +1,96 @@
+//! The merchant API over HTTP/JSON, on its own port, for shops that cannot
+//! speak gRPC (PHP, hosted shop platforms, plain JavaScript on a server):
+//!
+//! | route | RPC |
+//! |---|---|
+//! | `POST /v1/sales:confirm` | `SaleService.ConfirmSale` |
+//! | `POST /v1/sales:reverse` | `SaleService.ReverseSale` |
+//! | `GET /v1/counters?dimension=…&id=…&granularity=…&startTime=…&endTime=…` | `CounterService.GetCounters` |
+//! | `GET /v1/top?dimension=…&day=…&metric=…` | `CounterService.ListTop` |
+//! | `GET /openapi.yaml` | this API's OpenAPI document |
+//!
+//! This is a transcoder, not a second implementation: the body (or the query)
+//! is read with the protobuf JSON mapping (prost-reflect over the same
+//! descriptors the gRPC server reflects) into the request message, and the
+//! very gRPC adapter of the RPC is called with the HTTP headers as its
+//! metadata, so keys, roles and every check are the same. Answers are
+//! protobuf JSON with every field present; errors are the JSON form of
+//! `google.rpc.Status` with its `ErrorInfo`, under the HTTP status the
+//! standard gRPC-to-HTTP mapping gives the code. Each call has the span,
+//! latency metric, concurrency permit and time limit of a gRPC call.
+//!
+//! One concern a file: [`routes`] the paths and methods (an
+//! `axum::Router`), [`admission`] a call's way in (key, body, permit,
+//! deadline), [`call`] the transcoding glue to the adapter, [`json`] the
+//! protobuf JSON mapping (with [`unique_keys`] refusing a key given twice),
+//! [`error`] the error answers.
+
+mod admission;
+mod call;
+mod error;
+mod json;
+mod routes;
+mod unique_keys;
+
+use std::sync::Arc;
+
+use prost_reflect::DescriptorPool;
+
+pub use error::http_status;
+pub use routes::OPENAPI;
+
+use crate::api::counter::CounterApi;
+use crate::api::sale::SaleApi;
+use crate::rpc_layer::Admission;
+use call::Messages;
+use routes::ROUTES;
+
+/// The HTTP/JSON API: the gRPC adapters it calls, and the admission it
+/// shares with the gRPC server.
+pub struct HttpApi {
+    /// Runs ConfirmSale and ReverseSale.
+    sales: SaleApi,
+    /// Runs GetCounters and ListTop.
+    counters: CounterApi,
+    /// The message types of each route, in the order of [`ROUTES`].
+    messages: Vec<Messages>,
+    /// The gRPC server's admission: one key check, body-read timeout and
+    /// concurrency limit for both transports.
+    admission: Arc<Admission>,
+}
+
+impl HttpApi {
+    /// The API over the adapters' shared state. The descriptors come from the
+    /// build's own descriptor set, so a route whose RPC they lack is a build
+    /// error, caught by the first test that starts a server.
+    pub fn new(state: crate::api::State, admission: Arc<Admission>) -> HttpApi {
+        let pool = DescriptorPool::decode(crate::proto::FILE_DESCRIPTOR_SET)
+            .expect("the build's descriptor set decodes");
+        let messages = ROUTES
+            .iter()
+            .map(|route| {
+                let rpc = pool
+                    .get_service_by_name(route.service)
+                    .and_then(|service| service.methods().find(|m| m.name() == route.rpc.name()))
+                    .expect("every route names an RPC of the contract");
+                Messages {
+                    input: rpc.input(),
+                    output: rpc.output(),
+                }
+            })
+            .collect();
+        HttpApi {
+            sales: SaleApi {
+                state: state.clone(),
+            },
+            counters: CounterApi { state },
+            messages,
+            admission,
+        }
+    }
+
+    /// The axum router of the HTTP port: see [`routes`].
+    pub fn router(self) -> axum::Router {
+        routes::router(Arc::new(self))
+    }
+}

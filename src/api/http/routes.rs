@@ -1,0 +1,200 @@
+//! The routes of the HTTP port, as an `axum::Router`: the path and method
+//! of each RPC served as JSON and of the OpenAPI document that describes
+//! them. Everything else is answered with ROUTE_NOT_FOUND: an unknown path
+//! 404, a known path asked with another method 405, its `Allow` naming the
+//! one method the path takes.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::handler::Handler;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter};
+use http::header::{ALLOW, CONTENT_TYPE};
+use http::{HeaderValue, Method, StatusCode, Uri};
+
+use super::HttpApi;
+use super::admission::handle;
+use super::error::error_response;
+use crate::api::refused;
+use crate::error::Error;
+
+/// The OpenAPI document of this API, served at `/openapi.yaml`.
+pub const OPENAPI: &str = include_str!("../../../openapi/cartclick.yaml");
+
+/// Where the OpenAPI document is served.
+const OPENAPI_PATH: &str = "/openapi.yaml";
+
+/// One route: its HTTP method and path, and the RPC it runs.
+pub(super) struct Route {
+    /// The one method the route takes.
+    pub(super) method: Method,
+    /// Its path, as the OpenAPI document names it.
+    pub(super) path: &'static str,
+    /// The full name of the gRPC service of its RPC.
+    pub(super) service: &'static str,
+    /// The RPC it runs.
+    pub(super) rpc: Rpc,
+}
+
+/// The RPCs served over HTTP.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Rpc {
+    ConfirmSale,
+    ReverseSale,
+    GetCounters,
+    ListTop,
+}
+
+impl Rpc {
+    /// The method's name in the proto.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Rpc::ConfirmSale => "ConfirmSale",
+            Rpc::ReverseSale => "ReverseSale",
+            Rpc::GetCounters => "GetCounters",
+            Rpc::ListTop => "ListTop",
+        }
+    }
+}
+
+/// The routes, in the order of the module docs.
+pub(super) const ROUTES: [Route; 4] = [
+    Route {
+        method: Method::POST,
+        path: "/v1/sales:confirm",
+        service: "cartclick.v1.SaleService",
+        rpc: Rpc::ConfirmSale,
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/sales:reverse",
+        service: "cartclick.v1.SaleService",
+        rpc: Rpc::ReverseSale,
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/counters",
+        service: "cartclick.v1.CounterService",
+        rpc: Rpc::GetCounters,
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/top",
+        service: "cartclick.v1.CounterService",
+        rpc: Rpc::ListTop,
+    },
+];
+
+/// The router of the HTTP port: each route's method to its handler, which
+/// admits and runs the route's RPC ([`handle`]), and the OpenAPI document.
+pub(super) fn router(api: Arc<HttpApi>) -> axum::Router {
+    let mut router = axum::Router::new().route(OPENAPI_PATH, only(Method::GET, openapi_document));
+    for (index, route) in ROUTES.iter().enumerate() {
+        let rpc =
+            move |State(api): State<Arc<HttpApi>>, request: Request| handle(api, index, request);
+        router = router.route(route.path, only(route.method.clone(), rpc));
+    }
+    router.fallback(no_route).with_state(api)
+}
+
+/// A path that takes `method` only: axum's method routing sends any other
+/// method to [`wrong_method`]. That includes HEAD on a GET path, which axum
+/// would otherwise answer with the GET handler: the API takes only the
+/// methods its OpenAPI document names, and `Allow` says so.
+fn only<H, T>(method: Method, handler: H) -> MethodRouter<Arc<HttpApi>>
+where
+    H: Handler<T, Arc<HttpApi>>,
+    T: 'static,
+{
+    let filter =
+        MethodFilter::try_from(method.clone()).expect("every route's method is one axum routes by");
+    let refuse =
+        move |asked: Method, uri: Uri| async move { wrong_method(uri.path(), &method, &asked) };
+    MethodRouter::new()
+        .on(filter, handler)
+        .head(refuse.clone())
+        .fallback(refuse)
+}
+
+/// Serves the OpenAPI document.
+async fn openapi_document() -> Response {
+    ([(CONTENT_TYPE, "application/yaml")], OPENAPI).into_response()
+}
+
+/// A path this API does not serve: 404.
+async fn no_route(uri: Uri) -> Response {
+    let missing = Error::RouteNotFound(format!("no route {}", uri.path()));
+    error_response(&refused(missing), None)
+}
+
+/// A known path asked with another method than its own: 405, and `Allow`
+/// names the method it takes (set here, so axum adds none of its own).
+fn wrong_method(path: &str, allowed: &Method, asked: &Method) -> Response {
+    let wrong = Error::RouteNotFound(format!("{path} takes {allowed}, not {asked}"));
+    let mut response = error_response(&refused(wrong), Some(StatusCode::METHOD_NOT_ALLOWED));
+    if let Ok(allow) = HeaderValue::from_str(allowed.as_str()) {
+        response.headers_mut().insert(ALLOW, allow);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The (method, path) operations under `paths:` of the OpenAPI
+    /// document: each path key (`  /v1/top:`) and the method keys nested in
+    /// it (`    get:`). Enough of YAML for the layout the document keeps;
+    /// schemathesis (openapi/schemathesis.sh) reads it in full.
+    fn documented_operations() -> Vec<(String, String)> {
+        let mut operations = Vec::new();
+        let mut in_paths = false;
+        let mut path = None;
+        for line in OPENAPI.lines() {
+            if !line.starts_with(' ') && !line.is_empty() {
+                in_paths = line == "paths:";
+                continue;
+            }
+            if !in_paths {
+                continue;
+            }
+            if let Some(key) = line.strip_prefix("  /").and_then(|l| l.strip_suffix(':')) {
+                path = Some(format!("/{key}"));
+            } else if let (Some(path), Some(method)) = (
+                &path,
+                line.strip_prefix("    ")
+                    .and_then(|l| l.strip_suffix(':'))
+                    .filter(|key| !key.starts_with(' ')),
+            ) {
+                operations.push((method.to_uppercase(), path.clone()));
+            }
+        }
+        operations
+    }
+
+    #[test]
+    fn the_openapi_document_has_exactly_the_routes_served() {
+        assert!(OPENAPI.starts_with("openapi: 3.0.3\n"));
+        let mut documented = documented_operations();
+        documented.sort();
+        let mut served: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|route| (route.method.to_string(), route.path.to_owned()))
+            .chain([("GET".to_owned(), OPENAPI_PATH.to_owned())])
+            .collect();
+        served.sort();
+        assert_eq!(documented, served);
+        for route in &ROUTES {
+            assert!(
+                OPENAPI.contains(&format!(
+                    "({}.{})",
+                    route.service.rsplit('.').next().unwrap(),
+                    route.rpc.name()
+                )),
+                "the summary of {} names its RPC",
+                route.path
+            );
+        }
+    }
+}
