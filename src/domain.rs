@@ -292,22 +292,26 @@ impl Cartclick {
         self.store.reverse_sale(&reversal).await
     }
 
-    /// The top ids of a dimension on a UTC day, over all merchants or one.
+    /// The top ids of a dimension on a UTC day, over all merchants or one:
+    /// the one `requested` as `caller` may rank within
+    /// ([`policy::top_list_scope`]).
     pub async fn list_top(
         &self,
+        caller: &Caller,
         dimension: Dimension,
         day: NaiveDate,
         metric: TopMetric,
         limit: usize,
-        merchant: Option<&str>,
+        requested: Option<String>,
     ) -> Result<Vec<TopEntry>> {
+        let merchant = policy::top_list_scope(caller, requested)?;
         let day_start = day
             .and_hms_opt(0, 0, 0)
             .unwrap_or_default()
             .and_utc()
             .timestamp();
         self.store
-            .list_top(dimension, day_start, &metric, limit, merchant)
+            .list_top(dimension, day_start, &metric, limit, merchant.as_deref())
             .await
     }
 
@@ -388,31 +392,26 @@ impl Cartclick {
     /// share? Dashboards and admins read everything (`None`: all merchants);
     /// a merchant key reads its own merchant, its campaigns and its share of
     /// any product (`Some(own merchant)`); anything else is PERMISSION_DENIED.
+    /// The rules are [`policy::counter_share`] and
+    /// [`policy::check_counter_read`]; this finds the campaign's merchant.
     pub async fn authorize_counters(
         &self,
         caller: &Caller,
         dimension: Dimension,
         id: &str,
     ) -> Result<Option<String>> {
-        let own = match (caller.role, caller.merchant_id.as_deref()) {
-            (Role::Admin | Role::Dashboard, _) => return Ok(None),
-            (Role::Merchant, Some(own)) => own,
-            _ => return Err(Error::PermissionDenied),
+        let Some(own) = policy::counter_share(caller)? else {
+            return Ok(None);
         };
-        let allowed = match dimension {
-            Dimension::Merchant => id == own,
+        let campaign_merchant = match dimension {
             Dimension::Campaign => self
                 .cached_campaign(id)
                 .await?
-                .is_some_and(|campaign| campaign.merchant_id == own),
-            Dimension::Product => true,
-            Dimension::Creator | Dimension::Video => false,
+                .map(|campaign| campaign.merchant_id),
+            _ => None,
         };
-        if allowed {
-            Ok(Some(own.to_owned()))
-        } else {
-            Err(Error::PermissionDenied)
-        }
+        policy::check_counter_read(own, dimension, id, campaign_merchant.as_deref())?;
+        Ok(Some(own.to_owned()))
     }
 
     /// Recounts a merchant's UTC day from its raw records (see [`crate::reconcile`]).

@@ -1,12 +1,12 @@
 //! Campaigns: who may be issued a token under one, what a review decision
-//! makes of it, and which writes send it back to review (API.md,
-//! ClickService and AdminService).
+//! makes of it, which writes send it back to review, and the products it may
+//! list (API.md, ClickService and AdminService).
 
 use std::collections::HashSet;
 
 use crate::error::{Error, Result};
 use crate::model::{AgeBracket, Campaign, CampaignStatus, ReviewDecision};
-use crate::policy::{CategoryRules, category_slug};
+use crate::policy::{CategoryRules, category_slug, validate_id};
 
 /// Whether `campaign` may issue a token to a viewer of `age` for `product_id`.
 /// Returns the first failure, in this order:
@@ -84,6 +84,28 @@ pub fn status_after_put(
     } else {
         existing.status
     }
+}
+
+/// Most products a campaign may list.
+pub const MAX_PRODUCTS: usize = 1000;
+
+/// A campaign's products as stored: at most [`MAX_PRODUCTS`] as sent, each an
+/// id ([`validate_id`]), sorted, repeats dropped; none means any product.
+/// Fails with `INVALID_FIELD` naming `field`.
+pub fn campaign_products(field: &str, raw: Vec<String>) -> Result<Vec<String>> {
+    if raw.len() > MAX_PRODUCTS {
+        return Err(Error::invalid_field(
+            field,
+            format!("at most {MAX_PRODUCTS} products"),
+        ));
+    }
+    for product in &raw {
+        validate_id(field, product)?;
+    }
+    let mut products = raw;
+    products.sort();
+    products.dedup();
+    Ok(products)
 }
 
 #[cfg(test)]
@@ -279,5 +301,39 @@ mod tests {
             status_after_put(Some(&rejected), "m-1", "shoes", &strings(&["p"])),
             CampaignStatus::Pending
         );
+    }
+
+    // ---- campaign_products ----
+
+    #[test]
+    fn campaign_products_are_sorted_and_deduplicated() {
+        assert_eq!(campaign_products("p", Vec::new()), Ok(Vec::new()));
+        assert_eq!(
+            campaign_products("p", strings(&["p2", "p1", "p2"])),
+            Ok(strings(&["p1", "p2"]))
+        );
+    }
+
+    #[test]
+    fn campaign_products_are_at_most_1000_ids() {
+        let field = "campaign.product_ids";
+        let most: Vec<String> = (0..MAX_PRODUCTS).map(|i| format!("p{i}")).collect();
+        assert_eq!(
+            campaign_products(field, most).map(|p| p.len()),
+            Ok(MAX_PRODUCTS)
+        );
+        // Counted as sent, before repeats are dropped.
+        assert_eq!(
+            campaign_products(field, vec!["p".to_owned(); MAX_PRODUCTS + 1]),
+            Err(Error::invalid_field(field, "at most 1000 products"))
+        );
+        assert_eq!(
+            campaign_products(field, strings(&["p1", ""])),
+            Err(Error::invalid_field(field, "missing"))
+        );
+        assert!(matches!(
+            campaign_products(field, strings(&["has space"])),
+            Err(Error::InvalidField { field: f, .. }) if f == field
+        ));
     }
 }

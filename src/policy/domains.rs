@@ -1,6 +1,7 @@
-//! Merchants' registered domains: what may be registered (a bare,
-//! registrable domain name) and the one form it is stored in, which landing
-//! URLs are then matched against ([`super::check_landing_url`]).
+//! Merchants' registered domains: what may be registered (one to
+//! [`MAX_DOMAINS`] bare, registrable domain names) and the one form they are
+//! stored in, which landing URLs are then matched against
+//! ([`super::check_landing_url`]).
 
 use url::Host;
 
@@ -95,10 +96,35 @@ pub fn normalize_domain(field: &str, raw: &str) -> Result<String> {
     Ok(domain.to_owned())
 }
 
+/// Most registered domains a merchant may have.
+pub const MAX_DOMAINS: usize = 64;
+
+/// A merchant's registered domains as stored: at least one and at most
+/// [`MAX_DOMAINS`] as sent, each normalised ([`normalize_domain`]), sorted,
+/// repeats dropped. Fails with `INVALID_FIELD` naming `field`.
+pub fn allowed_domains(field: &str, raw: &[String]) -> Result<Vec<String>> {
+    if raw.is_empty() {
+        return Err(Error::invalid_field(field, "at least one domain"));
+    }
+    if raw.len() > MAX_DOMAINS {
+        return Err(Error::invalid_field(
+            field,
+            format!("at most {MAX_DOMAINS} domains"),
+        ));
+    }
+    let mut domains = raw
+        .iter()
+        .map(|domain| normalize_domain(field, domain))
+        .collect::<Result<Vec<_>>>()?;
+    domains.sort();
+    domains.dedup();
+    Ok(domains)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::test_support::{field_of, message_of};
+    use crate::policy::test_support::{field_of, message_of, strings};
 
     #[test]
     fn domain_is_normalised() {
@@ -233,5 +259,43 @@ mod tests {
             let once = normalize_domain("d", raw).unwrap();
             assert_eq!(normalize_domain("d", &once), Ok(once.clone()));
         }
+    }
+
+    // ---- allowed_domains ----
+
+    #[test]
+    fn allowed_domains_are_normalised_sorted_and_deduplicated() {
+        let raw = strings(&["WWW.Shop.DK", "shop.dk.", "bücher.example", "shop.dk"]);
+        assert_eq!(
+            allowed_domains("merchant.allowed_domains", &raw),
+            Ok(strings(&[
+                "shop.dk",
+                "www.shop.dk",
+                "xn--bcher-kva.example"
+            ]))
+        );
+    }
+
+    #[test]
+    fn allowed_domains_are_one_to_64_valid_names() {
+        let field = "merchant.allowed_domains";
+        assert_eq!(
+            allowed_domains(field, &[]),
+            Err(Error::invalid_field(field, "at least one domain"))
+        );
+        let most: Vec<String> = (0..MAX_DOMAINS).map(|i| format!("s{i}.dk")).collect();
+        assert_eq!(
+            allowed_domains(field, &most).map(|d| d.len()),
+            Ok(MAX_DOMAINS)
+        );
+        // Counted as sent, before repeats are dropped.
+        let too_many = vec!["shop.dk".to_owned(); MAX_DOMAINS + 1];
+        assert_eq!(
+            allowed_domains(field, &too_many),
+            Err(Error::invalid_field(field, "at most 64 domains"))
+        );
+        let result = allowed_domains(field, &strings(&["shop.dk", "co.uk"]));
+        assert_eq!(field_of(result.clone()), field);
+        assert!(message_of(result).contains("public suffix"));
     }
 }

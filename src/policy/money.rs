@@ -60,6 +60,15 @@ pub fn check_reversal_amount(amount: &Money) -> Result<()> {
     Ok(())
 }
 
+/// Checks a currency code on its own (a top list ranked by revenue in one
+/// currency): a code [`validate_money`] takes. Fails with `INVALID_FIELD`
+/// naming `field`.
+pub fn validate_currency(field: &str, currency_code: &str) -> Result<()> {
+    validate_money(currency_code, 0)
+        .map(drop)
+        .map_err(|_| Error::invalid_field(field, "must be an upper-case ISO 4217 code"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +199,25 @@ mod tests {
         for amount_minor in [1, 2_500, MAX_AMOUNT_MINOR] {
             let amount = validate_money("DKK", amount_minor).unwrap();
             assert_eq!(check_reversal_amount(&amount), Ok(()), "{amount_minor}");
+        }
+    }
+
+    // ---- validate_currency ----
+
+    #[test]
+    fn a_currency_alone_is_one_that_money_may_be_in() {
+        for code in ["DKK", "EUR", "XAF", "HRK"] {
+            assert_eq!(validate_currency("currency_code", code), Ok(()), "{code}");
+        }
+        for code in ["", "dkk", "ABC", "XXX", "XAU", "CHE"] {
+            assert_eq!(
+                validate_currency("currency_code", code),
+                Err(Error::invalid_field(
+                    "currency_code",
+                    "must be an upper-case ISO 4217 code"
+                )),
+                "{code:?}"
+            );
         }
     }
 
