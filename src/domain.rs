@@ -29,10 +29,6 @@ use crate::store::Store;
 use crate::telemetry::metrics;
 use crate::token::{Claims, ClickId, KeyRing, TokenError};
 
-/// Most hourly buckets one counter read may span (31 days).
-pub const MAX_HOURLY_BUCKETS: i64 = 744;
-/// Most daily buckets one counter read may span.
-pub const MAX_DAILY_BUCKETS: i64 = 400;
 /// How often a campaign write is retried when another write came first.
 const CAMPAIGN_WRITE_ATTEMPTS: usize = 8;
 
@@ -346,28 +342,7 @@ impl Cartclick {
         end: DateTime<Utc>,
         merchant: Option<&str>,
     ) -> Result<CounterSeries> {
-        if end <= start {
-            return Err(Error::invalid_field("end_time", "must be after start_time"));
-        }
-        let step = granularity.seconds();
-        let first = granularity.bucket_start(start);
-        let last_exclusive = (end.timestamp() + step - 1).div_euclid(step) * step;
-        let count = (last_exclusive - first) / step;
-        let max = match granularity {
-            Granularity::Hour => MAX_HOURLY_BUCKETS,
-            Granularity::Day => MAX_DAILY_BUCKETS,
-        };
-        if count > max {
-            return Err(Error::invalid_field(
-                "end_time",
-                format!("the range spans {count} buckets, at most {max} a call"),
-            ));
-        }
-        let range = BucketRange {
-            granularity,
-            first,
-            count: count as u32,
-        };
+        let range = policy::counter_range(granularity, start, end)?;
         let counts = self
             .store
             .read_counters(dimension, id, range, merchant)
@@ -384,7 +359,7 @@ impl Cartclick {
         Ok(CounterSeries {
             buckets,
             total,
-            start: timestamp(first),
+            start: timestamp(range.first),
         })
     }
 

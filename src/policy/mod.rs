@@ -17,7 +17,7 @@
 //! - `redirect`: the redirect into the shop and its token parameter.
 //! - `categories`: category slugs and the prohibited and age-restricted lists.
 //! - `campaigns`: issuing under a campaign, review, and going back to review.
-//! - `windows`: a campaign's attribution window.
+//! - `windows`: a campaign's attribution window; a counter read's range.
 //! - `text`: free text an operator writes (names, labels, reasons).
 //! - `top`: what a top list may rank, for which day, how many.
 //! - `access`: which merchant's data a key reaches: counters, top lists,
@@ -47,4 +47,4 @@ pub use money::{MAX_AMOUNT_MINOR, check_reversal_amount, validate_currency, vali
 pub use redirect::{MAX_TOKEN_PARAM_LEN, normalize_token_param, redirect_url};
 pub use text::{MAX_TEXT_LEN, validate_text};
 pub use top::{DEFAULT_TOP_LIMIT, MAX_TOP_LIMIT, top_dimension, top_limit, utc_day};
-pub use windows::attribution_window;
+pub use windows::{MAX_DAILY_BUCKETS, MAX_HOURLY_BUCKETS, attribution_window, counter_range};
