@@ -33,10 +33,6 @@ use crate::store::Store;
 use crate::telemetry::metrics;
 use crate::token::{Claims, ClickId, KeyRing, TokenError};
 
-/// Most hourly buckets one counter read may span (31 days).
-pub const MAX_HOURLY_BUCKETS: i64 = 744;
-/// Most daily buckets one counter read may span.
-pub const MAX_DAILY_BUCKETS: i64 = 400;
 /// How often a campaign write is retried when another write came first.
 const CAMPAIGN_WRITE_ATTEMPTS: usize = 8;
 
@@ -296,22 +292,26 @@ impl Cartclick {
         self.store.reverse_sale(&reversal).await
     }
 
-    /// The top ids of a dimension on a UTC day, over all merchants or one.
+    /// The top ids of a dimension on a UTC day, over all merchants or one:
+    /// the one `requested` as `caller` may rank within
+    /// ([`policy::top_list_scope`]).
     pub async fn list_top(
         &self,
+        caller: &Caller,
         dimension: Dimension,
         day: NaiveDate,
         metric: TopMetric,
         limit: usize,
-        merchant: Option<&str>,
+        requested: Option<MerchantId>,
     ) -> Result<Vec<TopEntry>> {
+        let merchant = policy::top_list_scope(&caller.grant, requested)?;
         let day_start = day
             .and_hms_opt(0, 0, 0)
             .unwrap_or_default()
             .and_utc()
             .timestamp();
         self.store
-            .list_top(dimension, day_start, &metric, limit, merchant)
+            .list_top(dimension, day_start, &metric, limit, merchant.as_deref())
             .await
     }
 
@@ -346,28 +346,7 @@ impl Cartclick {
         end: DateTime<Utc>,
         merchant: Option<&str>,
     ) -> Result<CounterSeries> {
-        if end <= start {
-            return Err(Error::invalid_field("end_time", "must be after start_time"));
-        }
-        let step = granularity.seconds();
-        let first = granularity.bucket_start(start);
-        let last_exclusive = (end.timestamp() + step - 1).div_euclid(step) * step;
-        let count = (last_exclusive - first) / step;
-        let max = match granularity {
-            Granularity::Hour => MAX_HOURLY_BUCKETS,
-            Granularity::Day => MAX_DAILY_BUCKETS,
-        };
-        if count > max {
-            return Err(Error::invalid_field(
-                "end_time",
-                format!("the range spans {count} buckets, at most {max} a call"),
-            ));
-        }
-        let range = BucketRange {
-            granularity,
-            first,
-            count: count as u32,
-        };
+        let range = policy::counter_range(granularity, start, end)?;
         let counts = self
             .store
             .read_counters(dimension, id, range, merchant)
@@ -384,7 +363,7 @@ impl Cartclick {
         Ok(CounterSeries {
             buckets,
             total,
-            start: timestamp(first),
+            start: timestamp(range.first),
         })
     }
 
@@ -392,31 +371,26 @@ impl Cartclick {
     /// share? Dashboards and admins read everything (`None`: all merchants);
     /// a merchant key reads its own merchant, its campaigns and its share of
     /// any product (`Some(own merchant)`); anything else is PERMISSION_DENIED.
+    /// The rules are [`policy::counter_share`] and
+    /// [`policy::check_counter_read`]; this finds the campaign's merchant.
     pub async fn authorize_counters(
         &self,
         caller: &Caller,
         dimension: Dimension,
         id: &str,
     ) -> Result<Option<MerchantId>> {
-        let own = match &caller.grant {
-            Grant::Admin | Grant::Dashboard => return Ok(None),
-            Grant::Merchant(own) => own,
-            Grant::Feed => return Err(Error::PermissionDenied),
+        let Some(own) = policy::counter_share(&caller.grant)? else {
+            return Ok(None);
         };
-        let allowed = match dimension {
-            Dimension::Merchant => id == own,
+        let campaign_merchant = match dimension {
             Dimension::Campaign => self
                 .cached_campaign(id)
                 .await?
-                .is_some_and(|campaign| campaign.merchant_id == *own),
-            Dimension::Product => true,
-            Dimension::Creator | Dimension::Video => false,
+                .map(|campaign| campaign.merchant_id),
+            _ => None,
         };
-        if allowed {
-            Ok(Some(own.clone()))
-        } else {
-            Err(Error::PermissionDenied)
-        }
+        policy::check_counter_read(own, dimension, id, campaign_merchant.as_ref())?;
+        Ok(Some(own.clone()))
     }
 
     /// Recounts a merchant's UTC day from its raw records (see [`crate::reconcile`]).

@@ -8,8 +8,9 @@ use crate::api::{State, id, reply, required};
 use crate::auth::caller;
 use crate::domain::CampaignSpec;
 use crate::error::{Error, Result};
-use crate::model::{Campaign, CampaignStatus, Merchant, ReviewDecision};
-use crate::model::{CampaignId, Grant, KeyId, MerchantId, Role};
+use crate::model::{
+    Campaign, CampaignId, CampaignStatus, KeyId, Merchant, MerchantId, ReviewDecision, Role,
+};
 use crate::policy;
 use crate::proto::admin_service_server::AdminService;
 use crate::proto::{
@@ -19,53 +20,22 @@ use crate::proto::{
     ReviewCampaignRequest, ReviewCampaignResponse, RevokeApiKeyRequest, RevokeApiKeyResponse,
 };
 
-/// Most registered domains a merchant may have.
-const MAX_DOMAINS: usize = 64;
-/// Most products a campaign may list.
-const MAX_PRODUCTS: usize = 1000;
-/// Longest display name or free-text field, in bytes.
-const MAX_TEXT_LEN: usize = 256;
-
 /// The AdminService adapter.
 pub struct AdminApi {
     /// Domain and keys.
     pub state: State,
 }
 
+/// Free text from the wire, checked by `policy::validate_text`.
 fn text(field: &str, value: String) -> Result<String> {
-    if value.len() > MAX_TEXT_LEN {
-        return Err(Error::invalid_field(
-            field,
-            format!("longer than {MAX_TEXT_LEN} bytes"),
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(Error::invalid_field(field, "contains control characters"));
-    }
+    policy::validate_text(field, &value)?;
     Ok(value)
 }
 
 fn decode_merchant(merchant: Option<proto::Merchant>) -> Result<Merchant> {
     let merchant = required("merchant", merchant)?;
-    if merchant.allowed_domains.is_empty() {
-        return Err(Error::invalid_field(
-            "merchant.allowed_domains",
-            "at least one domain",
-        ));
-    }
-    if merchant.allowed_domains.len() > MAX_DOMAINS {
-        return Err(Error::invalid_field(
-            "merchant.allowed_domains",
-            format!("at most {MAX_DOMAINS} domains"),
-        ));
-    }
-    let mut allowed_domains = merchant
-        .allowed_domains
-        .iter()
-        .map(|domain| policy::normalize_domain("merchant.allowed_domains", domain))
-        .collect::<Result<Vec<_>>>()?;
-    allowed_domains.sort();
-    allowed_domains.dedup();
+    let allowed_domains =
+        policy::allowed_domains("merchant.allowed_domains", &merchant.allowed_domains)?;
     Ok(Merchant {
         merchant_id: id("merchant.merchant_id", merchant.merchant_id)?,
         display_name: text("merchant.display_name", merchant.display_name)?,
@@ -98,19 +68,7 @@ fn decode_campaign(campaign: Option<proto::Campaign>) -> Result<CampaignSpec> {
                 })
         })
         .transpose()?;
-    if campaign.product_ids.len() > MAX_PRODUCTS {
-        return Err(Error::invalid_field(
-            "campaign.product_ids",
-            format!("at most {MAX_PRODUCTS} products"),
-        ));
-    }
-    let mut product_ids = campaign
-        .product_ids
-        .into_iter()
-        .map(|product| id("campaign.product_ids", product))
-        .collect::<Result<Vec<_>>>()?;
-    product_ids.sort();
-    product_ids.dedup();
+    let product_ids = policy::campaign_products("campaign.product_ids", campaign.product_ids)?;
     Ok(CampaignSpec {
         campaign_id: id("campaign.campaign_id", campaign.campaign_id)?,
         merchant_id: id("campaign.merchant_id", campaign.merchant_id)?,
@@ -208,24 +166,7 @@ impl AdminService for AdminApi {
             self.admin(&request)?;
             let request = request.into_inner();
             let role = role(request.role)?;
-            let grant = match (role, request.merchant_id.is_empty()) {
-                (Role::Merchant, true) => {
-                    return Err(Error::invalid_field(
-                        "merchant_id",
-                        "missing: a merchant key is bound to one merchant",
-                    ));
-                }
-                (Role::Merchant, false) => Grant::Merchant(id("merchant_id", request.merchant_id)?),
-                (Role::Feed, true) => Grant::Feed,
-                (Role::Dashboard, true) => Grant::Dashboard,
-                (Role::Admin, true) => Grant::Admin,
-                (_, false) => {
-                    return Err(Error::invalid_field(
-                        "merchant_id",
-                        "only merchant keys are bound to a merchant",
-                    ));
-                }
-            };
+            let grant = policy::key_grant(role, request.merchant_id)?;
             let label = text("label", request.label)?;
             let created = self.state.domain.create_api_key(grant, &label).await?;
             self.state.auth.forget_cached();

@@ -5,8 +5,6 @@ use std::pin::Pin;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use chrono::NaiveDate;
-
 use crate::api::{State, dimension, granularity, id, refused, reply, timestamp, to_bucket};
 use crate::auth::{Caller, caller};
 use crate::domain::CounterSeries;
@@ -20,11 +18,6 @@ use crate::proto::{
     GetCountersRequest, GetCountersResponse, ListTopRequest, ListTopResponse, WatchCountersRequest,
     WatchCountersResponse,
 };
-
-/// Entries a top list has when the request names no limit.
-const DEFAULT_TOP_LIMIT: i32 = 10;
-/// Most entries a top list may have.
-const MAX_TOP_LIMIT: i32 = 100;
 
 /// The CounterService adapter.
 pub struct CounterApi {
@@ -83,22 +76,9 @@ impl CounterService for CounterApi {
             let caller = caller(&request)?;
             caller.require(&[Role::Dashboard, Role::Merchant])?;
             let request = request.into_inner();
-            let dimension = match dimension("dimension", request.dimension)? {
-                Dimension::Merchant => {
-                    return Err(Error::invalid_field(
-                        "dimension",
-                        "top lists rank campaigns, creators, videos or products",
-                    ));
-                }
-                other => other,
-            };
-            // Exactly YYYY-MM-DD: chrono alone also takes "2026-1-5" and "+2026-01-05".
-            let day = Some(request.day.as_str())
-                .filter(|day| {
-                    day.len() == 10 && day.bytes().all(|b| b.is_ascii_digit() || b == b'-')
-                })
-                .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
-                .ok_or_else(|| Error::invalid_field("day", "must be a UTC day, YYYY-MM-DD"))?;
+            let dimension =
+                policy::top_dimension("dimension", dimension("dimension", request.dimension)?)?;
+            let day = policy::utc_day("day", &request.day)?;
             let metric = match (
                 proto::TopMetric::try_from(request.metric),
                 request.currency_code.is_empty(),
@@ -106,9 +86,7 @@ impl CounterService for CounterApi {
                 (Ok(proto::TopMetric::Clicks), true) => TopMetric::Clicks,
                 (Ok(proto::TopMetric::Conversions), true) => TopMetric::Conversions,
                 (Ok(proto::TopMetric::Revenue), false) => {
-                    policy::validate_money(&request.currency_code, 0).map_err(|_| {
-                        Error::invalid_field("currency_code", "must be an upper-case ISO 4217 code")
-                    })?;
+                    policy::validate_currency("currency_code", &request.currency_code)?;
                     TopMetric::Revenue(request.currency_code)
                 }
                 (Ok(proto::TopMetric::Revenue), true) => {
@@ -128,36 +106,16 @@ impl CounterService for CounterApi {
                 }
                 (Err(_), _) => return Err(Error::invalid_field("metric", "unknown value")),
             };
-            let limit = match request.limit {
-                0 => DEFAULT_TOP_LIMIT,
-                n @ 1..=MAX_TOP_LIMIT => n,
-                _ => {
-                    return Err(Error::invalid_field(
-                        "limit",
-                        format!("must be 1 to {MAX_TOP_LIMIT}"),
-                    ));
-                }
-            };
+            let limit = policy::top_limit("limit", request.limit)?;
             let requested = if request.merchant_id.is_empty() {
                 None
             } else {
                 Some(id("merchant_id", request.merchant_id)?)
             };
-            // A merchant key ranks within its own merchant only.
-            let merchant = match (caller.grant.merchant(), requested) {
-                (Some(own), None) => Some(own.clone()),
-                (Some(own), Some(asked)) => {
-                    if *own != asked {
-                        return Err(Error::PermissionDenied);
-                    }
-                    Some(asked)
-                }
-                (_, requested) => requested,
-            };
             let entries = self
                 .state
                 .domain
-                .list_top(dimension, day, metric, limit as usize, merchant.as_deref())
+                .list_top(&caller, dimension, day, metric, limit, requested)
                 .await?;
             Ok(ListTopResponse {
                 entries: entries

@@ -1,0 +1,194 @@
+//! Access: what a key reaches beyond the services its role may call (API.md,
+//! "Authentication and roles"). A merchant key reads its own merchant's
+//! counters, campaigns and share of products, ranks top lists within its own
+//! merchant, and a key is bound to a merchant exactly when it is a merchant
+//! key.
+//!
+//! Each rule reads the key's [`Grant`], so a merchant key always has its
+//! merchant and no rule checks for one that has none.
+
+use crate::error::{Error, Result};
+use crate::model::{Dimension, Grant, MerchantId, Role};
+
+/// The merchant whose share of the counters a key with `grant` reads:
+/// `None` (every merchant's) for dashboard and admin keys, `Some(own)` for a
+/// merchant key; any other key is `PERMISSION_DENIED`.
+pub fn counter_share(grant: &Grant) -> Result<Option<&MerchantId>> {
+    match grant {
+        Grant::Admin | Grant::Dashboard => Ok(None),
+        Grant::Merchant(own) => Ok(Some(own)),
+        Grant::Feed => Err(Error::PermissionDenied),
+    }
+}
+
+/// Whether merchant `own` may read the counters of `id` in `dimension`: its
+/// own merchant, a campaign of its own (`campaign_merchant`: the merchant of
+/// campaign `id`, `None` when there is no such campaign), and its share of
+/// any product; never a creator's or a video's. Else `PERMISSION_DENIED`.
+pub fn check_counter_read(
+    own: &MerchantId,
+    dimension: Dimension,
+    id: &str,
+    campaign_merchant: Option<&MerchantId>,
+) -> Result<()> {
+    let allowed = match dimension {
+        Dimension::Merchant => id == own,
+        Dimension::Campaign => campaign_merchant == Some(own),
+        Dimension::Product => true,
+        Dimension::Creator | Dimension::Video => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Error::PermissionDenied)
+    }
+}
+
+/// The merchant a top list ranks within, from the one the request names
+/// (`requested`): a merchant key ranks within its own merchant only (naming
+/// none means its own, naming another is `PERMISSION_DENIED`); other keys
+/// rank within the merchant they name, or across every merchant.
+pub fn top_list_scope(grant: &Grant, requested: Option<MerchantId>) -> Result<Option<MerchantId>> {
+    match (grant, requested) {
+        (Grant::Merchant(own), None) => Ok(Some(own.clone())),
+        (Grant::Merchant(own), Some(asked)) if *own != asked => Err(Error::PermissionDenied),
+        (_, requested) => Ok(requested),
+    }
+}
+
+/// The grant of a new key of `role`, from the request's `merchant_id`
+/// (empty when it names none): a merchant key must name one, any other key
+/// must name none. Fails with `INVALID_FIELD` naming `merchant_id`.
+pub fn key_grant(role: Role, merchant_id: String) -> Result<Grant> {
+    match (role, merchant_id.is_empty()) {
+        (Role::Merchant, true) => Err(Error::invalid_field(
+            "merchant_id",
+            "missing: a merchant key is bound to one merchant",
+        )),
+        (Role::Merchant, false) => Ok(Grant::Merchant(MerchantId::parse(
+            "merchant_id",
+            merchant_id,
+        )?)),
+        (Role::Feed | Role::Dashboard | Role::Admin, false) => Err(Error::invalid_field(
+            "merchant_id",
+            "only merchant keys are bound to a merchant",
+        )),
+        (Role::Feed, true) => Ok(Grant::Feed),
+        (Role::Dashboard, true) => Ok(Grant::Dashboard),
+        (Role::Admin, true) => Ok(Grant::Admin),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(id: &str) -> MerchantId {
+        MerchantId::stored(id)
+    }
+
+    #[test]
+    fn dashboards_and_admins_read_every_merchants_counters() {
+        assert_eq!(counter_share(&Grant::Dashboard), Ok(None));
+        assert_eq!(counter_share(&Grant::Admin), Ok(None));
+    }
+
+    #[test]
+    fn a_merchant_key_reads_its_own_share_only() {
+        assert_eq!(
+            counter_share(&Grant::Merchant(m("m-1"))),
+            Ok(Some(&m("m-1")))
+        );
+        assert_eq!(counter_share(&Grant::Feed), Err(Error::PermissionDenied));
+    }
+
+    #[test]
+    fn a_merchant_reads_itself_its_campaigns_and_products() {
+        assert_eq!(
+            check_counter_read(&m("m-1"), Dimension::Merchant, "m-1", None),
+            Ok(())
+        );
+        assert_eq!(
+            check_counter_read(&m("m-1"), Dimension::Merchant, "m-2", None),
+            Err(Error::PermissionDenied)
+        );
+        assert_eq!(
+            check_counter_read(&m("m-1"), Dimension::Campaign, "c-1", Some(&m("m-1"))),
+            Ok(())
+        );
+        for other in [Some(&m("m-2")), None] {
+            assert_eq!(
+                check_counter_read(&m("m-1"), Dimension::Campaign, "c-1", other),
+                Err(Error::PermissionDenied),
+                "{other:?}"
+            );
+        }
+        assert_eq!(
+            check_counter_read(&m("m-1"), Dimension::Product, "p-1", None),
+            Ok(())
+        );
+        for dimension in [Dimension::Creator, Dimension::Video] {
+            assert_eq!(
+                check_counter_read(&m("m-1"), dimension, "x", Some(&m("m-1"))),
+                Err(Error::PermissionDenied),
+                "{dimension:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_merchant_key_ranks_within_its_own_merchant() {
+        let merchant = Grant::Merchant(m("m-1"));
+        assert_eq!(top_list_scope(&merchant, None), Ok(Some(m("m-1"))));
+        assert_eq!(
+            top_list_scope(&merchant, Some(m("m-1"))),
+            Ok(Some(m("m-1")))
+        );
+        assert_eq!(
+            top_list_scope(&merchant, Some(m("m-2"))),
+            Err(Error::PermissionDenied)
+        );
+    }
+
+    #[test]
+    fn other_keys_rank_within_what_they_name() {
+        for grant in [Grant::Dashboard, Grant::Admin] {
+            assert_eq!(top_list_scope(&grant, None), Ok(None));
+            assert_eq!(top_list_scope(&grant, Some(m("m-2"))), Ok(Some(m("m-2"))));
+        }
+    }
+
+    #[test]
+    fn only_merchant_keys_are_bound_to_a_merchant() {
+        assert_eq!(
+            key_grant(Role::Merchant, "m-1".to_owned()),
+            Ok(Grant::Merchant(m("m-1")))
+        );
+        assert_eq!(
+            key_grant(Role::Merchant, String::new()),
+            Err(Error::invalid_field(
+                "merchant_id",
+                "missing: a merchant key is bound to one merchant"
+            ))
+        );
+        assert!(matches!(
+            key_grant(Role::Merchant, "has space".to_owned()),
+            Err(Error::InvalidField { field, .. }) if field == "merchant_id"
+        ));
+        for role in [Role::Feed, Role::Dashboard, Role::Admin] {
+            assert_eq!(
+                key_grant(role, String::new()).map(|g| g.role()),
+                Ok(role),
+                "{role:?}"
+            );
+            assert_eq!(
+                key_grant(role, "m-1".to_owned()),
+                Err(Error::invalid_field(
+                    "merchant_id",
+                    "only merchant keys are bound to a merchant"
+                )),
+                "{role:?}"
+            );
+        }
+    }
+}
