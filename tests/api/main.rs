@@ -36,6 +36,7 @@ mod sale_window;
 mod server;
 mod shutdown;
 mod store_conformance;
+mod support;
 mod tcp_proxy;
 mod telemetry;
 mod watch_counters;
