@@ -45,7 +45,7 @@ use cartclick::privacy::ViewerPepper;
 use cartclick::proto::Dimension;
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// The secrets of the two keys, and the rest a deployment shares.
 struct Deployment {
@@ -98,14 +98,18 @@ impl Deployment {
 
     /// The first replica, signing with k1 only: before the rotation.
     async fn start(&self) -> TestApp {
-        let app = spawn_app_on_with(
-            Backend::Memory,
-            self.keys.clone(),
-            self.config(Key::Active, Key::Absent),
-        )
-        .await;
-        app.seed().await;
-        app
+        TestApp::builder()
+            .memory()
+            .keys(self.keys.clone())
+            .with_config(self.config(Key::Active, Key::Absent))
+            .seeded()
+            .spawn()
+            .await
+    }
+
+    /// Another replica over `app`'s store and clock, with k1 and k2 as given.
+    async fn replica(&self, app: &TestApp, k1: Key, k2: Key) -> TestApp {
+        app.replica().with_config(self.config(k1, k2)).spawn().await
     }
 }
 
@@ -125,9 +129,7 @@ async fn token_from(app: &TestApp, viewer: &str) -> String {
 async fn step_1_an_added_inactive_key_changes_no_token() {
     let deployment = Deployment::new();
     let old = deployment.start().await;
-    let added = old
-        .spawn_replica_with(deployment.config(Key::Active, Key::Inactive))
-        .await;
+    let added = deployment.replica(&old, Key::Active, Key::Inactive).await;
 
     let from_old = token_from(&old, "viewer-1").await;
     let from_added = token_from(&added, "viewer-2").await;
@@ -146,9 +148,7 @@ async fn step_1_an_added_inactive_key_changes_no_token() {
 async fn step_2_new_tokens_carry_the_kid_of_the_newly_active_key() {
     let deployment = Deployment::new();
     let old = deployment.start().await;
-    let rotated = old
-        .spawn_replica_with(deployment.config(Key::Inactive, Key::Active))
-        .await;
+    let rotated = deployment.replica(&old, Key::Inactive, Key::Active).await;
 
     let before = token_from(&old, "viewer-1").await;
     let after = token_from(&rotated, "viewer-2").await;
@@ -167,9 +167,7 @@ async fn step_2_tokens_of_the_old_key_still_confirm() {
     let old = deployment.start().await;
     let issued_before = token_from(&old, "viewer-1").await;
 
-    let rotated = old
-        .spawn_replica_with(deployment.config(Key::Inactive, Key::Active))
-        .await;
+    let rotated = deployment.replica(&old, Key::Inactive, Key::Active).await;
     let sale = rotated
         .confirm(&issued_before, "order-1", 100, "DKK")
         .await
@@ -189,12 +187,8 @@ async fn step_2_tokens_of_the_old_key_still_confirm() {
 async fn step_2_replicas_not_yet_rotated_confirm_the_rotated_replicas_tokens() {
     let deployment = Deployment::new();
     let first = deployment.start().await;
-    let not_yet = first
-        .spawn_replica_with(deployment.config(Key::Active, Key::Inactive))
-        .await;
-    let rotated = first
-        .spawn_replica_with(deployment.config(Key::Inactive, Key::Active))
-        .await;
+    let not_yet = deployment.replica(&first, Key::Active, Key::Inactive).await;
+    let rotated = deployment.replica(&first, Key::Inactive, Key::Active).await;
 
     let from_rotated = token_from(&rotated, "viewer-1").await;
     let from_not_yet = token_from(&not_yet, "viewer-2").await;
@@ -214,9 +208,7 @@ async fn a_repeat_tap_across_the_rotation_returns_a_token_that_confirms() {
     let deployment = Deployment::new();
     let old = deployment.start().await;
     let first = old.issue(tap("viewer-1")).await.unwrap();
-    let rotated = old
-        .spawn_replica_with(deployment.config(Key::Inactive, Key::Active))
-        .await;
+    let rotated = deployment.replica(&old, Key::Inactive, Key::Active).await;
 
     let repeat = rotated.issue(tap("viewer-1")).await.unwrap();
 
@@ -234,14 +226,10 @@ async fn step_3_tokens_of_a_removed_key_are_token_invalid() {
     let deployment = Deployment::new();
     let old = deployment.start().await;
     let old_token = token_from(&old, "viewer-1").await;
-    let rotated = old
-        .spawn_replica_with(deployment.config(Key::Inactive, Key::Active))
-        .await;
+    let rotated = deployment.replica(&old, Key::Inactive, Key::Active).await;
     let new_token = token_from(&rotated, "viewer-2").await;
 
-    let removed = old
-        .spawn_replica_with(deployment.config(Key::Absent, Key::Active))
-        .await;
+    let removed = deployment.replica(&old, Key::Absent, Key::Active).await;
     let refused = removed
         .confirm(&old_token, "order-1", 100, "DKK")
         .await
@@ -265,12 +253,8 @@ async fn step_3_after_the_longest_window_old_tokens_had_expired_anyway() {
     let deployment = Deployment::new();
     let old = deployment.start().await;
     let old_token = token_from(&old, "viewer-1").await;
-    let rotated = old
-        .spawn_replica_with(deployment.config(Key::Inactive, Key::Active))
-        .await;
-    let removed = old
-        .spawn_replica_with(deployment.config(Key::Absent, Key::Active))
-        .await;
+    let rotated = deployment.replica(&old, Key::Inactive, Key::Active).await;
+    let removed = deployment.replica(&old, Key::Absent, Key::Active).await;
 
     // The campaign's window is the default, 7 days; the clock is shared.
     old.clock
@@ -292,9 +276,7 @@ async fn step_3_after_the_longest_window_old_tokens_had_expired_anyway() {
 async fn skipping_step_1_makes_replicas_not_yet_updated_refuse_the_new_keys_tokens() {
     let deployment = Deployment::new();
     let old = deployment.start().await;
-    let rotated_in_one_go = old
-        .spawn_replica_with(deployment.config(Key::Inactive, Key::Active))
-        .await;
+    let rotated_in_one_go = deployment.replica(&old, Key::Inactive, Key::Active).await;
 
     let from_rotated = token_from(&rotated_in_one_go, "viewer-1").await;
     let refused = old

@@ -3,7 +3,7 @@
 use cartclick::proto::*;
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::*;
 
 fn dkk(amount_minor: i64) -> Money {
     Money {
@@ -52,8 +52,7 @@ impl TestApp {
 }
 
 async fn partial_and_full_refunds_leave_the_sale_less_all_reversals(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.sold(10_000).await;
 
     let first = app
@@ -88,8 +87,7 @@ async fn partial_and_full_refunds_leave_the_sale_less_all_reversals(backend: Bac
 }
 
 async fn an_identical_repeat_returns_the_first_answer_and_counts_once(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.sold(10_000).await;
     let first = app
         .reverse("order-1", "refund-1", dkk(3_000))
@@ -113,8 +111,7 @@ async fn an_identical_repeat_returns_the_first_answer_and_counts_once(backend: B
 }
 
 async fn the_same_reversal_id_with_another_order_or_amount_is_a_conflict(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     app.confirm(&issued.token, "order-1", 10_000, "DKK")
         .await
@@ -145,8 +142,7 @@ async fn the_same_reversal_id_with_another_order_or_amount_is_a_conflict(backend
 }
 
 async fn reversals_never_exceed_the_sale_nor_change_its_currency(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.sold(10_000).await;
     app.reverse("order-1", "refund-1", dkk(6_000))
         .await
@@ -182,8 +178,7 @@ async fn reversals_never_exceed_the_sale_nor_change_its_currency(backend: Backen
 }
 
 async fn a_zero_amount_reversal_is_invalid_amount_and_records_nothing(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.sold(10_000).await;
 
     let zero = app
@@ -205,8 +200,7 @@ async fn a_zero_amount_reversal_is_invalid_amount_and_records_nothing(backend: B
 }
 
 async fn a_zero_amount_sale_is_confirmed_but_not_reversed_by_zero(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     app.sold(0).await;
     let zero = app
@@ -222,8 +216,7 @@ async fn a_zero_amount_sale_is_confirmed_but_not_reversed_by_zero(backend: Backe
 }
 
 async fn an_order_never_confirmed_or_of_another_merchant_is_not_found(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.sold(10_000).await;
 
     let unknown = app
@@ -240,8 +233,7 @@ async fn an_order_never_confirmed_or_of_another_merchant_is_not_found(backend: B
 }
 
 async fn malformed_reversals_name_the_field(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.sold(10_000).await;
     let request = |order: &str, reversal: &str, amount: Option<Money>| ReverseSaleRequest {
         order_id: order.into(),
@@ -273,8 +265,7 @@ async fn malformed_reversals_name_the_field(backend: Backend) {
 }
 
 async fn only_merchant_and_admin_keys_reverse(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let status = app
         .reverse_as(&app.keys.feed, "order-1", "r-1", dkk(1))

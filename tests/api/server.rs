@@ -14,10 +14,10 @@ use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
-use crate::helpers::*;
+use crate::support::*;
 
 async fn health_serves_without_credentials(backend: Backend) {
-    let app = spawn_app_on(backend).await;
+    let app = TestApp::builder().on(backend).spawn().await;
     let mut health = HealthClient::new(app.channel.clone());
 
     for service in ["", "cartclick.v1.ClickService", "cartclick.v1.SaleService"] {
@@ -33,7 +33,7 @@ async fn health_serves_without_credentials(backend: Backend) {
 }
 
 async fn reflection_lists_the_contracts_services(backend: Backend) {
-    let app = spawn_app_on(backend).await;
+    let app = TestApp::builder().on(backend).spawn().await;
     let mut reflection = ServerReflectionClient::new(app.channel.clone());
     let request = ServerReflectionRequest {
         host: String::new(),
@@ -67,10 +67,12 @@ async fn reflection_lists_the_contracts_services(backend: Backend) {
 
 #[tokio::test]
 async fn shutdown_reports_not_serving_and_lets_an_in_flight_call_finish() {
-    let keys = Keys::new();
     let store = Arc::new(GatedStore::new());
-    let mut app = spawn_app_with(keys.clone(), test_config(&keys), store.clone()).await;
-    app.seed().await;
+    let mut app = TestApp::builder()
+        .store(store.clone())
+        .seeded()
+        .spawn()
+        .await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     let mut watch = HealthClient::new(app.channel.clone())
         .watch(HealthCheckRequest {
@@ -131,12 +133,13 @@ async fn shutdown_reports_not_serving_and_lets_an_in_flight_call_finish() {
 
 #[tokio::test]
 async fn shutdown_ends_within_the_grace_period_even_when_a_call_never_finishes() {
-    let keys = Keys::new();
     let store = Arc::new(GatedStore::new());
-    let mut config = test_config(&keys);
-    config.shutdown_grace = Duration::from_millis(300);
-    let mut app = spawn_app_with(keys.clone(), config, store.clone()).await;
-    app.seed().await;
+    let mut app = TestApp::builder()
+        .store(store.clone())
+        .config(|config| config.shutdown_grace = Duration::from_millis(300))
+        .seeded()
+        .spawn()
+        .await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     let sales = app.sales();
     let key = app.keys.merchant.clone();

@@ -16,12 +16,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::binary_harness::*;
-use crate::helpers::*;
-use crate::redis_harness::TestRedis;
-use crate::tcp_proxy::TcpProxy;
-
-const BOUND: Duration = Duration::from_secs(10);
+use crate::support::*;
 
 /// The binary on a Redis store behind a proxy, with `grace_seconds`.
 async fn binary_on_held_redis(grace_seconds: u64) -> (ServerProcess, TcpProxy, TestRedis) {
@@ -40,7 +35,7 @@ async fn binary_on_held_redis(grace_seconds: u64) -> (ServerProcess, TcpProxy, T
 /// Holds Redis's replies and starts a sale; returns once the sale's script
 /// has reached Redis (its reply is then held in the proxy).
 async fn hold_a_sale(
-    client: &BinaryClient,
+    client: &Client,
     proxy: &TcpProxy,
     token: &str,
 ) -> tokio::task::JoinHandle<Result<ConfirmSaleResponse, tonic::Status>> {
@@ -49,7 +44,7 @@ async fn hold_a_sale(
     let sale = {
         let client = client.clone();
         let token = token.to_owned();
-        tokio::spawn(async move { client.confirm(&token, "order-1").await })
+        tokio::spawn(async move { client.confirm(&token, "order-1", 12_500, "DKK").await })
     };
     wait_for("the sale's script to reach redis", BOUND, || {
         std::future::ready(proxy.sent("EVALSHA") > scripts)
