@@ -92,10 +92,7 @@ async fn a_domain_under_a_public_suffix_is_registered_and_only_it_is_a_landing_h
             "",
         )
         .await;
-    let landing = |landing_url: &str| IssueTokenRequest {
-        landing_url: landing_url.into(),
-        ..tap("viewer-1")
-    };
+    let landing = tap_landing_on;
 
     let own = app.issue(landing("https://myshop.github.io/p")).await;
     let neighbour = app

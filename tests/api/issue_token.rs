@@ -323,10 +323,7 @@ async fn landing_urls_off_the_merchants_domains_are_refused(backend: Backend) {
         "https://evil.com\\@shop.dk/p",
         "https://shop.dk:443@evil.com/p",
     ] {
-        let request = IssueTokenRequest {
-            landing_url: landing_url.into(),
-            ..tap("viewer-1")
-        };
+        let request = tap_landing_on(landing_url);
 
         let status = app.issue(request).await.unwrap_err();
 
@@ -343,10 +340,7 @@ async fn landing_urls_on_an_allowed_domain_or_a_subdomain_of_it_are_accepted(bac
         "https://WWW.Shop.DK/p",
         "https://shop.dk:443/p",
     ] {
-        let request = IssueTokenRequest {
-            landing_url: landing_url.into(),
-            ..tap("viewer-1")
-        };
+        let request = tap_landing_on(landing_url);
 
         let issued = app.issue(request).await;
 
@@ -361,10 +355,7 @@ async fn landing_urls_with_a_port_other_than_443_are_refused(backend: Backend) {
         "https://www.shop.dk:8080/p",
         "https://shop.dk:80/p",
     ] {
-        let request = IssueTokenRequest {
-            landing_url: landing_url.into(),
-            ..tap("viewer-1")
-        };
+        let request = tap_landing_on(landing_url);
 
         let status = app.issue(request).await.unwrap_err();
 
@@ -376,10 +367,7 @@ async fn landing_urls_with_a_port_other_than_443_are_refused(backend: Backend) {
 
 async fn an_explicit_port_443_is_accepted_and_left_out_of_the_redirect(backend: Backend) {
     let app = TestApp::builder().on(backend).seeded().spawn().await;
-    let request = IssueTokenRequest {
-        landing_url: "https://www.shop.dk:443/p?x=1".into(),
-        ..tap("viewer-1")
-    };
+    let request = tap_landing_on("https://www.shop.dk:443/p?x=1");
 
     let issued = app.issue(request).await.unwrap();
 
@@ -390,10 +378,7 @@ async fn an_explicit_port_443_is_accepted_and_left_out_of_the_redirect(backend: 
 async fn internationalised_domains_are_compared_in_punycode(backend: Backend) {
     let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.put_merchant(MERCHANT, &["bücher.example"], "").await;
-    let request = |landing_url: &str| IssueTokenRequest {
-        landing_url: landing_url.into(),
-        ..tap("viewer-1")
-    };
+    let request = tap_landing_on;
 
     let unicode = app.issue(request("https://bücher.example/x")).await;
     let punycode = app

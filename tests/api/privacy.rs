@@ -32,14 +32,6 @@ async fn erase(app: &TestApp, viewer_id: &str) -> i64 {
         .expect("erase viewer")
 }
 
-/// A tap by `viewer` on video `video` of CAMPAIGN.
-fn tap_on(viewer: &str, video: &str) -> IssueTokenRequest {
-    IssueTokenRequest {
-        video_id: video.into(),
-        ..tap(viewer)
-    }
-}
-
 /// The hash the app stores for `viewer_id`, under its configured pepper.
 fn stored_hash(app: &TestApp, viewer_id: &str) -> [u8; 16] {
     app.config

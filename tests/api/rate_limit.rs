@@ -20,14 +20,6 @@ async fn spawn_limited_app(backend: Backend) -> TestApp {
         .await
 }
 
-/// A tap by `viewer` on video `video` of CAMPAIGN: a new click per video.
-fn tap_on(viewer: &str, video: &str) -> IssueTokenRequest {
-    IssueTokenRequest {
-        video_id: video.into(),
-        ..tap(viewer)
-    }
-}
-
 /// Taps LIMIT times as `viewer`, each on another video; all must succeed.
 async fn tap_up_to_the_limit(app: &TestApp, viewer: &str) {
     for i in 0..LIMIT {

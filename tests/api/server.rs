@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cartclick::proto::*;
+use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -15,6 +16,34 @@ use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
 use crate::support::*;
+
+/// A ConfirmSale of 100 DKK for `token`, in a task of its own, that is
+/// waiting at `store`'s gate when this returns.
+async fn sale_at_the_gate(
+    app: &TestApp,
+    store: &GatedStore,
+    token: &str,
+) -> JoinHandle<Result<tonic::Response<ConfirmSaleResponse>, tonic::Status>> {
+    let sales = app.sales();
+    let key = app.keys.merchant.clone();
+    let token = token.to_owned();
+    let sale = tokio::spawn(async move {
+        let mut sales = sales;
+        let request = ConfirmSaleRequest {
+            token,
+            order_id: "order-1".into(),
+            amount: Some(Money {
+                currency_code: "DKK".into(),
+                amount_minor: 100,
+            }),
+        };
+        sales.confirm_sale(authed(&key, request)).await
+    });
+    tokio::time::timeout(Duration::from_secs(5), store.entered.notified())
+        .await
+        .expect("the sale reaches the store");
+    sale
+}
 
 async fn health_serves_without_credentials(backend: Backend) {
     let app = TestApp::builder().on(backend).spawn().await;
@@ -87,26 +116,7 @@ async fn shutdown_reports_not_serving_and_lets_an_in_flight_call_finish() {
     );
 
     // A sale enters the store and waits there.
-    let in_flight = {
-        let sales = app.sales();
-        let key = app.keys.merchant.clone();
-        let token = issued.token.clone();
-        tokio::spawn(async move {
-            let mut sales = sales;
-            let request = ConfirmSaleRequest {
-                token,
-                order_id: "order-1".into(),
-                amount: Some(Money {
-                    currency_code: "DKK".into(),
-                    amount_minor: 100,
-                }),
-            };
-            sales.confirm_sale(authed(&key, request)).await
-        })
-    };
-    tokio::time::timeout(Duration::from_secs(5), store.entered.notified())
-        .await
-        .expect("the sale reaches the store");
+    let in_flight = sale_at_the_gate(&app, &store, &issued.token).await;
 
     app.begin_shutdown();
 
@@ -141,23 +151,7 @@ async fn shutdown_ends_within_the_grace_period_even_when_a_call_never_finishes()
         .spawn()
         .await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
-    let sales = app.sales();
-    let key = app.keys.merchant.clone();
-    let _stuck = tokio::spawn(async move {
-        let mut sales = sales;
-        let request = ConfirmSaleRequest {
-            token: issued.token,
-            order_id: "order-1".into(),
-            amount: Some(Money {
-                currency_code: "DKK".into(),
-                amount_minor: 100,
-            }),
-        };
-        sales.confirm_sale(authed(&key, request)).await
-    });
-    tokio::time::timeout(Duration::from_secs(5), store.entered.notified())
-        .await
-        .expect("the sale reaches the store");
+    let _stuck = sale_at_the_gate(&app, &store, &issued.token).await;
 
     app.begin_shutdown();
 

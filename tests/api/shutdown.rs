@@ -20,16 +20,12 @@ use crate::support::*;
 
 /// The binary on a Redis store behind a proxy, with `grace_seconds`.
 async fn binary_on_held_redis(grace_seconds: u64) -> (ServerProcess, TcpProxy, TestRedis) {
-    let redis = TestRedis::start().await;
-    let proxy = TcpProxy::start(redis.port()).await;
-    let server = ServerProcess::start(Launch {
-        store: Some(proxy.redis_url()),
-        ..Launch::default()
+    binary_on_proxied_redis(
+        Launch::default()
             .setting(format!("shutdown_grace_seconds = {grace_seconds}"))
-            .setting("store_timeout_ms = 60000")
-    })
-    .await;
-    (server, proxy, redis)
+            .setting("store_timeout_ms = 60000"),
+    )
+    .await
 }
 
 /// Holds Redis's replies and starts a sale; returns once the sale's script

@@ -463,16 +463,13 @@ async fn store_errors_are_counted_by_operation() {
 #[tokio::test]
 async fn a_call_that_times_out_is_still_measured_and_its_span_ends_with_its_status_code() {
     let receiver = OtlpReceiver::start().await;
-    let redis = TestRedis::start().await;
-    let proxy = TcpProxy::start(redis.port()).await;
     // The server's timer starts when it has the call, so the call is
     // certainly inside the server when it times out.
-    let server = ServerProcess::start(Launch {
-        store: Some(proxy.redis_url()),
-        ..exporting_to(&receiver)
+    let (server, proxy, _redis) = binary_on_proxied_redis(
+        exporting_to(&receiver)
             .setting("store_timeout_ms = 60000")
-            .setting("request_timeout_ms = 1000")
-    })
+            .setting("request_timeout_ms = 1000"),
+    )
     .await;
     let client = server.client().await;
     client.seed().await;
@@ -511,14 +508,11 @@ async fn a_call_that_times_out_is_still_measured_and_its_span_ends_with_its_stat
 #[tokio::test]
 async fn a_shed_call_is_measured_as_resource_exhausted_and_has_its_span() {
     let receiver = OtlpReceiver::start().await;
-    let redis = TestRedis::start().await;
-    let proxy = TcpProxy::start(redis.port()).await;
-    let server = ServerProcess::start(Launch {
-        store: Some(proxy.redis_url()),
-        ..exporting_to(&receiver)
+    let (server, proxy, _redis) = binary_on_proxied_redis(
+        exporting_to(&receiver)
             .setting("store_timeout_ms = 20000")
-            .setting("max_concurrent_requests = 1")
-    })
+            .setting("max_concurrent_requests = 1"),
+    )
     .await;
     let client = server.client().await;
     client.seed().await;

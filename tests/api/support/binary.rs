@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use sha2::{Digest, Sha256};
 use tonic::transport::Channel;
 
-use super::{Client, Keys};
+use super::{Client, Keys, TcpProxy, TestRedis};
 
 /// The built binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_cartclick");
@@ -283,6 +283,21 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The binary, run as `launch` says, on a redis-server of its own behind a
+/// [`TcpProxy`], so a test can hold Redis's replies and keep calls in
+/// flight inside the process. Keep the redis-server for as long as the
+/// binary should have a store.
+pub async fn binary_on_proxied_redis(launch: Launch) -> (ServerProcess, TcpProxy, TestRedis) {
+    let redis = TestRedis::start().await;
+    let proxy = TcpProxy::start(redis.port()).await;
+    let server = ServerProcess::start(Launch {
+        store: Some(proxy.redis_url()),
+        ..launch
+    })
+    .await;
+    (server, proxy, redis)
 }
 
 /// Runs `cartclick reconcile` for `merchant` on the test day.

@@ -46,6 +46,22 @@ pub fn tap(viewer: &str) -> IssueTokenRequest {
     }
 }
 
+/// A tap by `viewer` on video `video` of CAMPAIGN: a new click per video.
+pub fn tap_on(viewer: &str, video: &str) -> IssueTokenRequest {
+    IssueTokenRequest {
+        video_id: video.into(),
+        ..tap(viewer)
+    }
+}
+
+/// A tap by viewer-1 on CAMPAIGN that lands on `landing_url`.
+pub fn tap_landing_on(landing_url: &str) -> IssueTokenRequest {
+    IssueTokenRequest {
+        landing_url: landing_url.into(),
+        ..tap("viewer-1")
+    }
+}
+
 /// `token` with one character in the middle changed: still base64url, no
 /// longer authentic.
 pub fn tampered(token: &str) -> String {
