@@ -89,20 +89,7 @@ async fn the_full_flow_of_two_merchants_on_different_primaries_runs_without_cros
     )
     .await
     .unwrap();
-    let refund = ReverseSaleRequest {
-        order_id: "order-1".into(),
-        reversal_id: "refund-1".into(),
-        amount: Some(Money {
-            currency_code: "DKK".into(),
-            amount_minor: 2_500,
-        }),
-    };
-    let reversed = app
-        .sales()
-        .reverse_sale(authed(&app.keys.merchant, refund))
-        .await
-        .unwrap()
-        .into_inner();
+    let reversed = app.refund("order-1", "refund-1", 2_500).await.unwrap();
     let key = app
         .admin()
         .create_api_key(authed(
@@ -335,18 +322,7 @@ async fn every_key_on_every_primary_but_the_registry_expires() {
     app.confirm(&second.token, "order-2", 300, "EUR")
         .await
         .unwrap();
-    let refund = ReverseSaleRequest {
-        order_id: "order-1".into(),
-        reversal_id: "refund-1".into(),
-        amount: Some(Money {
-            currency_code: "DKK".into(),
-            amount_minor: 100,
-        }),
-    };
-    app.sales()
-        .reverse_sale(authed(&app.keys.merchant, refund))
-        .await
-        .unwrap();
+    app.refund("order-1", "refund-1", 100).await.unwrap();
     let mut redis = app.cluster().connection().await;
 
     let by_node = app.cluster().keys_by_node().await;

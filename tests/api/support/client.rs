@@ -17,7 +17,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use super::{CAMPAIGN, Keys, MERCHANT, OTHER_MERCHANT, campaign, start_time, ts};
+use super::{CAMPAIGN, Keys, MERCHANT, OTHER_MERCHANT, campaign, dkk, start_time, ts};
 
 /// `message` with `authorization: Bearer <secret>`.
 pub fn authed<T>(secret: &str, message: T) -> Request<T> {
@@ -197,6 +197,47 @@ impl Client {
             .confirm_sale(authed(key, request))
             .await?
             .into_inner())
+    }
+
+    /// ReverseSale as MERCHANT.
+    pub async fn reverse(
+        &self,
+        order_id: &str,
+        reversal_id: &str,
+        amount: Money,
+    ) -> Result<ReverseSaleResponse, Status> {
+        self.reverse_as(&self.keys.merchant, order_id, reversal_id, amount)
+            .await
+    }
+
+    /// ReverseSale with the key `key`.
+    pub async fn reverse_as(
+        &self,
+        key: &str,
+        order_id: &str,
+        reversal_id: &str,
+        amount: Money,
+    ) -> Result<ReverseSaleResponse, Status> {
+        let request = ReverseSaleRequest {
+            order_id: order_id.into(),
+            reversal_id: reversal_id.into(),
+            amount: Some(amount),
+        };
+        Ok(self
+            .sales()
+            .reverse_sale(authed(key, request))
+            .await?
+            .into_inner())
+    }
+
+    /// A refund of `amount_minor` DKK as MERCHANT (ReverseSale).
+    pub async fn refund(
+        &self,
+        order_id: &str,
+        reversal_id: &str,
+        amount_minor: i64,
+    ) -> Result<ReverseSaleResponse, Status> {
+        self.reverse(order_id, reversal_id, dkk(amount_minor)).await
     }
 
     /// Counters of one id over the test day, hourly.

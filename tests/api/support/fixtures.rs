@@ -20,6 +20,14 @@ pub fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
+/// `amount_minor` in Danish kroner, the currency most tests sell in.
+pub fn dkk(amount_minor: i64) -> Money {
+    Money {
+        currency_code: "DKK".into(),
+        amount_minor,
+    }
+}
+
 /// A campaign message.
 pub fn campaign(id: &str, merchant: &str, category: &str, products: &[&str]) -> Campaign {
     Campaign {
