@@ -4,6 +4,8 @@
 //! `redis::` and `cluster::` in the test names: the memory store, one
 //! redis-server, a Redis Cluster of three primaries and three replicas);
 //! `redis_store` holds what only Redis has, `cluster` what only a cluster has.
+//! `support` is the harness: one `TestApp` builder for every server a test
+//! starts, one `Client` for the in-process server and the built binary.
 
 mod admin;
 mod api_keys;

@@ -4,6 +4,8 @@
 //! config file with the test's keys, runs `cartclick serve --listen
 //! 127.0.0.1:0` with a clean environment, collects stderr line by line and
 //! reads the address from the `serving` line. The process is killed on drop.
+//! [`binary_on_proxied_redis`] puts it on a Redis whose replies a test can
+//! hold; [`reconcile_command`] runs the operator command `reconcile`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -20,10 +20,15 @@ fn secret(role: &str) -> String {
 /// The secrets of the keys a test app knows.
 #[derive(Debug, Clone)]
 pub struct Keys {
+    /// The feed's key: ClickService.
     pub feed: String,
+    /// MERCHANT's key.
     pub merchant: String,
+    /// OTHER_MERCHANT's key, for calls that must not reach MERCHANT's data.
     pub other_merchant: String,
+    /// A dashboard's key: every counter.
     pub dashboard: String,
+    /// The operators' key: everything.
     pub admin: String,
 }
 

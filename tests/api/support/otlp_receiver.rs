@@ -34,7 +34,9 @@ use tonic::{Request, Response, Status};
 /// What the receiver was sent, in arrival order.
 #[derive(Debug, Clone, Default)]
 pub struct Received {
+    /// Every trace export, as sent.
     pub traces: Vec<ExportTraceServiceRequest>,
+    /// Every metrics export, as sent.
     pub metrics: Vec<ExportMetricsServiceRequest>,
 }
 

@@ -31,7 +31,9 @@ pub struct TestCluster {
 /// One node as `CLUSTER NODES` describes it.
 #[derive(Debug, Clone)]
 pub struct NodeInfo {
+    /// Its node id.
     pub id: String,
+    /// The port it serves clients on.
     pub port: u16,
     /// `myself`, `master`, `slave`, `fail?`, `fail`, …
     pub flags: Vec<String>,
@@ -42,6 +44,7 @@ pub struct NodeInfo {
 }
 
 impl NodeInfo {
+    /// Whether `CLUSTER NODES` gives it `flag`.
     fn has_flag(&self, flag: &str) -> bool {
         self.flags.iter().any(|f| f == flag)
     }
@@ -56,6 +59,7 @@ impl NodeInfo {
         self.has_flag("slave") && !self.has_flag("fail")
     }
 
+    /// Whether it serves `slot`.
     pub fn serves(&self, slot: u16) -> bool {
         self.slots.iter().any(|(a, b)| (*a..=*b).contains(&slot))
     }
@@ -433,12 +437,14 @@ impl TestCluster {
         panic!("no node of the test cluster answers {cmd:?}");
     }
 
+    /// Whether the node on `port` runs (was not killed).
     fn is_alive(&self, port: u16) -> bool {
         self.nodes
             .iter()
             .any(|n| n.port == port && n.child.is_some())
     }
 
+    /// The node on `port`, to kill it.
     fn node_mut(&mut self, port: u16) -> &mut TestRedis {
         self.nodes
             .iter_mut()
@@ -447,6 +453,7 @@ impl TestCluster {
     }
 }
 
+/// `redis://127.0.0.1:<port>`, a node as a client names it.
 fn node_url(port: u16) -> String {
     format!("redis://127.0.0.1:{port}")
 }
