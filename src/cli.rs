@@ -762,8 +762,8 @@ fn dev_keys() -> (Vec<ApiKey>, Vec<(Role, String)>) {
         keys.push(ApiKey {
             id: KeyId::stored(format!("dev-{}", role.as_str())),
             grant: match role {
-                Role::Feed => Grant::Feed,
                 Role::Merchant => Grant::Merchant(MerchantId::stored(DEMO_MERCHANT)),
+                Role::Feed => Grant::Feed,
                 Role::Dashboard => Grant::Dashboard,
                 Role::Admin => Grant::Admin,
             },

@@ -60,6 +60,19 @@ pub enum Grant {
 }
 
 impl Grant {
+    /// The grant of a key of `role` bound to `merchant`: `None` when they
+    /// do not go together (a merchant key needs its merchant; no other key
+    /// has one).
+    pub fn new(role: Role, merchant: Option<MerchantId>) -> Option<Grant> {
+        match (role, merchant) {
+            (Role::Feed, None) => Some(Grant::Feed),
+            (Role::Merchant, Some(merchant_id)) => Some(Grant::Merchant(merchant_id)),
+            (Role::Dashboard, None) => Some(Grant::Dashboard),
+            (Role::Admin, None) => Some(Grant::Admin),
+            _ => None,
+        }
+    }
+
     /// The grant's role.
     pub fn role(&self) -> Role {
         match self {

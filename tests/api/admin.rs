@@ -3,10 +3,10 @@
 use cartclick::proto::*;
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::*;
 
 async fn a_merchant_reads_back_as_stored_with_normalised_domains(backend: Backend) {
-    let app = spawn_app_on(backend).await;
+    let app = TestApp::builder().on(backend).spawn().await;
     let stored = app
         .put_merchant(MERCHANT, &["Shop.DK", "bücher.example"], "")
         .await;
@@ -49,8 +49,7 @@ async fn get_merchant(app: &TestApp, id: &str) -> Result<Merchant, tonic::Status
 }
 
 async fn a_public_suffix_is_refused_as_a_merchant_domain_and_nothing_is_stored(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     for suffix in ["co.uk", "github.io", "com", "dk"] {
         for merchant_id in [MERCHANT, "m-new"] {
@@ -85,8 +84,7 @@ async fn a_public_suffix_is_refused_as_a_merchant_domain_and_nothing_is_stored(b
 async fn a_domain_under_a_public_suffix_is_registered_and_only_it_is_a_landing_host(
     backend: Backend,
 ) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let stored = app
         .put_merchant(
             MERCHANT,
@@ -94,10 +92,7 @@ async fn a_domain_under_a_public_suffix_is_registered_and_only_it_is_a_landing_h
             "",
         )
         .await;
-    let landing = |landing_url: &str| IssueTokenRequest {
-        landing_url: landing_url.into(),
-        ..tap("viewer-1")
-    };
+    let landing = tap_landing_on;
 
     let own = app.issue(landing("https://myshop.github.io/p")).await;
     let neighbour = app
@@ -114,7 +109,7 @@ async fn a_domain_under_a_public_suffix_is_registered_and_only_it_is_a_landing_h
 }
 
 async fn an_unknown_merchant_is_not_found(backend: Backend) {
-    let app = spawn_app_on(backend).await;
+    let app = TestApp::builder().on(backend).spawn().await;
 
     let status = app
         .admin()
@@ -136,8 +131,7 @@ async fn an_unknown_merchant_is_not_found(backend: Backend) {
 }
 
 async fn a_new_campaign_is_pending_with_the_default_window(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let created = app
         .put_campaign("c-new", MERCHANT, "apparel", &["sku-1"])
@@ -164,8 +158,7 @@ async fn a_new_campaign_is_pending_with_the_default_window(backend: Backend) {
 async fn changing_category_or_products_goes_back_to_review_and_the_window_does_not(
     backend: Backend,
 ) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let mut longer = campaign(CAMPAIGN, MERCHANT, "apparel", &[]);
     longer.attribution_window = Some(prost_types::Duration {
@@ -185,8 +178,7 @@ async fn changing_category_or_products_goes_back_to_review_and_the_window_does_n
 }
 
 async fn a_campaign_window_sets_the_token_expiry(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let mut short = campaign(CAMPAIGN, MERCHANT, "apparel", &[]);
     short.attribution_window = Some(prost_types::Duration {
         seconds: 3600,
@@ -203,8 +195,7 @@ async fn a_campaign_window_sets_the_token_expiry(backend: Backend) {
 }
 
 async fn a_prohibited_category_can_never_be_approved(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.put_campaign("c-beer", MERCHANT, "Alcohol", &[]).await;
 
     let status = app
@@ -257,8 +248,7 @@ async fn get_campaign(app: &TestApp, id: &str) -> Campaign {
 }
 
 async fn every_review_decision_keeps_its_reason(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.put_campaign("c-new", MERCHANT, "apparel", &[]).await;
 
     for (decision, reason, status) in [
@@ -287,8 +277,7 @@ async fn every_review_decision_keeps_its_reason(backend: Backend) {
 }
 
 async fn a_change_of_merchant_goes_back_to_review(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let moved = app
         .put_campaign(CAMPAIGN, OTHER_MERCHANT, "apparel", &[])
@@ -302,8 +291,7 @@ async fn a_change_of_merchant_goes_back_to_review(backend: Backend) {
 }
 
 async fn the_longest_window_of_30_days_is_accepted_and_sets_the_token_expiry(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let thirty_days = 30 * 86_400;
     let mut longest = campaign(CAMPAIGN, MERCHANT, "apparel", &[]);
     longest.attribution_window = Some(prost_types::Duration {
@@ -323,8 +311,7 @@ async fn the_longest_window_of_30_days_is_accepted_and_sets_the_token_expiry(bac
 }
 
 async fn a_prohibited_category_is_refused_whatever_its_case_or_spacing(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     for category in ["TOBACCO ", "Tobacco", " tobacco", "ALCOHOL"] {
         app.put_campaign("c-smoke", MERCHANT, category, &[]).await;
@@ -339,12 +326,17 @@ async fn a_prohibited_category_is_refused_whatever_its_case_or_spacing(backend: 
 }
 
 async fn configured_categories_match_on_a_normalised_slug(backend: Backend) {
-    let keys = Keys::new();
-    let mut config = test_config(&keys);
-    config.policy.categories =
-        cartclick::policy::CategoryRules::new(&["Adult Toys".into()], &["energy drinks".into()]);
-    let app = spawn_app_on_with(backend, keys, config).await;
-    app.seed().await;
+    let app = TestApp::builder()
+        .on(backend)
+        .config(|config| {
+            config.policy.categories = cartclick::policy::CategoryRules::new(
+                &["Adult Toys".into()],
+                &["energy drinks".into()],
+            )
+        })
+        .seeded()
+        .spawn()
+        .await;
     app.put_campaign("c-energy", MERCHANT, "Energy_Drinks", &[])
         .await;
     app.review("c-energy", ReviewDecision::Approve).await;
@@ -369,7 +361,7 @@ async fn configured_categories_match_on_a_normalised_slug(backend: Backend) {
 }
 
 async fn reviewing_an_unknown_campaign_is_not_found(backend: Backend) {
-    let app = spawn_app_on(backend).await;
+    let app = TestApp::builder().on(backend).spawn().await;
 
     let status = app
         .try_review("nope", ReviewDecision::Approve)
@@ -380,8 +372,7 @@ async fn reviewing_an_unknown_campaign_is_not_found(backend: Backend) {
 }
 
 async fn malformed_admin_requests_name_the_field(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let merchant = |domains: &[&str], token_param: &str| Merchant {
         merchant_id: "m-x".into(),
         display_name: "x".into(),

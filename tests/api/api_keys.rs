@@ -7,7 +7,7 @@ use cartclick::proto::*;
 use chrono::TimeDelta;
 use tonic::{Code, Status};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// How soon every replica must refuse a revoked key (API.md).
 const REVOCATION_BOUND: Duration = Duration::from_secs(1);
@@ -80,7 +80,7 @@ async fn read_counters_with(
 }
 
 async fn a_created_key_has_a_new_id_and_secret_each_time(backend: Backend) {
-    let app = spawn_app_on(backend).await;
+    let app = TestApp::builder().on(backend).spawn().await;
 
     let first = create_key(&app, Role::Feed, "").await.unwrap();
     let second = create_key(&app, Role::Feed, "").await.unwrap();
@@ -96,8 +96,7 @@ async fn a_created_key_has_a_new_id_and_secret_each_time(backend: Backend) {
 }
 
 async fn a_created_feed_key_issues_tokens_at_once(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let key = create_key(&app, Role::Feed, "").await.unwrap();
     let issued = issue_with(&app, &key.secret).await;
@@ -106,8 +105,7 @@ async fn a_created_feed_key_issues_tokens_at_once(backend: Backend) {
 }
 
 async fn a_created_merchant_key_confirms_sales_for_its_own_merchant_only(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let key = create_key(&app, Role::Merchant, MERCHANT).await.unwrap();
     let other_key = create_key(&app, Role::Merchant, OTHER_MERCHANT)
         .await
@@ -127,8 +125,7 @@ async fn a_created_merchant_key_confirms_sales_for_its_own_merchant_only(backend
 }
 
 async fn a_created_merchant_key_reads_only_its_own_merchants_counters(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let key = create_key(&app, Role::Merchant, MERCHANT).await.unwrap();
 
     let own = read_counters_with(&app, &key.secret, Dimension::Merchant, MERCHANT).await;
@@ -141,8 +138,7 @@ async fn a_created_merchant_key_reads_only_its_own_merchants_counters(backend: B
 }
 
 async fn a_created_key_may_call_only_what_its_role_allows(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let dashboard = create_key(&app, Role::Dashboard, "").await.unwrap();
     let admin = create_key(&app, Role::Admin, "").await.unwrap();
 
@@ -165,8 +161,7 @@ async fn a_created_key_may_call_only_what_its_role_allows(backend: Backend) {
 }
 
 async fn the_secret_is_stored_only_as_its_hash(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let key = create_key(&app, Role::Merchant, MERCHANT).await.unwrap();
     app.confirm_as(&key.secret, "not-a-token", "order-1", 100, "DKK")
@@ -181,8 +176,7 @@ async fn the_secret_is_stored_only_as_its_hash(backend: Backend) {
 }
 
 async fn malformed_create_requests_name_the_field(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let request = |role: Role, merchant_id: &str, label: &str| CreateApiKeyRequest {
         role: role.into(),
         merchant_id: merchant_id.into(),
@@ -216,8 +210,7 @@ async fn malformed_create_requests_name_the_field(backend: Backend) {
 }
 
 async fn a_merchant_key_for_an_unknown_merchant_is_merchant_not_found(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let status = create_key(&app, Role::Merchant, "nobody")
         .await
@@ -227,8 +220,7 @@ async fn a_merchant_key_for_an_unknown_merchant_is_merchant_not_found(backend: B
 }
 
 async fn only_an_admin_key_may_create_or_revoke_keys(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let created = create_key(&app, Role::Feed, "").await.unwrap();
     let keys = &app.keys;
 
@@ -254,8 +246,7 @@ async fn only_an_admin_key_may_create_or_revoke_keys(backend: Backend) {
 }
 
 async fn a_revoked_key_is_unauthenticated_at_once_on_the_server_that_revoked_it(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let key = create_key(&app, Role::Feed, "").await.unwrap();
     issue_with(&app, &key.secret).await.expect("the key works");
 
@@ -266,9 +257,8 @@ async fn a_revoked_key_is_unauthenticated_at_once_on_the_server_that_revoked_it(
 }
 
 async fn a_revoked_key_is_refused_by_every_replica_within_a_second(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
-    let replica = app.spawn_replica().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
+    let replica = app.replica().spawn().await;
     let key = create_key(&app, Role::Dashboard, "").await.unwrap();
     let read = || read_counters_with(&replica, &key.secret, Dimension::Merchant, MERCHANT);
     // The replica knows the key, and has just looked it up (and may cache it).
@@ -289,7 +279,7 @@ async fn a_revoked_key_is_refused_by_every_replica_within_a_second(backend: Back
 }
 
 async fn revoking_an_unknown_key_names_the_key_id(backend: Backend) {
-    let app = spawn_app_on(backend).await;
+    let app = TestApp::builder().on(backend).spawn().await;
 
     let unknown = revoke_key(&app, "key_0000000000000000").await.unwrap_err();
     let empty = revoke_key(&app, "").await.unwrap_err();
@@ -299,8 +289,7 @@ async fn revoking_an_unknown_key_names_the_key_id(backend: Backend) {
 }
 
 async fn a_bootstrap_key_from_the_config_cannot_be_revoked_over_the_api(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let status = revoke_key(&app, "feed").await.unwrap_err();
 
@@ -309,8 +298,7 @@ async fn a_bootstrap_key_from_the_config_cannot_be_revoked_over_the_api(backend:
 }
 
 async fn revoking_one_key_leaves_the_others_working(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let revoked = create_key(&app, Role::Feed, "").await.unwrap();
     let kept = create_key(&app, Role::Feed, "").await.unwrap();
 

@@ -3,11 +3,10 @@
 use cartclick::proto::*;
 use tonic::{Code, Request};
 
-use crate::helpers::*;
+use crate::support::*;
 
 async fn a_call_without_credentials_is_unauthenticated(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let status = app
         .clicks()
@@ -19,8 +18,7 @@ async fn a_call_without_credentials_is_unauthenticated(backend: Backend) {
 }
 
 async fn an_unknown_secret_is_unauthenticated(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let status = app
         .clicks()
@@ -39,8 +37,7 @@ async fn an_unknown_secret_is_unauthenticated(backend: Backend) {
 }
 
 async fn each_role_is_refused_outside_its_services(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let sale = ConfirmSaleRequest {
         token: "x".into(),
         order_id: "o".into(),
@@ -102,8 +99,7 @@ async fn each_role_is_refused_outside_its_services(backend: Backend) {
 }
 
 async fn admin_may_call_every_service(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let issued = app
         .clicks()

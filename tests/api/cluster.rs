@@ -18,9 +18,8 @@ use tokio::task::JoinHandle;
 use tonic::{Code, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::helpers::*;
 use crate::hot_merchant::{self, COLD, HOT, SHARDS};
-use crate::redis_harness::TestCluster;
+use crate::support::*;
 
 /// The `cartclick` binary, for the reconcile command.
 /// Taps and sales the load issues while the cluster changes under it.
@@ -51,7 +50,7 @@ async fn the_test_cluster_has_three_primaries_each_with_a_replica() {
 
 #[tokio::test]
 async fn the_full_flow_of_two_merchants_on_different_primaries_runs_without_crossslot() {
-    let app = spawn_app_on(Backend::Cluster).await;
+    let app = TestApp::builder().cluster().spawn().await;
     let cluster = app.cluster();
     let m1 = cluster.primary_of(cluster.keyslot("{m-1}").await).await;
     let m2 = cluster.primary_of(cluster.keyslot("{m-2}").await).await;
@@ -91,20 +90,7 @@ async fn the_full_flow_of_two_merchants_on_different_primaries_runs_without_cros
     )
     .await
     .unwrap();
-    let refund = ReverseSaleRequest {
-        order_id: "order-1".into(),
-        reversal_id: "refund-1".into(),
-        amount: Some(Money {
-            currency_code: "DKK".into(),
-            amount_minor: 2_500,
-        }),
-    };
-    let reversed = app
-        .sales()
-        .reverse_sale(authed(&app.keys.merchant, refund))
-        .await
-        .unwrap()
-        .into_inner();
+    let reversed = app.refund("order-1", "refund-1", 2_500).await.unwrap();
     let key = app
         .admin()
         .create_api_key(authed(
@@ -258,8 +244,7 @@ async fn a_cluster_with_a_primary_that_may_evict_keys_is_refused_at_startup() {
 #[tokio::test]
 async fn while_one_replica_or_one_primary_may_evict_keys_writes_are_refused_and_health_is_not_serving()
  {
-    let app = spawn_app_on(Backend::Cluster).await;
-    app.seed().await;
+    let app = TestApp::builder().cluster().seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     let replica = app.cluster().replicas().await[0];
     let primary = app.cluster().primaries().await[1];
@@ -300,8 +285,7 @@ async fn while_one_replica_or_one_primary_may_evict_keys_writes_are_refused_and_
 
 #[tokio::test]
 async fn the_reconcile_command_reads_a_cluster_and_exits_one_on_drift() {
-    let app = spawn_app_on(Backend::Cluster).await;
-    app.seed().await;
+    let app = TestApp::builder().cluster().seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     app.confirm(&issued.token, "order-1", 12_500, "DKK")
         .await
@@ -332,8 +316,7 @@ async fn the_reconcile_command_reads_a_cluster_and_exits_one_on_drift() {
 
 #[tokio::test]
 async fn every_key_on_every_primary_but_the_registry_expires() {
-    let app = spawn_app_on(Backend::Cluster).await;
-    app.seed().await;
+    let app = TestApp::builder().cluster().seeded().spawn().await;
     let first = app.issue(tap("viewer-1")).await.unwrap();
     app.issue(tap("viewer-1")).await.unwrap();
     let second = app.issue(tap("viewer-2")).await.unwrap();
@@ -344,18 +327,7 @@ async fn every_key_on_every_primary_but_the_registry_expires() {
     app.confirm(&second.token, "order-2", 300, "EUR")
         .await
         .unwrap();
-    let refund = ReverseSaleRequest {
-        order_id: "order-1".into(),
-        reversal_id: "refund-1".into(),
-        amount: Some(Money {
-            currency_code: "DKK".into(),
-            amount_minor: 100,
-        }),
-    };
-    app.sales()
-        .reverse_sale(authed(&app.keys.merchant, refund))
-        .await
-        .unwrap();
+    app.refund("order-1", "refund-1", 100).await.unwrap();
     let mut redis = app.cluster().connection().await;
 
     let by_node = app.cluster().keys_by_node().await;
@@ -391,8 +363,7 @@ async fn every_key_on_every_primary_but_the_registry_expires() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_sale_survives_a_coordinated_failover_under_load() {
-    let app = spawn_app_on(Backend::Cluster).await;
-    app.seed().await;
+    let app = TestApp::builder().cluster().seeded().spawn().await;
     let cluster = app.cluster();
     let slot = cluster.keyslot("{m-1}").await;
     let primary = cluster.primary_of(slot).await;
@@ -415,8 +386,7 @@ async fn every_acknowledged_sale_survives_a_coordinated_failover_under_load() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sale_acknowledged_before_a_primary_is_killed_under_load_survives() {
-    let mut app = spawn_app_on(Backend::Cluster).await;
-    app.seed().await;
+    let mut app = TestApp::builder().cluster().seeded().spawn().await;
     let slot = app.cluster().keyslot("{m-1}").await;
     let primary = app.cluster().primary_of(slot).await;
     let replica = app.cluster().replica_of(primary).await;
@@ -485,8 +455,7 @@ async fn every_sale_acknowledged_before_a_primary_is_killed_under_load_survives(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_sale_survives_its_slot_moving_to_another_primary_under_load() {
-    let app = spawn_app_on(Backend::Cluster).await;
-    app.seed().await;
+    let app = TestApp::builder().cluster().seeded().spawn().await;
     let cluster = app.cluster();
     let slot = cluster.keyslot("{m-1}").await;
     let from = cluster.primary_of(slot).await;
@@ -543,10 +512,11 @@ async fn a_hot_merchants_keys_spread_over_every_primary_and_its_figures_are_unch
         3,
         "the shard tags of {HOT} must hash to three primaries: {owner:?}"
     );
-    let keys = Keys::new();
-    let mut app =
-        spawn_app_on_cluster(keys.clone(), hot_merchant::sharded_config(&keys), &cluster).await;
-    app.cluster = Some(cluster);
+    let app = TestApp::builder()
+        .on_cluster(cluster)
+        .config(hot_merchant::sharded)
+        .spawn()
+        .await;
 
     hot_merchant::busy_day(&app).await;
 

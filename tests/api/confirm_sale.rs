@@ -6,11 +6,10 @@ use cartclick::proto::*;
 use chrono::TimeDelta;
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::*;
 
 async fn a_sale_is_attributed_to_the_clicks_creator_video_campaign_and_product(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     app.clock.advance(TimeDelta::hours(2));
 
@@ -33,8 +32,7 @@ async fn a_sale_is_attributed_to_the_clicks_creator_video_campaign_and_product(b
 }
 
 async fn an_identical_repeat_returns_the_first_answer_and_counts_nothing(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     let first = app
         .confirm(&issued.token, "order-1", 12_500, "DKK")
@@ -68,8 +66,7 @@ async fn an_identical_repeat_returns_the_first_answer_and_counts_nothing(backend
 }
 
 async fn the_same_order_with_another_amount_or_token_is_a_conflict(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let first = app.issue(tap("viewer-1")).await.unwrap();
     let second = app.issue(tap("viewer-2")).await.unwrap();
     app.confirm(&first.token, "order-1", 12_500, "DKK")
@@ -99,8 +96,7 @@ async fn the_same_order_with_another_amount_or_token_is_a_conflict(backend: Back
 }
 
 async fn every_distinct_order_inside_the_window_counts(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
 
     app.confirm(&issued.token, "order-1", 100, "DKK")
@@ -131,8 +127,7 @@ async fn every_distinct_order_inside_the_window_counts(backend: Backend) {
 }
 
 async fn another_merchants_token_is_invalid(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
 
     let status = app
@@ -150,8 +145,7 @@ async fn another_merchants_token_is_invalid(backend: Backend) {
 }
 
 async fn a_tampered_or_malformed_token_is_invalid(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     let mut bytes = URL_SAFE_NO_PAD.decode(&issued.token).unwrap();
     bytes[10] ^= 0x01;
@@ -175,10 +169,8 @@ async fn a_tampered_or_malformed_token_is_invalid(backend: Backend) {
 }
 
 async fn a_token_from_another_deployments_keys_is_invalid(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
-    let elsewhere = spawn_app_on(backend).await;
-    elsewhere.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
+    let elsewhere = TestApp::builder().on(backend).seeded().spawn().await;
     let foreign = elsewhere.issue(tap("viewer-1")).await.unwrap();
 
     let status = app
@@ -192,8 +184,7 @@ async fn a_token_from_another_deployments_keys_is_invalid(backend: Backend) {
 async fn a_sale_after_the_attribution_window_is_expired_but_a_replay_still_answers(
     backend: Backend,
 ) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     app.clock.advance(TimeDelta::days(6));
     let first = app
@@ -220,13 +211,14 @@ async fn a_token_whose_click_record_is_gone_is_click_not_found(backend: Backend)
     // Two servers with the same signing keys but separate stores (on Redis,
     // separate redis-servers): the token verifies on the second, which has
     // no record of the click.
-    let keys = Keys::new();
-    let config = test_config(&keys);
-    let first = spawn_app_on_with(backend, keys.clone(), config.clone()).await;
-    first.seed().await;
+    let first = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = first.issue(tap("viewer-1")).await.unwrap();
-    let second = spawn_app_on_with(backend, keys, config).await;
-    second.seed().await;
+    let second = TestApp::builder()
+        .on(backend)
+        .like(&first)
+        .seeded()
+        .spawn()
+        .await;
 
     let status = second
         .confirm(&issued.token, "order-1", 100, "DKK")
@@ -237,8 +229,7 @@ async fn a_token_whose_click_record_is_gone_is_click_not_found(backend: Backend)
 }
 
 async fn bad_amounts_are_invalid_amount(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
 
     for (amount, currency) in [
@@ -261,8 +252,7 @@ async fn bad_amounts_are_invalid_amount(backend: Backend) {
 }
 
 async fn gold_and_other_codes_that_are_not_money_are_invalid_amount(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
 
     for currency in ["XAU", "XAG", "XXX", "XTS", "XDR", "BOV", "CLF"] {
@@ -280,8 +270,7 @@ async fn gold_and_other_codes_that_are_not_money_are_invalid_amount(backend: Bac
 }
 
 async fn missing_fields_are_named(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     let request = |token: &str, order: &str, amount: Option<Money>| ConfirmSaleRequest {
         token: token.into(),
@@ -324,8 +313,7 @@ async fn missing_fields_are_named(backend: Backend) {
 }
 
 async fn an_admin_confirms_on_behalf_of_a_named_merchant(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     let message = ConfirmSaleRequest {
         token: issued.token,
@@ -352,8 +340,7 @@ async fn an_admin_confirms_on_behalf_of_a_named_merchant(backend: Backend) {
 }
 
 async fn fifty_concurrent_identical_confirmations_count_once(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
 
     let calls: Vec<_> = (0..50)

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use cartclick::model::{BucketRange, Counts, Dimension, EventKind, Granularity};
-use cartclick::proto::{IssueTokenRequest, Money, ReverseSaleRequest};
+use cartclick::proto::IssueTokenRequest;
 use chrono::TimeDelta;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// Taps (new and repeat) on two creators, sales in two currencies, refunds.
 async fn busy_hour(app: &TestApp) {
@@ -24,23 +24,11 @@ async fn busy_hour(app: &TestApp) {
     app.clock.advance(TimeDelta::minutes(70));
     app.confirm(&tokens[0], "o-1", 10_000, "DKK").await.unwrap();
     app.confirm(&tokens[1], "o-2", 2_500, "EUR").await.unwrap();
-    let refund = ReverseSaleRequest {
-        order_id: "o-1".into(),
-        reversal_id: "r-1".into(),
-        amount: Some(Money {
-            currency_code: "DKK".into(),
-            amount_minor: 4_000,
-        }),
-    };
-    app.sales()
-        .reverse_sale(authed(&app.keys.merchant, refund))
-        .await
-        .unwrap();
+    app.refund("o-1", "r-1", 4_000).await.unwrap();
 }
 
 async fn replaying_the_stream_reproduces_the_counters_exactly(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     busy_hour(&app).await;
 
     let store = app.domain.store().clone();
@@ -95,8 +83,7 @@ async fn replaying_the_stream_reproduces_the_counters_exactly(backend: Backend) 
 }
 
 async fn events_are_ordered_and_read_after_a_cursor(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     busy_hour(&app).await;
     let store = app.domain.store().clone();
 
@@ -121,11 +108,12 @@ async fn events_are_ordered_and_read_after_a_cursor(backend: Backend) {
 }
 
 async fn the_stream_keeps_the_configured_number_of_events(backend: Backend) {
-    let keys = Keys::new();
-    let mut config = test_config(&keys);
-    config.retention.events_max_len = 4;
-    let app = spawn_app_on_with(backend, keys, config).await;
-    app.seed().await;
+    let app = TestApp::builder()
+        .on(backend)
+        .config(|config| config.retention.events_max_len = 4)
+        .seeded()
+        .spawn()
+        .await;
     busy_hour(&app).await;
 
     let kept = app
@@ -156,8 +144,7 @@ async fn events_tail_prints_a_merchants_stream_from_a_cluster() {
 }
 
 async fn events_tail_prints_a_merchants_stream_on(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     busy_hour(&app).await;
 
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_cartclick"))

@@ -14,9 +14,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use tonic::Code;
 
-use crate::helpers::*;
 use crate::hostile::every_rpc;
-use crate::raw_client::{RawGrpc, frame};
+use crate::support::raw_client::{RawGrpc, frame};
+use crate::support::*;
 
 /// Inputs per RPC and per HTTP route unless `CARTCLICK_FUZZ_CASES` says.
 const CASES: usize = 150;
@@ -102,8 +102,7 @@ fn valid_request(method: &prost_reflect::MethodDescriptor, token: &str) -> Vec<u
 
 #[tokio::test]
 async fn random_and_mutated_bytes_at_every_rpc_are_answered_with_a_status_and_its_error_info() {
-    let app = spawn_app_on(Backend::Memory).await;
-    app.seed().await;
+    let app = TestApp::builder().memory().seeded().spawn().await;
     let token = app.issue(tap("viewer-1")).await.unwrap().token;
     let mut rng = rng("grpc");
     let mut raw = RawGrpc::connect(app.addr).await;
@@ -170,8 +169,7 @@ fn http_routes(token: &str) -> Vec<(reqwest::Method, &'static str, String)> {
 
 #[tokio::test]
 async fn random_and_mutated_requests_at_every_http_route_are_answered_without_a_5xx() {
-    let app = spawn_app_on(Backend::Memory).await;
-    app.seed().await;
+    let app = TestApp::builder().memory().seeded().spawn().await;
     let token = app.issue(tap("viewer-1")).await.unwrap().token;
     let base = format!("http://{}", app.http_addr.unwrap());
     let client = reqwest::Client::new();

@@ -4,11 +4,10 @@ use cartclick::proto::*;
 use chrono::TimeDelta;
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::*;
 
 async fn the_full_flow_is_counted_in_every_dimension_by_hour_and_day(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     // tap -> token -> redirect -> sale -> counters
     let issued = app.issue(tap("viewer-1")).await.unwrap();
@@ -86,8 +85,7 @@ async fn the_full_flow_is_counted_in_every_dimension_by_hour_and_day(backend: Ba
 }
 
 async fn buckets_are_oldest_first_whole_and_empty_ones_included(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let request = GetCountersRequest {
         dimension: Dimension::Merchant.into(),
         id: MERCHANT.into(),
@@ -114,7 +112,7 @@ async fn buckets_are_oldest_first_whole_and_empty_ones_included(backend: Backend
 }
 
 async fn at_most_744_hourly_or_400_daily_buckets_a_call(backend: Backend) {
-    let app = spawn_app_on(backend).await;
+    let app = TestApp::builder().on(backend).spawn().await;
     // Midnight, so neither range is widened to cover a partial bucket.
     let midnight = start_time() - TimeDelta::hours(10);
     let request = |granularity: Granularity, span: TimeDelta| GetCountersRequest {
@@ -155,7 +153,7 @@ async fn at_most_744_hourly_or_400_daily_buckets_a_call(backend: Backend) {
 }
 
 async fn malformed_requests_name_the_field(backend: Backend) {
-    let app = spawn_app_on(backend).await;
+    let app = TestApp::builder().on(backend).spawn().await;
     let valid = GetCountersRequest {
         dimension: Dimension::Merchant.into(),
         id: MERCHANT.into(),
@@ -236,8 +234,7 @@ async fn malformed_requests_name_the_field(backend: Backend) {
 }
 
 async fn a_merchant_reads_its_own_counters_and_campaigns_only(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.put_campaign("c-other", OTHER_MERCHANT, "apparel", &[])
         .await;
     let request = |dimension: Dimension, id: &str| GetCountersRequest {
@@ -294,8 +291,7 @@ async fn read_as(
 }
 
 async fn a_merchant_reads_only_its_own_share_of_a_product(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.put_campaign("c-other", OTHER_MERCHANT, "apparel", &[])
         .await;
     app.review("c-other", ReviewDecision::Approve).await;
@@ -319,8 +315,7 @@ async fn a_merchant_reads_only_its_own_share_of_a_product(backend: Backend) {
 }
 
 async fn a_merchant_may_not_read_creators_videos_or_unknown_campaigns(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.issue(tap("viewer-1")).await.unwrap(); // cr-1 and vid-1 sell only for MERCHANT
     let key = &app.keys.merchant;
 

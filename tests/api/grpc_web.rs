@@ -12,18 +12,17 @@ use reqwest::StatusCode;
 use tonic::Code;
 use tonic_web::GrpcWebClientLayer;
 
-use crate::helpers::*;
+use crate::support::*;
 
 const DASHBOARD_ORIGIN: &str = "https://dash.example";
 
 /// A server whose config lets pages of DASHBOARD_ORIGIN call it.
 async fn app_for_dashboards() -> TestApp {
-    let keys = Keys::new();
-    let config = cartclick::config::Config {
-        grpc_web_origins: vec![DASHBOARD_ORIGIN.into()],
-        ..test_config(&keys)
-    };
-    spawn_app_on_with(Backend::Memory, keys, config).await
+    TestApp::builder()
+        .memory()
+        .config(|config| config.grpc_web_origins = vec![DASHBOARD_ORIGIN.into()])
+        .spawn()
+        .await
 }
 
 fn counters_request() -> GetCountersRequest {
@@ -126,7 +125,7 @@ async fn cors_lets_the_configured_origins_call_and_no_others() {
     );
 
     // The default config allows no other origin at all.
-    let default = spawn_app_on(Backend::Memory).await;
+    let default = TestApp::builder().memory().spawn().await;
     let refused = preflight(&default, DASHBOARD_ORIGIN).await;
     assert!(
         refused

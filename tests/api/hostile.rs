@@ -14,22 +14,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_stream::StreamExt;
 use tonic::Code;
 
-use crate::helpers::*;
-use crate::overload::gated_app;
-use crate::raw_client::{RawGrpc, answer_of, frame};
-use crate::tcp_proxy::TcpProxy;
+use crate::support::raw_client::{RawGrpc, answer_of, frame};
+use crate::support::*;
 
-const BOUND: Duration = Duration::from_secs(10);
 const ISSUE_TOKEN: &str = "/cartclick.v1.ClickService/IssueToken";
 
 /// A memory-store app whose config `configure` changed, seeded.
 async fn app_with(configure: impl FnOnce(&mut cartclick::config::Config)) -> TestApp {
-    let keys = Keys::new();
-    let mut config = test_config(&keys);
-    configure(&mut config);
-    let app = spawn_app_on_with(Backend::Memory, keys, config).await;
-    app.seed().await;
-    app
+    TestApp::builder()
+        .memory()
+        .config(configure)
+        .seeded()
+        .spawn()
+        .await
 }
 
 #[tokio::test]
@@ -299,16 +296,14 @@ async fn a_watch_ends_unauthenticated_once_its_key_is_revoked(app: &TestApp, rev
 
 #[tokio::test]
 async fn a_watch_ends_when_its_key_is_revoked_on_the_same_replica() {
-    let app = spawn_app_on(Backend::Memory).await;
-    app.seed().await;
+    let app = TestApp::builder().memory().seeded().spawn().await;
     a_watch_ends_unauthenticated_once_its_key_is_revoked(&app, &app).await;
 }
 
 #[tokio::test]
 async fn a_watch_ends_when_its_key_is_revoked_on_another_replica() {
-    let app = spawn_app_on(Backend::Redis).await;
-    app.seed().await;
-    let other = app.spawn_replica().await;
+    let app = TestApp::builder().redis().seeded().spawn().await;
+    let other = app.replica().spawn().await;
     a_watch_ends_unauthenticated_once_its_key_is_revoked(&app, &other).await;
 }
 
@@ -504,8 +499,7 @@ async fn http_bodies_of_another_content_type_are_415_and_repeated_keys_400() {
 #[tokio::test]
 async fn a_burst_of_calls_with_a_stored_key_shares_one_lookup_and_none_is_refused() {
     // On Redis, where a lookup is a round trip and lookups overlap.
-    let app = spawn_app_on(Backend::Redis).await;
-    app.seed().await;
+    let app = TestApp::builder().redis().seeded().spawn().await;
     let (_, secret) = stored_key(&app, Role::Feed).await;
     // Past the key cache's TTL, every call of the burst misses it at once.
     tokio::time::sleep(cartclick::auth::KEY_CACHE_TTL).await;

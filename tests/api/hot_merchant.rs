@@ -11,8 +11,7 @@ use cartclick::proto::*;
 use chrono::TimeDelta;
 use tonic::Request;
 
-use crate::helpers::*;
-use crate::redis_harness::TestRedis;
+use crate::support::*;
 
 /// The sharded merchant. Its three shard tags `{m-hot-1}`, `{m-hot-1 1}`
 /// and `{m-hot-1 2}` hash to slots 9878, 14847 and 2460: one in each third
@@ -32,12 +31,9 @@ const BUY_EVERY: usize = 3;
 /// What the first order is refunded.
 const REFUND: i64 = 500;
 
-/// The test config with HOT spread over [`SHARDS`] shards.
-pub fn sharded_config(keys: &Keys) -> Config {
-    Config {
-        merchant_shards: HashMap::from([(HOT.to_owned(), SHARDS)]),
-        ..test_config(keys)
-    }
+/// Spreads HOT over [`SHARDS`] shards.
+pub fn sharded(config: &mut Config) {
+    config.merchant_shards = HashMap::from([(HOT.to_owned(), SHARDS)]);
 }
 
 /// The ids of a merchant's campaign, creator, video and products:
@@ -251,8 +247,7 @@ async fn top(
 }
 
 async fn a_sharded_merchant_counts_exactly_what_an_unsharded_one_does(backend: Backend) {
-    let keys = Keys::new();
-    let app = spawn_app_on_with(backend, keys.clone(), sharded_config(&keys)).await;
+    let app = TestApp::builder().on(backend).config(sharded).spawn().await;
 
     busy_day(&app).await;
 
@@ -270,23 +265,27 @@ async fn a_merchants_shard_count_can_change_without_losing_a_click_or_a_count() 
     const BEFORE: usize = 30;
     const AFTER: usize = 10;
     let redis = TestRedis::start().await;
-    let keys = Keys::new();
     // One deployment's keys and pepper, three shard counts.
-    let base = test_config(&keys);
-    let shards = |count: u16| Config {
-        merchant_shards: HashMap::from([(MERCHANT.to_owned(), count)]),
-        ..base.clone()
+    let shards = |count: u16| {
+        move |config: &mut Config| {
+            config.merchant_shards = HashMap::from([(MERCHANT.to_owned(), count)]);
+        }
     };
-    let three = spawn_app_on_redis_url(keys.clone(), shards(3), &redis.url()).await;
-    three.seed().await;
+    let three = TestApp::builder()
+        .redis_at(&redis.url())
+        .config(shards(3))
+        .seeded()
+        .spawn()
+        .await;
     let mut tokens = Vec::new();
     for viewer in 0..BEFORE {
         let issued = three.issue(tap(&format!("viewer-{viewer}"))).await.unwrap();
         tokens.push(issued.token);
     }
 
-    let one = spawn_app_on_redis_url(keys.clone(), shards(1), &redis.url()).await;
-    let five = spawn_app_on_redis_url(keys.clone(), shards(5), &redis.url()).await;
+    let shared = || TestApp::builder().redis_at(&redis.url()).like(&three);
+    let one = shared().config(shards(1)).spawn().await;
+    let five = shared().config(shards(5)).spawn().await;
     for (i, token) in tokens.iter().enumerate() {
         let app = if i.is_multiple_of(2) { &one } else { &five };
         app.confirm(token, &format!("order-{i}"), 100, "DKK")

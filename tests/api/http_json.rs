@@ -11,9 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tonic::{Code, Status};
 
-use crate::binary_harness::{Launch, ServerProcess};
-use crate::helpers::*;
-use crate::overload::{BOUND, gated_app};
+use crate::support::*;
 
 /// A client of one server's HTTP/JSON API.
 struct Http {
@@ -151,8 +149,7 @@ fn json_error(answer: &Answer) -> (i32, String, Option<String>) {
 async fn a_shop_confirms_and_reverses_over_http_json_and_the_counters_count_it_once(
     backend: Backend,
 ) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     let http = Http::of(&app);
     let key = Some(app.keys.merchant.as_str());
@@ -219,8 +216,7 @@ async fn a_shop_confirms_and_reverses_over_http_json_and_the_counters_count_it_o
 }
 
 async fn a_merchant_reads_its_own_top_list_over_http(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     app.confirm(&issued.token, "order-1", 500, "EUR")
         .await
@@ -250,8 +246,7 @@ on_all_backends!(
 
 #[tokio::test]
 async fn http_and_grpc_refuse_the_same_requests_with_the_same_error() {
-    let app = spawn_app_on(Backend::Memory).await;
-    app.seed().await;
+    let app = TestApp::builder().memory().seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     app.confirm(&issued.token, "order-taken", 100, "DKK")
         .await
@@ -304,8 +299,7 @@ async fn http_and_grpc_refuse_the_same_requests_with_the_same_error() {
 
 #[tokio::test]
 async fn errors_are_google_rpc_status_json_under_the_mapped_http_status() {
-    let app = spawn_app_on(Backend::Memory).await;
-    app.seed().await;
+    let app = TestApp::builder().memory().seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     let http = Http::of(&app);
     let merchant = Some(app.keys.merchant.as_str());
@@ -388,8 +382,7 @@ async fn errors_are_google_rpc_status_json_under_the_mapped_http_status() {
 
 #[tokio::test]
 async fn malformed_json_and_queries_are_invalid_field_naming_the_field() {
-    let app = spawn_app_on(Backend::Memory).await;
-    app.seed().await;
+    let app = TestApp::builder().memory().seeded().spawn().await;
     let http = Http::of(&app);
     let merchant = Some(app.keys.merchant.as_str());
     let field = |answer: &Answer| {
@@ -445,7 +438,7 @@ async fn malformed_json_and_queries_are_invalid_field_naming_the_field() {
 
 #[tokio::test]
 async fn bodies_over_64_kib_are_413_request_too_large() {
-    let app = spawn_app_on(Backend::Memory).await;
+    let app = TestApp::builder().memory().spawn().await;
     let http = Http::of(&app);
     let huge = json!({"token": "t", "orderId": "x".repeat(70 * 1024)});
     let answer = http
@@ -456,7 +449,7 @@ async fn bodies_over_64_kib_are_413_request_too_large() {
 
 #[tokio::test]
 async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
-    let app = spawn_app_on(Backend::Memory).await;
+    let app = TestApp::builder().memory().spawn().await;
     let http = Http::of(&app);
     let missing = http.get("/v1/nothing", Some(&app.keys.admin)).await;
     assert_status_json(&missing, 404, Code::NotFound, "ROUTE_NOT_FOUND");
@@ -479,7 +472,7 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
 
 #[tokio::test]
 async fn every_path_refuses_every_other_method_with_405_naming_its_own() {
-    let app = spawn_app_on(Backend::Memory).await;
+    let app = TestApp::builder().memory().seeded().spawn().await;
     let base = format!("http://{}", app.http_addr.unwrap());
     let client = reqwest::Client::new();
     let paths = [
@@ -573,8 +566,7 @@ async fn an_http_call_past_the_request_timeout_is_504_deadline_exceeded() {
 
 #[tokio::test]
 async fn store_unavailable_is_503_with_retry_after() {
-    let mut app = spawn_app_on(Backend::Redis).await;
-    app.seed().await;
+    let mut app = TestApp::builder().redis().seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     app.redis_mut().stop().await;
     let http = Http::of(&app);
@@ -591,7 +583,7 @@ async fn store_unavailable_is_503_with_retry_after() {
 
 #[tokio::test]
 async fn the_openapi_document_is_served_and_names_every_route() {
-    let app = spawn_app_on(Backend::Memory).await;
+    let app = TestApp::builder().memory().spawn().await;
     let addr = app.http_addr.unwrap();
     let response = reqwest::get(format!("http://{addr}/openapi.yaml"))
         .await

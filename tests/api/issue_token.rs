@@ -6,11 +6,10 @@ use chrono::TimeDelta;
 use tonic::Code;
 use url::Url;
 
-use crate::helpers::*;
+use crate::support::*;
 
 async fn a_tap_on_an_approved_campaign_gets_a_token_and_a_redirect_into_the_shop(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let issued = app.issue(tap("viewer-1")).await.unwrap();
 
@@ -55,8 +54,7 @@ async fn a_tap_on_an_approved_campaign_gets_a_token_and_a_redirect_into_the_shop
 }
 
 async fn the_merchants_token_param_replaces_an_existing_parameter_of_that_name(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.put_merchant(MERCHANT, &["shop.dk"], "ref").await;
     let mut request = tap("viewer-1");
     request.landing_url = "https://shop.dk/p?ref=old&x=1&ref=older".into();
@@ -74,8 +72,7 @@ async fn the_merchants_token_param_replaces_an_existing_parameter_of_that_name(b
 async fn a_repeat_tap_inside_the_dedup_window_returns_the_same_token_and_counts_a_tap_only(
     backend: Backend,
 ) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let first = app.issue(tap("viewer-1")).await.unwrap();
     app.clock.advance(TimeDelta::minutes(29));
@@ -90,11 +87,12 @@ async fn a_repeat_tap_inside_the_dedup_window_returns_the_same_token_and_counts_
 }
 
 async fn the_dedup_window_is_configurable(backend: Backend) {
-    let keys = Keys::new();
-    let mut config = test_config(&keys);
-    config.policy.dedup_window = std::time::Duration::from_secs(60);
-    let app = spawn_app_on_with(backend, keys, config).await;
-    app.seed().await;
+    let app = TestApp::builder()
+        .on(backend)
+        .config(|config| config.policy.dedup_window = std::time::Duration::from_secs(60))
+        .seeded()
+        .spawn()
+        .await;
     let first = app.issue(tap("viewer-1")).await.unwrap();
 
     app.clock.advance(TimeDelta::seconds(59));
@@ -109,8 +107,7 @@ async fn the_dedup_window_is_configurable(backend: Backend) {
 }
 
 async fn a_tap_after_the_dedup_window_is_a_new_click(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let first = app.issue(tap("viewer-1")).await.unwrap();
     app.clock.advance(TimeDelta::minutes(31));
@@ -123,8 +120,7 @@ async fn a_tap_after_the_dedup_window_is_a_new_click(backend: Backend) {
 }
 
 async fn taps_by_other_viewers_or_on_other_videos_are_not_repeats(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let first = app.issue(tap("viewer-1")).await.unwrap();
     let other_viewer = app.issue(tap("viewer-2")).await.unwrap();
@@ -138,8 +134,7 @@ async fn taps_by_other_viewers_or_on_other_videos_are_not_repeats(backend: Backe
 }
 
 async fn an_unknown_campaign_is_not_found(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let mut request = tap("viewer-1");
     request.campaign_id = "no-such-campaign".into();
 
@@ -149,8 +144,7 @@ async fn an_unknown_campaign_is_not_found(backend: Backend) {
 }
 
 async fn pending_rejected_and_paused_campaigns_issue_no_tokens(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.put_campaign("c-new", MERCHANT, "apparel", &[]).await;
     let mut request = tap("viewer-1");
     request.campaign_id = "c-new".into();
@@ -169,8 +163,7 @@ async fn pending_rejected_and_paused_campaigns_issue_no_tokens(backend: Backend)
 }
 
 async fn a_paused_campaign_approved_again_issues_again(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.review(CAMPAIGN, ReviewDecision::Pause).await;
     let paused = app.issue(tap("viewer-1")).await.unwrap_err();
 
@@ -182,8 +175,7 @@ async fn a_paused_campaign_approved_again_issues_again(backend: Backend) {
 }
 
 async fn a_campaign_approved_before_its_category_was_prohibited_issues_no_tokens(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.put_campaign("c-vape", MERCHANT, "Vaping", &[]).await;
     app.review("c-vape", ReviewDecision::Approve).await;
     let mut stricter = app.config.clone();
@@ -191,7 +183,7 @@ async fn a_campaign_approved_before_its_category_was_prohibited_issues_no_tokens
         &["alcohol".into(), "tobacco".into(), "vaping".into()],
         &[],
     );
-    let replica = app.spawn_replica_with(stricter).await;
+    let replica = app.replica().with_config(stricter).spawn().await;
     let request = IssueTokenRequest {
         campaign_id: "c-vape".into(),
         ..tap("viewer-1")
@@ -203,8 +195,7 @@ async fn a_campaign_approved_before_its_category_was_prohibited_issues_no_tokens
 }
 
 async fn a_viewer_under_13_is_refused(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let mut request = tap("viewer-1");
     request.age_bracket = AgeBracket::Under13.into();
 
@@ -214,12 +205,17 @@ async fn a_viewer_under_13_is_refused(backend: Backend) {
 }
 
 async fn age_restricted_categories_go_to_adults_only(backend: Backend) {
-    let keys = Keys::new();
-    let mut config = test_config(&keys);
-    config.policy.categories =
-        cartclick::policy::CategoryRules::new(&["alcohol".into()], &["Energy Drinks".into()]);
-    let app = spawn_app_on_with(backend, keys, config).await;
-    app.seed().await;
+    let app = TestApp::builder()
+        .on(backend)
+        .config(|config| {
+            config.policy.categories = cartclick::policy::CategoryRules::new(
+                &["alcohol".into()],
+                &["Energy Drinks".into()],
+            )
+        })
+        .seeded()
+        .spawn()
+        .await;
     app.put_campaign("c-energy", MERCHANT, "energy drinks", &[])
         .await;
     app.review("c-energy", ReviewDecision::Approve).await;
@@ -245,12 +241,15 @@ async fn age_restricted_categories_go_to_adults_only(backend: Backend) {
 }
 
 async fn a_viewer_under_13_is_underage_even_on_an_age_restricted_category(backend: Backend) {
-    let keys = Keys::new();
-    let mut config = test_config(&keys);
-    config.policy.categories =
-        cartclick::policy::CategoryRules::new(&[], &["energy drinks".into()]);
-    let app = spawn_app_on_with(backend, keys, config).await;
-    app.seed().await;
+    let app = TestApp::builder()
+        .on(backend)
+        .config(|config| {
+            config.policy.categories =
+                cartclick::policy::CategoryRules::new(&[], &["energy drinks".into()])
+        })
+        .seeded()
+        .spawn()
+        .await;
     app.put_campaign("c-energy", MERCHANT, "energy drinks", &[])
         .await;
     app.review("c-energy", ReviewDecision::Approve).await;
@@ -268,8 +267,7 @@ async fn a_viewer_under_13_is_underage_even_on_an_age_restricted_category(backen
 }
 
 async fn teens_and_viewers_of_unknown_age_get_tokens_for_unrestricted_categories(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let teen = app
         .issue(IssueTokenRequest {
@@ -289,8 +287,7 @@ async fn teens_and_viewers_of_unknown_age_get_tokens_for_unrestricted_categories
 }
 
 async fn a_product_outside_the_campaigns_list_is_refused(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.put_campaign("c-list", MERCHANT, "apparel", &["sku-1", "sku-2"])
         .await;
     app.review("c-list", ReviewDecision::Approve).await;
@@ -308,8 +305,7 @@ async fn a_product_outside_the_campaigns_list_is_refused(backend: Backend) {
 }
 
 async fn landing_urls_off_the_merchants_domains_are_refused(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     for landing_url in [
         "http://shop.dk/p",
         "https://evilshop.dk/p",
@@ -327,10 +323,7 @@ async fn landing_urls_off_the_merchants_domains_are_refused(backend: Backend) {
         "https://evil.com\\@shop.dk/p",
         "https://shop.dk:443@evil.com/p",
     ] {
-        let request = IssueTokenRequest {
-            landing_url: landing_url.into(),
-            ..tap("viewer-1")
-        };
+        let request = tap_landing_on(landing_url);
 
         let status = app.issue(request).await.unwrap_err();
 
@@ -339,8 +332,7 @@ async fn landing_urls_off_the_merchants_domains_are_refused(backend: Backend) {
 }
 
 async fn landing_urls_on_an_allowed_domain_or_a_subdomain_of_it_are_accepted(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     for landing_url in [
         "https://shop.dk/p",
         "https://www.shop.dk/p",
@@ -348,10 +340,7 @@ async fn landing_urls_on_an_allowed_domain_or_a_subdomain_of_it_are_accepted(bac
         "https://WWW.Shop.DK/p",
         "https://shop.dk:443/p",
     ] {
-        let request = IssueTokenRequest {
-            landing_url: landing_url.into(),
-            ..tap("viewer-1")
-        };
+        let request = tap_landing_on(landing_url);
 
         let issued = app.issue(request).await;
 
@@ -360,17 +349,13 @@ async fn landing_urls_on_an_allowed_domain_or_a_subdomain_of_it_are_accepted(bac
 }
 
 async fn landing_urls_with_a_port_other_than_443_are_refused(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     for landing_url in [
         "https://shop.dk:8443/p",
         "https://www.shop.dk:8080/p",
         "https://shop.dk:80/p",
     ] {
-        let request = IssueTokenRequest {
-            landing_url: landing_url.into(),
-            ..tap("viewer-1")
-        };
+        let request = tap_landing_on(landing_url);
 
         let status = app.issue(request).await.unwrap_err();
 
@@ -381,12 +366,8 @@ async fn landing_urls_with_a_port_other_than_443_are_refused(backend: Backend) {
 }
 
 async fn an_explicit_port_443_is_accepted_and_left_out_of_the_redirect(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
-    let request = IssueTokenRequest {
-        landing_url: "https://www.shop.dk:443/p?x=1".into(),
-        ..tap("viewer-1")
-    };
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
+    let request = tap_landing_on("https://www.shop.dk:443/p?x=1");
 
     let issued = app.issue(request).await.unwrap();
 
@@ -395,13 +376,9 @@ async fn an_explicit_port_443_is_accepted_and_left_out_of_the_redirect(backend: 
 }
 
 async fn internationalised_domains_are_compared_in_punycode(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.put_merchant(MERCHANT, &["bücher.example"], "").await;
-    let request = |landing_url: &str| IssueTokenRequest {
-        landing_url: landing_url.into(),
-        ..tap("viewer-1")
-    };
+    let request = tap_landing_on;
 
     let unicode = app.issue(request("https://bücher.example/x")).await;
     let punycode = app
@@ -429,8 +406,7 @@ async fn internationalised_domains_are_compared_in_punycode(backend: Backend) {
 }
 
 async fn a_landing_url_of_2048_bytes_is_accepted_and_one_of_2049_is_invalid(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let url_of = |len: usize| {
         let base = "https://shop.dk/";
         format!("{base}{}", "a".repeat(len - base.len()))
@@ -448,8 +424,7 @@ async fn a_landing_url_of_2048_bytes_is_accepted_and_one_of_2049_is_invalid(back
 }
 
 async fn every_missing_or_malformed_field_is_named(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let long = "x".repeat(129);
     let cases: Vec<(&str, IssueTokenRequest)> = vec![
         (
@@ -531,8 +506,7 @@ async fn every_missing_or_malformed_field_is_named(backend: Backend) {
 }
 
 async fn a_rejected_tap_counts_nothing(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let _ = app
         .issue(IssueTokenRequest {

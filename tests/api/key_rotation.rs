@@ -42,10 +42,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD as BASE64, URL_SAFE_NO_PAD};
 use cartclick::config::Config;
 use cartclick::privacy::ViewerPepper;
-use cartclick::proto::Dimension;
+use cartclick::proto::{ConfirmSaleResponse, Dimension};
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// The secrets of the two keys, and the rest a deployment shares.
 struct Deployment {
@@ -98,14 +98,18 @@ impl Deployment {
 
     /// The first replica, signing with k1 only: before the rotation.
     async fn start(&self) -> TestApp {
-        let app = spawn_app_on_with(
-            Backend::Memory,
-            self.keys.clone(),
-            self.config(Key::Active, Key::Absent),
-        )
-        .await;
-        app.seed().await;
-        app
+        TestApp::builder()
+            .memory()
+            .keys(self.keys.clone())
+            .with_config(self.config(Key::Active, Key::Absent))
+            .seeded()
+            .spawn()
+            .await
+    }
+
+    /// Another replica over `app`'s store and clock, with k1 and k2 as given.
+    async fn replica(&self, app: &TestApp, k1: Key, k2: Key) -> TestApp {
+        app.replica().with_config(self.config(k1, k2)).spawn().await
     }
 }
 
@@ -117,6 +121,16 @@ fn kid(token: &str) -> String {
     String::from_utf8(bytes[2..2 + len].to_vec()).unwrap()
 }
 
+/// A sale of 1.00 DKK of `token` as `order_id` on `app`.
+async fn sell(
+    app: &TestApp,
+    token: &str,
+    order_id: &str,
+) -> Result<ConfirmSaleResponse, tonic::Status> {
+    app.confirm(token, order_id, 100, "DKK").await
+}
+
+/// A token `app` issues for a tap by `viewer`.
 async fn token_from(app: &TestApp, viewer: &str) -> String {
     app.issue(tap(viewer)).await.expect("issues").token
 }
@@ -125,40 +139,28 @@ async fn token_from(app: &TestApp, viewer: &str) -> String {
 async fn step_1_an_added_inactive_key_changes_no_token() {
     let deployment = Deployment::new();
     let old = deployment.start().await;
-    let added = old
-        .spawn_replica_with(deployment.config(Key::Active, Key::Inactive))
-        .await;
+    let added = deployment.replica(&old, Key::Active, Key::Inactive).await;
 
     let from_old = token_from(&old, "viewer-1").await;
     let from_added = token_from(&added, "viewer-2").await;
 
     assert_eq!(kid(&from_added), "k1");
-    old.confirm(&from_added, "order-1", 100, "DKK")
-        .await
-        .unwrap();
-    added
-        .confirm(&from_old, "order-2", 100, "DKK")
-        .await
-        .unwrap();
+    sell(&old, &from_added, "order-1").await.unwrap();
+    sell(&added, &from_old, "order-2").await.unwrap();
 }
 
 #[tokio::test]
 async fn step_2_new_tokens_carry_the_kid_of_the_newly_active_key() {
     let deployment = Deployment::new();
     let old = deployment.start().await;
-    let rotated = old
-        .spawn_replica_with(deployment.config(Key::Inactive, Key::Active))
-        .await;
+    let rotated = deployment.replica(&old, Key::Inactive, Key::Active).await;
 
     let before = token_from(&old, "viewer-1").await;
     let after = token_from(&rotated, "viewer-2").await;
 
     assert_eq!(kid(&before), "k1");
     assert_eq!(kid(&after), "k2");
-    rotated
-        .confirm(&after, "order-1", 100, "DKK")
-        .await
-        .unwrap();
+    sell(&rotated, &after, "order-1").await.unwrap();
 }
 
 #[tokio::test]
@@ -167,13 +169,8 @@ async fn step_2_tokens_of_the_old_key_still_confirm() {
     let old = deployment.start().await;
     let issued_before = token_from(&old, "viewer-1").await;
 
-    let rotated = old
-        .spawn_replica_with(deployment.config(Key::Inactive, Key::Active))
-        .await;
-    let sale = rotated
-        .confirm(&issued_before, "order-1", 100, "DKK")
-        .await
-        .unwrap();
+    let rotated = deployment.replica(&old, Key::Inactive, Key::Active).await;
+    let sale = sell(&rotated, &issued_before, "order-1").await.unwrap();
 
     assert!(!sale.replayed);
     assert_eq!(
@@ -189,24 +186,14 @@ async fn step_2_tokens_of_the_old_key_still_confirm() {
 async fn step_2_replicas_not_yet_rotated_confirm_the_rotated_replicas_tokens() {
     let deployment = Deployment::new();
     let first = deployment.start().await;
-    let not_yet = first
-        .spawn_replica_with(deployment.config(Key::Active, Key::Inactive))
-        .await;
-    let rotated = first
-        .spawn_replica_with(deployment.config(Key::Inactive, Key::Active))
-        .await;
+    let not_yet = deployment.replica(&first, Key::Active, Key::Inactive).await;
+    let rotated = deployment.replica(&first, Key::Inactive, Key::Active).await;
 
     let from_rotated = token_from(&rotated, "viewer-1").await;
     let from_not_yet = token_from(&not_yet, "viewer-2").await;
 
-    not_yet
-        .confirm(&from_rotated, "order-1", 100, "DKK")
-        .await
-        .unwrap();
-    rotated
-        .confirm(&from_not_yet, "order-2", 100, "DKK")
-        .await
-        .unwrap();
+    sell(&not_yet, &from_rotated, "order-1").await.unwrap();
+    sell(&rotated, &from_not_yet, "order-2").await.unwrap();
 }
 
 #[tokio::test]
@@ -214,18 +201,13 @@ async fn a_repeat_tap_across_the_rotation_returns_a_token_that_confirms() {
     let deployment = Deployment::new();
     let old = deployment.start().await;
     let first = old.issue(tap("viewer-1")).await.unwrap();
-    let rotated = old
-        .spawn_replica_with(deployment.config(Key::Inactive, Key::Active))
-        .await;
+    let rotated = deployment.replica(&old, Key::Inactive, Key::Active).await;
 
     let repeat = rotated.issue(tap("viewer-1")).await.unwrap();
 
     assert!(repeat.deduplicated);
     assert_eq!(repeat.click_id, first.click_id);
-    let sale = rotated
-        .confirm(&repeat.token, "order-1", 100, "DKK")
-        .await
-        .unwrap();
+    let sale = sell(&rotated, &repeat.token, "order-1").await.unwrap();
     assert_eq!(sale.click_id, first.click_id);
 }
 
@@ -234,30 +216,17 @@ async fn step_3_tokens_of_a_removed_key_are_token_invalid() {
     let deployment = Deployment::new();
     let old = deployment.start().await;
     let old_token = token_from(&old, "viewer-1").await;
-    let rotated = old
-        .spawn_replica_with(deployment.config(Key::Inactive, Key::Active))
-        .await;
+    let rotated = deployment.replica(&old, Key::Inactive, Key::Active).await;
     let new_token = token_from(&rotated, "viewer-2").await;
 
-    let removed = old
-        .spawn_replica_with(deployment.config(Key::Absent, Key::Active))
-        .await;
-    let refused = removed
-        .confirm(&old_token, "order-1", 100, "DKK")
-        .await
-        .unwrap_err();
+    let removed = deployment.replica(&old, Key::Absent, Key::Active).await;
+    let refused = sell(&removed, &old_token, "order-1").await.unwrap_err();
     let newest = token_from(&removed, "viewer-3").await;
 
     assert_error(&refused, Code::InvalidArgument, "TOKEN_INVALID");
-    removed
-        .confirm(&new_token, "order-2", 100, "DKK")
-        .await
-        .unwrap();
+    sell(&removed, &new_token, "order-2").await.unwrap();
     assert_eq!(kid(&newest), "k2");
-    removed
-        .confirm(&newest, "order-3", 100, "DKK")
-        .await
-        .unwrap();
+    sell(&removed, &newest, "order-3").await.unwrap();
 }
 
 #[tokio::test]
@@ -265,24 +234,14 @@ async fn step_3_after_the_longest_window_old_tokens_had_expired_anyway() {
     let deployment = Deployment::new();
     let old = deployment.start().await;
     let old_token = token_from(&old, "viewer-1").await;
-    let rotated = old
-        .spawn_replica_with(deployment.config(Key::Inactive, Key::Active))
-        .await;
-    let removed = old
-        .spawn_replica_with(deployment.config(Key::Absent, Key::Active))
-        .await;
+    let rotated = deployment.replica(&old, Key::Inactive, Key::Active).await;
+    let removed = deployment.replica(&old, Key::Absent, Key::Active).await;
 
     // The campaign's window is the default, 7 days; the clock is shared.
     old.clock
         .advance(chrono::TimeDelta::days(7) + chrono::TimeDelta::seconds(1));
-    let before_removal = rotated
-        .confirm(&old_token, "order-1", 100, "DKK")
-        .await
-        .unwrap_err();
-    let after_removal = removed
-        .confirm(&old_token, "order-2", 100, "DKK")
-        .await
-        .unwrap_err();
+    let before_removal = sell(&rotated, &old_token, "order-1").await.unwrap_err();
+    let after_removal = sell(&removed, &old_token, "order-2").await.unwrap_err();
 
     assert_error(&before_removal, Code::FailedPrecondition, "TOKEN_EXPIRED");
     assert_error(&after_removal, Code::InvalidArgument, "TOKEN_INVALID");
@@ -292,15 +251,10 @@ async fn step_3_after_the_longest_window_old_tokens_had_expired_anyway() {
 async fn skipping_step_1_makes_replicas_not_yet_updated_refuse_the_new_keys_tokens() {
     let deployment = Deployment::new();
     let old = deployment.start().await;
-    let rotated_in_one_go = old
-        .spawn_replica_with(deployment.config(Key::Inactive, Key::Active))
-        .await;
+    let rotated_in_one_go = deployment.replica(&old, Key::Inactive, Key::Active).await;
 
     let from_rotated = token_from(&rotated_in_one_go, "viewer-1").await;
-    let refused = old
-        .confirm(&from_rotated, "order-1", 100, "DKK")
-        .await
-        .unwrap_err();
+    let refused = sell(&old, &from_rotated, "order-1").await.unwrap_err();
 
     assert_error(&refused, Code::InvalidArgument, "TOKEN_INVALID");
 }

@@ -3,7 +3,7 @@
 use cartclick::proto::*;
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::*;
 
 fn request(dimension: Dimension, metric: TopMetric, currency: &str, limit: i32) -> ListTopRequest {
     ListTopRequest {
@@ -55,8 +55,7 @@ fn pairs(entries: &[(&str, i64)]) -> Vec<(String, i64)> {
 }
 
 async fn creators_rank_by_clicks_largest_first_within_the_limit(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     for (creator, clicks) in [("cr-a", 3), ("cr-b", 1), ("cr-c", 2)] {
         for _ in 0..clicks {
             app.click_on(creator, CAMPAIGN, SHOP).await;
@@ -83,8 +82,7 @@ async fn creators_rank_by_clicks_largest_first_within_the_limit(backend: Backend
 }
 
 async fn conversions_and_revenue_rank_in_one_currency(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let a = app.click_on("cr-a", CAMPAIGN, SHOP).await;
     let b = app.click_on("cr-b", CAMPAIGN, SHOP).await;
     app.confirm(&a, "o-1", 1_000, "DKK").await.unwrap();
@@ -121,8 +119,7 @@ async fn conversions_and_revenue_rank_in_one_currency(backend: Backend) {
 }
 
 async fn a_top_list_sums_over_merchants_or_ranks_within_one(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.put_campaign("c-2", OTHER_MERCHANT, "apparel", &[])
         .await;
     app.review("c-2", ReviewDecision::Approve).await;
@@ -153,8 +150,7 @@ async fn a_top_list_sums_over_merchants_or_ranks_within_one(backend: Backend) {
 }
 
 async fn another_day_has_its_own_list(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.click_on("cr-a", CAMPAIGN, SHOP).await;
 
     let next_day = ListTopRequest {
@@ -167,7 +163,7 @@ async fn another_day_has_its_own_list(backend: Backend) {
 }
 
 async fn malformed_top_requests_name_the_field(backend: Backend) {
-    let app = spawn_app_on(backend).await;
+    let app = TestApp::builder().on(backend).spawn().await;
     let valid = request(Dimension::Creator, TopMetric::Clicks, "", 10);
     for (field, bad) in [
         (

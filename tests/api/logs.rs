@@ -7,9 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tonic::Code;
 
-use crate::binary_harness::*;
-use crate::helpers::*;
-use crate::redis_harness::TestRedis;
+use crate::support::*;
 
 /// How long the binary gets to exit after SIGTERM.
 const EXIT_BOUND: Duration = Duration::from_secs(15);
@@ -25,9 +23,15 @@ async fn refuse_a_sale(server: &ServerProcess) -> (String, Vec<String>) {
     let viewer = unique_viewer();
     let issued = client.issue(tap(&viewer)).await.unwrap();
     let forged = tampered(&issued.token);
-    let refused = client.confirm(&forged, "order-1").await.unwrap_err();
+    let refused = client
+        .confirm(&forged, "order-1", 12_500, "DKK")
+        .await
+        .unwrap_err();
     assert_error(&refused, Code::InvalidArgument, "TOKEN_INVALID");
-    client.confirm(&issued.token, "order-2").await.unwrap();
+    client
+        .confirm(&issued.token, "order-2", 12_500, "DKK")
+        .await
+        .unwrap();
     (viewer, vec![issued.token, forged])
 }
 

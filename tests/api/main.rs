@@ -4,19 +4,19 @@
 //! `redis::` and `cluster::` in the test names: the memory store, one
 //! redis-server, a Redis Cluster of three primaries and three replicas);
 //! `redis_store` holds what only Redis has, `cluster` what only a cluster has.
+//! `support` is the harness: one `TestApp` builder for every server a test
+//! starts, one `Client` for the in-process server and the built binary.
 
 mod admin;
 mod api_keys;
 mod auth;
 mod binary;
-mod binary_harness;
 mod cluster;
 mod confirm_sale;
 mod events;
 mod fuzz;
 mod get_counters;
 mod grpc_web;
-mod helpers;
 mod hostile;
 mod hot_merchant;
 mod http_json;
@@ -24,18 +24,15 @@ mod issue_token;
 mod key_rotation;
 mod list_top;
 mod logs;
-mod otlp_receiver;
 mod overload;
 mod privacy;
 mod rate_limit;
-mod raw_client;
-mod redis_harness;
 mod redis_store;
 mod reverse_sale;
 mod sale_window;
 mod server;
 mod shutdown;
 mod store_conformance;
-mod tcp_proxy;
+mod support;
 mod telemetry;
 mod watch_counters;

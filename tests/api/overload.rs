@@ -8,7 +8,6 @@
 //! waits at a gate. These tests run on the current-thread runtime, so a
 //! held call has registered at the gate by the time the test sees it enter.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use cartclick::proto::click_service_client::ClickServiceClient;
@@ -16,97 +15,17 @@ use cartclick::proto::sale_service_client::SaleServiceClient;
 use cartclick::proto::*;
 use cartclick::startup::MAX_REQUEST_BYTES;
 use prost::Message;
-use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::helpers::*;
-use crate::tcp_proxy::TcpProxy;
-
-pub(crate) const BOUND: Duration = Duration::from_secs(10);
-
-/// A server on a [`GatedStore`] with the test config changed by
-/// `configure`, and a token to sell. The store is seeded and the token
-/// issued by a replica with the unchanged config, so limits under test
-/// (a short request timeout) cannot fail the setup.
-pub(crate) async fn gated_app(configure: impl FnOnce(&mut cartclick::config::Config)) -> GatedApp {
-    let keys = Keys::new();
-    let mut config = test_config(&keys);
-    let store = Arc::new(GatedStore::new());
-    let seeder = spawn_app_with(keys.clone(), config.clone(), store.clone()).await;
-    seeder.seed().await;
-    let token = seeder.issue(tap("viewer-1")).await.unwrap().token;
-    configure(&mut config);
-    let app = spawn_app_with(keys, config, store.clone()).await;
-    GatedApp {
-        app,
-        store,
-        token,
-        _seeder: seeder,
-    }
-}
-
-pub(crate) struct GatedApp {
-    pub(crate) app: TestApp,
-    pub(crate) store: Arc<GatedStore>,
-    pub(crate) token: String,
-    _seeder: TestApp,
-}
-
-impl GatedApp {
-    /// A ConfirmSale of `order_id` that is inside the store, waiting at the
-    /// gate, when this returns.
-    pub(crate) async fn hold_sale(
-        &self,
-        order_id: &str,
-    ) -> JoinHandle<Result<ConfirmSaleResponse, Status>> {
-        let call = self.sale_call(order_id, None);
-        tokio::time::timeout(BOUND, self.store.entered.notified())
-            .await
-            .expect("the sale reaches the store");
-        call
-    }
-
-    /// A ConfirmSale of `order_id`, with a `grpc-timeout` when given.
-    fn sale_call(
-        &self,
-        order_id: &str,
-        timeout: Option<Duration>,
-    ) -> JoinHandle<Result<ConfirmSaleResponse, Status>> {
-        let mut sales = self.app.sales();
-        let mut request = authed(
-            &self.app.keys.merchant,
-            ConfirmSaleRequest {
-                token: self.token.clone(),
-                order_id: order_id.into(),
-                amount: Some(Money {
-                    currency_code: "DKK".into(),
-                    amount_minor: 100,
-                }),
-            },
-        );
-        if let Some(timeout) = timeout {
-            request.set_timeout(timeout);
-        }
-        tokio::spawn(async move { sales.confirm_sale(request).await.map(|r| r.into_inner()) })
-    }
-
-    /// Opens the gate for every call waiting at it.
-    pub(crate) fn release(&self) {
-        self.store.release.notify_waiters();
-    }
-}
+use crate::support::*;
 
 /// A second connection to the same server.
 async fn another_connection(app: &TestApp) -> Channel {
-    Channel::from_shared(format!("http://{}", app.addr))
-        .unwrap()
-        .connect()
-        .await
-        .expect("connects")
+    Client::connect(app.addr, app.keys.clone()).await.channel
 }
 
 async fn health_status(channel: Channel) -> ServingStatus {
@@ -308,8 +227,7 @@ fn tap_of_encoded_size(size: usize) -> IssueTokenRequest {
 
 #[tokio::test]
 async fn a_request_of_exactly_64_kib_is_read_and_validated() {
-    let app = spawn_app_on(Backend::Memory).await;
-    app.seed().await;
+    let app = TestApp::builder().memory().seeded().spawn().await;
 
     let status = app
         .issue(tap_of_encoded_size(MAX_REQUEST_BYTES))
@@ -322,8 +240,7 @@ async fn a_request_of_exactly_64_kib_is_read_and_validated() {
 
 #[tokio::test]
 async fn a_request_over_64_kib_is_refused_out_of_range_and_the_server_keeps_serving() {
-    let app = spawn_app_on(Backend::Memory).await;
-    app.seed().await;
+    let app = TestApp::builder().memory().seeded().spawn().await;
 
     let refused = app
         .issue(tap_of_encoded_size(MAX_REQUEST_BYTES + 1))
@@ -387,12 +304,15 @@ async fn call_until_reconnected(channel: &Channel, proxy: &TcpProxy) -> Vec<Stat
 
 #[tokio::test]
 async fn connections_are_closed_gracefully_at_max_connection_age_and_clients_reconnect() {
-    let keys = Keys::new();
-    let mut config = test_config(&keys);
-    config.max_connection_age = Duration::from_millis(300);
-    // Beyond the test's bound: the close at max age is not a timeout's.
-    config.shutdown_grace = Duration::from_secs(30);
-    let app = spawn_app_on_with(Backend::Memory, keys, config).await;
+    let app = TestApp::builder()
+        .memory()
+        .config(|config| {
+            config.max_connection_age = Duration::from_millis(300);
+            // Beyond the test's bound: the close at max age is not a timeout's.
+            config.shutdown_grace = Duration::from_secs(30);
+        })
+        .spawn()
+        .await;
     let (channel, proxy) = counted_channel(app.addr).await;
 
     let failures = call_until_reconnected(&channel, &proxy).await;

@@ -9,7 +9,7 @@ use cartclick::proto::*;
 use chrono::TimeDelta;
 use tonic::{Code, Status};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// A viewer id that nothing else in a test contains.
 const RAW_VIEWER: &str = "viewer-RAW-7f3a";
@@ -30,14 +30,6 @@ async fn erase(app: &TestApp, viewer_id: &str) -> i64 {
     erase_as(app, &app.keys.admin, viewer_id)
         .await
         .expect("erase viewer")
-}
-
-/// A tap by `viewer` on video `video` of CAMPAIGN.
-fn tap_on(viewer: &str, video: &str) -> IssueTokenRequest {
-    IssueTokenRequest {
-        video_id: video.into(),
-        ..tap(viewer)
-    }
 }
 
 /// The hash the app stores for `viewer_id`, under its configured pepper.
@@ -67,8 +59,7 @@ fn encodings_of(text: &str) -> Vec<String> {
 }
 
 async fn erasing_a_viewer_returns_how_many_of_its_clicks_were_unlinked(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.issue(tap_on("viewer-1", "vid-1")).await.unwrap();
     app.issue(tap_on("viewer-1", "vid-1")).await.unwrap(); // a repeat: no new click
     app.issue(tap_on("viewer-1", "vid-2")).await.unwrap();
@@ -80,8 +71,7 @@ async fn erasing_a_viewer_returns_how_many_of_its_clicks_were_unlinked(backend: 
 }
 
 async fn erasing_the_same_viewer_again_erases_nothing(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.issue(tap("viewer-1")).await.unwrap();
     erase(&app, "viewer-1").await;
 
@@ -91,8 +81,7 @@ async fn erasing_the_same_viewer_again_erases_nothing(backend: Backend) {
 }
 
 async fn a_viewer_who_never_tapped_erases_nothing(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.issue(tap("viewer-1")).await.unwrap();
 
     let erased = erase(&app, "viewer-9").await;
@@ -101,8 +90,7 @@ async fn a_viewer_who_never_tapped_erases_nothing(backend: Backend) {
 }
 
 async fn after_erasure_a_repeat_tap_is_a_new_click(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let first = app.issue(tap("viewer-1")).await.unwrap();
     erase(&app, "viewer-1").await;
     app.clock.advance(TimeDelta::minutes(1));
@@ -116,8 +104,7 @@ async fn after_erasure_a_repeat_tap_is_a_new_click(backend: Backend) {
 }
 
 async fn erasure_leaves_the_counted_figures_unchanged(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     app.issue(tap("viewer-1")).await.unwrap();
     app.confirm(&issued.token, "order-1", 12_500, "DKK")
@@ -149,8 +136,7 @@ async fn erasure_leaves_the_counted_figures_unchanged(backend: Backend) {
 }
 
 async fn erasure_leaves_other_viewers_untouched(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.issue(tap("viewer-1")).await.unwrap();
     let other = app.issue(tap("viewer-2")).await.unwrap();
 
@@ -163,8 +149,7 @@ async fn erasure_leaves_other_viewers_untouched(backend: Backend) {
 }
 
 async fn a_sale_on_an_erased_viewers_click_still_confirms(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     erase(&app, "viewer-1").await;
 
@@ -178,11 +163,12 @@ async fn a_sale_on_an_erased_viewers_click_still_confirms(backend: Backend) {
 }
 
 async fn erasure_removes_the_viewers_rate_limit_count(backend: Backend) {
-    let keys = Keys::new();
-    let mut config = test_config(&keys);
-    config.policy.tap_rate_limit_per_minute = 2;
-    let app = spawn_app_on_with(backend, keys, config).await;
-    app.seed().await;
+    let app = TestApp::builder()
+        .on(backend)
+        .config(|config| config.policy.tap_rate_limit_per_minute = 2)
+        .seeded()
+        .spawn()
+        .await;
     app.issue(tap_on("viewer-1", "vid-1")).await.unwrap();
     app.issue(tap_on("viewer-1", "vid-2")).await.unwrap();
 
@@ -193,8 +179,7 @@ async fn erasure_removes_the_viewers_rate_limit_count(backend: Backend) {
 }
 
 async fn viewer_ids_are_stored_as_a_hash_keyed_by_the_configured_pepper(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     app.issue(tap(RAW_VIEWER)).await.unwrap();
 
@@ -204,8 +189,7 @@ async fn viewer_ids_are_stored_as_a_hash_keyed_by_the_configured_pepper(backend:
 }
 
 async fn after_erasure_nothing_stored_holds_the_viewers_hash(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap_on(RAW_VIEWER, "vid-1")).await.unwrap();
     app.issue(tap_on(RAW_VIEWER, "vid-1")).await.unwrap();
     app.issue(tap_on(RAW_VIEWER, "vid-2")).await.unwrap();
@@ -224,8 +208,7 @@ async fn after_erasure_nothing_stored_holds_the_viewers_hash(backend: Backend) {
 }
 
 async fn no_stored_key_or_value_holds_the_raw_viewer_id_after_the_full_flow(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let first = app.issue(tap_on(RAW_VIEWER, "vid-1")).await.unwrap();
     app.issue(tap_on(RAW_VIEWER, "vid-1")).await.unwrap(); // a repeat
     let second = app.issue(tap_on(RAW_VIEWER, "vid-2")).await.unwrap();
@@ -254,7 +237,7 @@ async fn no_stored_key_or_value_holds_the_raw_viewer_id_after_the_full_flow(back
 }
 
 async fn an_empty_viewer_id_is_an_invalid_field(backend: Backend) {
-    let app = spawn_app_on(backend).await;
+    let app = TestApp::builder().on(backend).spawn().await;
 
     let status = erase_as(&app, &app.keys.admin, "").await.unwrap_err();
 
@@ -262,8 +245,7 @@ async fn an_empty_viewer_id_is_an_invalid_field(backend: Backend) {
 }
 
 async fn only_an_admin_key_may_erase_a_viewer(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.issue(tap("viewer-1")).await.unwrap();
     let keys = &app.keys;
 

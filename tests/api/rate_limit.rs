@@ -5,27 +5,19 @@ use cartclick::proto::*;
 use chrono::TimeDelta;
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// The limit most tests here run with: small, so a test taps a few times.
 const LIMIT: u32 = 3;
 
 /// A server whose viewers may tap LIMIT times a minute.
 async fn spawn_limited_app(backend: Backend) -> TestApp {
-    let keys = Keys::new();
-    let mut config = test_config(&keys);
-    config.policy.tap_rate_limit_per_minute = LIMIT;
-    let app = spawn_app_on_with(backend, keys, config).await;
-    app.seed().await;
-    app
-}
-
-/// A tap by `viewer` on video `video` of CAMPAIGN: a new click per video.
-fn tap_on(viewer: &str, video: &str) -> IssueTokenRequest {
-    IssueTokenRequest {
-        video_id: video.into(),
-        ..tap(viewer)
-    }
+    TestApp::builder()
+        .on(backend)
+        .config(|config| config.policy.tap_rate_limit_per_minute = LIMIT)
+        .seeded()
+        .spawn()
+        .await
 }
 
 /// Taps LIMIT times as `viewer`, each on another video; all must succeed.
@@ -112,8 +104,7 @@ async fn the_limit_is_counted_per_merchant(backend: Backend) {
 }
 
 async fn the_default_limit_is_60_taps_a_minute(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     // Sent at once, which also shows that concurrent taps are all counted.
     let mut taps = tokio::task::JoinSet::new();
     for i in 0..60 {
@@ -132,7 +123,7 @@ async fn the_default_limit_is_60_taps_a_minute(backend: Backend) {
 
 async fn the_limit_is_shared_by_every_replica(backend: Backend) {
     let app = spawn_limited_app(backend).await;
-    let replica = app.spawn_replica().await;
+    let replica = app.replica().spawn().await;
 
     let mut outcomes = Vec::new();
     for (server, video) in [

@@ -20,8 +20,7 @@ use tokio_stream::StreamExt;
 use tonic::{Code, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::helpers::*;
-use crate::redis_harness::TestRedis;
+use crate::support::*;
 
 /// The `cartclick` binary, for the reconcile command.
 /// Calls made in the measured window of the round-trip test, per RPC.
@@ -34,8 +33,7 @@ const RECHECK_BOUND: Duration = Duration::from_secs(3);
 
 #[tokio::test]
 async fn issue_token_and_confirm_sale_cost_one_redis_command_each() {
-    let app = spawn_app_on(Backend::Redis).await;
-    app.seed().await;
+    let app = TestApp::builder().redis().seeded().spawn().await;
     // Warm up what a long-running server has: cached registry reads, the
     // merchant index entries of this cart, loaded scripts.
     let mut tokens = Vec::new();
@@ -89,8 +87,7 @@ async fn issue_token_and_confirm_sale_cost_one_redis_command_each() {
 async fn a_sale_whose_reply_was_lost_answers_unavailable_and_counts_once_when_retried() {
     let redis = TestRedis::start().await;
     let proxy = LossyProxy::start(redis.port()).await;
-    let keys = Keys::new();
-    let app = spawn_app_on_redis_url(keys.clone(), test_config(&keys), &proxy.url()).await;
+    let app = TestApp::builder().redis_at(&proxy.url()).spawn().await;
     app.seed().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
 
@@ -120,8 +117,7 @@ async fn a_sale_whose_reply_was_lost_answers_unavailable_and_counts_once_when_re
 async fn taps_and_sales_keep_succeeding_while_redis_forgets_its_scripts() {
     const ROUNDS: usize = 120;
     const FLUSHES: usize = 5;
-    let app = spawn_app_on(Backend::Redis).await;
-    app.seed().await;
+    let app = TestApp::builder().redis().seeded().spawn().await;
     let mut admin = app.redis().connection().await;
     let done = Arc::new(AtomicUsize::new(0));
     let load = {
@@ -184,8 +180,7 @@ async fn taps_and_sales_keep_succeeding_while_redis_forgets_its_scripts() {
 
 #[tokio::test]
 async fn a_call_while_redis_is_down_answers_store_unavailable_within_its_deadline() {
-    let mut app = spawn_app_on(Backend::Redis).await;
-    app.seed().await;
+    let mut app = TestApp::builder().redis().seeded().spawn().await;
     app.issue(tap("viewer-1")).await.unwrap();
     app.redis_mut().stop().await;
     let mut request = authed(&app.keys.feed, tap("viewer-2"));
@@ -201,8 +196,7 @@ async fn a_call_while_redis_is_down_answers_store_unavailable_within_its_deadlin
 
 #[tokio::test]
 async fn health_is_not_serving_while_redis_is_down_and_the_service_recovers_by_itself() {
-    let mut app = spawn_app_on(Backend::Redis).await;
-    app.seed().await;
+    let mut app = TestApp::builder().redis().seeded().spawn().await;
     app.issue(tap("viewer-1")).await.unwrap();
 
     app.redis_mut().stop().await;
@@ -240,8 +234,7 @@ async fn a_redis_that_may_evict_keys_is_refused_at_startup() {
 #[tokio::test]
 async fn while_redis_may_evict_keys_writes_are_refused_and_health_is_not_serving_until_it_no_longer_may()
  {
-    let app = spawn_app_on(Backend::Redis).await;
-    app.seed().await;
+    let app = TestApp::builder().redis().seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     let url = app.redis().url();
 
@@ -314,7 +307,12 @@ async fn a_redis_restarted_with_a_policy_that_may_evict_refuses_writes_from_the_
         ..redis_options(&config)
     };
     let store = open_redis_store_with(&redis.url(), options).await;
-    let mut app = spawn_app_with(keys, config, store).await;
+    let mut app = TestApp::builder()
+        .keys(keys)
+        .with_config(config)
+        .store(store)
+        .spawn()
+        .await;
     app.redis = Some(redis);
     app.seed().await;
     app.issue(tap("viewer-1")).await.unwrap();
@@ -369,7 +367,7 @@ async fn a_redis_store_without_signing_keys_is_refused_at_startup() {
 
 #[tokio::test]
 async fn every_key_but_the_registry_expires() {
-    let app = spawn_app_on(Backend::Redis).await;
+    let app = TestApp::builder().redis().spawn().await;
     full_flow(&app).await;
     let mut redis = app.redis().connection().await;
 
@@ -401,7 +399,7 @@ async fn every_key_but_the_registry_expires() {
 
 #[tokio::test]
 async fn reconcile_finds_no_drift_after_a_clean_flow_and_finds_a_tampered_counter() {
-    let app = spawn_app_on(Backend::Redis).await;
+    let app = TestApp::builder().redis().spawn().await;
     full_flow(&app).await;
     let day = start_time().date_naive();
 
@@ -423,7 +421,7 @@ async fn reconcile_finds_no_drift_after_a_clean_flow_and_finds_a_tampered_counte
 
 #[tokio::test]
 async fn the_reconcile_command_exits_zero_when_clean_and_one_on_drift() {
-    let app = spawn_app_on(Backend::Redis).await;
+    let app = TestApp::builder().redis().spawn().await;
     full_flow(&app).await;
     let url = app.redis().url();
 

@@ -3,45 +3,9 @@
 use cartclick::proto::*;
 use tonic::Code;
 
-use crate::helpers::*;
-
-fn dkk(amount_minor: i64) -> Money {
-    Money {
-        currency_code: "DKK".into(),
-        amount_minor,
-    }
-}
+use crate::support::*;
 
 impl TestApp {
-    async fn reverse(
-        &self,
-        order_id: &str,
-        reversal_id: &str,
-        amount: Money,
-    ) -> Result<ReverseSaleResponse, tonic::Status> {
-        self.reverse_as(&self.keys.merchant, order_id, reversal_id, amount)
-            .await
-    }
-
-    async fn reverse_as(
-        &self,
-        key: &str,
-        order_id: &str,
-        reversal_id: &str,
-        amount: Money,
-    ) -> Result<ReverseSaleResponse, tonic::Status> {
-        let request = ReverseSaleRequest {
-            order_id: order_id.into(),
-            reversal_id: reversal_id.into(),
-            amount: Some(amount),
-        };
-        Ok(self
-            .sales()
-            .reverse_sale(authed(key, request))
-            .await?
-            .into_inner())
-    }
-
     /// A confirmed sale of `amount` DKK as order-1.
     async fn sold(&self, amount_minor: i64) {
         let issued = self.issue(tap("viewer-1")).await.unwrap();
@@ -52,22 +16,12 @@ impl TestApp {
 }
 
 async fn partial_and_full_refunds_leave_the_sale_less_all_reversals(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.sold(10_000).await;
 
-    let first = app
-        .reverse("order-1", "refund-1", dkk(3_000))
-        .await
-        .unwrap();
-    let second = app
-        .reverse("order-1", "refund-2", dkk(2_000))
-        .await
-        .unwrap();
-    let last = app
-        .reverse("order-1", "refund-3", dkk(5_000))
-        .await
-        .unwrap();
+    let first = app.refund("order-1", "refund-1", 3_000).await.unwrap();
+    let second = app.refund("order-1", "refund-2", 2_000).await.unwrap();
+    let last = app.refund("order-1", "refund-3", 5_000).await.unwrap();
 
     assert_eq!(first.remaining, Some(dkk(7_000)));
     assert_eq!(second.remaining, Some(dkk(5_000)));
@@ -88,21 +42,12 @@ async fn partial_and_full_refunds_leave_the_sale_less_all_reversals(backend: Bac
 }
 
 async fn an_identical_repeat_returns_the_first_answer_and_counts_once(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.sold(10_000).await;
-    let first = app
-        .reverse("order-1", "refund-1", dkk(3_000))
-        .await
-        .unwrap();
-    app.reverse("order-1", "refund-2", dkk(1_000))
-        .await
-        .unwrap();
+    let first = app.refund("order-1", "refund-1", 3_000).await.unwrap();
+    app.refund("order-1", "refund-2", 1_000).await.unwrap();
 
-    let repeat = app
-        .reverse("order-1", "refund-1", dkk(3_000))
-        .await
-        .unwrap();
+    let repeat = app.refund("order-1", "refund-1", 3_000).await.unwrap();
 
     assert!(repeat.replayed);
     assert_eq!(repeat.remaining, first.remaining);
@@ -113,8 +58,7 @@ async fn an_identical_repeat_returns_the_first_answer_and_counts_once(backend: B
 }
 
 async fn the_same_reversal_id_with_another_order_or_amount_is_a_conflict(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     app.confirm(&issued.token, "order-1", 10_000, "DKK")
         .await
@@ -122,18 +66,10 @@ async fn the_same_reversal_id_with_another_order_or_amount_is_a_conflict(backend
     app.confirm(&issued.token, "order-2", 10_000, "DKK")
         .await
         .unwrap();
-    app.reverse("order-1", "refund-1", dkk(3_000))
-        .await
-        .unwrap();
+    app.refund("order-1", "refund-1", 3_000).await.unwrap();
 
-    let other_amount = app
-        .reverse("order-1", "refund-1", dkk(2_000))
-        .await
-        .unwrap_err();
-    let other_order = app
-        .reverse("order-2", "refund-1", dkk(3_000))
-        .await
-        .unwrap_err();
+    let other_amount = app.refund("order-1", "refund-1", 2_000).await.unwrap_err();
+    let other_order = app.refund("order-2", "refund-1", 3_000).await.unwrap_err();
 
     for status in [other_amount, other_order] {
         assert_error(&status, Code::AlreadyExists, "ORDER_CONFLICT");
@@ -145,17 +81,11 @@ async fn the_same_reversal_id_with_another_order_or_amount_is_a_conflict(backend
 }
 
 async fn reversals_never_exceed_the_sale_nor_change_its_currency(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.sold(10_000).await;
-    app.reverse("order-1", "refund-1", dkk(6_000))
-        .await
-        .unwrap();
+    app.refund("order-1", "refund-1", 6_000).await.unwrap();
 
-    let too_much = app
-        .reverse("order-1", "refund-2", dkk(4_001))
-        .await
-        .unwrap_err();
+    let too_much = app.refund("order-1", "refund-2", 4_001).await.unwrap_err();
     let euros = app
         .reverse(
             "order-1",
@@ -167,10 +97,7 @@ async fn reversals_never_exceed_the_sale_nor_change_its_currency(backend: Backen
         )
         .await
         .unwrap_err();
-    let rest = app
-        .reverse("order-1", "refund-4", dkk(4_000))
-        .await
-        .unwrap();
+    let rest = app.refund("order-1", "refund-4", 4_000).await.unwrap();
 
     assert_error(&too_much, Code::FailedPrecondition, "REVERSAL_EXCEEDS_SALE");
     assert_error(&euros, Code::FailedPrecondition, "REVERSAL_EXCEEDS_SALE");
@@ -182,18 +109,11 @@ async fn reversals_never_exceed_the_sale_nor_change_its_currency(backend: Backen
 }
 
 async fn a_zero_amount_reversal_is_invalid_amount_and_records_nothing(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.sold(10_000).await;
 
-    let zero = app
-        .reverse("order-1", "refund-1", dkk(0))
-        .await
-        .unwrap_err();
-    let real = app
-        .reverse("order-1", "refund-1", dkk(2_500))
-        .await
-        .unwrap();
+    let zero = app.refund("order-1", "refund-1", 0).await.unwrap_err();
+    let real = app.refund("order-1", "refund-1", 2_500).await.unwrap();
 
     assert_error(&zero, Code::InvalidArgument, "INVALID_AMOUNT");
     assert!(!real.replayed);
@@ -205,14 +125,10 @@ async fn a_zero_amount_reversal_is_invalid_amount_and_records_nothing(backend: B
 }
 
 async fn a_zero_amount_sale_is_confirmed_but_not_reversed_by_zero(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     app.sold(0).await;
-    let zero = app
-        .reverse("order-1", "refund-1", dkk(0))
-        .await
-        .unwrap_err();
+    let zero = app.refund("order-1", "refund-1", 0).await.unwrap_err();
 
     assert_eq!(
         app.total(Dimension::Merchant, MERCHANT).await.conversions,
@@ -222,14 +138,10 @@ async fn a_zero_amount_sale_is_confirmed_but_not_reversed_by_zero(backend: Backe
 }
 
 async fn an_order_never_confirmed_or_of_another_merchant_is_not_found(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.sold(10_000).await;
 
-    let unknown = app
-        .reverse("order-9", "refund-1", dkk(1))
-        .await
-        .unwrap_err();
+    let unknown = app.refund("order-9", "refund-1", 1).await.unwrap_err();
     let theirs = app
         .reverse_as(&app.keys.other_merchant, "order-1", "refund-1", dkk(1))
         .await
@@ -240,8 +152,7 @@ async fn an_order_never_confirmed_or_of_another_merchant_is_not_found(backend: B
 }
 
 async fn malformed_reversals_name_the_field(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     app.sold(10_000).await;
     let request = |order: &str, reversal: &str, amount: Option<Money>| ReverseSaleRequest {
         order_id: order.into(),
@@ -268,13 +179,12 @@ async fn malformed_reversals_name_the_field(backend: Backend) {
             .unwrap_err();
         assert_invalid_field(&status, field);
     }
-    let negative = app.reverse("order-1", "r-1", dkk(-1)).await.unwrap_err();
+    let negative = app.refund("order-1", "r-1", -1).await.unwrap_err();
     assert_error(&negative, Code::InvalidArgument, "INVALID_AMOUNT");
 }
 
 async fn only_merchant_and_admin_keys_reverse(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
 
     let status = app
         .reverse_as(&app.keys.feed, "order-1", "r-1", dkk(1))

@@ -3,11 +3,10 @@
 use chrono::TimeDelta;
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::*;
 
 async fn a_sale_is_never_attributed_to_a_click_in_its_future(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
 
     app.clock.advance(-TimeDelta::minutes(6));
@@ -27,11 +26,12 @@ async fn a_sale_is_never_attributed_to_a_click_in_its_future(backend: Backend) {
 }
 
 async fn the_clock_skew_bound_is_configurable(backend: Backend) {
-    let keys = Keys::new();
-    let mut config = test_config(&keys);
-    config.policy.clock_skew = std::time::Duration::from_secs(0);
-    let app = spawn_app_on_with(backend, keys, config).await;
-    app.seed().await;
+    let app = TestApp::builder()
+        .on(backend)
+        .config(|config| config.policy.clock_skew = std::time::Duration::from_secs(0))
+        .seeded()
+        .spawn()
+        .await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
 
     app.clock.advance(-TimeDelta::seconds(2));

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cartclick::proto::*;
+use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -14,10 +15,38 @@ use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
-use crate::helpers::*;
+use crate::support::*;
+
+/// A ConfirmSale of 100 DKK for `token`, in a task of its own, that is
+/// waiting at `store`'s gate when this returns.
+async fn sale_at_the_gate(
+    app: &TestApp,
+    store: &GatedStore,
+    token: &str,
+) -> JoinHandle<Result<tonic::Response<ConfirmSaleResponse>, tonic::Status>> {
+    let sales = app.sales();
+    let key = app.keys.merchant.clone();
+    let token = token.to_owned();
+    let sale = tokio::spawn(async move {
+        let mut sales = sales;
+        let request = ConfirmSaleRequest {
+            token,
+            order_id: "order-1".into(),
+            amount: Some(Money {
+                currency_code: "DKK".into(),
+                amount_minor: 100,
+            }),
+        };
+        sales.confirm_sale(authed(&key, request)).await
+    });
+    tokio::time::timeout(Duration::from_secs(5), store.entered.notified())
+        .await
+        .expect("the sale reaches the store");
+    sale
+}
 
 async fn health_serves_without_credentials(backend: Backend) {
-    let app = spawn_app_on(backend).await;
+    let app = TestApp::builder().on(backend).spawn().await;
     let mut health = HealthClient::new(app.channel.clone());
 
     for service in ["", "cartclick.v1.ClickService", "cartclick.v1.SaleService"] {
@@ -33,7 +62,7 @@ async fn health_serves_without_credentials(backend: Backend) {
 }
 
 async fn reflection_lists_the_contracts_services(backend: Backend) {
-    let app = spawn_app_on(backend).await;
+    let app = TestApp::builder().on(backend).spawn().await;
     let mut reflection = ServerReflectionClient::new(app.channel.clone());
     let request = ServerReflectionRequest {
         host: String::new(),
@@ -67,10 +96,12 @@ async fn reflection_lists_the_contracts_services(backend: Backend) {
 
 #[tokio::test]
 async fn shutdown_reports_not_serving_and_lets_an_in_flight_call_finish() {
-    let keys = Keys::new();
     let store = Arc::new(GatedStore::new());
-    let mut app = spawn_app_with(keys.clone(), test_config(&keys), store.clone()).await;
-    app.seed().await;
+    let mut app = TestApp::builder()
+        .store(store.clone())
+        .seeded()
+        .spawn()
+        .await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
     let mut watch = HealthClient::new(app.channel.clone())
         .watch(HealthCheckRequest {
@@ -85,26 +116,7 @@ async fn shutdown_reports_not_serving_and_lets_an_in_flight_call_finish() {
     );
 
     // A sale enters the store and waits there.
-    let in_flight = {
-        let sales = app.sales();
-        let key = app.keys.merchant.clone();
-        let token = issued.token.clone();
-        tokio::spawn(async move {
-            let mut sales = sales;
-            let request = ConfirmSaleRequest {
-                token,
-                order_id: "order-1".into(),
-                amount: Some(Money {
-                    currency_code: "DKK".into(),
-                    amount_minor: 100,
-                }),
-            };
-            sales.confirm_sale(authed(&key, request)).await
-        })
-    };
-    tokio::time::timeout(Duration::from_secs(5), store.entered.notified())
-        .await
-        .expect("the sale reaches the store");
+    let in_flight = sale_at_the_gate(&app, &store, &issued.token).await;
 
     app.begin_shutdown();
 
@@ -131,30 +143,15 @@ async fn shutdown_reports_not_serving_and_lets_an_in_flight_call_finish() {
 
 #[tokio::test]
 async fn shutdown_ends_within_the_grace_period_even_when_a_call_never_finishes() {
-    let keys = Keys::new();
     let store = Arc::new(GatedStore::new());
-    let mut config = test_config(&keys);
-    config.shutdown_grace = Duration::from_millis(300);
-    let mut app = spawn_app_with(keys.clone(), config, store.clone()).await;
-    app.seed().await;
+    let mut app = TestApp::builder()
+        .store(store.clone())
+        .config(|config| config.shutdown_grace = Duration::from_millis(300))
+        .seeded()
+        .spawn()
+        .await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
-    let sales = app.sales();
-    let key = app.keys.merchant.clone();
-    let _stuck = tokio::spawn(async move {
-        let mut sales = sales;
-        let request = ConfirmSaleRequest {
-            token: issued.token,
-            order_id: "order-1".into(),
-            amount: Some(Money {
-                currency_code: "DKK".into(),
-                amount_minor: 100,
-            }),
-        };
-        sales.confirm_sale(authed(&key, request)).await
-    });
-    tokio::time::timeout(Duration::from_secs(5), store.entered.notified())
-        .await
-        .expect("the sale reaches the store");
+    let _stuck = sale_at_the_gate(&app, &store, &issued.token).await;
 
     app.begin_shutdown();
 

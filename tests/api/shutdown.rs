@@ -16,31 +16,22 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::binary_harness::*;
-use crate::helpers::*;
-use crate::redis_harness::TestRedis;
-use crate::tcp_proxy::TcpProxy;
-
-const BOUND: Duration = Duration::from_secs(10);
+use crate::support::*;
 
 /// The binary on a Redis store behind a proxy, with `grace_seconds`.
 async fn binary_on_held_redis(grace_seconds: u64) -> (ServerProcess, TcpProxy, TestRedis) {
-    let redis = TestRedis::start().await;
-    let proxy = TcpProxy::start(redis.port()).await;
-    let server = ServerProcess::start(Launch {
-        store: Some(proxy.redis_url()),
-        ..Launch::default()
+    binary_on_proxied_redis(
+        Launch::default()
             .setting(format!("shutdown_grace_seconds = {grace_seconds}"))
-            .setting("store_timeout_ms = 60000")
-    })
-    .await;
-    (server, proxy, redis)
+            .setting("store_timeout_ms = 60000"),
+    )
+    .await
 }
 
 /// Holds Redis's replies and starts a sale; returns once the sale's script
 /// has reached Redis (its reply is then held in the proxy).
 async fn hold_a_sale(
-    client: &BinaryClient,
+    client: &Client,
     proxy: &TcpProxy,
     token: &str,
 ) -> tokio::task::JoinHandle<Result<ConfirmSaleResponse, tonic::Status>> {
@@ -49,7 +40,7 @@ async fn hold_a_sale(
     let sale = {
         let client = client.clone();
         let token = token.to_owned();
-        tokio::spawn(async move { client.confirm(&token, "order-1").await })
+        tokio::spawn(async move { client.confirm(&token, "order-1", 12_500, "DKK").await })
     };
     wait_for("the sale's script to reach redis", BOUND, || {
         std::future::ready(proxy.sent("EVALSHA") > scripts)

@@ -18,7 +18,7 @@ use cartclick::store::Store;
 use cartclick::token::ClickId;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::helpers::{Backend, on_all_backends, start_time, store_on};
+use crate::support::{Backend, on_all_backends, start_time, store_on};
 
 /// The dedup window every tap here is recorded with.
 const DEDUP_WINDOW: Duration = Duration::from_secs(30 * 60);

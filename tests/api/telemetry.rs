@@ -15,11 +15,8 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use tonic::Code;
 
-use crate::binary_harness::*;
-use crate::helpers::*;
-use crate::otlp_receiver::*;
-use crate::redis_harness::TestRedis;
-use crate::tcp_proxy::TcpProxy;
+use crate::support::otlp_receiver::*;
+use crate::support::*;
 
 /// How long exports get to arrive (they are sent every 100-200 ms).
 const EXPORT_BOUND: Duration = Duration::from_secs(15);
@@ -85,9 +82,15 @@ async fn shared_run() -> Exported {
 
     let viewers = [unique_viewer(), unique_viewer()];
     let issued = client.issue(tap(&viewers[0])).await.unwrap();
-    client.confirm(&issued.token, "order-1").await.unwrap();
+    client
+        .confirm(&issued.token, "order-1", 12_500, "DKK")
+        .await
+        .unwrap();
     let forged = tampered(&issued.token);
-    let refused = client.confirm(&forged, "order-2").await.unwrap_err();
+    let refused = client
+        .confirm(&forged, "order-2", 12_500, "DKK")
+        .await
+        .unwrap_err();
     assert_error(&refused, Code::InvalidArgument, "TOKEN_INVALID");
 
     let trace_id: [u8; 16] = rand::random();
@@ -460,23 +463,23 @@ async fn store_errors_are_counted_by_operation() {
 #[tokio::test]
 async fn a_call_that_times_out_is_still_measured_and_its_span_ends_with_its_status_code() {
     let receiver = OtlpReceiver::start().await;
-    let redis = TestRedis::start().await;
-    let proxy = TcpProxy::start(redis.port()).await;
     // The server's timer starts when it has the call, so the call is
     // certainly inside the server when it times out.
-    let server = ServerProcess::start(Launch {
-        store: Some(proxy.redis_url()),
-        ..exporting_to(&receiver)
+    let (server, proxy, _redis) = binary_on_proxied_redis(
+        exporting_to(&receiver)
             .setting("store_timeout_ms = 60000")
-            .setting("request_timeout_ms = 1000")
-    })
+            .setting("request_timeout_ms = 1000"),
+    )
     .await;
     let client = server.client().await;
     client.seed().await;
     let issued = client.issue(tap("viewer-1")).await.unwrap();
 
     proxy.pause();
-    let timed_out = client.confirm(&issued.token, "order-1").await.unwrap_err();
+    let timed_out = client
+        .confirm(&issued.token, "order-1", 12_500, "DKK")
+        .await
+        .unwrap_err();
     proxy.resume();
     assert!(
         matches!(timed_out.code(), Code::DeadlineExceeded | Code::Cancelled),
@@ -505,14 +508,11 @@ async fn a_call_that_times_out_is_still_measured_and_its_span_ends_with_its_stat
 #[tokio::test]
 async fn a_shed_call_is_measured_as_resource_exhausted_and_has_its_span() {
     let receiver = OtlpReceiver::start().await;
-    let redis = TestRedis::start().await;
-    let proxy = TcpProxy::start(redis.port()).await;
-    let server = ServerProcess::start(Launch {
-        store: Some(proxy.redis_url()),
-        ..exporting_to(&receiver)
+    let (server, proxy, _redis) = binary_on_proxied_redis(
+        exporting_to(&receiver)
             .setting("store_timeout_ms = 20000")
-            .setting("max_concurrent_requests = 1")
-    })
+            .setting("max_concurrent_requests = 1"),
+    )
     .await;
     let client = server.client().await;
     client.seed().await;
@@ -523,7 +523,7 @@ async fn a_shed_call_is_measured_as_resource_exhausted_and_has_its_span() {
     let held = {
         let client = client.clone();
         let token = issued.token.clone();
-        tokio::spawn(async move { client.confirm(&token, "order-1").await })
+        tokio::spawn(async move { client.confirm(&token, "order-1", 12_500, "DKK").await })
     };
     wait_for("the sale to reach redis", EXPORT_BOUND, || {
         std::future::ready(proxy.sent("EVALSHA") > scripts)

@@ -1,14 +1,10 @@
 //! CounterService.WatchCounters.
 
-use std::time::Duration;
-
 use cartclick::proto::*;
 use tokio_stream::StreamExt;
 use tonic::Code;
 
-use crate::helpers::*;
-
-const BOUND: Duration = Duration::from_secs(10);
+use crate::support::*;
 
 fn watch_request(dimension: Dimension, id: &str) -> WatchCountersRequest {
     WatchCountersRequest {
@@ -18,8 +14,7 @@ fn watch_request(dimension: Dimension, id: &str) -> WatchCountersRequest {
 }
 
 async fn the_current_hour_is_pushed_now_and_again_when_it_changes(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let mut stream = app
         .counters()
         .watch_counters(authed(
@@ -47,8 +42,7 @@ async fn the_current_hour_is_pushed_now_and_again_when_it_changes(backend: Backe
 }
 
 async fn a_watch_ends_cleanly_when_the_server_shuts_down(backend: Backend) {
-    let mut app = spawn_app_on(backend).await;
-    app.seed().await;
+    let mut app = TestApp::builder().on(backend).seeded().spawn().await;
     let mut stream = app
         .counters()
         .watch_counters(authed(
@@ -72,8 +66,7 @@ async fn a_watch_ends_cleanly_when_the_server_shuts_down(backend: Backend) {
 }
 
 async fn watches_are_authorised_and_validated_like_reads(backend: Backend) {
-    let app = spawn_app_on(backend).await;
-    app.seed().await;
+    let app = TestApp::builder().on(backend).seeded().spawn().await;
     let mut counters = app.counters();
 
     let unspecified = counters

@@ -670,13 +670,8 @@ impl Store for RedisStore {
         let mut take = |name: &str| fields.remove(name).ok_or_else(|| corrupt("api key"));
         let role: Role = take("role")?.parse().map_err(|_| corrupt("api key"))?;
         let merchant = take("merchant")?;
-        let grant = match (role, merchant.is_empty()) {
-            (Role::Feed, true) => Grant::Feed,
-            (Role::Merchant, false) => Grant::Merchant(MerchantId::stored(merchant)),
-            (Role::Dashboard, true) => Grant::Dashboard,
-            (Role::Admin, true) => Grant::Admin,
-            _ => return Err(corrupt("api key")),
-        };
+        let merchant = (!merchant.is_empty()).then(|| MerchantId::stored(merchant));
+        let grant = Grant::new(role, merchant).ok_or_else(|| corrupt("api key"))?;
         Ok(Some(ApiKey {
             id: KeyId::stored(take("id")?),
             grant,

@@ -135,6 +135,7 @@ pub(crate) async fn answer_of(response: ResponseFuture) -> RawAnswer {
     }
 }
 
+/// The status a response's headers (or trailers) carry.
 fn status_of(headers: &http::HeaderMap) -> RawAnswer {
     let status = tonic::Status::from_header_map(headers).expect("a grpc-status");
     RawAnswer {

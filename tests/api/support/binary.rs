@@ -4,6 +4,8 @@
 //! config file with the test's keys, runs `cartclick serve --listen
 //! 127.0.0.1:0` with a clean environment, collects stderr line by line and
 //! reads the address from the `serving` line. The process is killed on drop.
+//! [`binary_on_proxied_redis`] puts it on a Redis whose replies a test can
+//! hold; [`reconcile_command`] runs the operator command `reconcile`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,16 +15,12 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use cartclick::proto::admin_service_client::AdminServiceClient;
-use cartclick::proto::click_service_client::ClickServiceClient;
-use cartclick::proto::sale_service_client::SaleServiceClient;
-use cartclick::proto::*;
 use sha2::{Digest, Sha256};
-use tonic::Status;
 use tonic::transport::Channel;
 
-use crate::helpers::{CAMPAIGN, Keys, MERCHANT, OTHER_MERCHANT, authed, campaign};
+use super::{Client, Keys, TcpProxy, TestRedis};
 
+/// The built binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_cartclick");
 
 /// How long the binary gets to log its `serving` line.
@@ -64,8 +62,11 @@ impl Launch {
 
 /// A running `cartclick serve`.
 pub struct ServerProcess {
+    /// The process, killed on drop.
     child: Child,
+    /// Where it serves gRPC, from its `serving` line.
     addr: SocketAddr,
+    /// Where it serves HTTP/JSON, when its `serving` line names it.
     http_addr: Option<SocketAddr>,
     /// Every stderr line so far.
     lines: Arc<Mutex<Vec<String>>>,
@@ -77,10 +78,12 @@ pub struct ServerProcess {
     pub keys: Keys,
 }
 
+/// The `sha256` of a key as the config file names it.
 fn hex_sha256(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// 32 random bytes, as the config file takes a secret.
 fn random_base64() -> String {
     BASE64.encode(rand::random::<[u8; 32]>())
 }
@@ -101,20 +104,10 @@ fn config_text(keys: &Keys, settings: &[String]) -> String {
         "[[signing_keys]]\nkid = \"k1\"\nsecret_base64 = \"{}\"\nactive = true\n",
         random_base64()
     ));
-    for (id, role, merchant, secret) in [
-        ("feed", "feed", None, &keys.feed),
-        ("merchant", "merchant", Some(MERCHANT), &keys.merchant),
-        (
-            "merchant2",
-            "merchant",
-            Some(OTHER_MERCHANT),
-            &keys.other_merchant,
-        ),
-        ("dashboard", "dashboard", None, &keys.dashboard),
-        ("admin", "admin", None, &keys.admin),
-    ] {
+    for (id, role, merchant, secret) in keys.entries() {
         text.push_str(&format!(
-            "[[api_keys]]\nid = \"{id}\"\nrole = \"{role}\"\nsha256 = \"{}\"\n",
+            "[[api_keys]]\nid = \"{id}\"\nrole = \"{}\"\nsha256 = \"{}\"\n",
+            role.as_str(),
             hex_sha256(secret)
         ));
         if let Some(merchant) = merchant {
@@ -227,19 +220,12 @@ impl ServerProcess {
 
     /// A new connection to it.
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connects to the binary")
+        self.client().await.channel
     }
 
     /// Clients over a new connection, authenticated with its keys.
-    pub async fn client(&self) -> BinaryClient {
-        BinaryClient {
-            channel: self.channel().await,
-            keys: self.keys.clone(),
-        }
+    pub async fn client(&self) -> Client {
+        Client::connect(self.addr, self.keys.clone()).await
     }
 
     /// The stderr lines so far.
@@ -301,114 +287,41 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Clients for a [`ServerProcess`].
-#[derive(Clone)]
-pub struct BinaryClient {
-    pub channel: Channel,
-    pub keys: Keys,
+/// The binary, run as `launch` says, on a redis-server of its own behind a
+/// [`TcpProxy`], so a test can hold Redis's replies and keep calls in
+/// flight inside the process. Keep the redis-server for as long as the
+/// binary should have a store.
+pub async fn binary_on_proxied_redis(launch: Launch) -> (ServerProcess, TcpProxy, TestRedis) {
+    let redis = TestRedis::start().await;
+    let proxy = TcpProxy::start(redis.port()).await;
+    let server = ServerProcess::start(Launch {
+        store: Some(proxy.redis_url()),
+        ..launch
+    })
+    .await;
+    (server, proxy, redis)
 }
 
-impl BinaryClient {
-    /// Creates MERCHANT (domain shop.dk) and the approved CAMPAIGN.
-    pub async fn seed(&self) {
-        let mut admin = AdminServiceClient::new(self.channel.clone());
-        admin
-            .put_merchant(authed(
-                &self.keys.admin,
-                PutMerchantRequest {
-                    merchant: Some(Merchant {
-                        merchant_id: MERCHANT.into(),
-                        display_name: "Shop".into(),
-                        allowed_domains: vec!["shop.dk".into()],
-                        token_param: String::new(),
-                    }),
-                },
-            ))
-            .await
-            .expect("put merchant");
-        admin
-            .put_campaign(authed(
-                &self.keys.admin,
-                PutCampaignRequest {
-                    campaign: Some(campaign(CAMPAIGN, MERCHANT, "apparel", &[])),
-                },
-            ))
-            .await
-            .expect("put campaign");
-        admin
-            .review_campaign(authed(
-                &self.keys.admin,
-                ReviewCampaignRequest {
-                    campaign_id: CAMPAIGN.into(),
-                    decision: ReviewDecision::Approve.into(),
-                    reason: "test".into(),
-                },
-            ))
-            .await
-            .expect("review campaign");
-    }
-
-    /// IssueToken as the feed.
-    pub async fn issue(&self, tap: IssueTokenRequest) -> Result<IssueTokenResponse, Status> {
-        self.issue_request(authed(&self.keys.feed, tap)).await
-    }
-
-    /// IssueToken with a request the caller prepared (metadata, timeout).
-    pub async fn issue_request(
-        &self,
-        request: tonic::Request<IssueTokenRequest>,
-    ) -> Result<IssueTokenResponse, Status> {
-        Ok(ClickServiceClient::new(self.channel.clone())
-            .issue_token(request)
-            .await?
-            .into_inner())
-    }
-
-    /// ConfirmSale as MERCHANT.
-    pub async fn confirm(
-        &self,
-        token: &str,
-        order_id: &str,
-    ) -> Result<ConfirmSaleResponse, Status> {
-        self.confirm_request(authed(&self.keys.merchant, sale(token, order_id)))
-            .await
-    }
-
-    /// ConfirmSale with a request the caller prepared (metadata, timeout).
-    pub async fn confirm_request(
-        &self,
-        request: tonic::Request<ConfirmSaleRequest>,
-    ) -> Result<ConfirmSaleResponse, Status> {
-        Ok(SaleServiceClient::new(self.channel.clone())
-            .confirm_sale(request)
-            .await?
-            .into_inner())
-    }
-}
-
-/// A sale of 125.00 DKK.
-pub fn sale(token: &str, order_id: &str) -> ConfirmSaleRequest {
-    ConfirmSaleRequest {
-        token: token.into(),
-        order_id: order_id.into(),
-        amount: Some(Money {
-            currency_code: "DKK".into(),
-            amount_minor: 12_500,
-        }),
-    }
-}
-
-/// `token` with one character in the middle changed: still base64url, no
-/// longer authentic.
-pub fn tampered(token: &str) -> String {
-    let mut chars: Vec<char> = token.chars().collect();
-    let middle = chars.len() / 2;
-    chars[middle] = if chars[middle] == 'A' { 'B' } else { 'A' };
-    chars.into_iter().collect()
-}
-
-/// A viewer id that is unique to the test, to look for it where it must
-/// never be.
-pub fn unique_viewer() -> String {
-    format!("viewer-{}", hex::encode(rand::random::<[u8; 8]>()))
+/// Runs `cartclick reconcile` for `merchant` on the test day.
+pub async fn reconcile_command(url: &str, merchant: &str) -> std::process::Output {
+    let args = [
+        "reconcile",
+        "--store",
+        url,
+        "--merchant",
+        merchant,
+        "--day",
+        "2026-11-02",
+    ]
+    .map(str::to_owned);
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(BIN)
+            .args(args)
+            .env_remove("CARTCLICK_CONFIG")
+            .env_remove("CARTCLICK_STORE")
+            .output()
+            .expect("runs cartclick reconcile")
+    })
+    .await
+    .unwrap()
 }

@@ -23,6 +23,7 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::metrics::v1::number_data_point;
 use opentelemetry_proto::tonic::metrics::v1::{Metric, NumberDataPoint};
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use tokio::net::TcpListener;
@@ -33,29 +34,39 @@ use tonic::{Request, Response, Status};
 /// What the receiver was sent, in arrival order.
 #[derive(Debug, Clone, Default)]
 pub struct Received {
+    /// Every trace export, as sent.
     pub traces: Vec<ExportTraceServiceRequest>,
+    /// Every metrics export, as sent.
     pub metrics: Vec<ExportMetricsServiceRequest>,
+}
+
+/// Each item (a span, a metric) of each resource in `resources`, with the
+/// attributes of the resource that sent it: traces and metrics nest alike.
+fn by_resource<'a, R: 'a, T: Clone + 'a, I: Iterator<Item = &'a T>>(
+    resources: impl Iterator<Item = &'a R>,
+    resource_of: impl Fn(&'a R) -> Option<&'a Resource>,
+    items_of: impl Fn(&'a R) -> I,
+) -> Vec<(Vec<KeyValue>, T)> {
+    resources
+        .flat_map(|resource| {
+            let attributes = resource_of(resource)
+                .map(|r| r.attributes.clone())
+                .unwrap_or_default();
+            items_of(resource).map(move |item| (attributes.clone(), item.clone()))
+        })
+        .collect()
 }
 
 impl Received {
     /// Every span, with the attributes of the resource that sent it.
     pub fn spans(&self) -> Vec<(Vec<KeyValue>, Span)> {
-        self.traces
-            .iter()
-            .flat_map(|request| &request.resource_spans)
-            .flat_map(|resource| {
-                let attributes = resource
-                    .resource
-                    .as_ref()
-                    .map(|r| r.attributes.clone())
-                    .unwrap_or_default();
-                resource
-                    .scope_spans
-                    .iter()
-                    .flat_map(|scope| &scope.spans)
-                    .map(move |span| (attributes.clone(), span.clone()))
-            })
-            .collect()
+        by_resource(
+            self.traces
+                .iter()
+                .flat_map(|request| &request.resource_spans),
+            |resource| resource.resource.as_ref(),
+            |resource| resource.scope_spans.iter().flat_map(|scope| &scope.spans),
+        )
     }
 
     /// The spans named `name`.
@@ -69,22 +80,18 @@ impl Received {
 
     /// Every metric of every export, with the attributes of its resource.
     pub fn metrics(&self) -> Vec<(Vec<KeyValue>, Metric)> {
-        self.metrics
-            .iter()
-            .flat_map(|request| &request.resource_metrics)
-            .flat_map(|resource| {
-                let attributes = resource
-                    .resource
-                    .as_ref()
-                    .map(|r| r.attributes.clone())
-                    .unwrap_or_default();
+        by_resource(
+            self.metrics
+                .iter()
+                .flat_map(|request| &request.resource_metrics),
+            |resource| resource.resource.as_ref(),
+            |resource| {
                 resource
                     .scope_metrics
                     .iter()
                     .flat_map(|scope| &scope.metrics)
-                    .map(move |metric| (attributes.clone(), metric.clone()))
-            })
-            .collect()
+            },
+        )
     }
 
     /// The exports of the metric named `name` (one per export interval).
