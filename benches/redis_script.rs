@@ -15,7 +15,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use cartclick::model::{Money, NewClick, NewReversal, NewSale, Retention};
-use cartclick::store::Store;
+use cartclick::store::Ledger;
 use cartclick::store::redis::RedisStore;
 use cartclick::token::ClickId;
 use chrono::{DateTime, Utc};

@@ -484,6 +484,51 @@ pub fn attribution_window(field: &str, window: Option<Duration>) -> Result<Durat
     }
 }
 
+/// The window of the tap rate limit: a viewer may make
+/// `policy.tap_rate_limit_per_minute` taps at a merchant per minute; the
+/// store counts them per aligned window of this length.
+pub const TAP_RATE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Whether an order id sent again repeats the sale first confirmed under
+/// it: the same click and the same amount, currency included. A repeat is
+/// answered with the first sale, even after the token expired; anything
+/// else is `ORDER_CONFLICT`.
+pub fn is_same_sale(
+    first: &crate::model::SaleRecord,
+    click_id: &crate::token::ClickId,
+    amount: &Money,
+) -> bool {
+    first.click_id == *click_id && first.amount == *amount
+}
+
+/// Whether a reversal id sent again repeats the refund first recorded
+/// under it: the same order and the same amount, currency included. A
+/// repeat is answered with what remained after the first; anything else is
+/// `ORDER_CONFLICT`.
+pub fn is_same_reversal(
+    first_order_id: &str,
+    first_amount: &Money,
+    order_id: &str,
+    amount: &Money,
+) -> bool {
+    first_order_id == order_id && first_amount == amount
+}
+
+/// `REVERSAL_EXCEEDS_SALE` for a refund in another currency than its sale
+/// (a refund is recorded in the sale's currency or not at all).
+pub fn refund_in_another_currency(sale_currency: &str) -> Error {
+    Error::ReversalExceedsSale(format!("the sale is in {sale_currency}"))
+}
+
+/// `REVERSAL_EXCEEDS_SALE` for a refund above what is `left` of its sale
+/// (the sale less its earlier refunds: never refunded below zero).
+pub fn refund_above_what_is_left(left: &Money) -> Error {
+    Error::ReversalExceedsSale(format!(
+        "{} {} is left of the sale",
+        left.amount_minor, left.currency
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
