@@ -145,7 +145,8 @@ impl Cartclick {
         &self.store
     }
 
-    /// A tap: checks the campaign and the viewer, signs a token, records the click.
+    /// A tap: checks the campaign and the viewer, records the click (or
+    /// finds the first click of a repeat), and signs its token, once.
     pub async fn issue_token(&self, tap: Tap) -> Result<IssuedToken> {
         let campaign = self
             .cached_campaign(&tap.campaign_id)
@@ -625,4 +626,177 @@ fn reversal_answer(reversal: &NewReversal, write: ReversalWrite) -> Result<Rever
 /// only from validated, bounded arithmetic).
 fn timestamp(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SaleRecord;
+    use crate::store::ReversalRecord;
+
+    fn dkk(amount_minor: i64) -> Money {
+        Money {
+            currency: "DKK".into(),
+            amount_minor,
+        }
+    }
+
+    fn new_sale(click_id: ClickId, amount: Money) -> NewSale {
+        NewSale {
+            merchant_id: "m-1".into(),
+            order_id: "order-1".into(),
+            click_id,
+            click_expires_at: timestamp(86_400),
+            amount,
+            now: timestamp(3_600),
+            token_expired: false,
+        }
+    }
+
+    fn first_sale(click_id: ClickId) -> SaleRecord {
+        SaleRecord {
+            click_id,
+            attribution: Attribution {
+                merchant_id: "m-1".into(),
+                campaign_id: "c-1".into(),
+                creator_id: "cr-1".into(),
+                video_id: "vid-1".into(),
+                product_id: "sku-1".into(),
+            },
+            amount: dkk(12_500),
+            clicked_at: timestamp(0),
+            confirmed_at: timestamp(60),
+        }
+    }
+
+    fn new_reversal(amount: Money) -> NewReversal {
+        NewReversal {
+            merchant_id: "m-1".into(),
+            order_id: "order-1".into(),
+            reversal_id: "refund-1".into(),
+            amount,
+            now: timestamp(3_600),
+        }
+    }
+
+    #[test]
+    fn a_taken_order_id_is_a_replay_of_the_same_sale_and_a_conflict_otherwise() {
+        let click = ClickId::random();
+        let first = first_sale(click);
+
+        let replay = sale_answer(
+            &new_sale(click, dkk(12_500)),
+            SaleWrite::Existing(first.clone()),
+        );
+        let conflicts = [
+            new_sale(click, dkk(99)),
+            new_sale(ClickId::random(), dkk(12_500)),
+            new_sale(
+                click,
+                Money {
+                    currency: "EUR".into(),
+                    amount_minor: 12_500,
+                },
+            ),
+        ]
+        .map(|sale| sale_answer(&sale, SaleWrite::Existing(first.clone())));
+
+        assert_eq!(
+            replay,
+            Ok(SaleOutcome {
+                sale: first,
+                replayed: true
+            })
+        );
+        for conflict in conflicts {
+            assert_eq!(conflict, Err(Error::OrderConflict("order_id")));
+        }
+    }
+
+    #[test]
+    fn a_sale_the_store_did_not_write_is_its_contract_error() {
+        let sale = new_sale(ClickId::random(), dkk(100));
+
+        assert_eq!(
+            sale_answer(&sale, SaleWrite::Expired),
+            Err(Error::TokenExpired)
+        );
+        assert_eq!(
+            sale_answer(&sale, SaleWrite::NoClick),
+            Err(Error::ClickNotFound)
+        );
+        let record = first_sale(sale.click_id);
+        assert_eq!(
+            sale_answer(&sale, SaleWrite::New(record.clone())),
+            Ok(SaleOutcome {
+                sale: record,
+                replayed: false
+            })
+        );
+    }
+
+    #[test]
+    fn a_taken_reversal_id_is_a_replay_of_the_same_refund_and_a_conflict_otherwise() {
+        let first = ReversalRecord {
+            order_id: "order-1".into(),
+            amount: dkk(2_500),
+            remaining: dkk(10_000),
+        };
+        let on_another_order = NewReversal {
+            order_id: "order-2".into(),
+            ..new_reversal(dkk(2_500))
+        };
+
+        let replay = reversal_answer(
+            &new_reversal(dkk(2_500)),
+            ReversalWrite::Existing(first.clone()),
+        );
+        let other_amount = reversal_answer(
+            &new_reversal(dkk(100)),
+            ReversalWrite::Existing(first.clone()),
+        );
+        let other_order = reversal_answer(&on_another_order, ReversalWrite::Existing(first));
+
+        assert_eq!(
+            replay,
+            Ok(ReversalOutcome {
+                remaining: dkk(10_000),
+                replayed: true
+            })
+        );
+        assert_eq!(other_amount, Err(Error::OrderConflict("reversal_id")));
+        assert_eq!(other_order, Err(Error::OrderConflict("reversal_id")));
+    }
+
+    #[test]
+    fn a_refund_the_store_did_not_write_says_why() {
+        let reversal = new_reversal(dkk(500));
+
+        assert_eq!(
+            reversal_answer(&reversal, ReversalWrite::NoOrder),
+            Err(Error::OrderNotFound)
+        );
+        assert_eq!(
+            reversal_answer(
+                &reversal,
+                ReversalWrite::CurrencyDiffers {
+                    sale_currency: "EUR".into()
+                }
+            ),
+            Err(Error::ReversalExceedsSale("the sale is in EUR".into()))
+        );
+        assert_eq!(
+            reversal_answer(&reversal, ReversalWrite::Exceeds { left: dkk(400) }),
+            Err(Error::ReversalExceedsSale(
+                "400 DKK is left of the sale".into()
+            ))
+        );
+        assert_eq!(
+            reversal_answer(&reversal, ReversalWrite::New { remaining: dkk(0) }),
+            Ok(ReversalOutcome {
+                remaining: dkk(0),
+                replayed: false
+            })
+        );
+    }
 }

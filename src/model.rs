@@ -296,15 +296,6 @@ pub struct FirstClick {
     pub kid: String,
 }
 
-/// What recording a tap did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClickOutcome {
-    /// A new click was stored and counted (tap and click).
-    Recorded,
-    /// A repeat tap inside the dedup window: counted as a tap only.
-    Duplicate(FirstClick),
-}
-
 /// A sale to attribute.
 #[derive(Debug, Clone)]
 pub struct NewSale {

@@ -5,7 +5,10 @@
 //! `src/store/lua/`), run with EVALSHA and a NOSCRIPT fallback, so a crash never leaves
 //! a sale recorded but not counted; each script checks its own idempotency
 //! key first, so running it twice (a retry after a lost reply) counts once.
-//! A tap and a sale cost one round trip each.
+//! A script writes or reports what it found (an order id already taken, a
+//! click that is gone, a refund above what is left) and writes nothing;
+//! the domain decides what that means. A tap and a sale cost one round
+//! trip each.
 //!
 //! Exactly-once also needs Redis never to evict a key: the store refuses to
 //! open on a node whose `maxmemory-policy` is not `noeviction`, and keeps
@@ -31,7 +34,7 @@
 //! | `a:{m}:<attribution id>` | string | `campaign creator video product`, shared by every click on that cart | as long as its longest-lived click (rounded up to the hour) |
 //! | `o:{m}:<order id>` | string | the confirmed sale | the click's window + order retention |
 //! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `c` clicks, `d` repeat taps (taps are `c` + `d`), `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds | bucket end + hourly or daily retention |
-//! | `q:{m}:<minute>:<n>` | hash | taps this minute at this merchant: field = viewer hash (16 bytes), value = count (rate limit) | two minutes |
+//! | `q:{m}:<window>:<n>` | hash | taps in this rate-limit window at this merchant (the window is `policy::TAP_RATE_WINDOW`, a minute, so `<window>` is the minute since the epoch): field = viewer hash (16 bytes), value = count (rate limit) | two windows |
 //! | `f:{m}:<order id>` | string | what has been refunded of the sale | with the order |
 //! | `v:{m}:<reversal id>` | string | the recorded reversal: order, amount, currency, what remained | with the order |
 //! | `e:{m}` | stream | the merchant's events: every click, repeat tap, sale and reversal, written by the same script as its counters | trimmed to `events_max_len` (and `events_max_age_hours`); the key itself after daily retention without writes |
@@ -48,16 +51,19 @@
 //!
 //! # Files
 //!
-//! This file owns the store and its `Store` implementation: each operation
-//! builds its keys and arguments, runs one script or pipeline, and reads
-//! the answer. The rest, one concern a file:
+//! This file owns the store and its implementations of the store traits:
+//! each operation builds its keys and arguments, runs one script or
+//! pipeline, and reads the answer into what it found. The rest, one
+//! concern a file:
 //!
 //! - `connect`: connections (one server or a cluster), opening a store, and
 //!   running each call under the store timeout.
 //! - `keys`: the keys of the table above, shard tags, bucket helpers.
 //! - `codec`: stored values and script replies, written and parsed.
 //! - `scripts`: the Lua scripts, hashed once and loaded at start.
-//! - `shards`: a merchant's shards and tags, and the index sets.
+//! - `shards`: a merchant's shards and tags, where a new click is placed,
+//!   and the index sets, written through a moka cache of the entries this
+//!   process wrote lately.
 //! - `scan`: operator reads by SCAN (reconcile) and a viewer's erasure.
 //! - `eviction`: the guard that allows writes only while no node would evict.
 

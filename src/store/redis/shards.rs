@@ -106,15 +106,17 @@ impl RedisStore {
     pub(super) async fn index(&self, entries: Vec<IndexEntry>) -> Result<()> {
         let mut due = Vec::new();
         for entry in entries {
-            // A look-up that allocates nothing, then an insert that tells
-            // which of two concurrent taps is the one to write.
+            // A look-up that allocates nothing; on a miss, an insert that
+            // only one of concurrent taps makes (`or_insert_with` runs one
+            // initializer a key; `or_insert` would let each insert): that
+            // one writes the entry.
             if self.indexed.contains_key(entry.as_str()) {
                 continue;
             }
             let inserted = self
                 .indexed
-                .entry(entry.as_str().to_owned())
-                .or_insert(())
+                .entry_by_ref(entry.as_str())
+                .or_insert_with(async {})
                 .await;
             if inserted.is_fresh() {
                 due.push(entry);
