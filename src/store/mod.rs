@@ -198,7 +198,9 @@ impl<T: Health + Registry + Keys + Ledger + Counters + Operator> Store for T {}
 /// });
 /// ```
 ///
-/// `inner` may be any store or a pointer to one (`Arc<dyn Store>`).
+/// `inner` may be any store or a pointer to one (`Arc<dyn Store>`). The
+/// method list below repeats the traits' signatures: a method added to a
+/// trait is added there too (the compiler names any the list lacks).
 #[macro_export]
 macro_rules! forward_store {
     ($wrapper:ty, $inner:ident, |$this:ident, $operation:ident, $call:ident| $around:block) => {
