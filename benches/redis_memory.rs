@@ -8,7 +8,7 @@
 mod support;
 
 use cartclick::model::Retention;
-use cartclick::store::Store;
+use cartclick::store::Ledger;
 use chrono::Utc;
 
 const CLICKS: usize = 100_000;

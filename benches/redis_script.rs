@@ -17,7 +17,7 @@ use std::sync::Arc;
 use cartclick::model::{
     MerchantId, Money, NewClick, NewReversal, NewSale, OrderId, Retention, ReversalId,
 };
-use cartclick::store::Store;
+use cartclick::store::Ledger;
 use cartclick::store::redis::RedisStore;
 use cartclick::token::ClickId;
 use chrono::{DateTime, Utc};

@@ -632,7 +632,7 @@ async fn events_tail(
     let mut left = count;
     loop {
         let page = if follow { 1000 } else { left.min(1000) };
-        let events = crate::store::Store::read_events(&store, &merchant, after.as_deref(), page)
+        let events = crate::store::Counters::read_events(&store, &merchant, after.as_deref(), page)
             .await
             .map_err(|e| format!("events: {e}"))?;
         for event in &events {

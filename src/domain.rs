@@ -17,9 +17,9 @@ use crate::clock::Clock;
 use crate::config::Policy;
 use crate::error::{Error, Result};
 use crate::model::{
-    AgeBracket, Attribution, BucketRange, Campaign, ClickOutcome, ClickRecord, Counts, Dimension,
-    Granularity, Merchant, Money, NewClick, NewReversal, NewSale, ReversalOutcome, ReviewDecision,
-    SaleOutcome, TopEntry, TopMetric,
+    AgeBracket, Attribution, BucketRange, Campaign, ClickRecord, Counts, Dimension, Granularity,
+    Merchant, Money, NewClick, NewReversal, NewSale, ReversalOutcome, ReviewDecision, SaleOutcome,
+    TopEntry, TopMetric,
 };
 use crate::model::{
     ApiKey, CampaignId, CreatorId, Grant, KeyId, MerchantId, OrderId, ProductId, ReversalId,
@@ -29,7 +29,7 @@ use crate::policy;
 use crate::privacy::ViewerPepper;
 use crate::reconcile::ReconcileReport;
 use crate::registry::RegistryCache;
-use crate::store::Store;
+use crate::store::{ClickWrite, ReversalWrite, SaleWrite, Store};
 use crate::telemetry::metrics;
 use crate::token::{Claims, ClickId, KeyRing, TokenError};
 
@@ -145,7 +145,8 @@ impl Cartclick {
         &self.store
     }
 
-    /// A tap: checks the campaign and the viewer, signs a token, records the click.
+    /// A tap: checks the campaign and the viewer, records the click (or
+    /// finds the first click of a repeat), and signs its token, once.
     pub async fn issue_token(&self, tap: Tap) -> Result<IssuedToken> {
         let campaign = self
             .cached_campaign(&tap.campaign_id)
@@ -163,15 +164,6 @@ impl Cartclick {
         let issued_at = now.timestamp();
         let expires_at = issued_at + campaign.attribution_window.as_secs() as i64;
         let viewer_hash = self.pepper.viewer_hash(&tap.viewer_id);
-        let click_id =
-            self.store
-                .place_click(&merchant.merchant_id, Some(&viewer_hash), ClickId::random());
-        let claims = Claims {
-            click_id,
-            issued_at: issued_at as u64,
-            expires_at: expires_at as u64,
-        };
-        let token = self.keys.sign(&merchant.merchant_id, &claims);
         let click = NewClick {
             dedup_key: self.pepper.dedup_key(
                 &viewer_hash,
@@ -180,7 +172,8 @@ impl Cartclick {
                 &tap.product_id,
             ),
             record: ClickRecord {
-                click_id: claims.click_id,
+                // Unplaced: the store puts the click on its shard.
+                click_id: ClickId::random(),
                 attribution: Attribution {
                     merchant_id: merchant.merchant_id.clone(),
                     campaign_id: tap.campaign_id,
@@ -194,41 +187,44 @@ impl Cartclick {
             },
             kid: self.keys.active_kid().to_owned(),
             dedup_window: self.policy.dedup_window,
-            taps_per_minute: self.policy.tap_rate_limit_per_minute,
+            tap_limit: self.policy.tap_rate_limit_per_minute,
+            tap_window: policy::TAP_RATE_WINDOW,
         };
-        let issued = match self.store.record_click(&click).await? {
-            ClickOutcome::Recorded => {
+        // What the token stands for, and the key that signs it: the new
+        // click's, or the first click's of a repeat tap.
+        let (claims, kid, expires_at, deduplicated) = match self.store.record_click(&click).await? {
+            ClickWrite::New(click_id) => {
                 metrics().tokens_issued.add(1, &[]);
-                IssuedToken {
-                    redirect_url: policy::redirect_url(&landing, &merchant.token_param, &token),
-                    token,
-                    click_id: claims.click_id,
-                    expires_at: click.record.expires_at,
-                    deduplicated: false,
-                }
+                let claims = Claims {
+                    click_id,
+                    issued_at: issued_at as u64,
+                    expires_at: expires_at as u64,
+                };
+                (claims, click.kid, click.record.expires_at, false)
             }
-            ClickOutcome::Duplicate(first) => {
+            ClickWrite::Repeat(first) => {
                 let claims = Claims {
                     click_id: first.click_id,
                     issued_at: first.clicked_at.timestamp().max(0) as u64,
                     expires_at: first.expires_at.timestamp().max(0) as u64,
                 };
-                // The same key re-signs the same claims: the same token. Only
-                // if that key has left the ring since does the token change.
-                let token = self
-                    .keys
-                    .sign_with(&first.kid, &merchant.merchant_id, &claims)
-                    .unwrap_or_else(|| self.keys.sign(&merchant.merchant_id, &claims));
-                IssuedToken {
-                    redirect_url: policy::redirect_url(&landing, &merchant.token_param, &token),
-                    token,
-                    click_id: first.click_id,
-                    expires_at: first.expires_at,
-                    deduplicated: true,
-                }
+                (claims, first.kid, first.expires_at, true)
             }
+            ClickWrite::Limited => return Err(Error::RateLimited),
         };
-        Ok(issued)
+        // Signed once. A repeat's key re-signs the same claims: the same
+        // token. Only if that key has left the ring since does it change.
+        let token = self
+            .keys
+            .sign_with(&kid, &merchant.merchant_id, &claims)
+            .unwrap_or_else(|| self.keys.sign(&merchant.merchant_id, &claims));
+        Ok(IssuedToken {
+            redirect_url: policy::redirect_url(&landing, &merchant.token_param, &token),
+            token,
+            click_id: claims.click_id,
+            expires_at,
+            deduplicated,
+        })
     }
 
     /// A merchant's sale: verifies the token for the merchant and attributes
@@ -265,7 +261,7 @@ impl Cartclick {
             now,
             token_expired,
         };
-        let outcome = self.store.confirm_sale(&sale).await?;
+        let outcome = sale_answer(&sale, self.store.confirm_sale(&sale).await?)?;
         if !outcome.replayed {
             metrics().sales_confirmed.add(1, &[]);
         }
@@ -289,7 +285,7 @@ impl Cartclick {
             amount,
             now: self.clock.now(),
         };
-        self.store.reverse_sale(&reversal).await
+        reversal_answer(&reversal, self.store.reverse_sale(&reversal).await?)
     }
 
     /// The top ids of a dimension on a UTC day, over all merchants or one:
@@ -546,8 +542,237 @@ impl Cartclick {
     }
 }
 
+/// What a sale's write means: a new sale, or a replay of the order's first
+/// sale when [`policy::is_same_sale`] (also after the token expired), else
+/// `ORDER_CONFLICT`; `TOKEN_EXPIRED` or `CLICK_NOT_FOUND` when nothing was
+/// written for those reasons.
+fn sale_answer(sale: &NewSale, write: SaleWrite) -> Result<SaleOutcome> {
+    match write {
+        SaleWrite::New(record) => Ok(SaleOutcome {
+            sale: record,
+            replayed: false,
+        }),
+        SaleWrite::Existing(first)
+            if policy::is_same_sale(&first, &sale.click_id, &sale.amount) =>
+        {
+            Ok(SaleOutcome {
+                sale: first,
+                replayed: true,
+            })
+        }
+        SaleWrite::Existing(_) => Err(Error::OrderConflict("order_id")),
+        SaleWrite::Expired => Err(Error::TokenExpired),
+        SaleWrite::NoClick => Err(Error::ClickNotFound),
+    }
+}
+
+/// What a refund's write means: a new reversal, or a replay of the first
+/// under its id when [`policy::is_same_reversal`], else `ORDER_CONFLICT`;
+/// `ORDER_NOT_FOUND`, or `REVERSAL_EXCEEDS_SALE` saying why, when nothing
+/// was written.
+fn reversal_answer(reversal: &NewReversal, write: ReversalWrite) -> Result<ReversalOutcome> {
+    match write {
+        ReversalWrite::New { remaining } => Ok(ReversalOutcome {
+            remaining,
+            replayed: false,
+        }),
+        ReversalWrite::Existing(first)
+            if policy::is_same_reversal(
+                &first.order_id,
+                &first.amount,
+                &reversal.order_id,
+                &reversal.amount,
+            ) =>
+        {
+            Ok(ReversalOutcome {
+                remaining: first.remaining,
+                replayed: true,
+            })
+        }
+        ReversalWrite::Existing(_) => Err(Error::OrderConflict("reversal_id")),
+        ReversalWrite::NoOrder => Err(Error::OrderNotFound),
+        ReversalWrite::CurrencyDiffers { sale_currency } => {
+            Err(policy::refund_in_another_currency(&sale_currency))
+        }
+        ReversalWrite::Exceeds { left } => Err(policy::refund_above_what_is_left(&left)),
+    }
+}
+
 /// A unix-seconds instant; out-of-range values clamp to the epoch (they come
 /// only from validated, bounded arithmetic).
 fn timestamp(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SaleRecord;
+    use crate::store::ReversalRecord;
+
+    fn dkk(amount_minor: i64) -> Money {
+        Money {
+            currency: "DKK".into(),
+            amount_minor,
+        }
+    }
+
+    fn new_sale(click_id: ClickId, amount: Money) -> NewSale {
+        NewSale {
+            merchant_id: MerchantId::stored("m-1"),
+            order_id: OrderId::stored("order-1"),
+            click_id,
+            click_expires_at: timestamp(86_400),
+            amount,
+            now: timestamp(3_600),
+            token_expired: false,
+        }
+    }
+
+    fn first_sale(click_id: ClickId) -> SaleRecord {
+        SaleRecord {
+            click_id,
+            attribution: Attribution {
+                merchant_id: MerchantId::stored("m-1"),
+                campaign_id: CampaignId::stored("c-1"),
+                creator_id: CreatorId::stored("cr-1"),
+                video_id: VideoId::stored("vid-1"),
+                product_id: ProductId::stored("sku-1"),
+            },
+            amount: dkk(12_500),
+            clicked_at: timestamp(0),
+            confirmed_at: timestamp(60),
+        }
+    }
+
+    fn new_reversal(amount: Money) -> NewReversal {
+        NewReversal {
+            merchant_id: MerchantId::stored("m-1"),
+            order_id: OrderId::stored("order-1"),
+            reversal_id: ReversalId::stored("refund-1"),
+            amount,
+            now: timestamp(3_600),
+        }
+    }
+
+    #[test]
+    fn a_taken_order_id_is_a_replay_of_the_same_sale_and_a_conflict_otherwise() {
+        let click = ClickId::random();
+        let first = first_sale(click);
+
+        let replay = sale_answer(
+            &new_sale(click, dkk(12_500)),
+            SaleWrite::Existing(first.clone()),
+        );
+        let conflicts = [
+            new_sale(click, dkk(99)),
+            new_sale(ClickId::random(), dkk(12_500)),
+            new_sale(
+                click,
+                Money {
+                    currency: "EUR".into(),
+                    amount_minor: 12_500,
+                },
+            ),
+        ]
+        .map(|sale| sale_answer(&sale, SaleWrite::Existing(first.clone())));
+
+        assert_eq!(
+            replay,
+            Ok(SaleOutcome {
+                sale: first,
+                replayed: true
+            })
+        );
+        for conflict in conflicts {
+            assert_eq!(conflict, Err(Error::OrderConflict("order_id")));
+        }
+    }
+
+    #[test]
+    fn a_sale_the_store_did_not_write_is_its_contract_error() {
+        let sale = new_sale(ClickId::random(), dkk(100));
+
+        assert_eq!(
+            sale_answer(&sale, SaleWrite::Expired),
+            Err(Error::TokenExpired)
+        );
+        assert_eq!(
+            sale_answer(&sale, SaleWrite::NoClick),
+            Err(Error::ClickNotFound)
+        );
+        let record = first_sale(sale.click_id);
+        assert_eq!(
+            sale_answer(&sale, SaleWrite::New(record.clone())),
+            Ok(SaleOutcome {
+                sale: record,
+                replayed: false
+            })
+        );
+    }
+
+    #[test]
+    fn a_taken_reversal_id_is_a_replay_of_the_same_refund_and_a_conflict_otherwise() {
+        let first = ReversalRecord {
+            order_id: "order-1".into(),
+            amount: dkk(2_500),
+            remaining: dkk(10_000),
+        };
+        let on_another_order = NewReversal {
+            order_id: OrderId::stored("order-2"),
+            ..new_reversal(dkk(2_500))
+        };
+
+        let replay = reversal_answer(
+            &new_reversal(dkk(2_500)),
+            ReversalWrite::Existing(first.clone()),
+        );
+        let other_amount = reversal_answer(
+            &new_reversal(dkk(100)),
+            ReversalWrite::Existing(first.clone()),
+        );
+        let other_order = reversal_answer(&on_another_order, ReversalWrite::Existing(first));
+
+        assert_eq!(
+            replay,
+            Ok(ReversalOutcome {
+                remaining: dkk(10_000),
+                replayed: true
+            })
+        );
+        assert_eq!(other_amount, Err(Error::OrderConflict("reversal_id")));
+        assert_eq!(other_order, Err(Error::OrderConflict("reversal_id")));
+    }
+
+    #[test]
+    fn a_refund_the_store_did_not_write_says_why() {
+        let reversal = new_reversal(dkk(500));
+
+        assert_eq!(
+            reversal_answer(&reversal, ReversalWrite::NoOrder),
+            Err(Error::OrderNotFound)
+        );
+        assert_eq!(
+            reversal_answer(
+                &reversal,
+                ReversalWrite::CurrencyDiffers {
+                    sale_currency: "EUR".into()
+                }
+            ),
+            Err(Error::ReversalExceedsSale("the sale is in EUR".into()))
+        );
+        assert_eq!(
+            reversal_answer(&reversal, ReversalWrite::Exceeds { left: dkk(400) }),
+            Err(Error::ReversalExceedsSale(
+                "400 DKK is left of the sale".into()
+            ))
+        );
+        assert_eq!(
+            reversal_answer(&reversal, ReversalWrite::New { remaining: dkk(0) }),
+            Ok(ReversalOutcome {
+                remaining: dkk(0),
+                replayed: false
+            })
+        );
+    }
 }

@@ -12,7 +12,8 @@
 //! - [`privacy`]: keyed hashing of viewer ids.
 //! - [`model`]: the domain's plain types.
 //! - [`domain`]: the operations (a tap, a sale, a counter read, admin writes).
-//! - [`store`]: the [`store::Store`] trait and its implementations.
+//! - [`store`]: the store traits, one per concern ([`store::Store`] is all
+//!   of them), what their writes report, and their implementations.
 //! - [`registry`]: a short in-process cache of campaigns and merchants.
 //! - [`reconcile`]: recounting a merchant's day from raw records.
 //! - [`auth`]: API keys and roles.

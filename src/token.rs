@@ -79,7 +79,7 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// A 128-bit click id: 120 random bits, and a last byte that names the
 /// store shard the click lives in (0 until a store places it elsewhere:
-/// [`crate::store::Store::place_click`]).
+/// [`crate::store::Ledger::record_click`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ClickId([u8; 16]);
 

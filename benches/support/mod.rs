@@ -105,6 +105,7 @@ pub fn launch_day_click(i: usize, now: DateTime<Utc>) -> NewClick {
         kid: "k1".into(),
         dedup_key: rand::random(),
         dedup_window: Duration::from_secs(1800),
-        taps_per_minute: 60,
+        tap_limit: 60,
+        tap_window: Duration::from_secs(60),
     }
 }

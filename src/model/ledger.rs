@@ -74,8 +74,12 @@ pub struct NewClick {
     pub dedup_key: [u8; 32],
     /// How long a repeat tap returns the same click.
     pub dedup_window: Duration,
-    /// Taps a viewer may make a minute (per merchant); more are RATE_LIMITED.
-    pub taps_per_minute: u32,
+    /// Taps a viewer may make per `tap_window` (per merchant); the store
+    /// records no more (RATE_LIMITED).
+    pub tap_limit: u32,
+    /// The window the tap limit counts in: taps are counted per aligned
+    /// window of this length (whole seconds, at least one).
+    pub tap_window: Duration,
 }
 
 /// The first click of a run of repeat taps: what its token was made of.
@@ -89,15 +93,6 @@ pub struct FirstClick {
     pub expires_at: DateTime<Utc>,
     /// The key that signed its token.
     pub kid: String,
-}
-
-/// What recording a tap did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClickOutcome {
-    /// A new click was stored and counted (tap and click).
-    Recorded,
-    /// A repeat tap inside the dedup window: counted as a tap only.
-    Duplicate(FirstClick),
 }
 
 /// A sale to attribute.

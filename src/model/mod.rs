@@ -25,8 +25,8 @@ pub use ids::{
     VideoId,
 };
 pub use ledger::{
-    Attribution, ClickOutcome, ClickRecord, FirstClick, MerchantRecords, Money, NewClick,
-    NewReversal, NewSale, ReversalOutcome, SaleOutcome, SaleRecord,
+    Attribution, ClickRecord, FirstClick, MerchantRecords, Money, NewClick, NewReversal, NewSale,
+    ReversalOutcome, SaleOutcome, SaleRecord,
 };
 pub use registry::{
     AgeBracket, Campaign, CampaignStatus, DEFAULT_ATTRIBUTION_WINDOW, DEFAULT_TOKEN_PARAM,

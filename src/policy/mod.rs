@@ -31,6 +31,7 @@ mod ids;
 mod landing;
 mod money;
 mod redirect;
+mod sales;
 #[cfg(test)]
 mod test_support;
 mod text;
@@ -45,6 +46,11 @@ pub use ids::{MAX_ID_LEN, validate_id};
 pub use landing::{LANDING_URL_FIELD, MAX_URL_LEN, check_landing_url};
 pub use money::{MAX_AMOUNT_MINOR, check_reversal_amount, validate_currency, validate_money};
 pub use redirect::{MAX_TOKEN_PARAM_LEN, normalize_token_param, redirect_url};
+pub use sales::{
+    is_same_reversal, is_same_sale, refund_above_what_is_left, refund_in_another_currency,
+};
 pub use text::{MAX_TEXT_LEN, validate_text};
 pub use top::{DEFAULT_TOP_LIMIT, MAX_TOP_LIMIT, top_dimension, top_limit, utc_day};
-pub use windows::{MAX_DAILY_BUCKETS, MAX_HOURLY_BUCKETS, attribution_window, counter_range};
+pub use windows::{
+    MAX_DAILY_BUCKETS, MAX_HOURLY_BUCKETS, TAP_RATE_WINDOW, attribution_window, counter_range,
+};

@@ -1,7 +1,7 @@
 //! Windows: how long after a click a campaign attributes its sales (API.md,
 //! `Campaign.attribution_window`: 1 hour to 30 days, 7 days by default), and
 //! how much time one counter read may span (API.md, `GetCounters`: at most
-//! 744 hourly or 400 daily buckets).
+//! 744 hourly or 400 daily buckets), and the window taps are rate limited in.
 
 use std::time::Duration;
 
@@ -12,6 +12,11 @@ use crate::model::{
     BucketRange, DEFAULT_ATTRIBUTION_WINDOW, Granularity, MAX_ATTRIBUTION_WINDOW,
     MIN_ATTRIBUTION_WINDOW,
 };
+
+/// The window of the tap rate limit: a viewer may make
+/// `policy.tap_rate_limit_per_minute` taps at a merchant per minute; the
+/// store counts them per aligned window of this length.
+pub const TAP_RATE_WINDOW: Duration = Duration::from_secs(60);
 
 /// Most hourly buckets one counter read may span (31 days).
 pub const MAX_HOURLY_BUCKETS: i64 = 744;

@@ -1,7 +1,9 @@
 //! The embedded store (`memory://`): everything in one process, nothing kept
 //! after exit. It is the quick start's store and the reference the Redis store
 //! is checked against: the same conformance suite runs on both. Every
-//! operation runs under one lock, which makes each as atomic as a Lua script.
+//! operation runs under one lock, which makes each as atomic as a Lua script:
+//! a write either happens whole or reports what it found instead
+//! ([`crate::store::outcome`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
@@ -9,16 +11,19 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::FirstClick;
 use crate::model::{ApiKey, CampaignId, MerchantId, OrderId, ReversalId};
 use crate::model::{
-    Attribution, BucketRange, Campaign, ClickOutcome, ClickRecord, CounterCell, Counts, Dimension,
-    Event, EventKind, Granularity, Merchant, MerchantRecords, Money, NewClick, NewReversal,
-    NewSale, Retention, ReversalOutcome, SaleOutcome, SaleRecord, TopEntry, TopMetric, rank,
+    Attribution, BucketRange, Campaign, ClickRecord, CounterCell, Counts, Dimension, Event,
+    EventKind, Granularity, Merchant, MerchantRecords, Money, NewClick, NewReversal, NewSale,
+    Retention, SaleRecord, TopEntry, TopMetric, rank,
 };
 use crate::privacy::ViewerHash;
-use crate::store::Store;
+use crate::store::{
+    ClickWrite, Counters, Health, Keys, Ledger, Operator, Registry, ReversalRecord, ReversalWrite,
+    SaleWrite,
+};
 use crate::token::ClickId;
 
 /// How many writes between sweeps of expired entries.
@@ -68,14 +73,14 @@ struct Inner {
     counters: HashMap<CounterKey, Expiring<Counts>>,
     /// The merchants that counted for each (dimension, id).
     counted_by: HashMap<(Dimension, String), HashSet<MerchantId>>,
-    /// Taps per (merchant, viewer, minute), for the rate limit.
+    /// Taps per (merchant, viewer, window number), for the rate limit.
     taps: HashMap<(MerchantId, ViewerHash, i64), Expiring<u32>>,
     /// Stored API keys by the SHA-256 of their secret, with label and revocation.
     api_keys: HashMap<[u8; 32], (ApiKey, String, bool)>,
     /// Refunded amount per (merchant, order_id).
     refunded: HashMap<(MerchantId, OrderId), i64>,
-    /// Recorded reversals by (merchant, reversal_id): order, amount, remaining.
-    reversals: HashMap<(MerchantId, ReversalId), Expiring<Reversal>>,
+    /// Recorded reversals by (merchant, reversal_id).
+    reversals: HashMap<(MerchantId, ReversalId), Expiring<ReversalRecord>>,
     /// Each merchant's event stream, oldest first.
     events: HashMap<MerchantId, VecDeque<Event>>,
     /// Sequence of the last event, across merchants.
@@ -101,9 +106,6 @@ impl MemoryStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
-
-/// A recorded reversal: the order, the amount refunded, what remained after it.
-type Reversal = (OrderId, Money, Money);
 
 /// The event of a tap.
 fn tap_event(
@@ -200,11 +202,14 @@ impl Inner {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl Health for MemoryStore {
     async fn check_connectivity(&self) -> Result<()> {
         Ok(())
     }
+}
 
+#[async_trait]
+impl Registry for MemoryStore {
     async fn put_merchant(&self, merchant: &Merchant) -> Result<()> {
         self.lock()
             .merchants
@@ -238,8 +243,11 @@ impl Store for MemoryStore {
             .insert(campaign.campaign_id.clone(), campaign.clone());
         Ok(true)
     }
+}
 
-    async fn record_click(&self, click: &NewClick) -> Result<ClickOutcome> {
+#[async_trait]
+impl Ledger for MemoryStore {
+    async fn record_click(&self, click: &NewClick) -> Result<ClickWrite> {
         let now = click.record.clicked_at;
         let attribution = &click.record.attribution;
         let mut inner = self.lock();
@@ -254,26 +262,27 @@ impl Store for MemoryStore {
             .is_some_and(|first| first.click_id == click.record.click_id)
         {
             // This very tap, retried after its answer was lost: already counted.
-            return Ok(ClickOutcome::Recorded);
+            return Ok(ClickWrite::New(click.record.click_id));
         }
         if let Some(viewer) = click.record.viewer_hash {
-            let minute = now.timestamp().div_euclid(60);
-            let key = (attribution.merchant_id.clone(), viewer, minute);
-            let until = DateTime::from_timestamp((minute + 1) * 60, 0).unwrap_or(now);
+            let window = click.tap_window.as_secs().max(1) as i64;
+            let period = now.timestamp().div_euclid(window);
+            let key = (attribution.merchant_id.clone(), viewer, period);
+            let until = DateTime::from_timestamp((period + 1) * window, 0).unwrap_or(now);
             let taps = &mut inner
                 .taps
                 .entry(key)
                 .or_insert(Expiring { value: 0, until })
                 .value;
             *taps += 1;
-            if *taps > click.taps_per_minute {
-                return Err(Error::RateLimited);
+            if *taps > click.tap_limit {
+                return Ok(ClickWrite::Limited);
             }
         }
         if let Some(first) = repeat {
             let event = tap_event(EventKind::RepeatTap, first.click_id, attribution, now);
             inner.record(event, &self.retention);
-            return Ok(ClickOutcome::Duplicate(first));
+            return Ok(ClickWrite::Repeat(first));
         }
         let dedup_until = now + click.dedup_window;
         inner.dedup.insert(
@@ -297,32 +306,28 @@ impl Store for MemoryStore {
         );
         let event = tap_event(EventKind::Click, click.record.click_id, attribution, now);
         inner.record(event, &self.retention);
-        Ok(ClickOutcome::Recorded)
+        Ok(ClickWrite::New(click.record.click_id))
     }
 
-    async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleOutcome> {
+    async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleWrite> {
         let mut inner = self.lock();
         inner.wrote(sale.now);
         let order_key = (sale.merchant_id.clone(), sale.order_id.clone());
         if let Some(first) = inner.orders.get(&order_key).and_then(|e| e.live(sale.now)) {
-            if first.click_id != sale.click_id || first.amount != sale.amount {
-                return Err(Error::OrderConflict("order_id"));
-            }
-            return Ok(SaleOutcome {
-                sale: first.clone(),
-                replayed: true,
-            });
+            return Ok(SaleWrite::Existing(first.clone()));
         }
         if sale.token_expired {
-            return Err(Error::TokenExpired);
+            return Ok(SaleWrite::Expired);
         }
-        let click = inner
+        let Some(click) = inner
             .clicks
             .get(&sale.click_id)
             .and_then(|e| e.live(sale.now))
             .filter(|click| click.attribution.merchant_id == sale.merchant_id)
             .cloned()
-            .ok_or(Error::ClickNotFound)?;
+        else {
+            return Ok(SaleWrite::NoClick);
+        };
         let record = SaleRecord {
             click_id: click.click_id,
             attribution: click.attribution,
@@ -349,12 +354,75 @@ impl Store for MemoryStore {
                 until,
             },
         );
-        Ok(SaleOutcome {
-            sale: record,
-            replayed: false,
-        })
+        Ok(SaleWrite::New(record))
     }
 
+    async fn reverse_sale(&self, reversal: &NewReversal) -> Result<ReversalWrite> {
+        let mut inner = self.lock();
+        inner.wrote(reversal.now);
+        let key = (reversal.merchant_id.clone(), reversal.reversal_id.clone());
+        if let Some(first) = inner.reversals.get(&key).and_then(|e| e.live(reversal.now)) {
+            return Ok(ReversalWrite::Existing(first.clone()));
+        }
+        let order_key = (reversal.merchant_id.clone(), reversal.order_id.clone());
+        let Some((sale, until)) = inner
+            .orders
+            .get(&order_key)
+            .filter(|e| e.live(reversal.now).is_some())
+            .map(|e| (e.value.clone(), e.until))
+        else {
+            return Ok(ReversalWrite::NoOrder);
+        };
+        if sale.amount.currency != reversal.amount.currency {
+            return Ok(ReversalWrite::CurrencyDiffers {
+                sale_currency: sale.amount.currency,
+            });
+        }
+        let refunded = inner.refunded.get(&order_key).copied().unwrap_or(0);
+        let left = sale.amount.amount_minor - refunded;
+        if reversal.amount.amount_minor > left {
+            return Ok(ReversalWrite::Exceeds {
+                left: Money {
+                    currency: sale.amount.currency,
+                    amount_minor: left,
+                },
+            });
+        }
+        inner
+            .refunded
+            .insert(order_key, refunded + reversal.amount.amount_minor);
+        let remaining = Money {
+            currency: sale.amount.currency.clone(),
+            amount_minor: left - reversal.amount.amount_minor,
+        };
+        inner.reversals.insert(
+            key,
+            Expiring {
+                value: ReversalRecord {
+                    order_id: reversal.order_id.to_string(),
+                    amount: reversal.amount.clone(),
+                    remaining: remaining.clone(),
+                },
+                until,
+            },
+        );
+        let event = Event {
+            id: String::new(),
+            kind: EventKind::Reversal,
+            at: reversal.now,
+            attribution: sale.attribution,
+            click_id: sale.click_id,
+            order_id: reversal.order_id.to_string(),
+            reversal_id: reversal.reversal_id.to_string(),
+            amount: Some(reversal.amount.clone()),
+        };
+        inner.record(event, &self.retention);
+        Ok(ReversalWrite::New { remaining })
+    }
+}
+
+#[async_trait]
+impl Counters for MemoryStore {
     async fn read_counters(
         &self,
         dimension: Dimension,
@@ -391,77 +459,6 @@ impl Store for MemoryStore {
             })
             .collect();
         Ok(buckets)
-    }
-
-    async fn reverse_sale(&self, reversal: &NewReversal) -> Result<ReversalOutcome> {
-        let mut inner = self.lock();
-        inner.wrote(reversal.now);
-        let key = (reversal.merchant_id.clone(), reversal.reversal_id.clone());
-        if let Some((order_id, amount, remaining)) =
-            inner.reversals.get(&key).and_then(|e| e.live(reversal.now))
-        {
-            if *order_id != reversal.order_id || *amount != reversal.amount {
-                return Err(Error::OrderConflict("reversal_id"));
-            }
-            return Ok(ReversalOutcome {
-                remaining: remaining.clone(),
-                replayed: true,
-            });
-        }
-        let order_key = (reversal.merchant_id.clone(), reversal.order_id.clone());
-        let (sale, until) = inner
-            .orders
-            .get(&order_key)
-            .filter(|e| e.live(reversal.now).is_some())
-            .map(|e| (e.value.clone(), e.until))
-            .ok_or(Error::OrderNotFound)?;
-        if sale.amount.currency != reversal.amount.currency {
-            return Err(Error::ReversalExceedsSale(format!(
-                "the sale is in {}",
-                sale.amount.currency
-            )));
-        }
-        let refunded = inner.refunded.get(&order_key).copied().unwrap_or(0);
-        let left = sale.amount.amount_minor - refunded;
-        if reversal.amount.amount_minor > left {
-            return Err(Error::ReversalExceedsSale(format!(
-                "{left} {} is left of the sale",
-                sale.amount.currency
-            )));
-        }
-        inner
-            .refunded
-            .insert(order_key, refunded + reversal.amount.amount_minor);
-        let remaining = Money {
-            currency: sale.amount.currency.clone(),
-            amount_minor: left - reversal.amount.amount_minor,
-        };
-        inner.reversals.insert(
-            key,
-            Expiring {
-                value: (
-                    reversal.order_id.clone(),
-                    reversal.amount.clone(),
-                    remaining.clone(),
-                ),
-                until,
-            },
-        );
-        let event = Event {
-            id: String::new(),
-            kind: EventKind::Reversal,
-            at: reversal.now,
-            attribution: sale.attribution,
-            click_id: sale.click_id,
-            order_id: reversal.order_id.to_string(),
-            reversal_id: reversal.reversal_id.to_string(),
-            amount: Some(reversal.amount.clone()),
-        };
-        inner.record(event, &self.retention);
-        Ok(ReversalOutcome {
-            remaining,
-            replayed: false,
-        })
     }
 
     async fn list_top(
@@ -519,7 +516,10 @@ impl Store for MemoryStore {
             })
             .unwrap_or_default())
     }
+}
 
+#[async_trait]
+impl Keys for MemoryStore {
     async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()> {
         self.lock()
             .api_keys
@@ -547,7 +547,10 @@ impl Store for MemoryStore {
         }
         Ok(found)
     }
+}
 
+#[async_trait]
+impl Operator for MemoryStore {
     async fn erase_viewer(&self, viewer: &ViewerHash) -> Result<u64> {
         let mut inner = self.lock();
         let mut erased = HashSet::new();

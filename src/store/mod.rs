@@ -1,12 +1,33 @@
-//! Storage behind one trait that speaks the domain. Each method is one
-//! operation the service needs, done atomically by the store: a tap recorded
-//! with its counters, a sale confirmed exactly once with its counters. The
-//! embedded [`memory::MemoryStore`] and the Redis store pass the same
-//! conformance suite (`tests/api/store_conformance.rs`).
+//! Storage behind narrow traits that speak the domain, one per concern:
+//! [`Registry`] (merchants, campaigns), [`Keys`] (API keys), [`Ledger`]
+//! (clicks, sales, reversals), [`Counters`] (counter reads, top lists,
+//! events), [`Operator`] (erasure and the reads `reconcile` makes) and
+//! [`Health`]. [`Store`] is all of them, for the service that needs them
+//! all; code that needs one concern can take only that trait.
+//!
+//! The store does mechanics and reports what it found: each write is done
+//! atomically (a tap recorded with its counters, a sale confirmed exactly
+//! once with its counters) or not at all, and answers with an
+//! [`outcome`] (`SaleWrite::Existing`, `ReversalWrite::Exceeds`, ...). What
+//! that means to a caller (`ORDER_CONFLICT`, `TOKEN_EXPIRED`, ...) the
+//! domain decides, with rules from `policy`. The embedded
+//! [`memory::MemoryStore`] and the Redis store pass the same conformance
+//! suite (`tests/api/store_conformance.rs`); wrappers (the metered store, the
+//! tests' gated store) forward every trait with [`forward_store!`].
 
 pub mod memory;
 pub mod metered;
+pub mod outcome;
 pub mod redis;
+
+pub use outcome::{ClickWrite, ReversalRecord, ReversalWrite, SaleWrite};
+
+/// What [`forward_store!`] names when it expands in another crate.
+#[doc(hidden)]
+pub mod macro_support {
+    pub use async_trait::async_trait;
+    pub use chrono::{DateTime, Utc};
+}
 
 use async_trait::async_trait;
 
@@ -14,39 +35,25 @@ use crate::error::Result;
 use chrono::{DateTime, Utc};
 
 use crate::privacy::ViewerHash;
-use crate::token::ClickId;
 
 use crate::model::ApiKey;
 use crate::model::{
-    BucketRange, Campaign, ClickOutcome, CounterCell, Counts, Dimension, Event, Merchant,
-    MerchantRecords, NewClick, NewReversal, NewSale, ReversalOutcome, SaleOutcome, TopEntry,
-    TopMetric,
+    BucketRange, Campaign, CounterCell, Counts, Dimension, Event, Merchant, MerchantRecords,
+    NewClick, NewReversal, NewSale, TopEntry, TopMetric,
 };
 
-/// The operations the service needs from its storage.
-///
-/// Errors are the domain's: a store that cannot answer in time returns
-/// [`crate::error::Error::StoreUnavailable`], and outcomes that depend on
-/// stored state (a conflicting order, a vanished click) return their
-/// contract error, decided atomically with the write.
+/// Whether the store can serve: drives the health service.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Where a new click lives: the store may adjust the random click id
-    /// (a sharded Redis merchant records the viewer's shard in it) before
-    /// the token is signed. The memory store keeps it as it is.
-    fn place_click(
-        &self,
-        _merchant_id: &str,
-        _viewer: Option<&ViewerHash>,
-        click_id: ClickId,
-    ) -> ClickId {
-        click_id
-    }
-
+pub trait Health: Send + Sync + 'static {
     /// Answers when the store is reachable and takes writes (a Redis store
-    /// refuses them while a node would evict): drives the health service.
+    /// refuses them while a node would evict).
     async fn check_connectivity(&self) -> Result<()>;
+}
 
+/// Merchants and campaigns: configuration, written by admins and read on
+/// every tap (through the domain's short cache).
+#[async_trait]
+pub trait Registry: Send + Sync + 'static {
     /// Creates or replaces a merchant.
     async fn put_merchant(&self, merchant: &Merchant) -> Result<()>;
 
@@ -64,19 +71,53 @@ pub trait Store: Send + Sync + 'static {
         campaign: &Campaign,
         expected_revision: Option<u64>,
     ) -> Result<bool>;
+}
 
-    /// Records a tap: a new click, counted as a tap and a click in every
-    /// dimension, or a repeat inside the dedup window, counted as a tap and
-    /// answered with the first click.
-    async fn record_click(&self, click: &NewClick) -> Result<ClickOutcome>;
+/// API keys made by CreateApiKey (the config file's keys live in config).
+#[async_trait]
+pub trait Keys: Send + Sync + 'static {
+    /// Stores an API key made by CreateApiKey (its hash, never the secret).
+    async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()>;
 
-    /// Confirms a sale exactly once per (merchant, order_id): counts a
-    /// conversion and the revenue in every dimension of the click, or returns
-    /// the first answer for an identical repeat, or `OrderConflict` for a
-    /// different one. `ClickNotFound` when the click record is gone, and
-    /// `TokenExpired` when `sale.token_expired` and this is no replay.
-    async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleOutcome>;
+    /// The live key whose secret hashes to `sha256`; `None` when unknown or revoked.
+    async fn find_api_key(&self, sha256: &[u8; 32]) -> Result<Option<ApiKey>>;
 
+    /// Revokes a stored key; false when no stored key has that id.
+    async fn revoke_api_key(&self, key_id: &str) -> Result<bool>;
+}
+
+/// The flow: clicks, sales and reversals, each written exactly once with
+/// its counters and event, or not at all.
+#[async_trait]
+pub trait Ledger: Send + Sync + 'static {
+    /// Records a tap, atomically: a new click, counted as a tap and a click
+    /// in every dimension, under the given click id placed where the store
+    /// keeps it (a sharded Redis merchant records the viewer's shard in its
+    /// last byte; the memory store keeps it as it is); or a repeat inside
+    /// the dedup window, counted as a tap and answered with the first
+    /// click; or, past `click.tap_limit` taps of the viewer in the current
+    /// `click.tap_window`, nothing but the tap towards the limit.
+    async fn record_click(&self, click: &NewClick) -> Result<ClickWrite>;
+
+    /// Confirms a sale exactly once per (merchant, order_id): the order's
+    /// first sale when the id is taken, else `Expired` when
+    /// `sale.token_expired`, `NoClick` when the merchant has no such click
+    /// record, else the new sale, counted as a conversion and revenue in
+    /// every dimension of the click. Only the last writes anything.
+    async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleWrite>;
+
+    /// Records a refund exactly once per (merchant, reversal_id): the first
+    /// reversal when the id is taken, else `NoOrder` for an order never
+    /// confirmed (or past its retention), `CurrencyDiffers` or `Exceeds`
+    /// when the refund is not in the sale's currency or above what is left
+    /// of it, else the new reversal, counted as refunded in every dimension
+    /// of the sale. Only the last writes anything.
+    async fn reverse_sale(&self, reversal: &NewReversal) -> Result<ReversalWrite>;
+}
+
+/// What the flow counted: counters, top lists and the event streams.
+#[async_trait]
+pub trait Counters: Send + Sync + 'static {
     /// The counters of `id` in `dimension`, one per bucket of `range`, oldest
     /// first: summed over every merchant that counted for the id, or only
     /// `merchant`'s share when one is given (a merchant reading its product).
@@ -87,14 +128,6 @@ pub trait Store: Send + Sync + 'static {
         range: BucketRange,
         merchant: Option<&str>,
     ) -> Result<Vec<Counts>>;
-
-    /// Records a refund exactly once per (merchant, reversal_id): never above
-    /// what is left of the sale, never in another currency
-    /// (`ReversalExceedsSale`); `OrderNotFound` for an order never confirmed
-    /// (or past its retention); `OrderConflict` for the same reversal id with
-    /// another order or amount. Counts the amount as refunded in every
-    /// dimension of the sale.
-    async fn reverse_sale(&self, reversal: &NewReversal) -> Result<ReversalOutcome>;
 
     /// The top `limit` ids of `dimension` on the UTC day starting at
     /// `day_start` by `metric`, largest first (ties by id), over every
@@ -116,16 +149,13 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&str>,
         count: usize,
     ) -> Result<Vec<Event>>;
+}
 
-    /// Stores an API key made by CreateApiKey (its hash, never the secret).
-    async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()>;
-
-    /// The live key whose secret hashes to `sha256`; `None` when unknown or revoked.
-    async fn find_api_key(&self, sha256: &[u8; 32]) -> Result<Option<ApiKey>>;
-
-    /// Revokes a stored key; false when no stored key has that id.
-    async fn revoke_api_key(&self, key_id: &str) -> Result<bool>;
-
+/// Operator work over whole merchants or viewers: erasure, and the raw
+/// reads `reconcile` recounts. Slow (a Redis store scans), never on the
+/// hot path.
+#[async_trait]
+pub trait Operator: Send + Sync + 'static {
     /// Removes every stored link to a viewer: the viewer field of its click
     /// records, its dedup entries and its rate-limit counters. Counted
     /// figures stay. Returns how many click records it unlinked.
@@ -147,4 +177,102 @@ pub trait Store: Send + Sync + 'static {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<MerchantRecords>;
+}
+
+/// Everything the service needs from its storage, as one trait object
+/// (`Arc<dyn Store>`). Errors are the domain's: a store that cannot answer
+/// in time returns [`crate::error::Error::StoreUnavailable`]; what a write
+/// found is its outcome, not an error.
+pub trait Store: Health + Registry + Keys + Ledger + Counters + Operator {}
+
+impl<T: Health + Registry + Keys + Ledger + Counters + Operator> Store for T {}
+
+/// Implements every store trait for a wrapper by forwarding to its field
+/// `inner`, with `around` run around each call: `this` is the wrapper,
+/// `operation` the method's name (`"confirm_sale"`), `call` the inner
+/// call's future, to await. So a wrapper says only what it adds:
+///
+/// ```ignore
+/// cartclick::forward_store!(MeteredStore, inner, |this, operation, call| {
+///     this.timed(operation, call).await
+/// });
+/// ```
+///
+/// `inner` may be any store or a pointer to one (`Arc<dyn Store>`). The
+/// method list below repeats the traits' signatures: a method added to a
+/// trait is added there too (the compiler names any the list lacks).
+#[macro_export]
+macro_rules! forward_store {
+    ($wrapper:ty, $inner:ident, |$this:ident, $operation:ident, $call:ident| $around:block) => {
+        $crate::forward_store!(@impl $wrapper, $inner, $this, $operation, $call, $around,
+            Health {
+                check_connectivity() -> ();
+            }
+            Registry {
+                put_merchant(merchant: &$crate::model::Merchant) -> ();
+                get_merchant(merchant_id: &str) -> Option<$crate::model::Merchant>;
+                get_campaign(campaign_id: &str) -> Option<$crate::model::Campaign>;
+                put_campaign(campaign: &$crate::model::Campaign, expected_revision: Option<u64>) -> bool;
+            }
+            Keys {
+                put_api_key(key: &$crate::model::ApiKey, label: &str) -> ();
+                find_api_key(sha256: &[u8; 32]) -> Option<$crate::model::ApiKey>;
+                revoke_api_key(key_id: &str) -> bool;
+            }
+            Ledger {
+                record_click(click: &$crate::model::NewClick) -> $crate::store::ClickWrite;
+                confirm_sale(sale: &$crate::model::NewSale) -> $crate::store::SaleWrite;
+                reverse_sale(reversal: &$crate::model::NewReversal) -> $crate::store::ReversalWrite;
+            }
+            Counters {
+                read_counters(
+                    dimension: $crate::model::Dimension,
+                    id: &str,
+                    range: $crate::model::BucketRange,
+                    merchant: Option<&str>
+                ) -> Vec<$crate::model::Counts>;
+                list_top(
+                    dimension: $crate::model::Dimension,
+                    day_start: i64,
+                    metric: &$crate::model::TopMetric,
+                    limit: usize,
+                    merchant: Option<&str>
+                ) -> Vec<$crate::model::TopEntry>;
+                read_events(merchant_id: &str, after: Option<&str>, count: usize)
+                    -> Vec<$crate::model::Event>;
+            }
+            Operator {
+                erase_viewer(viewer: &$crate::privacy::ViewerHash) -> u64;
+                merchant_counters(merchant_id: &str, range: $crate::model::BucketRange)
+                    -> Vec<$crate::model::CounterCell>;
+                merchant_records(
+                    merchant_id: &str,
+                    from: $crate::store::macro_support::DateTime<$crate::store::macro_support::Utc>,
+                    to: $crate::store::macro_support::DateTime<$crate::store::macro_support::Utc>
+                ) -> $crate::model::MerchantRecords;
+            }
+        );
+    };
+    (@impl $wrapper:ty, $inner:ident, $this:ident, $operation:ident, $call:ident, $around:block,
+        $($trait:ident {
+            $($method:ident($($arg:ident: $arg_ty:ty),*) -> $out:ty;)*
+        })*
+    ) => {
+        $(
+            #[$crate::store::macro_support::async_trait]
+            impl $crate::store::$trait for $wrapper {
+                $(
+                    #[allow(unused_variables)]
+                    async fn $method(&self, $($arg: $arg_ty),*) -> $crate::error::Result<$out> {
+                        #[allow(unused_imports)]
+                        use $crate::store::$trait as _;
+                        let $this = self;
+                        let $operation: &'static str = stringify!($method);
+                        let $call = $this.$inner.$method($($arg),*);
+                        $around
+                    }
+                )*
+            }
+        )*
+    };
 }

@@ -84,6 +84,47 @@ async fn issue_token_and_confirm_sale_cost_one_redis_command_each() {
 }
 
 #[tokio::test]
+async fn concurrent_first_taps_on_one_cart_add_each_index_entry_once() {
+    let app = TestApp::builder().redis().spawn().await;
+    app.seed().await;
+    let mut marker = app.redis().connection().await;
+    let mut monitor = Monitor::attach(app.redis()).await;
+
+    // The first taps this process sees on the cart, all at once: each of
+    // its index sets (campaign, creator, video, product, day, merchant)
+    // is due, and only one of the taps writes it.
+    let mut taps = tokio::task::JoinSet::new();
+    for i in 0..CALLS {
+        let mut clicks = app.clicks();
+        let request = authed(&app.keys.feed, tap(&format!("viewer-{i}")));
+        taps.spawn(async move { clicks.issue_token(request).await });
+    }
+    while let Some(tap) = taps.join_next().await {
+        tap.unwrap().expect("a tap");
+    }
+    let lines = monitor.until_marker(&mut marker).await;
+
+    let mut added: Vec<String> = lines
+        .iter()
+        .map(|line| MonitorLine::parse(line))
+        .filter(|command| command.name == "sadd")
+        .map(|command| command.key)
+        .collect();
+    added.sort();
+    let day = cartclick::model::Granularity::Day.bucket_start(start_time());
+    let mut sets = vec![
+        "x:c:c-1".to_owned(),
+        "x:r:cr-1".to_owned(),
+        "x:v:vid-1".to_owned(),
+        "x:p:sku-1".to_owned(),
+        format!("x:day:{day}"),
+        "x:m:m-1".to_owned(),
+    ];
+    sets.sort();
+    assert_eq!(added, sets);
+}
+
+#[tokio::test]
 async fn a_sale_whose_reply_was_lost_answers_unavailable_and_counts_once_when_retried() {
     let redis = TestRedis::start().await;
     let proxy = LossyProxy::start(redis.port()).await;

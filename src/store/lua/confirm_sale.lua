@@ -1,6 +1,9 @@
 -- Confirms a sale exactly once per (merchant, order id), atomically: the
 -- order record, the conversion and revenue counters of every dimension of
--- the click, today's top lists and an 's' event. Checks its idempotency key first, so it is safe to run twice.
+-- the click, today's top lists and an 's' event. Checks its idempotency key
+-- first, so it is safe to run twice; reports what it found instead of
+-- writing when the order id is taken, the sale may only replay, or the
+-- click is gone (what that means is the caller's to decide).
 --
 -- KEYS[1] the order (merchant's hash tag)
 -- KEYS[2] the click's bucket (same tag)
@@ -10,7 +13,7 @@
 -- and reading it first would cost a second round trip.
 -- ARGV[1]  click id (16 bytes)       ARGV[2] amount, minor units
 -- ARGV[3]  currency                  ARGV[4] now, ms
--- ARGV[5]  '1' when the token has expired
+-- ARGV[5]  '1' when the sale may only replay (its token has expired)
 -- ARGV[6]  counter key prefix, e.g. 'n:{m-1}:'
 -- ARGV[7]  hour bucket start, s      ARGV[8] day bucket start, s
 -- ARGV[9]  hourly counter TTL, ms    ARGV[10] daily counter TTL, ms
@@ -22,13 +25,13 @@
 -- ARGV[19] event stream and top list TTL, ms
 -- ARGV[20], ARGV[21] (sharded merchants only) the click's attribution and
 --          tap time (ms), read from the click's shard: then KEYS[2] is not read
--- Returns {'replay', order} | {'expired'} | {'no_click'} | {'new', order}
+-- Returns {'existing', order} | {'expired'} | {'no_click'} | {'new', order}
 -- where order = click hex, amount, currency, confirmed ms, clicked ms,
 -- campaign, creator, video, product (space separated).
 
 local existing = redis.call('GET', KEYS[1])
 if existing then
-  return {'replay', existing}
+  return {'existing', existing}
 end
 if ARGV[5] == '1' then
   return {'expired'}

@@ -1,5 +1,5 @@
 -- Shared by the scripts that need it: prepended to them at build time
--- (see `script!` in src/store/redis.rs).
+-- (see `script!` in src/store/redis/scripts.rs).
 
 -- Lower-case hex of a byte string (one format call, not one per byte).
 local function hex(bytes)

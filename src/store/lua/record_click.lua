@@ -22,7 +22,7 @@
 -- ARGV[8]  click record TTL, ms: how long the bucket and attribution must live
 -- ARGV[9]  attribution value
 -- ARGV[10] hourly counter TTL, ms   ARGV[11] daily counter TTL, ms
--- ARGV[12] taps a viewer may make a minute
+-- ARGV[12] taps a viewer may make in the rate limit's window (KEYS[15]'s)
 -- ARGV[13] the viewer hash: its field in the rate limit bucket
 -- ARGV[14] event stream length to keep
 -- ARGV[15] longest event age to keep, ms ('' keeps any age)
@@ -30,6 +30,7 @@
 -- ARGV[17] campaign, creator, video, product ids of the top lists (4 args, to 20)
 -- ARGV[21] click id, hex
 -- ARGV[22] the TTL they get when they must live longer: ARGV[8] rounded up to the hour
+-- ARGV[23] rate limit bucket TTL, ms: two of its windows
 -- Returns {'new'} | {'retry'} | {'limited'} | {'dup', first dedup value}
 
 local now = tonumber(ARGV[5])
@@ -80,7 +81,7 @@ if first and string.sub(first, 1, 16) == ARGV[2] then
   return {'retry'}
 end
 
-local taps = hincr(KEYS[15], ARGV[13], 1, 120000)
+local taps = hincr(KEYS[15], ARGV[13], 1, ARGV[23])
 if taps > tonumber(ARGV[12]) then
   return {'limited'}
 end

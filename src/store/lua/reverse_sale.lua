@@ -1,7 +1,10 @@
 -- Records a refund exactly once per (merchant, reversal id), atomically:
 -- the reversal record, the order's refunded total, the refunded counters of
 -- every dimension of the sale and an 'r' event. Checks its idempotency key
--- first, so it is safe to run twice.
+-- first, so it is safe to run twice; reports what it found instead of
+-- writing when the reversal id is taken, the order is gone, or the refund
+-- is in another currency or above what is left (a refund never takes a
+-- sale below zero; what that means is the caller's to decide).
 --
 -- KEYS[1] the reversal          KEYS[2] the order
 -- KEYS[3] the order's refunded total
@@ -15,13 +18,13 @@
 -- ARGV[10] merchant id    ARGV[11] reversal id
 -- ARGV[12] event stream length to keep   ARGV[13] longest event age, ms, or ''
 -- ARGV[14] event stream TTL, ms
--- Returns {'replay', reversal} | {'no_order'} | {'currency', sale currency}
+-- Returns {'existing', reversal} | {'no_order'} | {'currency', sale currency}
 --       | {'exceeds', what is left} | {'new', remaining}
 -- where reversal = order id, amount, currency, remaining (space separated).
 
 local existing = redis.call('GET', KEYS[1])
 if existing then
-  return {'replay', existing}
+  return {'existing', existing}
 end
 local order = redis.call('GET', KEYS[2])
 if not order then

@@ -16,6 +16,7 @@ use crate::model::{
     Money, SaleRecord,
 };
 use crate::model::{CampaignId, CreatorId, MerchantId, ProductId, VideoId};
+use crate::store::ReversalRecord;
 use crate::token::ClickId;
 
 use super::keys::joined;
@@ -181,6 +182,27 @@ pub(super) fn parse_order(merchant_id: &str, order: &[u8]) -> Result<SaleRecord>
         },
         clicked_at: ms(clicked).ok_or_else(|| corrupt("order"))?,
         confirmed_at: ms(confirmed).ok_or_else(|| corrupt("order"))?,
+    })
+}
+
+/// Parses a stored reversal (order id, amount, currency, what remained)
+/// into the record it is.
+pub(super) fn parse_reversal(value: &[u8]) -> Result<ReversalRecord> {
+    let text = std::str::from_utf8(value).map_err(|_| corrupt("reversal"))?;
+    let parts: Vec<&str> = text.split(' ').collect();
+    let [order_id, amount, currency, remaining] = parts.as_slice() else {
+        return Err(corrupt("reversal"));
+    };
+    let money = |amount: &str| -> Result<Money> {
+        Ok(Money {
+            currency: (*currency).to_owned(),
+            amount_minor: amount.parse().map_err(|_| corrupt("reversal"))?,
+        })
+    };
+    Ok(ReversalRecord {
+        order_id: (*order_id).to_owned(),
+        amount: money(amount)?,
+        remaining: money(remaining)?,
     })
 }
 

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use redis::Value;
@@ -17,6 +16,7 @@ use crate::model::Retention;
 use super::RedisStore;
 use super::eviction::{self, POLICY_CHECK_EVERY};
 use super::scripts::Scripts;
+use super::shards;
 
 /// Settings of a Redis store.
 #[derive(Debug, Clone)]
@@ -171,7 +171,7 @@ impl RedisStore {
             timeout: options.timeout,
             retention: options.retention,
             scripts: Scripts::new(),
-            indexed: Mutex::new(HashMap::new()),
+            indexed: shards::index_cache(),
             eviction: eviction::Watch::start(checker, options.policy_check_every),
         };
         store.load_scripts().await?;

@@ -133,7 +133,7 @@ pub(super) fn shard_tag(merchant: &str, shard: u16) -> String {
     }
 }
 
-/// The shard a click id was placed in (see `place_click`).
+/// The shard a click id was placed in (see `RedisStore::place`).
 pub(super) fn click_shard(click_id: &ClickId) -> u16 {
     u16::from(click_id.as_bytes()[15])
 }
@@ -150,9 +150,12 @@ pub(super) fn api_key_id_key(key_id: &str) -> String {
     format!("r:{{{REGISTRY_TAG}}}:kid:{key_id}")
 }
 
+/// Prefix of the day index sets: `x:day:<day start>`.
+const DAY_INDEX: &str = "x:day:";
+
 /// The merchants that counted anything on a day: where global top lists look.
 pub(super) fn day_index_key(day_start: i64) -> String {
-    joined(&["x:day:", Digits::new().format(day_start)])
+    joined(&[DAY_INDEX, Digits::new().format(day_start)])
 }
 
 pub(super) fn events_key(merchant: &str) -> String {
@@ -172,8 +175,66 @@ pub(super) fn top_metric_code(metric: &TopMetric) -> String {
     }
 }
 
+/// The parts of the index set of `dimension`'s `id`: `x:<dimension>:<id>`.
+fn index_parts(dimension: Dimension, id: &str) -> [&str; 4] {
+    ["x:", dimension_code(dimension), ":", id]
+}
+
 pub(super) fn index_key(dimension: Dimension, id: &str) -> String {
-    joined(&["x:", dimension_code(dimension), ":", id])
+    joined(&index_parts(dimension, id))
+}
+
+/// One index entry: a shard tag, `member`, in an index set, kept as the
+/// one string `<set> <member>` (set keys hold no space: ids never do), so
+/// that a tap builds each entry with one allocation and the index cache
+/// looks it up as built.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct IndexEntry {
+    /// `<set> <member>`.
+    text: String,
+    /// Where the set key ends.
+    set_len: usize,
+}
+
+impl IndexEntry {
+    /// `member` in the index set of `dimension`'s `id`.
+    pub(super) fn of(dimension: Dimension, id: &str, member: &str) -> IndexEntry {
+        let [x, code, colon, id] = index_parts(dimension, id);
+        IndexEntry::joined(&[x, code, colon, id], member)
+    }
+
+    /// `member` in the index set of the merchants that counted on the day
+    /// starting at `day_start`.
+    pub(super) fn day(day_start: i64, member: &str) -> IndexEntry {
+        IndexEntry::joined(&[DAY_INDEX, Digits::new().format(day_start)], member)
+    }
+
+    /// The entry from the set key's parts: one allocation of the exact size.
+    fn joined(set: &[&str], member: &str) -> IndexEntry {
+        let set_len = set.iter().map(|part| part.len()).sum();
+        let mut text = String::with_capacity(set_len + 1 + member.len());
+        for part in set {
+            text.push_str(part);
+        }
+        text.push(' ');
+        text.push_str(member);
+        IndexEntry { text, set_len }
+    }
+
+    /// The index set's key.
+    pub(super) fn set(&self) -> &str {
+        &self.text[..self.set_len]
+    }
+
+    /// The shard tag the entry adds to the set.
+    pub(super) fn member(&self) -> &str {
+        &self.text[self.set_len + 1..]
+    }
+
+    /// `<set> <member>`: the entry's key in the index cache.
+    pub(super) fn as_str(&self) -> &str {
+        &self.text
+    }
 }
 
 pub(super) fn merchant_key(merchant_id: &str) -> String {

@@ -5,7 +5,10 @@
 //! `src/store/lua/`), run with EVALSHA and a NOSCRIPT fallback, so a crash never leaves
 //! a sale recorded but not counted; each script checks its own idempotency
 //! key first, so running it twice (a retry after a lost reply) counts once.
-//! A tap and a sale cost one round trip each.
+//! A script writes or reports what it found (an order id already taken, a
+//! click that is gone, a refund above what is left) and writes nothing;
+//! the domain decides what that means. A tap and a sale cost one round
+//! trip each.
 //!
 //! Exactly-once also needs Redis never to evict a key: the store refuses to
 //! open on a node whose `maxmemory-policy` is not `noeviction`, and keeps
@@ -31,7 +34,7 @@
 //! | `a:{m}:<attribution id>` | string | `campaign creator video product`, shared by every click on that cart | as long as its longest-lived click (rounded up to the hour) |
 //! | `o:{m}:<order id>` | string | the confirmed sale | the click's window + order retention |
 //! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `c` clicks, `d` repeat taps (taps are `c` + `d`), `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds | bucket end + hourly or daily retention |
-//! | `q:{m}:<minute>:<n>` | hash | taps this minute at this merchant: field = viewer hash (16 bytes), value = count (rate limit) | two minutes |
+//! | `q:{m}:<window>:<n>` | hash | taps in this rate-limit window at this merchant (the window is `policy::TAP_RATE_WINDOW`, a minute, so `<window>` is the minute since the epoch): field = viewer hash (16 bytes), value = count (rate limit) | two windows |
 //! | `f:{m}:<order id>` | string | what has been refunded of the sale | with the order |
 //! | `v:{m}:<reversal id>` | string | the recorded reversal: order, amount, currency, what remained | with the order |
 //! | `e:{m}` | stream | the merchant's events: every click, repeat tap, sale and reversal, written by the same script as its counters | trimmed to `events_max_len` (and `events_max_age_hours`); the key itself after daily retention without writes |
@@ -48,16 +51,19 @@
 //!
 //! # Files
 //!
-//! This file owns the store and its `Store` implementation: each operation
-//! builds its keys and arguments, runs one script or pipeline, and reads
-//! the answer. The rest, one concern a file:
+//! This file owns the store and its implementations of the store traits:
+//! each operation builds its keys and arguments, runs one script or
+//! pipeline, and reads the answer into what it found. The rest, one
+//! concern a file:
 //!
 //! - `connect`: connections (one server or a cluster), opening a store, and
 //!   running each call under the store timeout.
 //! - `keys`: the keys of the table above, shard tags, bucket helpers.
 //! - `codec`: stored values and script replies, written and parsed.
 //! - `scripts`: the Lua scripts, hashed once and loaded at start.
-//! - `shards`: a merchant's shards and tags, and the index sets.
+//! - `shards`: a merchant's shards and tags, where a new click is placed,
+//!   and the index sets, written through a moka cache of the entries this
+//!   process wrote lately.
 //! - `scan`: operator reads by SCAN (reconcile) and a viewer's erasure.
 //! - `eviction`: the guard that allows writes only while no node would evict.
 
@@ -73,37 +79,37 @@ pub use connect::{OpenError, RedisOptions};
 pub use eviction::POLICY_CHECK_EVERY;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use itoa::Buffer as Digits;
 use redis::{AsyncCommands, Value};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{
-    ApiKey, BucketRange, Campaign, ClickOutcome, CounterCell, Counts, Dimension, Event, Grant,
-    Granularity, KeyId, Merchant, MerchantId, MerchantRecords, Money, NewClick, NewReversal,
-    NewSale, Retention, ReversalOutcome, Role, SaleOutcome, TopEntry, TopMetric, rank,
+    ApiKey, BucketRange, Campaign, CounterCell, Counts, Dimension, Event, Grant, Granularity,
+    KeyId, Merchant, MerchantId, MerchantRecords, Money, NewClick, NewReversal, NewSale, Retention,
+    Role, TopEntry, TopMetric, rank,
 };
 use crate::privacy::ViewerHash;
-use crate::store::Store;
-use crate::token::ClickId;
+use crate::store::{
+    ClickWrite, Counters, Health, Keys, Ledger, Operator, Registry, ReversalWrite, SaleWrite,
+};
 
 use codec::{
     attribution_text, click_value, corrupt, millis, parse_campaign, parse_counts, parse_event,
-    parse_first_click, parse_order, reply, status_code, ttl_ms,
+    parse_first_click, parse_order, parse_reversal, reply, status_code, ttl_ms,
 };
 use connect::Conn;
 use keys::{
-    REGISTRY_TAG, api_key_id_key, api_key_key, attribution_prefix, campaign_key, click_bucket_key,
-    click_bucket_until, click_shard, counter_key, counter_prefix, day_index_key, dedup_bucket_key,
-    dimension_code, events_key, index_key, joined, merchant_key, order_key, rate_key, shard_tag,
-    top_metric_code, top_prefix,
+    IndexEntry, REGISTRY_TAG, api_key_id_key, api_key_key, attribution_prefix, campaign_key,
+    click_bucket_key, click_bucket_until, click_shard, counter_key, counter_prefix, day_index_key,
+    dedup_bucket_key, dimension_code, events_key, index_key, joined, merchant_key, order_key,
+    rate_key, shard_tag, top_metric_code, top_prefix,
 };
 use scripts::Scripts;
-use shards::INDEXED;
+use shards::{INDEXED, IndexCache};
 
 /// The production store.
 pub struct RedisStore {
@@ -117,9 +123,9 @@ pub struct RedisStore {
     retention: Retention,
     /// The Lua scripts.
     scripts: Scripts,
-    /// Index entries (set key, merchant) this process wrote lately, so a tap
-    /// adds its index entries once an hour, not every time.
-    indexed: Mutex<HashMap<(String, String), Instant>>,
+    /// Index entries this process wrote lately, so a tap adds its index
+    /// entries once an hour, not every time (see [`shards::IndexCache`]).
+    indexed: IndexCache,
     /// Whether writes may go on: no node would evict (see [`eviction`]),
     /// and the task that keeps checking.
     eviction: eviction::Watch,
@@ -134,26 +140,7 @@ impl std::fmt::Debug for RedisStore {
 }
 
 #[async_trait]
-impl Store for RedisStore {
-    fn place_click(
-        &self,
-        merchant_id: &str,
-        viewer: Option<&ViewerHash>,
-        click_id: ClickId,
-    ) -> ClickId {
-        let shards = self.shards(merchant_id);
-        // The viewer picks the shard (so a viewer's dedup entries and rate
-        // counter stay together). The click id's last byte, the shard byte
-        // (0 in a fresh id), records it whatever the merchant's shard count
-        // (0 when unsharded): so a sale finds its click after the count has
-        // changed. The first two bytes, which pick the click's bucket, stay
-        // random.
-        let shard = viewer.map_or(0, |v| u16::from(v[0]) % shards);
-        let mut bytes = *click_id.as_bytes();
-        bytes[15] = shard as u8;
-        ClickId::from_bytes(bytes)
-    }
-
+impl Health for RedisStore {
     async fn check_connectivity(&self) -> Result<()> {
         let _: String = self
             .run(redis::cmd("PING").query_async(&mut self.conn.clone()))
@@ -162,7 +149,10 @@ impl Store for RedisStore {
         // would evict) is not ready either.
         self.writable()
     }
+}
 
+#[async_trait]
+impl Registry for RedisStore {
     async fn put_merchant(&self, merchant: &Merchant) -> Result<()> {
         self.writable()?;
         let key = merchant_key(&merchant.merchant_id);
@@ -239,15 +229,19 @@ impl Store for RedisStore {
             .await?;
         Ok(written == 1)
     }
+}
 
-    async fn record_click(&self, click: &NewClick) -> Result<ClickOutcome> {
+#[async_trait]
+impl Ledger for RedisStore {
+    async fn record_click(&self, click: &NewClick) -> Result<ClickWrite> {
         self.writable()?;
         let record = &click.record;
+        let merchant_id = record.attribution.merchant_id.as_str();
+        let click_id = self.place(merchant_id, record.viewer_hash.as_ref(), record.click_id);
         // Every key of the tap carries the tag of the click's shard (shard 0,
         // the merchant's own tag, unless the merchant is sharded); the index
         // sets name that tag, so reads find it.
-        let merchant_id = record.attribution.merchant_id.as_str();
-        let tag = shard_tag(merchant_id, click_shard(&record.click_id));
+        let tag = shard_tag(merchant_id, click_shard(&click_id));
         let merchant = tag.as_str();
         let now = record.clicked_at;
         let window_ms = click.dedup_window.as_millis().max(1) as i64;
@@ -259,11 +253,7 @@ impl Store for RedisStore {
         invocation
             .key(dedup_bucket_key(merchant, window, field))
             .key(dedup_bucket_key(merchant, window - 1, field))
-            .key(click_bucket_key(
-                merchant,
-                record.expires_at,
-                &record.click_id,
-            ))
+            .key(click_bucket_key(merchant, record.expires_at, &click_id))
             .key(joined(&[
                 &attribution_prefix(merchant),
                 &hex::encode(attribution_id),
@@ -281,14 +271,19 @@ impl Store for RedisStore {
             }
         }
         let viewer = record.viewer_hash.unwrap_or_default();
-        invocation.key(rate_key(merchant, &viewer, now.timestamp().div_euclid(60)));
+        let tap_window = click.tap_window.as_secs().max(1) as i64;
+        invocation.key(rate_key(
+            merchant,
+            &viewer,
+            now.timestamp().div_euclid(tap_window),
+        ));
         invocation.key(events_key(merchant));
         let day = Granularity::Day.bucket_start(now);
         let top = top_prefix(merchant, day);
         for dimension in INDEXED {
             invocation.key(joined(&[&top, dimension_code(dimension), ":c"]));
         }
-        let mut first = record.click_id.as_bytes().to_vec();
+        let mut first = click_id.as_bytes().to_vec();
         first.extend_from_slice(
             joined(&[
                 Digits::new().format(millis(now)),
@@ -315,7 +310,7 @@ impl Store for RedisStore {
         );
         invocation
             .arg(field)
-            .arg(record.click_id.as_bytes().as_slice())
+            .arg(click_id.as_bytes().as_slice())
             .arg(first)
             .arg(click_value(&attribution_id, record))
             .arg(millis(now))
@@ -325,7 +320,7 @@ impl Store for RedisStore {
             .arg(attribution)
             .arg(hour_ttl)
             .arg(day_ttl)
-            .arg(click.taps_per_minute)
+            .arg(click.tap_limit)
             .arg(viewer.as_slice());
         let (events_max_len, events_min_id, events_ttl) = self.event_trim();
         invocation
@@ -335,29 +330,34 @@ impl Store for RedisStore {
         for dimension in INDEXED {
             invocation.arg(record.attribution.id(dimension));
         }
-        invocation.arg(record.click_id.to_hex()).arg(bucket_ttl);
+        invocation
+            .arg(click_id.to_hex())
+            .arg(bucket_ttl)
+            .arg(2 * tap_window * 1000);
 
-        let mut index_keys: Vec<String> = INDEXED
-            .iter()
-            .map(|d| index_key(*d, record.attribution.id(*d)))
-            .collect();
-        index_keys.push(day_index_key(day));
-        index_keys.push(index_key(Dimension::Merchant, merchant_id));
-        self.index(merchant, index_keys).await?;
+        let mut index = Vec::with_capacity(INDEXED.len() + 2);
+        index.extend(
+            INDEXED
+                .iter()
+                .map(|d| IndexEntry::of(*d, record.attribution.id(*d), merchant)),
+        );
+        index.push(IndexEntry::day(day, merchant));
+        index.push(IndexEntry::of(Dimension::Merchant, merchant_id, merchant));
+        self.index(index).await?;
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))
             .await?;
         match reply(value)? {
-            (tag, None) if tag == "new" || tag == "retry" => Ok(ClickOutcome::Recorded),
-            (tag, None) if tag == "limited" => Err(Error::RateLimited),
+            (tag, None) if tag == "new" || tag == "retry" => Ok(ClickWrite::New(click_id)),
+            (tag, None) if tag == "limited" => Ok(ClickWrite::Limited),
             (tag, Some(first)) if tag == "dup" => {
-                Ok(ClickOutcome::Duplicate(parse_first_click(&first)?))
+                Ok(ClickWrite::Repeat(parse_first_click(&first)?))
             }
             _ => Err(corrupt("record_click reply")),
         }
     }
 
-    async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleOutcome> {
+    async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleWrite> {
         self.writable()?;
         let merchant = sale.merchant_id.as_str();
         let expires_at = sale.click_expires_at;
@@ -427,65 +427,24 @@ impl Store for RedisStore {
                     .arg(clicked_ms.unwrap_or_default());
             }
         }
-        self.index(merchant, vec![day_index_key(day)]).await?;
+        self.index(vec![IndexEntry::day(day, merchant)]).await?;
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))
             .await?;
         match reply(value)? {
-            (tag, Some(order)) if tag == "new" => Ok(SaleOutcome {
-                sale: parse_order(merchant, &order)?,
-                replayed: false,
-            }),
-            (tag, Some(order)) if tag == "replay" => {
-                let first = parse_order(merchant, &order)?;
-                if first.click_id != sale.click_id || first.amount != sale.amount {
-                    return Err(Error::OrderConflict("order_id"));
-                }
-                Ok(SaleOutcome {
-                    sale: first,
-                    replayed: true,
-                })
+            (tag, Some(order)) if tag == "new" => {
+                Ok(SaleWrite::New(parse_order(merchant, &order)?))
             }
-            (tag, None) if tag == "expired" => Err(Error::TokenExpired),
-            (tag, None) if tag == "no_click" => Err(Error::ClickNotFound),
+            (tag, Some(order)) if tag == "existing" => {
+                Ok(SaleWrite::Existing(parse_order(merchant, &order)?))
+            }
+            (tag, None) if tag == "expired" => Ok(SaleWrite::Expired),
+            (tag, None) if tag == "no_click" => Ok(SaleWrite::NoClick),
             _ => Err(corrupt("confirm_sale reply")),
         }
     }
 
-    async fn read_counters(
-        &self,
-        dimension: Dimension,
-        id: &str,
-        range: BucketRange,
-        merchant: Option<&str>,
-    ) -> Result<Vec<Counts>> {
-        // The shard tags that counted for the id: index members are tags.
-        let tags: Vec<String> = match (dimension, merchant) {
-            (_, Some(only)) => self.tags(only).await?,
-            (Dimension::Merchant, None) => self.tags(id).await?,
-            (_, None) => {
-                self.run(self.conn.clone().smembers(index_key(dimension, id)))
-                    .await?
-            }
-        };
-        let starts: Vec<i64> = range.starts().collect();
-        let mut buckets = vec![Counts::default(); starts.len()];
-        // One pipeline per tag: a tag's keys share a slot on a cluster.
-        for tag in &tags {
-            let mut pipe = redis::pipe();
-            for start in &starts {
-                pipe.hgetall(counter_key(tag, range.granularity, *start, dimension, id));
-            }
-            let cells: Vec<HashMap<String, i64>> =
-                self.run(pipe.query_async(&mut self.conn.clone())).await?;
-            for (bucket, cell) in buckets.iter_mut().zip(cells) {
-                bucket.add(&parse_counts(cell));
-            }
-        }
-        Ok(buckets)
-    }
-
-    async fn reverse_sale(&self, reversal: &NewReversal) -> Result<ReversalOutcome> {
+    async fn reverse_sale(&self, reversal: &NewReversal) -> Result<ReversalWrite> {
         self.writable()?;
         let merchant = reversal.merchant_id.as_str();
         let now = reversal.now;
@@ -523,48 +482,70 @@ impl Store for RedisStore {
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))
             .await?;
-        let money = |amount: &str| -> Result<Money> {
+        let money = |currency: &str, amount: &[u8]| -> Result<Money> {
             Ok(Money {
-                currency: reversal.amount.currency.clone(),
-                amount_minor: amount.parse().map_err(|_| corrupt("reversal"))?,
+                currency: currency.to_owned(),
+                amount_minor: std::str::from_utf8(amount)
+                    .ok()
+                    .and_then(|a| a.parse().ok())
+                    .ok_or_else(|| corrupt("reversal"))?,
             })
         };
+        // What is left, and what remains, are in the sale's currency: the
+        // reversal's, once the script has found them the same.
+        let currency = reversal.amount.currency.as_str();
         match reply(value)? {
-            (tag, Some(remaining)) if tag == "new" => Ok(ReversalOutcome {
-                remaining: money(
-                    std::str::from_utf8(&remaining).map_err(|_| corrupt("reversal"))?,
-                )?,
-                replayed: false,
+            (tag, Some(remaining)) if tag == "new" => Ok(ReversalWrite::New {
+                remaining: money(currency, &remaining)?,
             }),
-            (tag, Some(first)) if tag == "replay" => {
-                let text = String::from_utf8(first).map_err(|_| corrupt("reversal"))?;
-                let parts: Vec<&str> = text.split(' ').collect();
-                let [order_id, amount, currency, remaining] = parts.as_slice() else {
-                    return Err(corrupt("reversal"));
-                };
-                let same = reversal.order_id == *order_id
-                    && *currency == reversal.amount.currency
-                    && amount.parse::<i64>().ok() == Some(reversal.amount.amount_minor);
-                if !same {
-                    return Err(Error::OrderConflict("reversal_id"));
-                }
-                Ok(ReversalOutcome {
-                    remaining: money(remaining)?,
-                    replayed: true,
-                })
+            (tag, Some(first)) if tag == "existing" => {
+                Ok(ReversalWrite::Existing(parse_reversal(&first)?))
             }
-            (tag, None) if tag == "no_order" => Err(Error::OrderNotFound),
-            (tag, Some(currency)) if tag == "currency" => Err(Error::ReversalExceedsSale(format!(
-                "the sale is in {}",
-                String::from_utf8_lossy(&currency)
-            ))),
-            (tag, Some(left)) if tag == "exceeds" => Err(Error::ReversalExceedsSale(format!(
-                "{} {} is left of the sale",
-                String::from_utf8_lossy(&left),
-                reversal.amount.currency
-            ))),
+            (tag, None) if tag == "no_order" => Ok(ReversalWrite::NoOrder),
+            (tag, Some(sale_currency)) if tag == "currency" => Ok(ReversalWrite::CurrencyDiffers {
+                sale_currency: String::from_utf8(sale_currency).map_err(|_| corrupt("reversal"))?,
+            }),
+            (tag, Some(left)) if tag == "exceeds" => Ok(ReversalWrite::Exceeds {
+                left: money(currency, &left)?,
+            }),
             _ => Err(corrupt("reverse_sale reply")),
         }
+    }
+}
+
+#[async_trait]
+impl Counters for RedisStore {
+    async fn read_counters(
+        &self,
+        dimension: Dimension,
+        id: &str,
+        range: BucketRange,
+        merchant: Option<&str>,
+    ) -> Result<Vec<Counts>> {
+        // The shard tags that counted for the id: index members are tags.
+        let tags: Vec<String> = match (dimension, merchant) {
+            (_, Some(only)) => self.tags(only).await?,
+            (Dimension::Merchant, None) => self.tags(id).await?,
+            (_, None) => {
+                self.run(self.conn.clone().smembers(index_key(dimension, id)))
+                    .await?
+            }
+        };
+        let starts: Vec<i64> = range.starts().collect();
+        let mut buckets = vec![Counts::default(); starts.len()];
+        // One pipeline per tag: a tag's keys share a slot on a cluster.
+        for tag in &tags {
+            let mut pipe = redis::pipe();
+            for start in &starts {
+                pipe.hgetall(counter_key(tag, range.granularity, *start, dimension, id));
+            }
+            let cells: Vec<HashMap<String, i64>> =
+                self.run(pipe.query_async(&mut self.conn.clone())).await?;
+            for (bucket, cell) in buckets.iter_mut().zip(cells) {
+                bucket.add(&parse_counts(cell));
+            }
+        }
+        Ok(buckets)
     }
 
     async fn list_top(
@@ -637,7 +618,10 @@ impl Store for RedisStore {
         events.truncate(count);
         Ok(events)
     }
+}
 
+#[async_trait]
+impl Keys for RedisStore {
     async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()> {
         self.writable()?;
         let hash_key = api_key_key(&key.sha256);
@@ -691,7 +675,10 @@ impl Store for RedisStore {
             .await?;
         Ok(true)
     }
+}
 
+#[async_trait]
+impl Operator for RedisStore {
     async fn erase_viewer(&self, viewer: &ViewerHash) -> Result<u64> {
         self.erase_viewer_by_scan(viewer).await
     }

@@ -1,22 +1,39 @@
 //! Shards and the index: how many shards a merchant spreads its taps over,
-//! the tags that may hold its data, and the index sets (written through a
-//! short cache) that let reads across merchants find them.
+//! where a new click is placed, the tags that may hold a merchant's data,
+//! and the index sets (written through a short cache) that let reads across
+//! merchants find them.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use moka::future::Cache;
 use redis::AsyncCommands;
 
 use crate::error::Result;
 use crate::model::Dimension;
+use crate::privacy::ViewerHash;
+use crate::token::ClickId;
 
 use super::RedisStore;
-use super::keys::{index_key, shard_tag};
+use super::keys::{IndexEntry, index_key, shard_tag};
 
 /// How long an index entry ("merchant M counted for creator X") is trusted
 /// by this process before it is written again (refreshing its TTL).
 const INDEX_REFRESH: Duration = Duration::from_secs(3600);
-/// Entries the index cache holds before it starts over.
-const INDEX_CACHE_MAX: usize = 100_000;
+/// Entries the index cache holds at most (the least used go first).
+const INDEX_CACHE_MAX: u64 = 100_000;
+
+/// The index entries this process wrote lately (`<set> <member>`, see
+/// [`IndexEntry`]), each for [`INDEX_REFRESH`]: a tap adds its entries
+/// once an hour, not every time.
+pub(super) type IndexCache = Cache<String, ()>;
+
+/// An empty index cache.
+pub(super) fn index_cache() -> IndexCache {
+    Cache::builder()
+        .max_capacity(INDEX_CACHE_MAX)
+        .time_to_live(INDEX_REFRESH)
+        .build()
+}
 
 /// The dimensions read through the merchant index (merchant counters are
 /// found by their own tag).
@@ -35,6 +52,25 @@ impl RedisStore {
             .copied()
             .unwrap_or(1)
             .max(1)
+    }
+
+    /// Where a new click lives: `click_id` with the viewer's shard in its
+    /// last byte. The viewer picks the shard (so a viewer's dedup entries
+    /// and rate counter stay together). The shard byte (0 in a fresh id)
+    /// records it whatever the merchant's shard count (0 when unsharded):
+    /// so a sale finds its click after the count has changed. The first two
+    /// bytes, which pick the click's bucket, stay as they are.
+    pub(super) fn place(
+        &self,
+        merchant: &str,
+        viewer: Option<&ViewerHash>,
+        click_id: ClickId,
+    ) -> ClickId {
+        let shards = self.shards(merchant);
+        let shard = viewer.map_or(0, |v| u16::from(v[0]) % shards);
+        let mut bytes = *click_id.as_bytes();
+        bytes[15] = shard as u8;
+        ClickId::from_bytes(bytes)
     }
 
     /// The hash tags of every shard of `merchant` that may hold its data,
@@ -60,42 +96,41 @@ impl RedisStore {
         Ok(tags)
     }
 
-    /// Adds `merchant` to each index set in `keys` that this process has not
-    /// written lately (refreshing its TTL). The index sets live under other
-    /// hash tags than the merchant's, so they cannot be in a script; they are
-    /// written ahead of it, so a failure can leave an extra entry but never a
-    /// counted click or sale that reads cannot find. A tap or sale costs a
-    /// second round trip only the first time in an hour that this process
-    /// sees a (set, merchant).
-    pub(super) async fn index(&self, merchant: &str, keys: Vec<String>) -> Result<()> {
-        let due: Vec<String> = {
-            let mut indexed = self.indexed.lock().unwrap_or_else(|p| p.into_inner());
-            if indexed.len() > INDEX_CACHE_MAX {
-                indexed.clear();
+    /// Writes each index entry that this process has not written lately
+    /// (adding the member, refreshing the set's TTL). The index sets live
+    /// under other hash tags than the merchant's, so they cannot be in a
+    /// script; they are written ahead of it, so a failure can leave an extra
+    /// entry but never a counted click or sale that reads cannot find. A tap
+    /// or sale costs a second round trip only the first time in an hour
+    /// that this process sees an entry.
+    pub(super) async fn index(&self, entries: Vec<IndexEntry>) -> Result<()> {
+        let mut due = Vec::new();
+        for entry in entries {
+            // A look-up that allocates nothing; on a miss, an insert that
+            // only one of concurrent taps makes (`or_insert_with` runs one
+            // initializer a key; `or_insert` would let each insert): that
+            // one writes the entry.
+            if self.indexed.contains_key(entry.as_str()) {
+                continue;
             }
-            let now = Instant::now();
-            keys.into_iter()
-                .filter(|key| {
-                    let entry = (key.clone(), merchant.to_owned());
-                    let fresh = indexed
-                        .get(&entry)
-                        .is_some_and(|at| now.duration_since(*at) < INDEX_REFRESH);
-                    if !fresh {
-                        indexed.insert(entry, now);
-                    }
-                    !fresh
-                })
-                .collect()
-        };
+            let inserted = self
+                .indexed
+                .entry_by_ref(entry.as_str())
+                .or_insert_with(async {})
+                .await;
+            if inserted.is_fresh() {
+                due.push(entry);
+            }
+        }
         if due.is_empty() {
             return Ok(());
         }
         // One small pipeline per set: each set is its own slot on a cluster.
         let mut written = Ok(());
-        for key in &due {
+        for entry in &due {
             let mut pipe = redis::pipe();
-            pipe.sadd(key, merchant).ignore();
-            pipe.expire(key, self.retention.daily.as_secs() as i64)
+            pipe.sadd(entry.set(), entry.member()).ignore();
+            pipe.expire(entry.set(), self.retention.daily.as_secs() as i64)
                 .ignore();
             written = self
                 .run(pipe.query_async::<()>(&mut self.conn.clone()))
@@ -105,9 +140,8 @@ impl RedisStore {
             }
         }
         if written.is_err() {
-            let mut indexed = self.indexed.lock().unwrap_or_else(|p| p.into_inner());
-            for key in due {
-                indexed.remove(&(key, merchant.to_owned()));
+            for entry in &due {
+                self.indexed.invalidate(entry.as_str()).await;
             }
         }
         written

@@ -1,0 +1,78 @@
+//! What a store found when it wrote. A write is one atomic step (one lock
+//! section, one Lua script) that either writes or reports why it did not;
+//! the store never decides what that means to a caller. The domain turns
+//! these into answers and contract errors with rules from `policy`
+//! (`ORDER_CONFLICT`, `TOKEN_EXPIRED`, `REVERSAL_EXCEEDS_SALE`, ...).
+
+use crate::model::{FirstClick, Money, SaleRecord};
+use crate::token::ClickId;
+
+/// What recording a tap found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClickWrite {
+    /// A new click, stored and counted (a tap and a click), under this id:
+    /// the id given, with the shard the store placed it on. Also the answer
+    /// when this very tap (the same click id) is recorded again after its
+    /// reply was lost: it is counted once.
+    New(ClickId),
+    /// A repeat tap inside the dedup window, counted as a repeat tap only:
+    /// the first click of the run, whose token the repeat gets again.
+    Repeat(FirstClick),
+    /// The viewer is over the tap limit it was given for this window:
+    /// nothing recorded but the tap towards the limit.
+    Limited,
+}
+
+/// What confirming a sale found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaleWrite {
+    /// The order was new: the sale is stored and counted.
+    New(SaleRecord),
+    /// The order id was taken: the sale first stored under it, nothing
+    /// written. Whether this is a replay or a conflict is for the caller.
+    Existing(SaleRecord),
+    /// No click record under that id for that merchant (never made, another
+    /// merchant's, or past its retention): nothing written.
+    NoClick,
+    /// The order id was free but the sale was marked as allowed to replay
+    /// only (`NewSale::token_expired`): nothing written.
+    Expired,
+}
+
+/// A stored reversal, as first recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReversalRecord {
+    /// The order it refunded.
+    pub order_id: String,
+    /// The amount it refunded.
+    pub amount: Money,
+    /// What was left of the sale after it.
+    pub remaining: Money,
+}
+
+/// What recording a refund found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReversalWrite {
+    /// The reversal id was new: the refund is stored and counted.
+    New {
+        /// What is left of the sale after it.
+        remaining: Money,
+    },
+    /// The reversal id was taken: the reversal first stored under it,
+    /// nothing written. Whether this is a replay or a conflict is for the
+    /// caller.
+    Existing(ReversalRecord),
+    /// No stored sale under that order id (never confirmed, or past its
+    /// retention): nothing written.
+    NoOrder,
+    /// The sale is in another currency than the refund: nothing written.
+    CurrencyDiffers {
+        /// The sale's currency.
+        sale_currency: String,
+    },
+    /// The refund is more than what is left of the sale: nothing written.
+    Exceeds {
+        /// What is left of the sale, in its currency.
+        left: Money,
+    },
+}
