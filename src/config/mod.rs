@@ -34,6 +34,11 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 /// Default address of the HTTP/JSON API; `http_listen = "off"` turns it off.
 pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8080";
 
+/// The largest request message accepted: every request of the contract is
+/// far smaller (ids of 128 bytes, URLs of 2048); bigger is OUT_OF_RANGE.
+/// Not a setting: a limit of the contract, passed down to both transports.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
 /// A configuration problem, one line, naming the setting.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
