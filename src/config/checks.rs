@@ -1,7 +1,8 @@
 //! One function a setting or table: each turns what the file says into the
 //! value [`super::Config`] holds, or a [`ConfigError`] naming the setting.
-//! Settings that cannot be 0 go through a `NonZero` type; bounds on
-//! durations are said in seconds, as the keys are, and in words.
+//! Settings that cannot be 0 go through a `NonZero` type; the bounds of
+//! the dedup window and the clock skew are said in seconds, as their keys
+//! are, and in words (humantime).
 
 use std::collections::HashMap;
 use std::num::{NonZeroU32, NonZeroU64};
