@@ -107,9 +107,9 @@ struct Limits {
     connections: ConnectionLimits,
 }
 
-/// The largest request message accepted: every request of the contract is
-/// far smaller (ids of 128 bytes, URLs of 2048); bigger is OUT_OF_RANGE.
-pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// The request size limit lives with the other limits in config; it stays
+/// nameable here, where tests have found it.
+pub use crate::config::MAX_REQUEST_BYTES;
 /// HTTP/2 pings on idle connections, to find dead peers behind load balancers.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
 /// How long a ping may go unanswered before the connection is closed.

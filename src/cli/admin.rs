@@ -1,0 +1,313 @@
+//! `admin`: the operator commands over gRPC (AdminService), for merchants,
+//! campaigns and their review, and API keys; they need an admin key.
+
+use clap::{Subcommand, ValueEnum};
+
+use super::client::{ClientArgs, answer, authorized, channel};
+use super::table;
+use crate::proto;
+
+/// `cartclick admin`: the server and key, and what to manage.
+#[derive(Debug, clap::Args)]
+pub struct AdminArgs {
+    /// Server and key (an admin key).
+    #[command(flatten)]
+    client: ClientArgs,
+    /// What to manage.
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+/// What `cartclick admin` manages.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Merchants: webshops and their registered domains.
+    Merchant {
+        /// put or get.
+        #[command(subcommand)]
+        command: MerchantCommand,
+    },
+    /// Campaigns and their review.
+    Campaign {
+        /// put, get or review.
+        #[command(subcommand)]
+        command: CampaignCommand,
+    },
+    /// API keys.
+    Key {
+        /// create or revoke.
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+/// `cartclick admin merchant …`
+#[derive(Debug, Subcommand)]
+pub enum MerchantCommand {
+    /// Create or replace a merchant.
+    Put {
+        /// The merchant's id.
+        #[arg(long)]
+        id: String,
+        /// Name shown on dashboards.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// A registered domain (repeat for more); subdomains are allowed too.
+        #[arg(long = "domain", required = true)]
+        domains: Vec<String>,
+        /// The query parameter that carries the token [default: cc].
+        #[arg(long, default_value = "")]
+        token_param: String,
+    },
+    /// Show a merchant.
+    Get {
+        /// The merchant's id.
+        #[arg(long)]
+        id: String,
+    },
+}
+
+/// `cartclick admin campaign …`
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// Create or update a campaign (new or changed campaigns wait for review).
+    Put {
+        /// The campaign's id.
+        #[arg(long)]
+        id: String,
+        /// The merchant that pays for it.
+        #[arg(long)]
+        merchant: String,
+        /// The product category.
+        #[arg(long)]
+        category: String,
+        /// Attribution window in hours, 1 to 720 [default: 168, 7 days].
+        #[arg(long)]
+        window_hours: Option<u32>,
+        /// A product in the campaign (repeat for more); none means any.
+        #[arg(long = "product")]
+        products: Vec<String>,
+    },
+    /// Show a campaign and its review status.
+    Get {
+        /// The campaign's id.
+        #[arg(long)]
+        id: String,
+    },
+    /// Approve, reject or pause a campaign.
+    Review {
+        /// The campaign's id.
+        #[arg(long)]
+        id: String,
+        /// The decision.
+        #[arg(long, value_enum)]
+        decision: DecisionArg,
+        /// Why: kept with the campaign.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+/// `cartclick admin key …`
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key; its secret is printed once.
+    Create {
+        /// The key's role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The merchant a merchant key acts for.
+        #[arg(long)]
+        merchant: Option<String>,
+        /// Who holds the key.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke an API key.
+    Revoke {
+        /// The key's id.
+        #[arg(long)]
+        id: String,
+    },
+}
+
+/// A review decision on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DecisionArg {
+    /// The campaign may issue tokens.
+    Approve,
+    /// The campaign may not issue tokens.
+    Reject,
+    /// The campaign stops issuing tokens until approved again.
+    Pause,
+}
+
+/// A key role on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// Feed services.
+    Feed,
+    /// A merchant's shop (needs --merchant).
+    Merchant,
+    /// Dashboards.
+    Dashboard,
+    /// Operators.
+    Admin,
+}
+
+/// A merchant as `name value` lines.
+fn print_merchant(merchant: Option<proto::Merchant>) {
+    let merchant = merchant.unwrap_or_default();
+    table::print(table::fields([
+        ("merchant_id", merchant.merchant_id),
+        ("display_name", merchant.display_name),
+        ("allowed_domains", merchant.allowed_domains.join(", ")),
+        ("token_param", merchant.token_param),
+    ]));
+}
+
+/// A campaign and its review as `name value` lines.
+fn print_campaign(campaign: Option<proto::Campaign>) {
+    let campaign = campaign.unwrap_or_default();
+    let window = campaign.attribution_window.map_or(0, |d| d.seconds / 3600);
+    let products = if campaign.product_ids.is_empty() {
+        "(any)".to_owned()
+    } else {
+        campaign.product_ids.join(", ")
+    };
+    let status = campaign.status().as_str_name();
+    table::print(table::fields([
+        ("campaign_id", campaign.campaign_id),
+        ("merchant_id", campaign.merchant_id),
+        ("category", campaign.category),
+        ("attribution_window", format!("{window} hours")),
+        ("product_ids", products),
+        (
+            "status",
+            status.trim_start_matches("CAMPAIGN_STATUS_").to_owned(),
+        ),
+        ("review_reason", campaign.review_reason),
+    ]));
+}
+
+/// Runs one admin command and prints what the server answered.
+pub(super) async fn admin(args: AdminArgs) -> Result<(), String> {
+    let AdminArgs { client, command } = args;
+    let mut rpc = proto::admin_service_client::AdminServiceClient::new(channel(&client).await?);
+    match command {
+        AdminCommand::Merchant {
+            command:
+                MerchantCommand::Put {
+                    id,
+                    name,
+                    domains,
+                    token_param,
+                },
+        } => {
+            let merchant = proto::Merchant {
+                merchant_id: id,
+                display_name: name,
+                allowed_domains: domains,
+                token_param,
+            };
+            let request = proto::PutMerchantRequest {
+                merchant: Some(merchant),
+            };
+            print_merchant(answer(rpc.put_merchant(authorized(&client, request)?).await)?.merchant);
+        }
+        AdminCommand::Merchant {
+            command: MerchantCommand::Get { id },
+        } => {
+            let request = proto::GetMerchantRequest { merchant_id: id };
+            print_merchant(answer(rpc.get_merchant(authorized(&client, request)?).await)?.merchant);
+        }
+        AdminCommand::Campaign {
+            command:
+                CampaignCommand::Put {
+                    id,
+                    merchant,
+                    category,
+                    window_hours,
+                    products,
+                },
+        } => {
+            let campaign = proto::Campaign {
+                campaign_id: id,
+                merchant_id: merchant,
+                category,
+                attribution_window: window_hours.map(|hours| prost_types::Duration {
+                    seconds: i64::from(hours) * 3600,
+                    nanos: 0,
+                }),
+                product_ids: products,
+                ..proto::Campaign::default()
+            };
+            let request = proto::PutCampaignRequest {
+                campaign: Some(campaign),
+            };
+            print_campaign(answer(rpc.put_campaign(authorized(&client, request)?).await)?.campaign);
+        }
+        AdminCommand::Campaign {
+            command: CampaignCommand::Get { id },
+        } => {
+            let request = proto::GetCampaignRequest { campaign_id: id };
+            print_campaign(answer(rpc.get_campaign(authorized(&client, request)?).await)?.campaign);
+        }
+        AdminCommand::Campaign {
+            command:
+                CampaignCommand::Review {
+                    id,
+                    decision,
+                    reason,
+                },
+        } => {
+            let decision = match decision {
+                DecisionArg::Approve => proto::ReviewDecision::Approve,
+                DecisionArg::Reject => proto::ReviewDecision::Reject,
+                DecisionArg::Pause => proto::ReviewDecision::Pause,
+            };
+            let request = proto::ReviewCampaignRequest {
+                campaign_id: id,
+                decision: decision.into(),
+                reason,
+            };
+            print_campaign(
+                answer(rpc.review_campaign(authorized(&client, request)?).await)?.campaign,
+            );
+        }
+        AdminCommand::Key {
+            command:
+                KeyCommand::Create {
+                    role,
+                    merchant,
+                    label,
+                },
+        } => {
+            let role = match role {
+                RoleArg::Feed => proto::Role::Feed,
+                RoleArg::Merchant => proto::Role::Merchant,
+                RoleArg::Dashboard => proto::Role::Dashboard,
+                RoleArg::Admin => proto::Role::Admin,
+            };
+            let request = proto::CreateApiKeyRequest {
+                role: role.into(),
+                merchant_id: merchant.unwrap_or_default(),
+                label,
+            };
+            let key = answer(rpc.create_api_key(authorized(&client, request)?).await)?;
+            table::print(table::fields([
+                ("key_id", key.key_id),
+                ("secret", key.secret),
+            ]));
+            eprintln!("the secret is shown once: store it now");
+        }
+        AdminCommand::Key {
+            command: KeyCommand::Revoke { id },
+        } => {
+            let request = proto::RevokeApiKeyRequest { key_id: id.clone() };
+            answer(rpc.revoke_api_key(authorized(&client, request)?).await)?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! `serve`: runs the service until SIGTERM or Ctrl-C; with `--dev`, first
+//! seeds a demo merchant, an approved campaign and a key for every role on
+//! the memory store, and prints how to try them.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::auth::secret_sha256;
+use crate::config::{Config, ServeArgs, StoreUrl};
+use crate::domain::CampaignSpec;
+use crate::model::{
+    ApiKey, CampaignId, DEFAULT_ATTRIBUTION_WINDOW, Grant, KeyId, Merchant, MerchantId,
+    ReviewDecision, Role,
+};
+use crate::startup::Application;
+
+/// `cartclick serve`: where and how to run.
+#[derive(Debug, clap::Args)]
+pub struct ServeCommand {
+    /// Where and how to run.
+    #[command(flatten)]
+    args: ServeArgs,
+    /// Quick start: seed a demo merchant, an approved demo campaign and
+    /// API keys for every role, and print them (memory store only).
+    #[arg(long)]
+    dev: bool,
+}
+
+/// Builds the server from the config (and the demo, with `--dev`) and
+/// serves until a shutdown signal.
+pub(super) async fn serve(command: ServeCommand) -> Result<(), String> {
+    let ServeCommand { args, dev } = command;
+    let shutdown = shutdown_signal()?;
+    let mut config = Config::load(&args).map_err(|e| e.to_string())?;
+    let mut printed = None;
+    if dev {
+        if config.store != StoreUrl::Memory {
+            return Err("--dev runs on the memory store only; drop --store".into());
+        }
+        let (keys, text) = dev_keys();
+        config.api_keys.extend(keys);
+        printed = Some(text);
+    }
+    let app = Application::build(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(keys) = printed {
+        seed_demo(&app).await?;
+        println!(
+            "{}",
+            dev_banner(&app.local_addr().to_string(), app.http_addr(), &keys)
+        );
+    }
+    app.run_until_stopped(shutdown)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The demo merchant of `serve --dev`.
+const DEMO_MERCHANT: &str = "demo-shop";
+/// The demo merchant's approved campaign.
+const DEMO_CAMPAIGN: &str = "demo-campaign";
+/// The demo merchant's registered domain.
+const DEMO_DOMAIN: &str = "shop.example";
+
+/// Fresh random keys, one per role, and how to print them.
+fn dev_keys() -> (Vec<ApiKey>, Vec<(Role, String)>) {
+    let roles = [Role::Feed, Role::Merchant, Role::Dashboard, Role::Admin];
+    let mut keys = Vec::new();
+    let mut secrets = Vec::new();
+    for role in roles {
+        let secret = format!(
+            "dev-{}-{}",
+            role.as_str(),
+            URL_SAFE_NO_PAD.encode(rand::random::<[u8; 18]>())
+        );
+        keys.push(ApiKey {
+            id: KeyId::stored(format!("dev-{}", role.as_str())),
+            grant: match role {
+                Role::Merchant => Grant::Merchant(MerchantId::stored(DEMO_MERCHANT)),
+                Role::Feed => Grant::Feed,
+                Role::Dashboard => Grant::Dashboard,
+                Role::Admin => Grant::Admin,
+            },
+            sha256: secret_sha256(&secret),
+        });
+        secrets.push((role, secret));
+    }
+    (keys, secrets)
+}
+
+/// Registers the demo merchant and its campaign, approved.
+async fn seed_demo(app: &Application) -> Result<(), String> {
+    let domain = app.domain();
+    domain
+        .put_merchant(Merchant {
+            merchant_id: MerchantId::stored(DEMO_MERCHANT),
+            display_name: "Demo Shop".into(),
+            allowed_domains: vec![DEMO_DOMAIN.into()],
+            token_param: crate::model::DEFAULT_TOKEN_PARAM.into(),
+        })
+        .await
+        .map_err(|e| format!("seeding the demo merchant: {e}"))?;
+    domain
+        .put_campaign(CampaignSpec {
+            campaign_id: CampaignId::stored(DEMO_CAMPAIGN),
+            merchant_id: MerchantId::stored(DEMO_MERCHANT),
+            category: "apparel".into(),
+            attribution_window: DEFAULT_ATTRIBUTION_WINDOW,
+            product_ids: Vec::new(),
+        })
+        .await
+        .map_err(|e| format!("seeding the demo campaign: {e}"))?;
+    domain
+        .review_campaign(
+            &CampaignId::stored(DEMO_CAMPAIGN),
+            ReviewDecision::Approve,
+            "demo".into(),
+        )
+        .await
+        .map_err(|e| format!("approving the demo campaign: {e}"))?;
+    Ok(())
+}
+
+/// What `--dev` prints: the demo, its keys and commands to try them with.
+fn dev_banner(addr: &str, http: Option<std::net::SocketAddr>, keys: &[(Role, String)]) -> String {
+    let key = |role: Role| {
+        keys.iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, secret)| secret.as_str())
+            .unwrap_or_default()
+    };
+    format!(
+        "cartclick dev server on {addr} (memory store: nothing is kept after exit)\n\
+         demo merchant {DEMO_MERCHANT} (https://{DEMO_DOMAIN}), approved campaign {DEMO_CAMPAIGN}\n\
+         api keys (valid until this process exits):\n  \
+           feed      {feed}\n  merchant  {merchant}   (for {DEMO_MERCHANT})\n  \
+           dashboard {dashboard}\n  admin     {admin}\n\
+         try it, in another terminal:\n  \
+           cartclick issue --server http://{addr} --api-key {feed} --campaign {DEMO_CAMPAIGN} --product sku-1 --video vid-1 --creator cr-1 --viewer viewer-1 --landing-url https://{DEMO_DOMAIN}/p/sku-1\n  \
+           cartclick confirm --server http://{addr} --api-key {merchant} --token <token> --order order-1 --amount-minor 12500 --currency DKK\n  \
+           cartclick counters --server http://{addr} --api-key {dashboard} --dimension campaign --id {DEMO_CAMPAIGN}{http}",
+        http = match http {
+            Some(http) => format!(
+                "\nthe shop's side over HTTP/JSON on {http}:\n  \
+                 curl -s http://{http}/v1/sales:confirm -H 'authorization: Bearer {merchant}' \
+                 -d '{{\"token\": \"<token>\", \"orderId\": \"order-2\", \"amount\": {{\"currencyCode\": \"DKK\", \"amountMinor\": \"12500\"}}}}'",
+                merchant = key(Role::Merchant),
+            ),
+            None => String::new(),
+        },
+        feed = key(Role::Feed),
+        merchant = key(Role::Merchant),
+        dashboard = key(Role::Dashboard),
+        admin = key(Role::Admin),
+    )
+}
+
+/// A future that completes on SIGTERM or Ctrl-C. The handlers are installed
+/// here, before the server starts, not when the future is first polled: a
+/// signal that arrives while the server is still starting must not kill the
+/// process outright.
+pub fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send, String> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())
+            .map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+        let mut interrupt = signal(SignalKind::interrupt())
+            .map_err(|e| format!("cannot listen for SIGINT: {e}"))?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => tracing::info!("SIGTERM received"),
+                _ = interrupt.recv() => tracing::info!("SIGINT received"),
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
+    }
+}
