@@ -32,7 +32,7 @@
 
 #![forbid(unsafe_code)]
 
-pub mod api;
+pub(crate) mod api;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -40,18 +40,21 @@ pub(crate) mod codec;
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod loadgen;
+pub(crate) mod loadgen;
 pub mod model;
 pub mod policy;
 pub mod privacy;
-pub mod reconcile;
-pub mod registry;
-pub mod rpc_layer;
+pub(crate) mod reconcile;
+pub(crate) mod registry;
+pub(crate) mod rpc_layer;
 pub(crate) mod serve;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod token;
+
+pub use api::http::OPENAPI;
+pub use reconcile::ReconcileReport;
 
 /// The generated protobuf types, clients and servers of `cartclick.v1`.
 pub mod proto {

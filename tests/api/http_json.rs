@@ -590,7 +590,7 @@ async fn the_openapi_document_is_served_and_names_every_route() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.unwrap();
-    assert_eq!(text, cartclick::api::http::OPENAPI);
+    assert_eq!(text, cartclick::OPENAPI);
     for path in [
         "/v1/sales:confirm",
         "/v1/sales:reverse",

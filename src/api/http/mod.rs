@@ -36,7 +36,6 @@ use std::sync::Arc;
 
 use prost_reflect::DescriptorPool;
 
-pub use error::http_status;
 pub use routes::OPENAPI;
 
 use crate::api::counter::CounterApi;
