@@ -21,7 +21,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
 use crate::model::{ApiKey, Grant, KeyId, MerchantId, Role};
-use crate::store::Store;
+use crate::store::Keys;
 
 /// Who is calling: the key that authenticated the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +103,7 @@ pub struct Authenticator {
     /// Bootstrap keys by the SHA-256 of their secret.
     by_hash: HashMap<[u8; 32], Caller>,
     /// Where CreateApiKey keeps keys; `None` knows bootstrap keys only.
-    store: Option<Arc<dyn Store>>,
+    store: Option<Arc<dyn Keys>>,
     /// Recent store lookups by secret hash (misses included), each for
     /// [`KEY_CACHE_TTL`]. Concurrent misses of one secret share a single
     /// store lookup: when a busy key's entry expires, its calls wait for
@@ -164,7 +164,7 @@ impl Authenticator {
     }
 
     /// An authenticator that also knows the keys stored in `store`.
-    pub fn with_store(keys: &[ApiKey], store: Arc<dyn Store>) -> Self {
+    pub fn with_store(keys: &[ApiKey], store: Arc<dyn Keys>) -> Self {
         Authenticator {
             store: Some(store),
             ..Authenticator::new(keys)

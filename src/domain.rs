@@ -389,7 +389,7 @@ impl Cartclick {
         Ok(Some(own.clone()))
     }
 
-    /// Recounts a merchant's UTC day from its raw records (see [`crate::reconcile`]).
+    /// Recounts a merchant's UTC day from its raw records (see `reconcile`).
     pub async fn reconcile(
         &self,
         merchant_id: &MerchantId,

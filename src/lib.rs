@@ -2,33 +2,45 @@
 //!
 //! A feed service calls `IssueToken` when a viewer taps a cart; the merchant's
 //! shop calls `ConfirmSale` with the token; dashboards read the counters.
-//! The modules, each owning one concern:
+//! The modules, each owning one concern (a folder when a concern has seams
+//! of its own). The public ones are what the binary, the tests and the
+//! benches use; the rest are crate-private.
 //!
-//! - [`proto`]: the generated contract (`proto/cartclick/v1`).
-//! - [`config`]: file + env + flags into one validated [`config::Config`].
-//! - [`token`]: the token format and key ring; pure sign and verify.
-//! - [`policy`]: the platform's rules (review, categories, age, landing
-//!   domains, ids and money); pure.
+//! Pure, no I/O:
+//! - [`model`]: the domain's plain types, validated id newtypes
+//!   ([`model::MerchantId`], ...) and API keys with their [`model::Grant`].
+//! - [`policy`]: every platform rule, one file a seam: ids, money, domains,
+//!   landing and redirect URLs, categories, campaigns and review, windows,
+//!   top lists, sales sent again, and which merchant's data a key reaches.
+//! - [`token`]: the token format, click ids, the key ring, sign and verify.
 //! - [`privacy`]: keyed hashing of viewer ids.
-//! - [`model`]: the domain's plain types.
-//! - [`domain`]: the operations (a tap, a sale, a counter read, admin writes).
-//! - [`store`]: the store traits, one per concern ([`store::Store`] is all
-//!   of them), what their writes report, and their implementations.
-//! - [`registry`]: a short in-process cache of campaigns and merchants.
-//! - [`reconcile`]: recounting a merchant's day from raw records.
-//! - [`auth`]: API keys and roles.
-//! - [`api`]: the adapters, one file per gRPC service, and [`api::http`],
-//!   the HTTP/JSON transport that runs them.
+//!
+//! The service:
+//! - [`domain`]: the operations (a tap, a sale, a refund, a counter read,
+//!   admin writes): decide with `policy`, persist with the store.
+//! - [`store`]: narrow store traits, one per concern ([`store::Store`] is
+//!   all of them), the outcomes their writes report, the memory and Redis
+//!   stores, and [`forward_store!`] for wrappers.
+//! - `registry`: a short in-process cache of campaigns and merchants.
+//! - `reconcile`: recounting a merchant's day from raw records.
+//! - [`auth`]: finding the API key behind a request; revocation.
 //! - [`error`]: the one error enum and its mapping to `tonic::Status`.
-//! - [`startup`]: building and running the server, graceful shutdown.
 //! - [`clock`]: where "now" comes from.
-//! - [`telemetry`]: logs, OpenTelemetry traces and metrics.
-//! - [`rpc_layer`]: the span, latency metric and admission of every RPC
+//!
+//! The edges:
+//! - [`proto`]: the generated contract (`proto/cartclick/v1`).
+//! - `api`: the gRPC adapters, one file per service (decode, call the
+//!   domain, map the error), and `api/http/`, the HTTP/JSON transport with
+//!   its axum router.
+//! - `rpc_layer`: the span, latency metric and admission of every RPC
 //!   (key, body, permit, deadline), shared by both transports.
-//! - [`serve`]: the accept loop and connection limits of both ports.
-//! - [`codec`]: prost's codec, with undecodable messages as MALFORMED_REQUEST.
-//! - [`cli`]: the operator and client commands of the binary.
-//! - [`loadgen`]: the load generator behind `cartclick bench`.
+//! - `serve`: the accept loop and connection limits of both ports.
+//! - `codec`: prost's codec, with undecodable messages as MALFORMED_REQUEST.
+//! - [`startup`]: building and running the server, graceful shutdown.
+//! - [`config`]: file + env + flags into one validated [`config::Config`].
+//! - [`telemetry`]: logs, OpenTelemetry traces and metrics.
+//! - [`cli`]: the binary's commands, one file per group.
+//! - `loadgen`: the load generator behind `cartclick bench`.
 
 #![forbid(unsafe_code)]
 

@@ -10,7 +10,7 @@ use chrono::{NaiveDate, TimeDelta};
 
 use crate::error::Result;
 use crate::model::{Attribution, BucketRange, Counts, Dimension, Granularity};
-use crate::store::Store;
+use crate::store::Operator;
 
 /// What a reconciliation found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,7 @@ type CellKey = (Granularity, i64, Dimension, String);
 
 /// Recounts `merchant_id`'s counters of the UTC `day` from its records.
 pub async fn reconcile(
-    store: &dyn Store,
+    store: &dyn Operator,
     merchant_id: &str,
     day: NaiveDate,
 ) -> Result<ReconcileReport> {

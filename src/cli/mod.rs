@@ -1,6 +1,6 @@
 //! The binary's commands, one file a group:
 //!
-//! - `serve` ([`serve`]): runs the service; `--dev` seeds a demo first.
+//! - `serve` (`serve`): runs the service; `--dev` seeds a demo first.
 //! - `issue` and `confirm` (`tap`): a tap and its sale, as small gRPC
 //!   clients for trying the service.
 //! - `counters` and `top` (`counters`): counters and top lists, as tables.

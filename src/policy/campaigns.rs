@@ -89,8 +89,8 @@ pub fn status_after_put(
 /// Most products a campaign may list.
 pub const MAX_PRODUCTS: usize = 1000;
 
-/// A campaign's products as stored: at most [`MAX_PRODUCTS`] as sent, each an
-/// id ([`validate_id`]), sorted, repeats dropped; none means any product.
+/// A campaign's products as stored: at most [`MAX_PRODUCTS`] as sent, each a
+/// [`ProductId`], sorted, repeats dropped; none means any product.
 /// Fails with `INVALID_FIELD` naming `field`.
 pub fn campaign_products(field: &str, raw: Vec<String>) -> Result<Vec<ProductId>> {
     if raw.len() > MAX_PRODUCTS {

@@ -13,7 +13,7 @@
 //! domain decides, with rules from `policy`. The embedded
 //! [`memory::MemoryStore`] and the Redis store pass the same conformance
 //! suite (`tests/api/store_conformance.rs`); wrappers (the metered store, the
-//! tests' gated store) forward every trait with [`forward_store!`].
+//! tests' gated store) forward every trait with [`forward_store!`](crate::forward_store).
 
 pub mod memory;
 pub mod metered;
@@ -22,7 +22,7 @@ pub mod redis;
 
 pub use outcome::{ClickWrite, ReversalRecord, ReversalWrite, SaleWrite};
 
-/// What [`forward_store!`] names when it expands in another crate.
+/// What [`forward_store!`](crate::forward_store) names when it expands in another crate.
 #[doc(hidden)]
 pub mod macro_support {
     pub use async_trait::async_trait;
