@@ -187,7 +187,7 @@ impl Cartclick {
             },
             kid: self.keys.active_kid().to_owned(),
             dedup_window: self.policy.dedup_window,
-            tap_limit: self.policy.tap_rate_limit_per_minute,
+            tap_limit: self.policy.tap_rate_limit_per_minute.get(),
             tap_window: policy::TAP_RATE_WINDOW,
         };
         // What the token stands for, and the key that signs it: the new

@@ -173,14 +173,14 @@ impl Application {
             shutdown_tx,
             limits: Limits {
                 calls: CallLimits {
-                    max_in_flight: config.max_concurrent_requests,
+                    max_in_flight: config.max_concurrent_requests.get(),
                     request_timeout: config.request_timeout,
                     body_read_timeout: config.body_read_timeout,
                     max_request_bytes: MAX_REQUEST_BYTES,
                 },
                 connections: ConnectionLimits {
                     header_read_timeout: config.header_read_timeout,
-                    max_concurrent_streams: config.max_concurrent_streams,
+                    max_concurrent_streams: config.max_concurrent_streams.get(),
                     keepalive_interval: KEEPALIVE_INTERVAL,
                     keepalive_timeout: KEEPALIVE_TIMEOUT,
                     max_connection_age: Some(config.max_connection_age),

@@ -217,7 +217,7 @@ pub(super) fn policy(file: FilePolicy) -> Result<Policy, ConfigError> {
         "policy.tap_rate_limit_per_minute",
         file.tap_rate_limit_per_minute,
     )?
-    .map_or(defaults.tap_rate_limit_per_minute, NonZeroU32::get);
+    .unwrap_or(defaults.tap_rate_limit_per_minute);
     // 0 is allowed: a sale may not come before its click at all.
     let clock_skew = match file.clock_skew_seconds.map(Duration::from_secs) {
         Some(skew) => at_most("policy.clock_skew_seconds", skew, MAX_CLOCK_SKEW)?,

@@ -59,7 +59,7 @@ pub struct Policy {
     /// A repeat tap inside this window returns the same click.
     pub dedup_window: Duration,
     /// Taps a viewer may make a minute, across all replicas.
-    pub tap_rate_limit_per_minute: u32,
+    pub tap_rate_limit_per_minute: NonZeroU32,
     /// How far a token's issue time may lie in the future of a sale (clocks
     /// of replicas disagree a little); a sale before its click beyond this
     /// is TOKEN_INVALID.
@@ -71,7 +71,7 @@ impl Default for Policy {
         Policy {
             categories: CategoryRules::default(),
             dedup_window: Duration::from_secs(1800),
-            tap_rate_limit_per_minute: 60,
+            tap_rate_limit_per_minute: NonZeroU32::new(60).expect("not zero"),
             clock_skew: Duration::from_secs(300),
         }
     }
@@ -94,7 +94,7 @@ pub struct Config {
     /// Longest in-flight calls get to finish after a shutdown signal.
     pub shutdown_grace: Duration,
     /// Calls in flight at once before new ones are shed (RATE_LIMITED).
-    pub max_concurrent_requests: usize,
+    pub max_concurrent_requests: NonZeroUsize,
     /// Longest a call may run; a shorter client `grpc-timeout` wins.
     pub request_timeout: Duration,
     /// Longest a request's body may take to arrive once its headers have:
@@ -103,7 +103,7 @@ pub struct Config {
     /// Longest an HTTP/1.1 client may take to send a request's headers.
     pub header_read_timeout: Duration,
     /// Streams (calls) one HTTP/2 connection may have open at once.
-    pub max_concurrent_streams: u32,
+    pub max_concurrent_streams: NonZeroU32,
     /// Connections are closed (gracefully) after this long, so clients
     /// reconnect and load spreads over new replicas behind a Service.
     pub max_connection_age: Duration,
@@ -136,11 +136,11 @@ impl Default for Config {
             store: StoreUrl::Memory,
             store_timeout: Duration::from_millis(500),
             shutdown_grace: Duration::from_secs(10),
-            max_concurrent_requests: 1024,
+            max_concurrent_requests: NonZeroUsize::new(1024).expect("not zero"),
             request_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(2),
             header_read_timeout: Duration::from_secs(5),
-            max_concurrent_streams: 256,
+            max_concurrent_streams: NonZeroU32::new(256).expect("not zero"),
             max_connection_age: Duration::from_secs(300),
             signing_keys: None,
             viewer_pepper: None,
@@ -217,7 +217,7 @@ impl Config {
             .map_or(defaults.shutdown_grace, Duration::from_secs);
         let max_concurrent_requests =
             above_zero::<NonZeroUsize, _>("max_concurrent_requests", file.max_concurrent_requests)?
-                .map_or(defaults.max_concurrent_requests, NonZeroUsize::get);
+                .unwrap_or(defaults.max_concurrent_requests);
         let request_timeout = millis("request_timeout_ms", file.request_timeout_ms)?
             .unwrap_or(defaults.request_timeout);
         let body_read_timeout = millis("body_read_timeout_ms", file.body_read_timeout_ms)?
@@ -226,7 +226,7 @@ impl Config {
             .unwrap_or(defaults.header_read_timeout);
         let max_concurrent_streams =
             above_zero::<NonZeroU32, _>("max_concurrent_streams", file.max_concurrent_streams)?
-                .map_or(defaults.max_concurrent_streams, NonZeroU32::get);
+                .unwrap_or(defaults.max_concurrent_streams);
         let max_connection_age = secs(
             "max_connection_age_seconds",
             file.max_connection_age_seconds,

@@ -3,6 +3,7 @@
 //! dropped calls, revoked keys on open streams, and every refusal with its
 //! ErrorInfo (issue 14).
 
+use std::num::NonZero;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -31,7 +32,7 @@ async fn app_with(configure: impl FnOnce(&mut cartclick::config::Config)) -> Tes
 
 #[tokio::test]
 async fn calls_without_a_key_are_refused_from_their_headers_and_hold_no_slot() {
-    let app = app_with(|config| config.max_concurrent_requests = 4).await;
+    let app = app_with(|config| config.max_concurrent_requests = NonZero::new(4).unwrap()).await;
     let mut raw = RawGrpc::connect(app.addr).await;
     // Headers only, never a body: each stream stays open on the client's
     // side for the whole test.
@@ -55,7 +56,7 @@ async fn calls_without_a_key_are_refused_from_their_headers_and_hold_no_slot() {
 #[tokio::test]
 async fn a_call_whose_body_never_comes_holds_no_slot_and_ends_at_the_body_read_timeout() {
     let app = app_with(|config| {
-        config.max_concurrent_requests = 4;
+        config.max_concurrent_requests = NonZero::new(4).unwrap();
         config.body_read_timeout = Duration::from_secs(3);
         config.request_timeout = Duration::from_secs(600);
     })
@@ -90,7 +91,7 @@ async fn an_http2_connection_may_open_max_concurrent_streams_at_once() {
     for (configured, expected) in [(None, 256), (Some(8), 8)] {
         let app = app_with(|config| {
             if let Some(streams) = configured {
-                config.max_concurrent_streams = streams;
+                config.max_concurrent_streams = NonZero::new(streams).unwrap();
             }
         })
         .await;
@@ -123,7 +124,7 @@ async fn http1_answer(mut tcp: tokio::net::TcpStream) -> String {
 #[tokio::test]
 async fn http_requests_whose_body_stops_short_hold_no_slot_and_get_408_at_the_body_read_timeout() {
     let app = app_with(|config| {
-        config.max_concurrent_requests = 4;
+        config.max_concurrent_requests = NonZero::new(4).unwrap();
         config.body_read_timeout = Duration::from_secs(3);
         config.request_timeout = Duration::from_secs(600);
     })
@@ -191,7 +192,7 @@ async fn a_client_that_connects_and_says_nothing_is_closed_at_the_header_read_ti
 
 #[tokio::test]
 async fn under_overload_every_call_is_answered_ok_or_rate_limited_on_one_open_connection() {
-    let gated = gated_app(|config| config.max_concurrent_requests = 4).await;
+    let gated = gated_app(|config| config.max_concurrent_requests = NonZero::new(4).unwrap()).await;
     let held: Vec<_> = {
         let mut held = Vec::new();
         for order in 0..4 {

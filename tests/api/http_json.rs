@@ -4,6 +4,7 @@
 //! adapters run), `google.rpc.Status` JSON errors under the HTTP status the
 //! gRPC code maps to, and the limits of a gRPC call.
 
+use std::num::NonZero;
 use std::time::Duration;
 
 use cartclick::proto::*;
@@ -518,7 +519,7 @@ async fn every_path_refuses_every_other_method_with_405_naming_its_own() {
 
 #[tokio::test]
 async fn the_http_api_shares_the_servers_concurrency_limit() {
-    let gated = gated_app(|config| config.max_concurrent_requests = 1).await;
+    let gated = gated_app(|config| config.max_concurrent_requests = NonZero::new(1).unwrap()).await;
     // A gRPC sale holds the one permit...
     let held = gated.hold_sale("order-1").await;
     // ...so an HTTP call is shed at once, with a hint to retry.

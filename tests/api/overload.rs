@@ -8,6 +8,7 @@
 //! waits at a gate. These tests run on the current-thread runtime, so a
 //! held call has registered at the gate by the time the test sees it enter.
 
+use std::num::NonZero;
 use std::time::Duration;
 
 use cartclick::proto::click_service_client::ClickServiceClient;
@@ -41,7 +42,7 @@ async fn health_status(channel: Channel) -> ServingStatus {
 
 #[tokio::test]
 async fn calls_beyond_the_concurrency_limit_are_shed_at_once_with_rate_limited() {
-    let gated = gated_app(|config| config.max_concurrent_requests = 2).await;
+    let gated = gated_app(|config| config.max_concurrent_requests = NonZero::new(2).unwrap()).await;
     let _first = gated.hold_sale("order-1").await;
     let _second = gated.hold_sale("order-2").await;
 
@@ -60,7 +61,7 @@ async fn calls_beyond_the_concurrency_limit_are_shed_at_once_with_rate_limited()
 
 #[tokio::test]
 async fn health_checks_are_never_shed() {
-    let gated = gated_app(|config| config.max_concurrent_requests = 2).await;
+    let gated = gated_app(|config| config.max_concurrent_requests = NonZero::new(2).unwrap()).await;
     let _first = gated.hold_sale("order-1").await;
     let _second = gated.hold_sale("order-2").await;
 
@@ -72,7 +73,7 @@ async fn health_checks_are_never_shed() {
 
 #[tokio::test]
 async fn the_calls_in_flight_finish_and_new_calls_are_served_once_the_load_passes() {
-    let gated = gated_app(|config| config.max_concurrent_requests = 2).await;
+    let gated = gated_app(|config| config.max_concurrent_requests = NonZero::new(2).unwrap()).await;
     let first = gated.hold_sale("order-1").await;
     let second = gated.hold_sale("order-2").await;
     let shed = gated.app.issue(tap("viewer-2")).await.unwrap_err();

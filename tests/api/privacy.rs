@@ -7,6 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use cartclick::proto::*;
 use chrono::TimeDelta;
+use std::num::NonZero;
 use tonic::{Code, Status};
 
 use crate::support::*;
@@ -165,7 +166,7 @@ async fn a_sale_on_an_erased_viewers_click_still_confirms(backend: Backend) {
 async fn erasure_removes_the_viewers_rate_limit_count(backend: Backend) {
     let app = TestApp::builder()
         .on(backend)
-        .config(|config| config.policy.tap_rate_limit_per_minute = 2)
+        .config(|config| config.policy.tap_rate_limit_per_minute = NonZero::new(2).unwrap())
         .seeded()
         .spawn()
         .await;

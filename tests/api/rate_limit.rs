@@ -3,6 +3,7 @@
 
 use cartclick::proto::*;
 use chrono::TimeDelta;
+use std::num::NonZero;
 use tonic::Code;
 
 use crate::support::*;
@@ -14,7 +15,7 @@ const LIMIT: u32 = 3;
 async fn spawn_limited_app(backend: Backend) -> TestApp {
     TestApp::builder()
         .on(backend)
-        .config(|config| config.policy.tap_rate_limit_per_minute = LIMIT)
+        .config(|config| config.policy.tap_rate_limit_per_minute = NonZero::new(LIMIT).unwrap())
         .seeded()
         .spawn()
         .await
