@@ -47,6 +47,7 @@ mod sign;
 mod testkit;
 
 pub use click_id::ClickId;
-pub use format::{Claims, MAX_KID_LEN, MAX_TOKEN_LEN};
-pub use ring::{KeyRing, KeyRingError, MIN_SECRET_LEN, SigningKey};
+pub use format::Claims;
+pub(crate) use ring::MIN_SECRET_LEN;
+pub use ring::{KeyRing, KeyRingError, SigningKey};
 pub use sign::TokenError;
