@@ -29,8 +29,13 @@
 //! - [`codec`]: prost's codec, with undecodable messages as MALFORMED_REQUEST.
 //! - [`cli`]: the operator and client commands of the binary.
 //! - [`loadgen`]: the load generator behind `cartclick bench`.
+//!
+//! Items are `pub(crate)` by default: only what the binary, `tests/` and
+//! `benches/` name is `pub` (with the types those items' signatures carry),
+//! and `unreachable_pub` warns on a `pub` nothing outside can reach.
 
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 
 pub(crate) mod api;
 pub mod auth;
