@@ -25,20 +25,20 @@ use crate::store::Keys;
 
 /// Who is calling: the key that authenticated the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
+pub(crate) struct Caller {
     /// The key's id (safe to log; the secret never is).
-    pub key_id: KeyId,
+    pub(crate) key_id: KeyId,
     /// What the key may do.
-    pub grant: Grant,
+    pub(crate) grant: Grant,
     /// The SHA-256 of the key's secret: how a long call (a stream) asks
     /// again whether the key is still live.
-    pub sha256: [u8; 32],
+    pub(crate) sha256: [u8; 32],
 }
 
 /// The caller a transport authenticated and put in the request's
 /// extensions; a request that reached an adapter without one (a transport
 /// that skipped authentication) is refused, never served.
-pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller> {
+pub(crate) fn caller<T>(request: &tonic::Request<T>) -> Result<Caller> {
     request
         .extensions()
         .get::<Caller>()
@@ -48,7 +48,7 @@ pub fn caller<T>(request: &tonic::Request<T>) -> Result<Caller> {
 
 impl Caller {
     /// Allows the call when the caller has one of `roles` (admin always may).
-    pub fn require(&self, roles: &[Role]) -> Result<()> {
+    pub(crate) fn require(&self, roles: &[Role]) -> Result<()> {
         let role = self.grant.role();
         if role == Role::Admin || roles.contains(&role) {
             Ok(())
@@ -59,7 +59,10 @@ impl Caller {
 
     /// The merchant a sale call acts for: a merchant key's own merchant, or,
     /// for an admin key, the merchant named in the [`ACT_AS_MERCHANT`] metadata.
-    pub fn sale_merchant(&self, metadata: &tonic::metadata::MetadataMap) -> Result<MerchantId> {
+    pub(crate) fn sale_merchant(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+    ) -> Result<MerchantId> {
         match &self.grant {
             Grant::Merchant(merchant_id) => Ok(merchant_id.clone()),
             Grant::Admin => {
@@ -92,14 +95,14 @@ const KEY_CACHE_MAX: u64 = 50_000;
 /// Store lookups of secrets (cache misses) in flight at once; beyond it a
 /// call is refused RATE_LIMITED before it holds anything else. The work a
 /// client can cause before it proves it has a key stays this small.
-pub const MAX_KEY_LOOKUPS: usize = 64;
+pub(crate) const MAX_KEY_LOOKUPS: usize = 64;
 /// How long a secret found live is exempt from [`MAX_KEY_LOOKUPS`].
 const KNOWN_KEY_TTL: Duration = Duration::from_secs(600);
 
 /// Finds the key behind a request's bearer secret: the bootstrap keys of
 /// the config file, then keys made by CreateApiKey, looked up in the store
 /// through a short cache (misses included).
-pub struct Authenticator {
+pub(crate) struct Authenticator {
     /// Bootstrap keys by the SHA-256 of their secret.
     by_hash: HashMap<[u8; 32], Caller>,
     /// Where CreateApiKey keeps keys; `None` knows bootstrap keys only.
@@ -152,7 +155,7 @@ fn caller_of(key: &ApiKey) -> Caller {
 
 impl Authenticator {
     /// An authenticator that knows the bootstrap `keys` only.
-    pub fn new(keys: &[ApiKey]) -> Self {
+    pub(crate) fn new(keys: &[ApiKey]) -> Self {
         let by_hash = keys
             .iter()
             .map(|key| (key.sha256, caller_of(key)))
@@ -164,7 +167,7 @@ impl Authenticator {
     }
 
     /// An authenticator that also knows the keys stored in `store`.
-    pub fn with_store(keys: &[ApiKey], store: Arc<dyn Keys>) -> Self {
+    pub(crate) fn with_store(keys: &[ApiKey], store: Arc<dyn Keys>) -> Self {
         Authenticator {
             store: Some(store),
             ..Authenticator::new(keys)
@@ -172,18 +175,18 @@ impl Authenticator {
     }
 
     /// Is `key_id` one of the config file's keys (which only the file revokes)?
-    pub fn is_bootstrap(&self, key_id: &str) -> bool {
+    pub(crate) fn is_bootstrap(&self, key_id: &str) -> bool {
         self.by_hash.values().any(|caller| caller.key_id == key_id)
     }
 
     /// Drops every cached lookup: after a key is made or revoked here, this
     /// replica sees it at once.
-    pub fn forget_cached(&self) {
+    pub(crate) fn forget_cached(&self) {
         self.cache.invalidate_all();
     }
 
     /// The caller of a request, from its `authorization` header.
-    pub async fn authenticate(&self, headers: &http::HeaderMap) -> Result<Caller> {
+    pub(crate) async fn authenticate(&self, headers: &http::HeaderMap) -> Result<Caller> {
         let secret = headers
             .get(http::header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
@@ -198,7 +201,7 @@ impl Authenticator {
     /// Whether the key that made `caller` is still live (not revoked): asked
     /// by streams, which outlive the check at their start. A revocation on
     /// any replica is seen here within [`KEY_CACHE_TTL`].
-    pub async fn is_live(&self, caller: &Caller) -> Result<bool> {
+    pub(crate) async fn is_live(&self, caller: &Caller) -> Result<bool> {
         Ok(self
             .find(&caller.sha256)
             .await?

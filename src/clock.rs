@@ -13,7 +13,7 @@ pub trait Clock: Send + Sync + 'static {
 
 /// The system's wall clock: what production runs on.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
+pub(crate) struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {

@@ -16,7 +16,7 @@ use crate::error::Error;
 /// [`ProstCodec`] with decode errors as MALFORMED_REQUEST (named by
 /// `build.rs` as the codec of every generated service and client).
 #[derive(Debug, Clone)]
-pub struct Codec<T, U>(PhantomData<(T, U)>);
+pub(crate) struct Codec<T, U>(PhantomData<(T, U)>);
 
 impl<T, U> Default for Codec<T, U> {
     fn default() -> Self {
@@ -45,7 +45,7 @@ where
 
 /// Decodes one `U`; a message that is not a `U` is MALFORMED_REQUEST.
 #[derive(Debug)]
-pub struct MessageDecoder<U>(PhantomData<U>);
+pub(crate) struct MessageDecoder<U>(PhantomData<U>);
 
 impl<U: Message + Default> Decoder for MessageDecoder<U> {
     type Item = U;

@@ -38,71 +38,71 @@ const CAMPAIGN_WRITE_ATTEMPTS: usize = 8;
 
 /// A viewer's tap on a cart, validated.
 #[derive(Debug, Clone)]
-pub struct Tap {
+pub(crate) struct Tap {
     /// The viewer: hashed before anything is stored.
-    pub viewer_id: String,
+    pub(crate) viewer_id: String,
     /// The video the cart was tapped on.
-    pub video_id: VideoId,
+    pub(crate) video_id: VideoId,
     /// The video's creator.
-    pub creator_id: CreatorId,
+    pub(crate) creator_id: CreatorId,
     /// The cart's campaign.
-    pub campaign_id: CampaignId,
+    pub(crate) campaign_id: CampaignId,
     /// The cart's product.
-    pub product_id: ProductId,
+    pub(crate) product_id: ProductId,
     /// Where the viewer goes.
-    pub landing_url: String,
+    pub(crate) landing_url: String,
     /// The viewer's age bracket.
-    pub age: AgeBracket,
+    pub(crate) age: AgeBracket,
 }
 
 /// What a tap gets back.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IssuedToken {
+pub(crate) struct IssuedToken {
     /// The signed token.
-    pub token: String,
+    pub(crate) token: String,
     /// The landing URL with the token in it.
-    pub redirect_url: String,
+    pub(crate) redirect_url: String,
     /// The click the token stands for.
-    pub click_id: ClickId,
+    pub(crate) click_id: ClickId,
     /// End of the attribution window.
-    pub expires_at: DateTime<Utc>,
+    pub(crate) expires_at: DateTime<Utc>,
     /// A repeat tap inside the dedup window.
-    pub deduplicated: bool,
+    pub(crate) deduplicated: bool,
 }
 
 /// A campaign as an admin writes it; review state is the service's.
 #[derive(Debug, Clone)]
-pub struct CampaignSpec {
+pub(crate) struct CampaignSpec {
     /// The campaign's id.
-    pub campaign_id: CampaignId,
+    pub(crate) campaign_id: CampaignId,
     /// The merchant that pays for it.
-    pub merchant_id: MerchantId,
+    pub(crate) merchant_id: MerchantId,
     /// Its category.
-    pub category: String,
+    pub(crate) category: String,
     /// Its attribution window, validated.
-    pub attribution_window: Duration,
+    pub(crate) attribution_window: Duration,
     /// Its products; empty means any.
-    pub product_ids: Vec<ProductId>,
+    pub(crate) product_ids: Vec<ProductId>,
 }
 
 /// Counters over a range: one bucket per step and their sum.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CounterSeries {
+pub(crate) struct CounterSeries {
     /// (bucket start, counts), oldest first.
-    pub buckets: Vec<(DateTime<Utc>, Counts)>,
+    pub(crate) buckets: Vec<(DateTime<Utc>, Counts)>,
     /// The sum of the buckets.
-    pub total: Counts,
+    pub(crate) total: Counts,
     /// Start of the first bucket.
-    pub start: DateTime<Utc>,
+    pub(crate) start: DateTime<Utc>,
 }
 
 /// A new API key: its id and its secret, shown once.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreatedKey {
+pub(crate) struct CreatedKey {
     /// The key's id, for revocation.
-    pub key_id: KeyId,
+    pub(crate) key_id: KeyId,
     /// The bearer secret.
-    pub secret: String,
+    pub(crate) secret: String,
 }
 
 /// The service: its store, keys, rules and clock.
@@ -123,7 +123,7 @@ pub struct Cartclick {
 
 impl Cartclick {
     /// The service over `store`.
-    pub fn new(
+    pub(crate) fn new(
         store: Arc<dyn Store>,
         keys: KeyRing,
         pepper: ViewerPepper,
@@ -147,7 +147,7 @@ impl Cartclick {
 
     /// A tap: checks the campaign and the viewer, records the click (or
     /// finds the first click of a repeat), and signs its token, once.
-    pub async fn issue_token(&self, tap: Tap) -> Result<IssuedToken> {
+    pub(crate) async fn issue_token(&self, tap: Tap) -> Result<IssuedToken> {
         let campaign = self
             .cached_campaign(&tap.campaign_id)
             .await?
@@ -229,7 +229,7 @@ impl Cartclick {
 
     /// A merchant's sale: verifies the token for the merchant and attributes
     /// the order to its click, exactly once.
-    pub async fn confirm_sale(
+    pub(crate) async fn confirm_sale(
         &self,
         merchant_id: &MerchantId,
         token: &str,
@@ -270,7 +270,7 @@ impl Cartclick {
 
     /// A merchant's refund of a confirmed order, exactly once per reversal
     /// id; a refund of zero is refused before anything is recorded.
-    pub async fn reverse_sale(
+    pub(crate) async fn reverse_sale(
         &self,
         merchant_id: &MerchantId,
         order_id: OrderId,
@@ -291,7 +291,7 @@ impl Cartclick {
     /// The top ids of a dimension on a UTC day, over all merchants or one:
     /// the one `requested` as `caller` may rank within
     /// ([`policy::top_list_scope`]).
-    pub async fn list_top(
+    pub(crate) async fn list_top(
         &self,
         caller: &Caller,
         dimension: Dimension,
@@ -312,7 +312,7 @@ impl Cartclick {
     }
 
     /// The current hour's counters of one id (all merchants', or one's share).
-    pub async fn current_hour(
+    pub(crate) async fn current_hour(
         &self,
         dimension: Dimension,
         id: &str,
@@ -333,7 +333,7 @@ impl Cartclick {
 
     /// Counters of one id over `[start, end)`, widened to whole buckets:
     /// all merchants' or, with `merchant`, that merchant's share.
-    pub async fn get_counters(
+    pub(crate) async fn get_counters(
         &self,
         dimension: Dimension,
         id: &str,
@@ -369,7 +369,7 @@ impl Cartclick {
     /// any product (`Some(own merchant)`); anything else is PERMISSION_DENIED.
     /// The rules are [`policy::counter_share`] and
     /// [`policy::check_counter_read`]; this finds the campaign's merchant.
-    pub async fn authorize_counters(
+    pub(crate) async fn authorize_counters(
         &self,
         caller: &Caller,
         dimension: Dimension,
@@ -418,7 +418,7 @@ impl Cartclick {
 
     /// Makes an API key: a random id and secret; only the secret's hash is
     /// stored. The secret is in the answer and nowhere else.
-    pub async fn create_api_key(&self, grant: Grant, label: &str) -> Result<CreatedKey> {
+    pub(crate) async fn create_api_key(&self, grant: Grant, label: &str) -> Result<CreatedKey> {
         if let Some(merchant_id) = grant.merchant()
             && self.store.get_merchant(merchant_id).await?.is_none()
         {
@@ -436,26 +436,26 @@ impl Cartclick {
     }
 
     /// Revokes a stored API key; false when there is no such key.
-    pub async fn revoke_api_key(&self, key_id: &KeyId) -> Result<bool> {
+    pub(crate) async fn revoke_api_key(&self, key_id: &KeyId) -> Result<bool> {
         self.store.revoke_api_key(key_id).await
     }
 
     /// Unlinks a viewer from everything stored; returns the clicks unlinked.
-    pub async fn erase_viewer(&self, viewer_id: &str) -> Result<u64> {
+    pub(crate) async fn erase_viewer(&self, viewer_id: &str) -> Result<u64> {
         self.store
             .erase_viewer(&self.pepper.viewer_hash(viewer_id))
             .await
     }
 
     /// Creates or replaces a merchant.
-    pub async fn put_merchant(&self, merchant: Merchant) -> Result<Merchant> {
+    pub(crate) async fn put_merchant(&self, merchant: Merchant) -> Result<Merchant> {
         self.store.put_merchant(&merchant).await?;
         self.registry.forget_merchant(&merchant.merchant_id);
         Ok(merchant)
     }
 
     /// Reads a merchant.
-    pub async fn get_merchant(&self, merchant_id: &MerchantId) -> Result<Merchant> {
+    pub(crate) async fn get_merchant(&self, merchant_id: &MerchantId) -> Result<Merchant> {
         self.store
             .get_merchant(merchant_id)
             .await?
@@ -463,7 +463,7 @@ impl Cartclick {
     }
 
     /// Reads a campaign.
-    pub async fn get_campaign(&self, campaign_id: &CampaignId) -> Result<Campaign> {
+    pub(crate) async fn get_campaign(&self, campaign_id: &CampaignId) -> Result<Campaign> {
         self.store
             .get_campaign(campaign_id)
             .await?
@@ -472,7 +472,7 @@ impl Cartclick {
 
     /// Creates or updates a campaign; a new campaign, or a change of
     /// merchant, category or products, goes back to review.
-    pub async fn put_campaign(&self, spec: CampaignSpec) -> Result<Campaign> {
+    pub(crate) async fn put_campaign(&self, spec: CampaignSpec) -> Result<Campaign> {
         if self.store.get_merchant(&spec.merchant_id).await?.is_none() {
             return Err(Error::MerchantNotFound);
         }
@@ -502,7 +502,7 @@ impl Cartclick {
     }
 
     /// Applies a reviewer's decision.
-    pub async fn review_campaign(
+    pub(crate) async fn review_campaign(
         &self,
         campaign_id: &CampaignId,
         decision: ReviewDecision,

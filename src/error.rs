@@ -10,7 +10,7 @@ use tonic::Code;
 use tonic_types::{ErrorDetails, StatusExt};
 
 /// The `ErrorInfo.domain` of every error this service returns.
-pub const ERROR_DOMAIN: &str = "cartclick";
+pub(crate) const ERROR_DOMAIN: &str = "cartclick";
 
 /// Everything an RPC can fail with, one variant per contract reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,7 +97,7 @@ pub enum Error {
 
 impl Error {
     /// An `INVALID_FIELD` error for `field`.
-    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::InvalidField {
             field: field.into(),
             message: message.into(),
@@ -105,7 +105,7 @@ impl Error {
     }
 
     /// The contract's `ErrorInfo.reason` for this error.
-    pub fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
             Error::InvalidField { .. } => "INVALID_FIELD",
             Error::LandingUrlNotAllowed => "LANDING_URL_NOT_ALLOWED",
@@ -135,7 +135,7 @@ impl Error {
     }
 
     /// The gRPC status code of this error.
-    pub fn code(&self) -> Code {
+    pub(crate) fn code(&self) -> Code {
         match self {
             Error::InvalidField { .. }
             | Error::LandingUrlNotAllowed
@@ -184,7 +184,7 @@ fn transport_reason(code: Code) -> &'static str {
 /// `status` with an ErrorInfo: as it is when it has one, else with the
 /// reason its code stands for, so that every status the service sends
 /// carries one (API.md, "Errors"), those tonic makes included.
-pub fn with_error_info(status: tonic::Status) -> tonic::Status {
+pub(crate) fn with_error_info(status: tonic::Status) -> tonic::Status {
     if status.code() == Code::Ok || status.get_details_error_info().is_some() {
         return status;
     }

@@ -41,8 +41,13 @@
 //! - [`telemetry`]: logs, OpenTelemetry traces and metrics.
 //! - [`cli`]: the binary's commands, one file per group.
 //! - `loadgen`: the load generator behind `cartclick bench`.
+//!
+//! Items are `pub(crate)` by default: only what the binary, `tests/` and
+//! `benches/` name is `pub` (with the types those items' signatures carry),
+//! and `unreachable_pub` warns on a `pub` nothing outside can reach.
 
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 
 pub(crate) mod api;
 pub mod auth;

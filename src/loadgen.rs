@@ -32,7 +32,7 @@ use crate::proto::sale_service_client::SaleServiceClient;
 
 /// What to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Scenario {
+pub(crate) enum Scenario {
     /// IssueToken, a new viewer each call.
     Issue,
     /// ConfirmSale of tokens issued before the run.
@@ -45,7 +45,7 @@ pub enum Scenario {
 
 /// How to run it.
 #[derive(Debug, Clone, clap::Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// The server.
     #[arg(long, default_value = "http://127.0.0.1:50051")]
     pub server: String,
@@ -78,7 +78,7 @@ pub struct BenchArgs {
 
 /// What a run measured.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub(crate) struct Report {
     /// The scenario.
     pub scenario: Scenario,
     /// Streams and connections.
@@ -103,12 +103,12 @@ pub struct Report {
 
 impl Report {
     /// Successful calls per second.
-    pub fn rps(&self) -> f64 {
+    pub(crate) fn rps(&self) -> f64 {
         self.ok as f64 / self.seconds
     }
 
     /// The one-line JSON summary.
-    pub fn json(&self) -> String {
+    pub(crate) fn json(&self) -> String {
         let errors = self
             .errors
             .iter()
@@ -266,7 +266,7 @@ fn sale(token: String, n: u64) -> proto::ConfirmSaleRequest {
 }
 
 /// Runs the scenario and reports.
-pub async fn run(args: &BenchArgs) -> Result<Report, String> {
+pub(crate) async fn run(args: &BenchArgs) -> Result<Report, String> {
     let channels = connect(&args.server, args.connections).await?;
     let setup = match args.scenario {
         Scenario::Echo => None,

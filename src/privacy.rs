@@ -17,7 +17,7 @@ pub struct ViewerPepper {
 pub type ViewerHash = [u8; 16];
 
 /// Shortest pepper accepted, in bytes.
-pub const MIN_PEPPER_LEN: usize = 32;
+pub(crate) const MIN_PEPPER_LEN: usize = 32;
 
 impl ViewerPepper {
     /// A pepper from its secret bytes (at least [`MIN_PEPPER_LEN`]; config checks).
@@ -28,7 +28,7 @@ impl ViewerPepper {
     }
 
     /// A random pepper, for the in-memory store, whose data dies with the process.
-    pub fn ephemeral() -> Self {
+    pub(crate) fn ephemeral() -> Self {
         let secret: [u8; 32] = rand::random();
         ViewerPepper::new(&secret)
     }
@@ -48,7 +48,7 @@ impl ViewerPepper {
     /// The key that makes repeat taps of one viewer on one video, product and
     /// campaign find each other. Each part is length-prefixed so no two
     /// different tuples hash alike.
-    pub fn dedup_key(
+    pub(crate) fn dedup_key(
         &self,
         viewer_hash: &ViewerHash,
         campaign_id: &str,

@@ -31,7 +31,7 @@ pub struct ReconcileReport {
 type CellKey = (Granularity, i64, Dimension, String);
 
 /// Recounts `merchant_id`'s counters of the UTC `day` from its records.
-pub async fn reconcile(
+pub(crate) async fn reconcile(
     store: &dyn Operator,
     merchant_id: &str,
     day: NaiveDate,

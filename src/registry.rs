@@ -19,12 +19,12 @@ use moka::sync::Cache;
 use crate::model::{Campaign, Merchant};
 
 /// How long a registry read is reused.
-pub const REGISTRY_TTL: Duration = Duration::from_secs(1);
+pub(crate) const REGISTRY_TTL: Duration = Duration::from_secs(1);
 /// Entries per map at most (a bound on memory, not a tuning knob).
-pub const MAX_ENTRIES: u64 = 50_000;
+pub(crate) const MAX_ENTRIES: u64 = 50_000;
 
 /// Cached campaigns and merchants, misses included.
-pub struct RegistryCache {
+pub(crate) struct RegistryCache {
     /// Campaigns by id; `None` is a campaign the store does not have.
     campaigns: Cache<String, Option<Campaign>>,
     /// Merchants by id; `None` is a merchant the store does not have.
@@ -58,7 +58,7 @@ fn map<V: Clone + Send + Sync + 'static>(ttl: Duration, max_entries: u64) -> Cac
 impl RegistryCache {
     /// A cache whose reads live `ttl`, at most `max_entries` per map.
     #[must_use]
-    pub fn new(ttl: Duration, max_entries: u64) -> Self {
+    pub(crate) fn new(ttl: Duration, max_entries: u64) -> Self {
         RegistryCache {
             campaigns: map(ttl, max_entries),
             merchants: map(ttl, max_entries),
@@ -66,32 +66,32 @@ impl RegistryCache {
     }
 
     /// A cached campaign read: `Some(None)` is a cached miss, `None` not cached.
-    pub fn campaign(&self, id: &str) -> Option<Option<Campaign>> {
+    pub(crate) fn campaign(&self, id: &str) -> Option<Option<Campaign>> {
         self.campaigns.get(id)
     }
 
     /// Remembers a campaign read.
-    pub fn put_campaign(&self, id: &str, campaign: Option<Campaign>) {
+    pub(crate) fn put_campaign(&self, id: &str, campaign: Option<Campaign>) {
         self.campaigns.insert(id.to_owned(), campaign);
     }
 
     /// A cached merchant read.
-    pub fn merchant(&self, id: &str) -> Option<Option<Merchant>> {
+    pub(crate) fn merchant(&self, id: &str) -> Option<Option<Merchant>> {
         self.merchants.get(id)
     }
 
     /// Remembers a merchant read.
-    pub fn put_merchant(&self, id: &str, merchant: Option<Merchant>) {
+    pub(crate) fn put_merchant(&self, id: &str, merchant: Option<Merchant>) {
         self.merchants.insert(id.to_owned(), merchant);
     }
 
     /// Forgets a campaign this replica just wrote.
-    pub fn forget_campaign(&self, id: &str) {
+    pub(crate) fn forget_campaign(&self, id: &str) {
         self.campaigns.invalidate(id);
     }
 
     /// Forgets a merchant this replica just wrote.
-    pub fn forget_merchant(&self, id: &str) {
+    pub(crate) fn forget_merchant(&self, id: &str) {
         self.merchants.invalidate(id);
     }
 }

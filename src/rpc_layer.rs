@@ -45,7 +45,7 @@ use crate::telemetry::{metrics, rpc_attributes};
 
 /// The limits a call is admitted under, from the config.
 #[derive(Debug, Clone, Copy)]
-pub struct CallLimits {
+pub(crate) struct CallLimits {
     /// Calls running at once before new ones are shed.
     pub max_in_flight: usize,
     /// Longest a call may run; a client's shorter `grpc-timeout` wins.
@@ -58,7 +58,7 @@ pub struct CallLimits {
 
 /// What both transports admit a call with: see the module docs.
 #[derive(Debug)]
-pub struct Admission {
+pub(crate) struct Admission {
     /// Finds the caller's key.
     auth: Arc<Authenticator>,
     /// Permits for calls in flight; none left means shed.
@@ -71,7 +71,7 @@ pub struct Admission {
 
 impl Admission {
     /// Admission under `limits`, authenticating with `auth`.
-    pub fn new(auth: Arc<Authenticator>, limits: CallLimits) -> Admission {
+    pub(crate) fn new(auth: Arc<Authenticator>, limits: CallLimits) -> Admission {
         Admission {
             auth,
             in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
@@ -81,7 +81,7 @@ impl Admission {
     }
 
     /// The limits calls are admitted under.
-    pub fn limits(&self) -> CallLimits {
+    pub(crate) fn limits(&self) -> CallLimits {
         self.limits
     }
 
@@ -92,7 +92,7 @@ impl Admission {
 
     /// Step 2: the whole body, within the body-read timeout (or `deadline`,
     /// when that comes first) and `limit` bytes.
-    pub async fn read_body<B>(
+    pub(crate) async fn read_body<B>(
         &self,
         body: B,
         limit: usize,
@@ -179,13 +179,13 @@ impl ShedLog {
 
 /// Wraps the gRPC routes: see the module docs.
 #[derive(Debug, Clone)]
-pub struct RpcLayer {
+pub(crate) struct RpcLayer {
     admission: Arc<Admission>,
 }
 
 impl RpcLayer {
     /// A layer admitting calls with `admission`.
-    pub fn new(admission: Arc<Admission>) -> Self {
+    pub(crate) fn new(admission: Arc<Admission>) -> Self {
         RpcLayer { admission }
     }
 }
@@ -203,7 +203,7 @@ impl<S> Layer<S> for RpcLayer {
 
 /// The service [`RpcLayer`] makes.
 #[derive(Debug, Clone)]
-pub struct RpcService<S> {
+pub(crate) struct RpcService<S> {
     inner: S,
     admission: Arc<Admission>,
 }

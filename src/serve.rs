@@ -39,7 +39,7 @@ use tower::Service;
 
 /// The limits every connection is served under.
 #[derive(Debug, Clone, Copy)]
-pub struct ConnectionLimits {
+pub(crate) struct ConnectionLimits {
     /// Longest an HTTP/1.1 client may take to send a request's headers.
     pub header_read_timeout: Duration,
     /// Streams (calls) one HTTP/2 connection may have open at once.
@@ -59,7 +59,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// Serves `service` on every connection `listener` accepts until `stopping`
 /// turns true, then closes the connections gracefully and returns when the
 /// last one has ended (the caller bounds that with its grace period).
-pub async fn serve<S, B>(
+pub(crate) async fn serve<S, B>(
     listener: TcpListener,
     service: S,
     limits: ConnectionLimits,

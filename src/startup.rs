@@ -373,7 +373,7 @@ fn grpc_web_cors(origins: &[String]) -> CorsLayer {
 
 /// The store the config names. A persistent store needs signing keys and a
 /// pepper: checked first, so a misconfigured server never touches Redis.
-pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartupError> {
+pub(crate) async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartupError> {
     match &config.store {
         StoreUrl::Memory => Ok(Arc::new(MemoryStore::new(config.retention))),
         StoreUrl::Redis(url) => {
@@ -394,7 +394,7 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartupError>
 }
 
 /// The Redis store's settings from the config.
-pub fn redis_options(config: &Config) -> RedisOptions {
+pub(crate) fn redis_options(config: &Config) -> RedisOptions {
     RedisOptions {
         timeout: config.store_timeout,
         retention: config.retention,

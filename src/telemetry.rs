@@ -162,22 +162,22 @@ impl Telemetry {
 }
 
 /// The service's metric instruments (no-ops when nothing is exported).
-pub struct Metrics {
+pub(crate) struct Metrics {
     /// Latency of every RPC, by method and gRPC status code.
-    pub rpc_duration: Histogram<f64>,
+    pub(crate) rpc_duration: Histogram<f64>,
     /// Tokens issued for new clicks.
-    pub tokens_issued: Counter<u64>,
+    pub(crate) tokens_issued: Counter<u64>,
     /// Sales confirmed (replays excluded).
-    pub sales_confirmed: Counter<u64>,
+    pub(crate) sales_confirmed: Counter<u64>,
     /// Store calls that failed (STORE_UNAVAILABLE).
-    pub store_errors: Counter<u64>,
+    pub(crate) store_errors: Counter<u64>,
     /// Latency of store calls, by operation.
-    pub store_duration: Histogram<f64>,
+    pub(crate) store_duration: Histogram<f64>,
 }
 
 /// The instruments, made on first use from the global meter provider (so
 /// after [`init`] has installed it).
-pub fn metrics() -> &'static Metrics {
+pub(crate) fn metrics() -> &'static Metrics {
     static METRICS: OnceLock<Metrics> = OnceLock::new();
     METRICS.get_or_init(|| {
         let meter = opentelemetry::global::meter("cartclick");
@@ -209,7 +209,7 @@ pub fn metrics() -> &'static Metrics {
 }
 
 /// Attributes of an RPC measurement.
-pub fn rpc_attributes(method: &str, code: i32) -> [KeyValue; 2] {
+pub(crate) fn rpc_attributes(method: &str, code: i32) -> [KeyValue; 2] {
     [
         KeyValue::new("rpc.method", method.to_owned()),
         KeyValue::new("rpc.grpc.status_code", i64::from(code)),

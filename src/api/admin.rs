@@ -21,7 +21,7 @@ use crate::proto::{
 };
 
 /// The AdminService adapter.
-pub struct AdminApi {
+pub(crate) struct AdminApi {
     /// Domain and keys.
     pub state: State,
 }

@@ -11,7 +11,7 @@ use crate::proto::click_service_server::ClickService;
 use crate::proto::{IssueTokenRequest, IssueTokenResponse};
 
 /// The ClickService adapter.
-pub struct ClickApi {
+pub(crate) struct ClickApi {
     /// Domain and keys.
     pub state: State,
 }

@@ -20,7 +20,7 @@ use crate::proto::{
 };
 
 /// The CounterService adapter.
-pub struct CounterApi {
+pub(crate) struct CounterApi {
     /// Domain and keys.
     pub state: State,
 }
@@ -37,7 +37,8 @@ fn encode(series: CounterSeries) -> GetCountersResponse {
 }
 
 /// The stream type of WatchCounters.
-pub type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchCountersResponse, Status>> + Send>>;
+pub(crate) type WatchStream =
+    Pin<Box<dyn Stream<Item = Result<WatchCountersResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl CounterService for CounterApi {
@@ -171,7 +172,7 @@ impl CounterService for CounterApi {
 }
 
 /// How often a watched bucket is read again; also the most it is sent.
-pub const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+pub(crate) const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How often a stream asks whether its key is still live. With the key
 /// cache's own TTL (`auth::KEY_CACHE_TTL`, 500 ms) a revoked key's stream

@@ -3,11 +3,11 @@
 //! decodes and validates the request into domain types, calls the domain,
 //! and converts the answer or the error. No business rule lives here.
 
-pub mod admin;
-pub mod click;
-pub mod counter;
-pub mod http;
-pub mod sale;
+pub(crate) mod admin;
+pub(crate) mod click;
+pub(crate) mod counter;
+pub(crate) mod http;
+pub(crate) mod sale;
 
 use std::sync::Arc;
 
@@ -23,7 +23,7 @@ use crate::policy;
 use crate::proto;
 
 /// What every adapter needs: the domain and the key table.
-pub struct ApiState {
+pub(crate) struct ApiState {
     /// The service's operations.
     pub domain: Arc<Cartclick>,
     /// Known API keys.

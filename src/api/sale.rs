@@ -13,7 +13,7 @@ use crate::proto::{
 };
 
 /// The SaleService adapter.
-pub struct SaleApi {
+pub(crate) struct SaleApi {
     /// Domain and keys.
     pub state: State,
 }

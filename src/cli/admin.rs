@@ -9,7 +9,7 @@ use crate::proto;
 
 /// `cartclick admin`: the server and key, and what to manage.
 #[derive(Debug, clap::Args)]
-pub struct AdminArgs {
+pub(crate) struct AdminArgs {
     /// Server and key (an admin key).
     #[command(flatten)]
     client: ClientArgs,
@@ -20,7 +20,7 @@ pub struct AdminArgs {
 
 /// What `cartclick admin` manages.
 #[derive(Debug, Subcommand)]
-pub enum AdminCommand {
+pub(crate) enum AdminCommand {
     /// Merchants: webshops and their registered domains.
     Merchant {
         /// put or get.
@@ -43,7 +43,7 @@ pub enum AdminCommand {
 
 /// `cartclick admin merchant …`
 #[derive(Debug, Subcommand)]
-pub enum MerchantCommand {
+pub(crate) enum MerchantCommand {
     /// Create or replace a merchant.
     Put {
         /// The merchant's id.
@@ -69,7 +69,7 @@ pub enum MerchantCommand {
 
 /// `cartclick admin campaign …`
 #[derive(Debug, Subcommand)]
-pub enum CampaignCommand {
+pub(crate) enum CampaignCommand {
     /// Create or update a campaign (new or changed campaigns wait for review).
     Put {
         /// The campaign's id.
@@ -110,7 +110,7 @@ pub enum CampaignCommand {
 
 /// `cartclick admin key …`
 #[derive(Debug, Subcommand)]
-pub enum KeyCommand {
+pub(crate) enum KeyCommand {
     /// Create an API key; its secret is printed once.
     Create {
         /// The key's role.
@@ -133,7 +133,7 @@ pub enum KeyCommand {
 
 /// A review decision on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DecisionArg {
+pub(crate) enum DecisionArg {
     /// The campaign may issue tokens.
     Approve,
     /// The campaign may not issue tokens.
@@ -144,7 +144,7 @@ pub enum DecisionArg {
 
 /// A key role on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum RoleArg {
+pub(crate) enum RoleArg {
     /// Feed services.
     Feed,
     /// A merchant's shop (needs --merchant).

@@ -10,17 +10,17 @@ use tonic_types::StatusExt;
 
 /// Where a client command connects, and with which key.
 #[derive(Debug, Clone, clap::Args)]
-pub struct ClientArgs {
+pub(crate) struct ClientArgs {
     /// The server's address.
     #[arg(
         long,
         env = "CARTCLICK_SERVER",
         default_value = "http://127.0.0.1:50051"
     )]
-    pub server: String,
+    pub(crate) server: String,
     /// The API key secret, sent as `authorization: Bearer <secret>`.
     #[arg(long, env = "CARTCLICK_API_KEY", hide_env_values = true)]
-    pub api_key: String,
+    pub(crate) api_key: String,
 }
 
 /// Connects to the server named by `client`.

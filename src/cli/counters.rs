@@ -10,7 +10,7 @@ use crate::proto;
 
 /// `cartclick counters`: which counters, over which range.
 #[derive(Debug, clap::Args)]
-pub struct CountersArgs {
+pub(crate) struct CountersArgs {
     /// Server and key (a dashboard, merchant or admin key).
     #[command(flatten)]
     client: ClientArgs,
@@ -33,7 +33,7 @@ pub struct CountersArgs {
 
 /// `cartclick top`: which top list.
 #[derive(Debug, clap::Args)]
-pub struct TopArgs {
+pub(crate) struct TopArgs {
     /// Server and key (a dashboard, merchant or admin key).
     #[command(flatten)]
     client: ClientArgs,
@@ -59,7 +59,7 @@ pub struct TopArgs {
 
 /// A top list metric on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum MetricArg {
+pub(crate) enum MetricArg {
     /// New clicks.
     Clicks,
     /// Confirmed sales.
@@ -70,7 +70,7 @@ pub enum MetricArg {
 
 /// A counter dimension on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DimensionArg {
+pub(crate) enum DimensionArg {
     /// By merchant.
     Merchant,
     /// By campaign.
@@ -85,7 +85,7 @@ pub enum DimensionArg {
 
 /// A bucket width on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum GranularityArg {
+pub(crate) enum GranularityArg {
     /// Hourly buckets.
     Hour,
     /// Daily buckets.

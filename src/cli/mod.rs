@@ -27,14 +27,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use admin::{
-    AdminArgs, AdminCommand, CampaignCommand, DecisionArg, KeyCommand, MerchantCommand, RoleArg,
-};
-pub use client::ClientArgs;
-pub use counters::{CountersArgs, DimensionArg, GranularityArg, MetricArg, TopArgs};
-pub use serve::{ServeCommand, shutdown_signal};
-pub use store::{EventsCommand, ReconcileArgs};
-pub use tap::{Age, ConfirmArgs, IssueArgs};
+pub(crate) use admin::AdminArgs;
+pub(crate) use counters::{CountersArgs, TopArgs};
+pub(crate) use serve::ServeCommand;
+pub(crate) use store::{EventsCommand, ReconcileArgs};
+pub(crate) use tap::{ConfirmArgs, IssueArgs};
 
 use crate::telemetry::LogFormat;
 
@@ -47,12 +44,12 @@ pub struct Cli {
     pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the gRPC service.
     Serve(ServeCommand),
     /// Report a tap (ClickService.IssueToken) and print the token and redirect URL.

@@ -16,7 +16,7 @@ use crate::startup::Application;
 
 /// `cartclick serve`: where and how to run.
 #[derive(Debug, clap::Args)]
-pub struct ServeCommand {
+pub(crate) struct ServeCommand {
     /// Where and how to run.
     #[command(flatten)]
     args: ServeArgs,
@@ -160,7 +160,7 @@ fn dev_banner(addr: &str, http: Option<std::net::SocketAddr>, keys: &[(Role, Str
 /// here, before the server starts, not when the future is first polled: a
 /// signal that arrives while the server is still starting must not kill the
 /// process outright.
-pub fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send, String> {
+pub(crate) fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send, String> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

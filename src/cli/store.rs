@@ -11,7 +11,7 @@ use crate::config::{Config, ServeArgs, StoreUrl};
 
 /// `cartclick reconcile`: the store, and which merchant's day.
 #[derive(Debug, clap::Args)]
-pub struct ReconcileArgs {
+pub(crate) struct ReconcileArgs {
     /// The store to read: redis://… or rediss://….
     #[arg(long, env = "CARTCLICK_STORE", value_name = "URL")]
     store: String,
@@ -28,7 +28,7 @@ pub struct ReconcileArgs {
 
 /// `cartclick events …`
 #[derive(Debug, Subcommand)]
-pub enum EventsCommand {
+pub(crate) enum EventsCommand {
     /// Print a merchant's events, oldest first; with --follow, keep printing new ones.
     Tail {
         /// The store: redis://… or rediss://….

@@ -9,7 +9,7 @@ use crate::proto;
 
 /// `cartclick issue`: the flags of a tap.
 #[derive(Debug, clap::Args)]
-pub struct IssueArgs {
+pub(crate) struct IssueArgs {
     /// Server and key.
     #[command(flatten)]
     client: ClientArgs,
@@ -38,7 +38,7 @@ pub struct IssueArgs {
 
 /// `cartclick confirm`: the flags of a sale.
 #[derive(Debug, clap::Args)]
-pub struct ConfirmArgs {
+pub(crate) struct ConfirmArgs {
     /// Server and key (a merchant key).
     #[command(flatten)]
     client: ClientArgs,
@@ -58,7 +58,7 @@ pub struct ConfirmArgs {
 
 /// A viewer's age bracket on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Age {
+pub(crate) enum Age {
     /// Age not known.
     Unknown,
     /// Under 13.

@@ -30,9 +30,9 @@ use checks::{above_zero, days, decode_secret, hours, millis, secs};
 use file::FileConfig;
 
 /// Default listen address (API.md).
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 /// Default address of the HTTP/JSON API; `http_listen = "off"` turns it off.
-pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8080";
+pub(crate) const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8080";
 
 /// The largest request message accepted: every request of the contract is
 /// far smaller (ids of 128 bytes, URLs of 2048); bigger is OUT_OF_RANGE.
@@ -154,24 +154,24 @@ impl Default for Config {
 
 /// Flags (and their environment variables) of `cartclick serve`.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// TOML config file.
     #[arg(long, env = "CARTCLICK_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:50051].
     #[arg(long, env = "CARTCLICK_LISTEN", value_name = "ADDR")]
-    pub listen: Option<String>,
+    pub(crate) listen: Option<String>,
     /// Address of the HTTP/JSON API, or "off" [default: 127.0.0.1:8080].
     #[arg(long, env = "CARTCLICK_HTTP_LISTEN", value_name = "ADDR")]
-    pub http_listen: Option<String>,
+    pub(crate) http_listen: Option<String>,
     /// Store URL: memory://, redis://host:port/db, rediss://…, redis+cluster://h:p,h:p [default: memory://].
     #[arg(long, env = "CARTCLICK_STORE", value_name = "URL")]
-    pub store: Option<String>,
+    pub(crate) store: Option<String>,
 }
 
 impl Config {
     /// Loads the file named by the flags (if any) and applies the flags over it.
-    pub fn load(args: &ServeArgs) -> Result<Config, ConfigError> {
+    pub(crate) fn load(args: &ServeArgs) -> Result<Config, ConfigError> {
         let file = match &args.config {
             Some(path) => file::read(path)?,
             None => FileConfig::default(),

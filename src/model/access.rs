@@ -74,7 +74,7 @@ impl Grant {
     }
 
     /// The grant's role.
-    pub fn role(&self) -> Role {
+    pub(crate) fn role(&self) -> Role {
         match self {
             Grant::Feed => Role::Feed,
             Grant::Merchant(_) => Role::Merchant,
@@ -84,7 +84,7 @@ impl Grant {
     }
 
     /// The merchant a merchant key acts for.
-    pub fn merchant(&self) -> Option<&MerchantId> {
+    pub(crate) fn merchant(&self) -> Option<&MerchantId> {
         match self {
             Grant::Merchant(merchant_id) => Some(merchant_id),
             _ => None,

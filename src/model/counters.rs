@@ -34,7 +34,7 @@ impl Dimension {
     ];
 
     /// A short stable name, used in store keys and logs.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Dimension::Merchant => "merchant",
             Dimension::Campaign => "campaign",
@@ -56,10 +56,10 @@ pub enum Granularity {
 
 impl Granularity {
     /// Both granularities: each event is counted in one bucket of each.
-    pub const ALL: [Granularity; 2] = [Granularity::Hour, Granularity::Day];
+    pub(crate) const ALL: [Granularity; 2] = [Granularity::Hour, Granularity::Day];
 
     /// Length of one bucket in seconds.
-    pub fn seconds(self) -> i64 {
+    pub(crate) fn seconds(self) -> i64 {
         match self {
             Granularity::Hour => 3600,
             Granularity::Day => 86_400,
@@ -73,7 +73,7 @@ impl Granularity {
     }
 
     /// A short stable name, used in store keys.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Granularity::Hour => "h",
             Granularity::Day => "d",
@@ -94,7 +94,7 @@ pub struct BucketRange {
 
 impl BucketRange {
     /// The start (unix seconds) of every bucket, oldest first.
-    pub fn starts(&self) -> impl Iterator<Item = i64> + '_ {
+    pub(crate) fn starts(&self) -> impl Iterator<Item = i64> + '_ {
         (0..i64::from(self.count)).map(|i| self.first + i * self.granularity.seconds())
     }
 }
@@ -163,19 +163,23 @@ impl Retention {
     /// How long a click record is kept: through its attribution window, and
     /// at least through the day after the click, so `reconcile` can recount
     /// yesterday whatever the window.
-    pub fn click_until(&self, click: &ClickRecord) -> DateTime<Utc> {
+    pub(crate) fn click_until(&self, click: &ClickRecord) -> DateTime<Utc> {
         let day = Granularity::Day.bucket_start(click.clicked_at) + 2 * Granularity::Day.seconds();
         let recount_until = DateTime::from_timestamp(day, 0).unwrap_or(click.expires_at);
         click.expires_at.max(recount_until)
     }
 
     /// How long a sale record is kept: replays and refunds find it until then.
-    pub fn order_until(&self, sale: &SaleRecord, click_expires_at: DateTime<Utc>) -> DateTime<Utc> {
+    pub(crate) fn order_until(
+        &self,
+        sale: &SaleRecord,
+        click_expires_at: DateTime<Utc>,
+    ) -> DateTime<Utc> {
         click_expires_at.max(sale.confirmed_at) + self.orders
     }
 
     /// When a counter bucket starting at `start` expires.
-    pub fn bucket_until(&self, granularity: Granularity, start: i64) -> DateTime<Utc> {
+    pub(crate) fn bucket_until(&self, granularity: Granularity, start: i64) -> DateTime<Utc> {
         let keep = match granularity {
             Granularity::Hour => self.hourly,
             Granularity::Day => self.daily,
@@ -211,14 +215,14 @@ pub enum TopMetric {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopEntry {
     /// The id.
-    pub id: String,
+    pub(crate) id: String,
     /// Its value of the metric.
-    pub value: i64,
+    pub(crate) value: i64,
 }
 
 /// Ranks summed values by id: largest first, ties by id, zeros dropped, at
 /// most `limit`.
-pub fn rank(values: impl IntoIterator<Item = (String, i64)>, limit: usize) -> Vec<TopEntry> {
+pub(crate) fn rank(values: impl IntoIterator<Item = (String, i64)>, limit: usize) -> Vec<TopEntry> {
     let mut entries: Vec<TopEntry> = values
         .into_iter()
         .filter(|(_, value)| *value != 0)

@@ -21,7 +21,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// The one-letter code the Redis stream stores.
-    pub fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             EventKind::Click => "c",
             EventKind::RepeatTap => "t",
@@ -31,7 +31,7 @@ impl EventKind {
     }
 
     /// The kind of a stored code.
-    pub fn from_code(code: &str) -> Option<EventKind> {
+    pub(crate) fn from_code(code: &str) -> Option<EventKind> {
         [
             EventKind::Click,
             EventKind::RepeatTap,

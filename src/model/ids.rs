@@ -14,11 +14,11 @@ use std::ops::Deref;
 use crate::error::{Error, Result};
 
 /// Longest id (merchant, campaign, product, viewer, order, ...) in bytes.
-pub const MAX_ID_LEN: usize = 128;
+pub(crate) const MAX_ID_LEN: usize = 128;
 
 /// Checks an id: 1 to [`MAX_ID_LEN`] bytes of printable ASCII without spaces
 /// (0x21 to 0x7E). Fails with `INVALID_FIELD` naming `field`.
-pub fn check_id(field: &str, value: &str) -> Result<()> {
+pub(crate) fn check_id(field: &str, value: &str) -> Result<()> {
     if value.is_empty() {
         return Err(Error::invalid_field(field, "missing"));
     }
@@ -40,7 +40,7 @@ pub fn check_id(field: &str, value: &str) -> Result<()> {
 /// An id type that can be parsed from a request's field: each id newtype,
 /// and `String` for ids kept only as text (a viewer's, before it is hashed;
 /// an id of any dimension in a counter read).
-pub trait ParseId: Sized {
+pub(crate) trait ParseId: Sized {
     /// Checks `value` (see [`check_id`]); the error names `field`.
     fn parse_id(field: &str, value: String) -> Result<Self>;
 }
@@ -62,7 +62,7 @@ macro_rules! id_type {
 
         impl $name {
             /// Checks `value` (see [`check_id`]); the error names `field`.
-            pub fn parse(field: &str, value: impl Into<String>) -> Result<Self> {
+            pub(crate) fn parse(field: &str, value: impl Into<String>) -> Result<Self> {
                 let value = value.into();
                 check_id(field, &value)?;
                 Ok($name(value))

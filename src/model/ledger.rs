@@ -14,7 +14,7 @@ use crate::token::ClickId;
 pub struct Money {
     /// ISO 4217 alphabetic code, upper case.
     pub currency: String,
-    /// Amount in minor units, 0 to [`crate::policy::MAX_AMOUNT_MINOR`].
+    /// Amount in minor units, 0 to `MAX_AMOUNT_MINOR` (`policy/money.rs`).
     pub amount_minor: i64,
 }
 
@@ -131,11 +131,11 @@ pub struct SaleRecord {
 
 /// What confirming a sale did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SaleOutcome {
+pub(crate) struct SaleOutcome {
     /// The sale as first confirmed.
-    pub sale: SaleRecord,
+    pub(crate) sale: SaleRecord,
     /// An identical repeat: nothing was counted.
-    pub replayed: bool,
+    pub(crate) replayed: bool,
 }
 
 /// A merchant's raw records over a time range: what `reconcile` recounts.
@@ -164,9 +164,9 @@ pub struct NewReversal {
 
 /// What recording a refund did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReversalOutcome {
+pub(crate) struct ReversalOutcome {
     /// The sale less all its reversals, as of this reversal.
-    pub remaining: Money,
+    pub(crate) remaining: Money,
     /// An identical repeat: nothing was counted.
-    pub replayed: bool,
+    pub(crate) replayed: bool,
 }

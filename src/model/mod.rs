@@ -8,27 +8,27 @@
 //! - [`counters`]: dimensions, buckets, counts, top lists, retention.
 //! - [`events`]: a merchant's event stream.
 
-pub mod access;
-pub mod counters;
-pub mod events;
-pub mod ids;
-pub mod ledger;
-pub mod registry;
+pub(crate) mod access;
+pub(crate) mod counters;
+pub(crate) mod events;
+pub(crate) mod ids;
+pub(crate) mod ledger;
+pub(crate) mod registry;
 
 pub use access::{ApiKey, Grant, Role};
+pub(crate) use counters::rank;
 pub use counters::{
-    BucketRange, CounterCell, Counts, Dimension, Granularity, Retention, TopEntry, TopMetric, rank,
+    BucketRange, CounterCell, Counts, Dimension, Granularity, Retention, TopEntry, TopMetric,
 };
 pub use events::{Event, EventKind};
-pub use ids::{
-    CampaignId, CreatorId, KeyId, MAX_ID_LEN, MerchantId, OrderId, ParseId, ProductId, ReversalId,
-    VideoId,
-};
+pub use ids::{CampaignId, CreatorId, KeyId, MerchantId, OrderId, ProductId, ReversalId, VideoId};
 pub use ledger::{
     Attribution, ClickRecord, FirstClick, MerchantRecords, Money, NewClick, NewReversal, NewSale,
-    ReversalOutcome, SaleOutcome, SaleRecord,
+    SaleRecord,
 };
-pub use registry::{
-    AgeBracket, Campaign, CampaignStatus, DEFAULT_ATTRIBUTION_WINDOW, DEFAULT_TOKEN_PARAM,
-    MAX_ATTRIBUTION_WINDOW, MIN_ATTRIBUTION_WINDOW, Merchant, ReviewDecision,
+pub(crate) use ledger::{ReversalOutcome, SaleOutcome};
+pub(crate) use registry::{
+    AgeBracket, DEFAULT_ATTRIBUTION_WINDOW, DEFAULT_TOKEN_PARAM, MAX_ATTRIBUTION_WINDOW,
+    MIN_ATTRIBUTION_WINDOW, ReviewDecision,
 };
+pub use registry::{Campaign, CampaignStatus, Merchant};

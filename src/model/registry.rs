@@ -6,13 +6,13 @@ use std::time::Duration;
 use super::ids::{CampaignId, MerchantId, ProductId};
 
 /// Default attribution window of a campaign that sets none (API.md).
-pub const DEFAULT_ATTRIBUTION_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const DEFAULT_ATTRIBUTION_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Shortest attribution window a campaign may set.
-pub const MIN_ATTRIBUTION_WINDOW: Duration = Duration::from_secs(3600);
+pub(crate) const MIN_ATTRIBUTION_WINDOW: Duration = Duration::from_secs(3600);
 /// Longest attribution window a campaign may set.
-pub const MAX_ATTRIBUTION_WINDOW: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(crate) const MAX_ATTRIBUTION_WINDOW: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The token parameter of a merchant that names none.
-pub const DEFAULT_TOKEN_PARAM: &str = "cc";
+pub(crate) const DEFAULT_TOKEN_PARAM: &str = "cc";
 
 /// A merchant: a webshop that pays for attributed sales.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +42,7 @@ pub enum CampaignStatus {
 
 /// A reviewer's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReviewDecision {
+pub(crate) enum ReviewDecision {
     /// The campaign may issue tokens.
     Approve,
     /// The campaign may not issue tokens.
@@ -75,7 +75,7 @@ pub struct Campaign {
 
 /// A viewer's age bracket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AgeBracket {
+pub(crate) enum AgeBracket {
     /// Age unknown: a minor for age-restricted categories.
     Unspecified,
     /// Under 13: never issued a token.

@@ -13,7 +13,7 @@ use crate::model::{Dimension, Grant, MerchantId, Role};
 /// The merchant whose share of the counters a key with `grant` reads:
 /// `None` (every merchant's) for dashboard and admin keys, `Some(own)` for a
 /// merchant key; any other key is `PERMISSION_DENIED`.
-pub fn counter_share(grant: &Grant) -> Result<Option<&MerchantId>> {
+pub(crate) fn counter_share(grant: &Grant) -> Result<Option<&MerchantId>> {
     match grant {
         Grant::Admin | Grant::Dashboard => Ok(None),
         Grant::Merchant(own) => Ok(Some(own)),
@@ -25,7 +25,7 @@ pub fn counter_share(grant: &Grant) -> Result<Option<&MerchantId>> {
 /// own merchant, a campaign of its own (`campaign_merchant`: the merchant of
 /// campaign `id`, `None` when there is no such campaign), and its share of
 /// any product; never a creator's or a video's. Else `PERMISSION_DENIED`.
-pub fn check_counter_read(
+pub(crate) fn check_counter_read(
     own: &MerchantId,
     dimension: Dimension,
     id: &str,
@@ -48,7 +48,10 @@ pub fn check_counter_read(
 /// (`requested`): a merchant key ranks within its own merchant only (naming
 /// none means its own, naming another is `PERMISSION_DENIED`); other keys
 /// rank within the merchant they name, or across every merchant.
-pub fn top_list_scope(grant: &Grant, requested: Option<MerchantId>) -> Result<Option<MerchantId>> {
+pub(crate) fn top_list_scope(
+    grant: &Grant,
+    requested: Option<MerchantId>,
+) -> Result<Option<MerchantId>> {
     match (grant, requested) {
         (Grant::Merchant(own), None) => Ok(Some(own.clone())),
         (Grant::Merchant(own), Some(asked)) if *own != asked => Err(Error::PermissionDenied),
@@ -59,7 +62,7 @@ pub fn top_list_scope(grant: &Grant, requested: Option<MerchantId>) -> Result<Op
 /// The grant of a new key of `role`, from the request's `merchant_id`
 /// (empty when it names none): a merchant key must name one, any other key
 /// must name none. Fails with `INVALID_FIELD` naming `merchant_id`.
-pub fn key_grant(role: Role, merchant_id: String) -> Result<Grant> {
+pub(crate) fn key_grant(role: Role, merchant_id: String) -> Result<Grant> {
     match (role, merchant_id.is_empty()) {
         (Role::Merchant, true) => Err(Error::invalid_field(
             "merchant_id",

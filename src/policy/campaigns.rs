@@ -18,7 +18,7 @@ use crate::policy::{CategoryRules, category_slug};
 /// 4. the viewer is under 13: `VIEWER_UNDERAGE`;
 /// 5. the category is age-restricted and the viewer is 13-17 or of unknown
 ///    age: `AGE_RESTRICTED`.
-pub fn check_issue(
+pub(crate) fn check_issue(
     campaign: &Campaign,
     rules: &CategoryRules,
     age: AgeBracket,
@@ -47,7 +47,7 @@ pub fn check_issue(
 /// The status a review decision gives `campaign`, from any current status:
 /// approve gives approved (`CATEGORY_PROHIBITED` if its category is
 /// prohibited), reject gives rejected, pause gives paused.
-pub fn review(
+pub(crate) fn review(
     campaign: &Campaign,
     decision: ReviewDecision,
     rules: &CategoryRules,
@@ -65,7 +65,7 @@ pub fn review(
 /// The status of a campaign after a write: pending when it is new or its
 /// merchant, category slug or set of products changed; otherwise (only the
 /// attribution window, say) the existing status is kept.
-pub fn status_after_put(
+pub(crate) fn status_after_put(
     existing: Option<&Campaign>,
     merchant_id: &str,
     category: &str,
@@ -87,12 +87,12 @@ pub fn status_after_put(
 }
 
 /// Most products a campaign may list.
-pub const MAX_PRODUCTS: usize = 1000;
+pub(crate) const MAX_PRODUCTS: usize = 1000;
 
 /// A campaign's products as stored: at most [`MAX_PRODUCTS`] as sent, each a
 /// [`ProductId`], sorted, repeats dropped; none means any product.
 /// Fails with `INVALID_FIELD` naming `field`.
-pub fn campaign_products(field: &str, raw: Vec<String>) -> Result<Vec<ProductId>> {
+pub(crate) fn campaign_products(field: &str, raw: Vec<String>) -> Result<Vec<ProductId>> {
     if raw.len() > MAX_PRODUCTS {
         return Err(Error::invalid_field(
             field,

@@ -10,7 +10,7 @@ use crate::policy::MAX_ID_LEN;
 /// The slug category rules match on: lower case, every run of characters that
 /// are not letters or digits turned into one `-`, none at either end.
 /// `"Adult Toys"`, `"adult_toys"` and `"adult-toys"` all give `"adult-toys"`.
-pub fn category_slug(raw: &str) -> String {
+pub(crate) fn category_slug(raw: &str) -> String {
     let mut slug = String::with_capacity(raw.len());
     let mut pending_dash = false;
     for c in raw.trim().chars().flat_map(char::to_lowercase) {
@@ -30,7 +30,7 @@ pub fn category_slug(raw: &str) -> String {
 /// Checks a campaign's category: at most [`MAX_ID_LEN`] bytes, with at least
 /// one letter or digit (a non-empty slug). Fails with `INVALID_FIELD` naming
 /// `field`.
-pub fn validate_category(field: &str, raw: &str) -> Result<()> {
+pub(crate) fn validate_category(field: &str, raw: &str) -> Result<()> {
     if raw.trim().is_empty() {
         return Err(Error::invalid_field(field, "missing"));
     }
@@ -53,9 +53,9 @@ pub fn validate_category(field: &str, raw: &str) -> Result<()> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CategoryRules {
     /// Categories that may never be promoted.
-    pub prohibited: HashSet<String>,
+    pub(crate) prohibited: HashSet<String>,
     /// Categories never issued to a minor or a viewer of unknown age.
-    pub age_restricted: HashSet<String>,
+    pub(crate) age_restricted: HashSet<String>,
 }
 
 impl CategoryRules {
@@ -74,12 +74,12 @@ impl CategoryRules {
     }
 
     /// Whether `category` (as written; matched by slug) may never be promoted.
-    pub fn is_prohibited(&self, category: &str) -> bool {
+    pub(crate) fn is_prohibited(&self, category: &str) -> bool {
         self.prohibited.contains(&category_slug(category))
     }
 
     /// Whether `category` (as written; matched by slug) is age-restricted.
-    pub fn is_age_restricted(&self, category: &str) -> bool {
+    pub(crate) fn is_age_restricted(&self, category: &str) -> bool {
         self.age_restricted.contains(&category_slug(category))
     }
 }

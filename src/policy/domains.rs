@@ -8,9 +8,9 @@ use url::Host;
 use crate::error::{Error, Result};
 
 /// Longest domain name in bytes (DNS).
-pub const MAX_DOMAIN_LEN: usize = 253;
+pub(crate) const MAX_DOMAIN_LEN: usize = 253;
 /// Longest domain label in bytes (DNS).
-pub const MAX_LABEL_LEN: usize = 63;
+pub(crate) const MAX_LABEL_LEN: usize = 63;
 
 /// Normalises a merchant's registered domain for storage: trimmed, one
 /// trailing `.` dropped, lower case, internationalised names in punycode
@@ -27,7 +27,7 @@ pub const MAX_LABEL_LEN: usize = 63;
 /// would let the merchant send viewers to anyone's site under it. A
 /// registrable domain or a subdomain of one (`example.co.uk`,
 /// `shop.example.dk`) is fine.
-pub fn normalize_domain(field: &str, raw: &str) -> Result<String> {
+pub(crate) fn normalize_domain(field: &str, raw: &str) -> Result<String> {
     let invalid = |message: &str| Error::invalid_field(field, message);
     let trimmed = raw.trim();
     if trimmed.is_empty() {
@@ -97,12 +97,12 @@ pub fn normalize_domain(field: &str, raw: &str) -> Result<String> {
 }
 
 /// Most registered domains a merchant may have.
-pub const MAX_DOMAINS: usize = 64;
+pub(crate) const MAX_DOMAINS: usize = 64;
 
 /// A merchant's registered domains as stored: at least one and at most
 /// [`MAX_DOMAINS`] as sent, each normalised ([`normalize_domain`]), sorted,
 /// repeats dropped. Fails with `INVALID_FIELD` naming `field`.
-pub fn allowed_domains(field: &str, raw: &[String]) -> Result<Vec<String>> {
+pub(crate) fn allowed_domains(field: &str, raw: &[String]) -> Result<Vec<String>> {
     if raw.is_empty() {
         return Err(Error::invalid_field(field, "at least one domain"));
     }

@@ -4,7 +4,7 @@
 //! The rule itself lives with the id types it guards
 //! ([`crate::model::ids::check_id`]): a `MerchantId` can only be made by it.
 
-pub use crate::model::ids::{MAX_ID_LEN, check_id as validate_id};
+pub(crate) use crate::model::ids::{MAX_ID_LEN, check_id as validate_id};
 
 #[cfg(test)]
 mod tests {

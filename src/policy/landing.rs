@@ -7,12 +7,12 @@ use url::{Host, Url};
 use crate::error::{Error, Result};
 
 /// Longest landing URL in bytes, as sent and as parsed.
-pub const MAX_URL_LEN: usize = 2048;
+pub(crate) const MAX_URL_LEN: usize = 2048;
 /// The field name landing URL errors carry.
-pub const LANDING_URL_FIELD: &str = "landing_url";
+pub(crate) const LANDING_URL_FIELD: &str = "landing_url";
 
 /// Checks a landing URL against the merchant's registered domains (as
-/// [`super::normalize_domain`] stores them) and returns it parsed.
+/// [`super::domains::normalize_domain`] stores them) and returns it parsed.
 ///
 /// `INVALID_FIELD` (`landing_url`) when it is empty, longer than
 /// [`MAX_URL_LEN`] bytes (as sent or as parsed), contains ASCII control
@@ -27,7 +27,7 @@ pub const LANDING_URL_FIELD: &str = "landing_url";
 /// Merchants register bare domains, so another port of their host is a
 /// service they never registered. An explicit `:443` is accepted: the parser
 /// drops the scheme's default port, so the returned URL has none.
-pub fn check_landing_url(raw: &str, allowed_domains: &[String]) -> Result<Url> {
+pub(crate) fn check_landing_url(raw: &str, allowed_domains: &[String]) -> Result<Url> {
     let invalid = |message: &str| Error::invalid_field(LANDING_URL_FIELD, message);
     if raw.is_empty() {
         return Err(invalid("missing"));
@@ -84,8 +84,9 @@ fn host_on_domain(host: &str, domain: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::domains::normalize_domain;
+    use crate::policy::redirect_url;
     use crate::policy::test_support::{field_of, label, message_of, shop, strings};
-    use crate::policy::{normalize_domain, redirect_url};
     use proptest::prelude::*;
 
     #[test]

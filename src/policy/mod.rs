@@ -7,8 +7,9 @@
 //! Plain functions over plain types: no I/O, no async, no clock. The API
 //! layer decodes a request with these, the domain decides with them, and
 //! both pass on the [`Error`](crate::error::Error) they return. One file a
-//! seam, every item re-exported here, so callers name
-//! `crate::policy::…` and never the file:
+//! seam, every function and type a caller uses re-exported here, so callers
+//! name `crate::policy::…` and never the file (the limits stay in their
+//! files, next to the checks that apply them):
 //!
 //! - `ids`: what an id may be.
 //! - `money`: currencies, amounts, reversals.
@@ -38,19 +39,17 @@ mod text;
 mod top;
 mod windows;
 
-pub use access::{check_counter_read, counter_share, key_grant, top_list_scope};
-pub use campaigns::{MAX_PRODUCTS, campaign_products, check_issue, review, status_after_put};
-pub use categories::{CategoryRules, category_slug, validate_category};
-pub use domains::{MAX_DOMAIN_LEN, MAX_DOMAINS, MAX_LABEL_LEN, allowed_domains, normalize_domain};
-pub use ids::{MAX_ID_LEN, validate_id};
-pub use landing::{LANDING_URL_FIELD, MAX_URL_LEN, check_landing_url};
-pub use money::{MAX_AMOUNT_MINOR, check_reversal_amount, validate_currency, validate_money};
-pub use redirect::{MAX_TOKEN_PARAM_LEN, normalize_token_param, redirect_url};
-pub use sales::{
-    is_same_reversal, is_same_sale, refund_above_what_is_left, refund_in_another_currency,
-};
-pub use text::{MAX_TEXT_LEN, validate_text};
-pub use top::{DEFAULT_TOP_LIMIT, MAX_TOP_LIMIT, top_dimension, top_limit, utc_day};
-pub use windows::{
-    MAX_DAILY_BUCKETS, MAX_HOURLY_BUCKETS, TAP_RATE_WINDOW, attribution_window, counter_range,
-};
+pub(crate) use access::{check_counter_read, counter_share, key_grant, top_list_scope};
+pub(crate) use campaigns::{campaign_products, check_issue, review, status_after_put};
+pub use categories::CategoryRules;
+pub(crate) use categories::{category_slug, validate_category};
+pub(crate) use domains::allowed_domains;
+pub(crate) use ids::{MAX_ID_LEN, validate_id};
+pub(crate) use landing::check_landing_url;
+pub(crate) use money::{check_reversal_amount, validate_currency, validate_money};
+pub(crate) use redirect::{normalize_token_param, redirect_url};
+pub use sales::{is_same_reversal, is_same_sale};
+pub(crate) use sales::{refund_above_what_is_left, refund_in_another_currency};
+pub(crate) use text::validate_text;
+pub(crate) use top::{top_dimension, top_limit, utc_day};
+pub(crate) use windows::{TAP_RATE_WINDOW, attribution_window, counter_range};

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::model::Money;
 
 /// Largest amount in minor units, inclusive (10^12).
-pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
+pub(crate) const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
 
 /// Checks an amount of money: `currency_code` a known ISO 4217 alphabetic code
 /// in upper case that is money, `amount_minor` from 0 to
@@ -17,7 +17,7 @@ pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000;
 /// of account `XDR` `XBA`-`XBD` `XSU` `XUA` `XAD`) and its funds (`BOV`
 /// `CHE` `CHW` `CLF` `COU` `MXV` `USN` `UYI` `UYW`). Superseded currencies
 /// (`HRK`) are still money: a sale made in one may be refunded in it.
-pub fn validate_money(currency_code: &str, amount_minor: i64) -> Result<Money> {
+pub(crate) fn validate_money(currency_code: &str, amount_minor: i64) -> Result<Money> {
     if currency_code.is_empty() {
         return Err(Error::InvalidAmount("currency_code is missing".to_owned()));
     }
@@ -51,7 +51,7 @@ pub fn validate_money(currency_code: &str, amount_minor: i64) -> Result<Money> {
 /// Checks the amount of a reversal, already a valid [`Money`]: a reversal
 /// refunds something, so zero is `INVALID_AMOUNT` (it would record a refund
 /// of nothing under its reversal_id). A zero-amount sale stays allowed.
-pub fn check_reversal_amount(amount: &Money) -> Result<()> {
+pub(crate) fn check_reversal_amount(amount: &Money) -> Result<()> {
     if amount.amount_minor == 0 {
         return Err(Error::InvalidAmount(
             "a reversal must refund more than zero".to_owned(),
@@ -63,7 +63,7 @@ pub fn check_reversal_amount(amount: &Money) -> Result<()> {
 /// Checks a currency code on its own (a top list ranked by revenue in one
 /// currency): a code [`validate_money`] takes. Fails with `INVALID_FIELD`
 /// naming `field`.
-pub fn validate_currency(field: &str, currency_code: &str) -> Result<()> {
+pub(crate) fn validate_currency(field: &str, currency_code: &str) -> Result<()> {
     validate_money(currency_code, 0)
         .map(drop)
         .map_err(|_| Error::invalid_field(field, "must be an upper-case ISO 4217 code"))

@@ -8,14 +8,14 @@ use crate::error::{Error, Result};
 use crate::model::DEFAULT_TOKEN_PARAM;
 
 /// Longest merchant token parameter name in bytes.
-pub const MAX_TOKEN_PARAM_LEN: usize = 32;
+pub(crate) const MAX_TOKEN_PARAM_LEN: usize = 32;
 
 /// The redirect URL of a click: `landing` with the query parameter
 /// `token_param` set to `token`. Every existing parameter of that name (after
 /// decoding) is removed, the other pairs are kept in order (re-serialised as
 /// `application/x-www-form-urlencoded`), the new pair goes last, and the
 /// fragment is kept.
-pub fn redirect_url(landing: &Url, token_param: &str, token: &str) -> String {
+pub(crate) fn redirect_url(landing: &Url, token_param: &str, token: &str) -> String {
     let kept: Vec<(String, String)> = landing
         .query_pairs()
         .filter(|(name, _)| name != token_param)
@@ -32,7 +32,7 @@ pub fn redirect_url(landing: &Url, token_param: &str, token: &str) -> String {
 /// Checks a merchant's token parameter name: empty means
 /// [`DEFAULT_TOKEN_PARAM`]; otherwise 1 to [`MAX_TOKEN_PARAM_LEN`] characters
 /// of `A-Z a-z 0-9 _ . -`. Fails with `INVALID_FIELD` naming `field`.
-pub fn normalize_token_param(field: &str, raw: &str) -> Result<String> {
+pub(crate) fn normalize_token_param(field: &str, raw: &str) -> Result<String> {
     if raw.is_empty() {
         return Ok(DEFAULT_TOKEN_PARAM.to_owned());
     }

@@ -30,13 +30,13 @@ pub fn is_same_reversal(
 
 /// `REVERSAL_EXCEEDS_SALE` for a refund in another currency than its sale
 /// (a refund is recorded in the sale's currency or not at all).
-pub fn refund_in_another_currency(sale_currency: &str) -> Error {
+pub(crate) fn refund_in_another_currency(sale_currency: &str) -> Error {
     Error::ReversalExceedsSale(format!("the sale is in {sale_currency}"))
 }
 
 /// `REVERSAL_EXCEEDS_SALE` for a refund above what is `left` of its sale
 /// (the sale less its earlier refunds: never refunded below zero).
-pub fn refund_above_what_is_left(left: &Money) -> Error {
+pub(crate) fn refund_above_what_is_left(left: &Money) -> Error {
     Error::ReversalExceedsSale(format!(
         "{} {} is left of the sale",
         left.amount_minor, left.currency

@@ -4,12 +4,12 @@
 use crate::error::{Error, Result};
 
 /// Longest display name or free-text field, in bytes.
-pub const MAX_TEXT_LEN: usize = 256;
+pub(crate) const MAX_TEXT_LEN: usize = 256;
 
 /// Checks free text: at most [`MAX_TEXT_LEN`] bytes, no control characters
 /// (it is shown on dashboards and in logs); empty is fine. Fails with
 /// `INVALID_FIELD` naming `field`.
-pub fn validate_text(field: &str, value: &str) -> Result<()> {
+pub(crate) fn validate_text(field: &str, value: &str) -> Result<()> {
     if value.len() > MAX_TEXT_LEN {
         return Err(Error::invalid_field(
             field,

@@ -8,13 +8,13 @@ use crate::error::{Error, Result};
 use crate::model::Dimension;
 
 /// Entries a top list has when the request names no limit.
-pub const DEFAULT_TOP_LIMIT: usize = 10;
+pub(crate) const DEFAULT_TOP_LIMIT: usize = 10;
 /// Most entries a top list may have.
-pub const MAX_TOP_LIMIT: usize = 100;
+pub(crate) const MAX_TOP_LIMIT: usize = 100;
 
 /// The dimension a top list ranks: any but merchants. Fails with
 /// `INVALID_FIELD` naming `field`.
-pub fn top_dimension(field: &str, dimension: Dimension) -> Result<Dimension> {
+pub(crate) fn top_dimension(field: &str, dimension: Dimension) -> Result<Dimension> {
     match dimension {
         Dimension::Merchant => Err(Error::invalid_field(
             field,
@@ -27,7 +27,7 @@ pub fn top_dimension(field: &str, dimension: Dimension) -> Result<Dimension> {
 /// The UTC day a top list ranks, written exactly `YYYY-MM-DD` (chrono alone
 /// also takes `2026-1-5` and `+2026-01-05`). Fails with `INVALID_FIELD`
 /// naming `field`.
-pub fn utc_day(field: &str, raw: &str) -> Result<NaiveDate> {
+pub(crate) fn utc_day(field: &str, raw: &str) -> Result<NaiveDate> {
     Some(raw)
         .filter(|day| day.len() == 10 && day.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
         .and_then(|day| NaiveDate::parse_from_str(day, "%Y-%m-%d").ok())
@@ -37,7 +37,7 @@ pub fn utc_day(field: &str, raw: &str) -> Result<NaiveDate> {
 /// How many entries a top list has: [`DEFAULT_TOP_LIMIT`] when the request
 /// names none (0), else 1 to [`MAX_TOP_LIMIT`]. Fails with `INVALID_FIELD`
 /// naming `field`.
-pub fn top_limit(field: &str, requested: i32) -> Result<usize> {
+pub(crate) fn top_limit(field: &str, requested: i32) -> Result<usize> {
     match usize::try_from(requested) {
         Ok(0) => Ok(DEFAULT_TOP_LIMIT),
         Ok(n @ 1..=MAX_TOP_LIMIT) => Ok(n),

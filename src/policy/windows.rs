@@ -16,18 +16,18 @@ use crate::model::{
 /// The window of the tap rate limit: a viewer may make
 /// `policy.tap_rate_limit_per_minute` taps at a merchant per minute; the
 /// store counts them per aligned window of this length.
-pub const TAP_RATE_WINDOW: Duration = Duration::from_secs(60);
+pub(crate) const TAP_RATE_WINDOW: Duration = Duration::from_secs(60);
 
 /// Most hourly buckets one counter read may span (31 days).
-pub const MAX_HOURLY_BUCKETS: i64 = 744;
+pub(crate) const MAX_HOURLY_BUCKETS: i64 = 744;
 /// Most daily buckets one counter read may span.
-pub const MAX_DAILY_BUCKETS: i64 = 400;
+pub(crate) const MAX_DAILY_BUCKETS: i64 = 400;
 
 /// A campaign's attribution window: [`DEFAULT_ATTRIBUTION_WINDOW`] when none
 /// is set, else it must lie within [`MIN_ATTRIBUTION_WINDOW`] and
 /// [`MAX_ATTRIBUTION_WINDOW`] inclusive. Fails with `INVALID_FIELD` naming
 /// `field`.
-pub fn attribution_window(field: &str, window: Option<Duration>) -> Result<Duration> {
+pub(crate) fn attribution_window(field: &str, window: Option<Duration>) -> Result<Duration> {
     match window {
         None => Ok(DEFAULT_ATTRIBUTION_WINDOW),
         Some(window) if (MIN_ATTRIBUTION_WINDOW..=MAX_ATTRIBUTION_WINDOW).contains(&window) => {
@@ -44,7 +44,7 @@ pub fn attribution_window(field: &str, window: Option<Duration>) -> Result<Durat
 /// buckets of `granularity`: at most [`MAX_HOURLY_BUCKETS`] hourly or
 /// [`MAX_DAILY_BUCKETS`] daily ones. Fails with `INVALID_FIELD` naming
 /// `end_time` when `end` is not after `start` or the range spans more.
-pub fn counter_range(
+pub(crate) fn counter_range(
     granularity: Granularity,
     start: DateTime<Utc>,
     end: DateTime<Utc>,

@@ -13,14 +13,14 @@ use crate::store::Store;
 use crate::telemetry::metrics;
 
 /// Measures the store it wraps.
-pub struct MeteredStore {
+pub(crate) struct MeteredStore {
     /// The store measured.
     inner: Arc<dyn Store>,
 }
 
 impl MeteredStore {
     /// Measures `inner`.
-    pub fn new(inner: Arc<dyn Store>) -> Self {
+    pub(crate) fn new(inner: Arc<dyn Store>) -> Self {
         MeteredStore { inner }
     }
 

@@ -16,8 +16,8 @@
 //! tests' gated store) forward every trait with [`forward_store!`](crate::forward_store).
 
 pub mod memory;
-pub mod metered;
-pub mod outcome;
+pub(crate) mod metered;
+pub(crate) mod outcome;
 pub mod redis;
 
 pub use outcome::{ClickWrite, ReversalRecord, ReversalWrite, SaleWrite};

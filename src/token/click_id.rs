@@ -28,7 +28,7 @@ impl ClickId {
 
     /// The id's bytes.
     #[must_use]
-    pub fn as_bytes(&self) -> &[u8; 16] {
+    pub(crate) fn as_bytes(&self) -> &[u8; 16] {
         &self.0
     }
 
@@ -42,7 +42,7 @@ impl ClickId {
     /// writes; anything else (upper case included) is `None`, so every id
     /// has one spelling.
     #[must_use]
-    pub fn from_hex(s: &str) -> Option<Self> {
+    pub(crate) fn from_hex(s: &str) -> Option<Self> {
         if s.len() != 32 || !s.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
             return None;
         }

@@ -10,9 +10,9 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use super::ClickId;
 
 /// The longest key id, in bytes.
-pub const MAX_KID_LEN: usize = 8;
+pub(crate) const MAX_KID_LEN: usize = 8;
 /// The longest token string [`super::KeyRing::verify`] looks at; longer is invalid.
-pub const MAX_TOKEN_LEN: usize = 100;
+pub(crate) const MAX_TOKEN_LEN: usize = 100;
 
 /// The only token version.
 const VERSION: u8 = 1;

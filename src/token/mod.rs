@@ -16,8 +16,9 @@
 //! The merchant id is bound by the MAC but not carried in the token: a token
 //! issued for one shop is [`TokenError::Invalid`] for every other shop, and
 //! the token reveals nothing but the click id and its window. It carries no
-//! viewer data. With a kid of at most [`MAX_KID_LEN`] bytes a token is at
-//! most 74 bytes, 99 characters encoded.
+//! viewer data. With a kid of at most
+//! [`MAX_KID_LEN`](format::MAX_KID_LEN) bytes a token is at most 74 bytes,
+//! 99 characters encoded.
 //!
 //! [`KeyRing::verify`] checks in a fixed order and does no work on input it
 //! has not yet accepted: the length of the string before decoding anything;
@@ -47,6 +48,7 @@ mod sign;
 mod testkit;
 
 pub use click_id::ClickId;
-pub use format::{Claims, MAX_KID_LEN, MAX_TOKEN_LEN};
-pub use ring::{KeyRing, KeyRingError, MIN_SECRET_LEN, SigningKey};
+pub use format::Claims;
+pub(crate) use ring::MIN_SECRET_LEN;
+pub use ring::{KeyRing, KeyRingError, SigningKey};
 pub use sign::TokenError;

@@ -11,7 +11,7 @@ use sha2::Sha256;
 use super::format::{DOMAIN, MAX_KID_LEN};
 
 /// The shortest secret a [`SigningKey`] may have, in bytes.
-pub const MIN_SECRET_LEN: usize = 32;
+pub(crate) const MIN_SECRET_LEN: usize = 32;
 
 /// The kid of [`KeyRing::ephemeral`].
 const EPHEMERAL_KID: &str = "eph";
@@ -177,7 +177,7 @@ impl KeyRing {
     /// One random 32-byte key with kid `"eph"`, for the in-memory dev store.
     /// Its tokens die with the process.
     #[must_use]
-    pub fn ephemeral() -> KeyRing {
+    pub(crate) fn ephemeral() -> KeyRing {
         let mut secret = [0u8; MIN_SECRET_LEN];
         rand::rng().fill_bytes(&mut secret);
         KeyRing {
@@ -188,7 +188,7 @@ impl KeyRing {
 
     /// The kid of the key that signs.
     #[must_use]
-    pub fn active_kid(&self) -> &str {
+    pub(crate) fn active_kid(&self) -> &str {
         &self.keys[self.active].kid
     }
 

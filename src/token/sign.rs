@@ -34,7 +34,12 @@ impl KeyRing {
     /// Signs `claims` with the key `kid` if the ring still holds it, active
     /// or not: re-creates, byte for byte, a token signed before (HMAC is
     /// deterministic), e.g. for a repeat tap after a key rotation.
-    pub fn sign_with(&self, kid: &str, merchant_id: &str, claims: &Claims) -> Option<String> {
+    pub(crate) fn sign_with(
+        &self,
+        kid: &str,
+        merchant_id: &str,
+        claims: &Claims,
+    ) -> Option<String> {
         let key = self.key(kid.as_bytes())?;
         Some(sign_by(key, merchant_id, claims))
     }

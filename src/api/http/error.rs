@@ -67,7 +67,7 @@ pub(super) fn error_response(status: &tonic::Status, http: Option<StatusCode>) -
 
 /// The HTTP status of a gRPC code, as google.rpc.Code documents it (and
 /// grpc-gateway and Envoy's transcoder answer).
-pub fn http_status(code: Code) -> StatusCode {
+pub(super) fn http_status(code: Code) -> StatusCode {
     match code {
         Code::Ok => StatusCode::OK,
         Code::Cancelled => StatusCode::from_u16(499).expect("499 is a status code"),

@@ -46,7 +46,7 @@ use routes::ROUTES;
 
 /// The HTTP/JSON API: the gRPC adapters it calls, and the admission it
 /// shares with the gRPC server.
-pub struct HttpApi {
+pub(crate) struct HttpApi {
     /// Runs ConfirmSale and ReverseSale.
     sales: SaleApi,
     /// Runs GetCounters and ListTop.
@@ -62,7 +62,7 @@ impl HttpApi {
     /// The API over the adapters' shared state. The descriptors come from the
     /// build's own descriptor set, so a route whose RPC they lack is a build
     /// error, caught by the first test that starts a server.
-    pub fn new(state: crate::api::State, admission: Arc<Admission>) -> HttpApi {
+    pub(crate) fn new(state: crate::api::State, admission: Arc<Admission>) -> HttpApi {
         let pool = DescriptorPool::decode(crate::proto::FILE_DESCRIPTOR_SET)
             .expect("the build's descriptor set decodes");
         let messages = ROUTES
@@ -89,7 +89,7 @@ impl HttpApi {
     }
 
     /// The axum router of the HTTP port: see [`routes`].
-    pub fn router(self) -> axum::Router {
+    pub(crate) fn router(self) -> axum::Router {
         routes::router(Arc::new(self))
     }
 }

@@ -48,7 +48,7 @@ impl Default for RedisOptions {
 /// Why a Redis store would not open.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct OpenError(pub String);
+pub struct OpenError(pub(crate) String);
 
 /// One connection to Redis: a single server or a cluster. Both reconnect by
 /// themselves; the cluster client follows MOVED/ASK and retries on its own,

@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 use super::connect::{Conn, redacted};
 
 /// How often every node's policy is checked while writes are allowed.
-pub const POLICY_CHECK_EVERY: Duration = Duration::from_secs(5);
+pub(crate) const POLICY_CHECK_EVERY: Duration = Duration::from_secs(5);
 /// How often it is checked while writes are refused (at the longest).
 const RECHECK_EVERY: Duration = Duration::from_secs(1);
 /// The least time between two checks, however many connection errors

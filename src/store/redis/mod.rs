@@ -76,7 +76,6 @@ mod scripts;
 mod shards;
 
 pub use connect::{OpenError, RedisOptions};
-pub use eviction::POLICY_CHECK_EVERY;
 
 use std::collections::HashMap;
 use std::time::Duration;
