@@ -214,28 +214,9 @@ async fn the_store_opens_whichever_nodes_its_seed_list_names() {
 async fn a_cluster_with_a_primary_that_may_evict_keys_is_refused_at_startup() {
     let cluster = TestCluster::start().await;
     let primary = cluster.primaries().await[1];
-    let mut node = redis::Client::open(format!("redis://127.0.0.1:{primary}"))
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("maxmemory-policy")
-        .arg("allkeys-lru")
-        .query_async(&mut node)
-        .await
-        .unwrap();
-    let keys = Keys::new();
-    let config = Config {
-        store: StoreUrl::parse(&cluster.url()).unwrap(),
-        ..test_config(&keys)
-    };
+    set_maxmemory_policy(&format!("redis://127.0.0.1:{primary}"), "allkeys-lru").await;
 
-    let message = match Application::build(config).await {
-        Ok(_) => panic!("the server started"),
-        Err(error) => error.to_string(),
-    };
+    let message = startup_error_on(StoreUrl::parse(&cluster.url()).unwrap()).await;
 
     assert!(message.contains("maxmemory-policy"), "{message}");
     assert!(message.contains("noeviction"), "{message}");

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use cartclick::config::StoreUrl;
 use cartclick::model::MerchantId;
 use cartclick::proto::*;
-use cartclick::startup::Application;
 use cartclick::store::redis::RedisOptions;
 use chrono::TimeDelta;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -260,13 +259,8 @@ async fn health_is_not_serving_while_redis_is_down_and_the_service_recovers_by_i
 #[tokio::test]
 async fn a_redis_that_may_evict_keys_is_refused_at_startup() {
     let redis = TestRedis::start_with(&["--maxmemory-policy", "allkeys-lru"]).await;
-    let keys = Keys::new();
-    let config = cartclick::config::Config {
-        store: StoreUrl::Redis(redis.url()),
-        ..test_config(&keys)
-    };
 
-    let message = startup_error(config).await;
+    let message = startup_error_on(StoreUrl::Redis(redis.url())).await;
 
     assert!(message.contains("maxmemory-policy"), "{message}");
     assert!(message.contains("noeviction"), "{message}");
@@ -540,14 +534,6 @@ async fn scan(redis: &mut redis::aio::MultiplexedConnection, pattern: &str) -> V
             return keys;
         }
         cursor = next;
-    }
-}
-
-/// The error `Application::build` refuses `config` with.
-async fn startup_error(config: cartclick::config::Config) -> String {
-    match Application::build(config).await {
-        Ok(_) => panic!("the server started"),
-        Err(error) => error.to_string(),
     }
 }
 
