@@ -38,9 +38,8 @@ async fn issue_token_and_confirm_sale_cost_one_redis_command_each() {
     let mut tokens = Vec::new();
     for i in 0..3 {
         let issued = app.issue(tap(&format!("warm-up-{i}"))).await.unwrap();
-        app.confirm(&issued.token, &format!("warm-up-order-{i}"), 100, "DKK")
-            .await
-            .unwrap();
+        app.confirmed(&issued.token, &format!("warm-up-order-{i}"), 100, "DKK")
+            .await;
         tokens.push(issued.token);
     }
     let mut marker = app.redis().connection().await;
@@ -51,9 +50,8 @@ async fn issue_token_and_confirm_sale_cost_one_redis_command_each() {
         app.issue(tap(&format!("viewer-{i}"))).await.unwrap();
     }
     for i in 0..CALLS {
-        app.confirm(&tokens[0], &format!("order-{i}"), 100, "DKK")
-            .await
-            .unwrap();
+        app.confirmed(&tokens[0], &format!("order-{i}"), 100, "DKK")
+            .await;
     }
     let lines = monitor.until_marker(&mut marker).await;
     let elapsed = started.elapsed();
@@ -477,12 +475,8 @@ async fn full_flow(app: &TestApp) {
     assert!(repeat.deduplicated);
     let second = app.issue(tap("viewer-2")).await.unwrap();
     app.clock.advance(TimeDelta::minutes(90));
-    app.confirm(&first.token, "order-1", 12_500, "DKK")
-        .await
-        .unwrap();
-    app.confirm(&second.token, "order-2", 300, "EUR")
-        .await
-        .unwrap();
+    app.confirmed(&first.token, "order-1", 12_500, "DKK").await;
+    app.confirmed(&second.token, "order-2", 300, "EUR").await;
 }
 
 /// Adds a conversion to one of the merchant's counter cells behind the
