@@ -374,23 +374,19 @@ fn grpc_web_cors(origins: &[String]) -> CorsLayer {
 /// The store the config names. A persistent store needs signing keys and a
 /// pepper: checked first, so a misconfigured server never touches Redis.
 pub(crate) async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartupError> {
-    match &config.store {
-        StoreUrl::Memory => Ok(Arc::new(MemoryStore::new(config.retention))),
+    let opened = match &config.store {
+        StoreUrl::Memory => return Ok(Arc::new(MemoryStore::new(config.retention))),
         StoreUrl::Redis(url) => {
             require_persistent_secrets(config)?;
-            let store = RedisStore::open(url, redis_options(config))
-                .await
-                .map_err(|e| StartupError::Config(e.to_string()))?;
-            Ok(Arc::new(store))
+            RedisStore::open(url, redis_options(config)).await
         }
         StoreUrl::RedisCluster(nodes) => {
             require_persistent_secrets(config)?;
-            let store = RedisStore::open_cluster(nodes, redis_options(config))
-                .await
-                .map_err(|e| StartupError::Config(e.to_string()))?;
-            Ok(Arc::new(store))
+            RedisStore::open_cluster(nodes, redis_options(config)).await
         }
-    }
+    };
+    let store = opened.map_err(|e| StartupError::Config(e.to_string()))?;
+    Ok(Arc::new(store))
 }
 
 /// The Redis store's settings from the config.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tonic::{Request, Response, Status};
 
-use crate::api::{State, id, reply, required};
+use crate::api::{State, id, reply, required, required_enum};
 use crate::auth::caller;
 use crate::domain::CampaignSpec;
 use crate::error::{Error, Result};
@@ -99,25 +99,25 @@ fn encode_campaign(campaign: Campaign) -> proto::Campaign {
     }
 }
 
+/// A required review decision.
 fn decision(value: i32) -> Result<ReviewDecision> {
-    match proto::ReviewDecision::try_from(value) {
-        Ok(proto::ReviewDecision::Approve) => Ok(ReviewDecision::Approve),
-        Ok(proto::ReviewDecision::Reject) => Ok(ReviewDecision::Reject),
-        Ok(proto::ReviewDecision::Pause) => Ok(ReviewDecision::Pause),
-        Ok(proto::ReviewDecision::Unspecified) => Err(Error::invalid_field("decision", "missing")),
-        Err(_) => Err(Error::invalid_field("decision", "unknown value")),
-    }
+    required_enum("decision", value, |value| match value {
+        proto::ReviewDecision::Approve => Some(ReviewDecision::Approve),
+        proto::ReviewDecision::Reject => Some(ReviewDecision::Reject),
+        proto::ReviewDecision::Pause => Some(ReviewDecision::Pause),
+        proto::ReviewDecision::Unspecified => None,
+    })
 }
 
+/// A required key role.
 fn role(value: i32) -> Result<Role> {
-    match proto::Role::try_from(value) {
-        Ok(proto::Role::Feed) => Ok(Role::Feed),
-        Ok(proto::Role::Merchant) => Ok(Role::Merchant),
-        Ok(proto::Role::Dashboard) => Ok(Role::Dashboard),
-        Ok(proto::Role::Admin) => Ok(Role::Admin),
-        Ok(proto::Role::Unspecified) => Err(Error::invalid_field("role", "missing")),
-        Err(_) => Err(Error::invalid_field("role", "unknown value")),
-    }
+    required_enum("role", value, |value| match value {
+        proto::Role::Feed => Some(Role::Feed),
+        proto::Role::Merchant => Some(Role::Merchant),
+        proto::Role::Dashboard => Some(Role::Dashboard),
+        proto::Role::Admin => Some(Role::Admin),
+        proto::Role::Unspecified => None,
+    })
 }
 
 impl AdminApi {

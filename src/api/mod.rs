@@ -114,27 +114,37 @@ pub(crate) fn to_money(money: &Money) -> proto::Money {
     }
 }
 
+/// A required proto enum field, as the domain type `known` maps it to: a
+/// number the proto does not know is an unknown value, and the variant
+/// `known` maps to `None` (the proto's `Unspecified`) is missing.
+pub(crate) fn required_enum<P: TryFrom<i32>, T>(
+    field: &str,
+    value: i32,
+    known: impl FnOnce(P) -> Option<T>,
+) -> Result<T> {
+    let value = P::try_from(value).map_err(|_| Error::invalid_field(field, "unknown value"))?;
+    known(value).ok_or_else(|| Error::invalid_field(field, "missing"))
+}
+
 /// A required Dimension enum.
 pub(crate) fn dimension(field: &str, value: i32) -> Result<Dimension> {
-    match proto::Dimension::try_from(value) {
-        Ok(proto::Dimension::Merchant) => Ok(Dimension::Merchant),
-        Ok(proto::Dimension::Campaign) => Ok(Dimension::Campaign),
-        Ok(proto::Dimension::Creator) => Ok(Dimension::Creator),
-        Ok(proto::Dimension::Video) => Ok(Dimension::Video),
-        Ok(proto::Dimension::Product) => Ok(Dimension::Product),
-        Ok(proto::Dimension::Unspecified) => Err(Error::invalid_field(field, "missing")),
-        Err(_) => Err(Error::invalid_field(field, "unknown value")),
-    }
+    required_enum(field, value, |value| match value {
+        proto::Dimension::Merchant => Some(Dimension::Merchant),
+        proto::Dimension::Campaign => Some(Dimension::Campaign),
+        proto::Dimension::Creator => Some(Dimension::Creator),
+        proto::Dimension::Video => Some(Dimension::Video),
+        proto::Dimension::Product => Some(Dimension::Product),
+        proto::Dimension::Unspecified => None,
+    })
 }
 
 /// A required Granularity enum.
 pub(crate) fn granularity(field: &str, value: i32) -> Result<Granularity> {
-    match proto::Granularity::try_from(value) {
-        Ok(proto::Granularity::Hour) => Ok(Granularity::Hour),
-        Ok(proto::Granularity::Day) => Ok(Granularity::Day),
-        Ok(proto::Granularity::Unspecified) => Err(Error::invalid_field(field, "missing")),
-        Err(_) => Err(Error::invalid_field(field, "unknown value")),
-    }
+    required_enum(field, value, |value| match value {
+        proto::Granularity::Hour => Some(Granularity::Hour),
+        proto::Granularity::Day => Some(Granularity::Day),
+        proto::Granularity::Unspecified => None,
+    })
 }
 
 /// An AgeBracket enum; unspecified is a valid answer ("unknown age").

@@ -65,10 +65,16 @@ const DEMO_DOMAIN: &str = "shop.example";
 
 /// Fresh random keys, one per role, and how to print them.
 fn dev_keys() -> (Vec<ApiKey>, Vec<(Role, String)>) {
-    let roles = [Role::Feed, Role::Merchant, Role::Dashboard, Role::Admin];
+    let grants = [
+        Grant::Feed,
+        Grant::Merchant(MerchantId::stored(DEMO_MERCHANT)),
+        Grant::Dashboard,
+        Grant::Admin,
+    ];
     let mut keys = Vec::new();
     let mut secrets = Vec::new();
-    for role in roles {
+    for grant in grants {
+        let role = grant.role();
         let secret = format!(
             "dev-{}-{}",
             role.as_str(),
@@ -76,12 +82,7 @@ fn dev_keys() -> (Vec<ApiKey>, Vec<(Role, String)>) {
         );
         keys.push(ApiKey {
             id: KeyId::stored(format!("dev-{}", role.as_str())),
-            grant: match role {
-                Role::Merchant => Grant::Merchant(MerchantId::stored(DEMO_MERCHANT)),
-                Role::Feed => Grant::Feed,
-                Role::Dashboard => Grant::Dashboard,
-                Role::Admin => Grant::Admin,
-            },
+            grant,
             sha256: secret_sha256(&secret),
         });
         secrets.push((role, secret));

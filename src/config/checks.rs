@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::file::{FileApiKey, FilePolicy, FileSigningKey};
 use super::{ConfigError, Policy};
+use crate::model::access::GrantMismatch;
 use crate::model::{ApiKey, Grant, KeyId, MerchantId, Role};
 use crate::policy::CategoryRules;
 use crate::token::{KeyRing, SigningKey};
@@ -150,27 +151,23 @@ pub(super) fn api_keys(keys: Vec<FileApiKey>) -> Result<Vec<ApiKey>, ConfigError
             .ok()
             .and_then(|bytes| bytes.try_into().ok())
             .ok_or_else(|| ConfigError::at(at("sha256"), "must be 64 hex digits"))?;
-        let grant = match (role, key.merchant_id) {
-            (Role::Merchant, None) => {
-                return Err(ConfigError::at(
-                    at("merchant_id"),
-                    "is required for role merchant",
-                ));
-            }
-            (Role::Merchant, Some(merchant_id)) => Grant::Merchant(
+        let grant = Grant::bind(
+            role,
+            key.merchant_id,
+            |merchant_id| {
                 MerchantId::parse("merchant_id", merchant_id)
-                    .map_err(|e| ConfigError::at(at("merchant_id"), e))?,
-            ),
-            (_, Some(_)) => {
-                return Err(ConfigError::at(
+                    .map_err(|e| ConfigError::at(at("merchant_id"), e))
+            },
+            |mismatch| {
+                ConfigError::at(
                     at("merchant_id"),
-                    "is only for role merchant",
-                ));
-            }
-            (Role::Feed, None) => Grant::Feed,
-            (Role::Dashboard, None) => Grant::Dashboard,
-            (Role::Admin, None) => Grant::Admin,
-        };
+                    match mismatch {
+                        GrantMismatch::MerchantMissing => "is required for role merchant",
+                        GrantMismatch::MerchantNotAllowed => "is only for role merchant",
+                    },
+                )
+            },
+        )?;
         if out.iter().any(|k| k.id == id) {
             return Err(ConfigError::at(
                 at("id"),

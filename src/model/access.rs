@@ -59,17 +59,44 @@ pub enum Grant {
     Admin,
 }
 
+/// Why a role and a merchant do not make a grant. Each place that builds a
+/// grant words it for its own caller (a config key, a request field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GrantMismatch {
+    /// A merchant key names no merchant.
+    MerchantMissing,
+    /// A key of another role names a merchant.
+    MerchantNotAllowed,
+}
+
 impl Grant {
     /// The grant of a key of `role` bound to `merchant`: `None` when they
     /// do not go together (a merchant key needs its merchant; no other key
     /// has one).
     pub fn new(role: Role, merchant: Option<MerchantId>) -> Option<Grant> {
+        Grant::bind(role, merchant, Ok, |_| ()).ok()
+    }
+
+    /// The one rule every place that builds a grant from a role and a
+    /// merchant shares: a merchant key needs its merchant, no other key has
+    /// one. `parse` turns the merchant into a [`MerchantId`] and runs only
+    /// once the role fits it, so a caller reports a misplaced merchant before
+    /// a malformed one; `mismatch` words the error for the caller.
+    pub(crate) fn bind<M, E>(
+        role: Role,
+        merchant: Option<M>,
+        parse: impl FnOnce(M) -> Result<MerchantId, E>,
+        mismatch: impl FnOnce(GrantMismatch) -> E,
+    ) -> Result<Grant, E> {
         match (role, merchant) {
-            (Role::Feed, None) => Some(Grant::Feed),
-            (Role::Merchant, Some(merchant_id)) => Some(Grant::Merchant(merchant_id)),
-            (Role::Dashboard, None) => Some(Grant::Dashboard),
-            (Role::Admin, None) => Some(Grant::Admin),
-            _ => None,
+            (Role::Merchant, None) => Err(mismatch(GrantMismatch::MerchantMissing)),
+            (Role::Merchant, Some(merchant)) => Ok(Grant::Merchant(parse(merchant)?)),
+            (Role::Feed | Role::Dashboard | Role::Admin, Some(_)) => {
+                Err(mismatch(GrantMismatch::MerchantNotAllowed))
+            }
+            (Role::Feed, None) => Ok(Grant::Feed),
+            (Role::Dashboard, None) => Ok(Grant::Dashboard),
+            (Role::Admin, None) => Ok(Grant::Admin),
         }
     }
 

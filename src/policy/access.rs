@@ -8,6 +8,7 @@
 //! merchant and no rule checks for one that has none.
 
 use crate::error::{Error, Result};
+use crate::model::access::GrantMismatch;
 use crate::model::{Dimension, Grant, MerchantId, Role};
 
 /// The merchant whose share of the counters a key with `grant` reads:
@@ -63,23 +64,25 @@ pub(crate) fn top_list_scope(
 /// (empty when it names none): a merchant key must name one, any other key
 /// must name none. Fails with `INVALID_FIELD` naming `merchant_id`.
 pub(crate) fn key_grant(role: Role, merchant_id: String) -> Result<Grant> {
-    match (role, merchant_id.is_empty()) {
-        (Role::Merchant, true) => Err(Error::invalid_field(
-            "merchant_id",
-            "missing: a merchant key is bound to one merchant",
-        )),
-        (Role::Merchant, false) => Ok(Grant::Merchant(MerchantId::parse(
-            "merchant_id",
-            merchant_id,
-        )?)),
-        (Role::Feed | Role::Dashboard | Role::Admin, false) => Err(Error::invalid_field(
-            "merchant_id",
-            "only merchant keys are bound to a merchant",
-        )),
-        (Role::Feed, true) => Ok(Grant::Feed),
-        (Role::Dashboard, true) => Ok(Grant::Dashboard),
-        (Role::Admin, true) => Ok(Grant::Admin),
-    }
+    let merchant_id = (!merchant_id.is_empty()).then_some(merchant_id);
+    Grant::bind(
+        role,
+        merchant_id,
+        |merchant_id| MerchantId::parse("merchant_id", merchant_id),
+        |mismatch| {
+            Error::invalid_field(
+                "merchant_id",
+                match mismatch {
+                    GrantMismatch::MerchantMissing => {
+                        "missing: a merchant key is bound to one merchant"
+                    }
+                    GrantMismatch::MerchantNotAllowed => {
+                        "only merchant keys are bound to a merchant"
+                    }
+                },
+            )
+        },
+    )
 }
 
 #[cfg(test)]

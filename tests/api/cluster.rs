@@ -71,16 +71,12 @@ async fn the_full_flow_of_two_merchants_on_different_primaries_runs_without_cros
     let other = app.issue(other_tap("viewer-1")).await.unwrap();
     let other_repeat = app.issue(other_tap("viewer-1")).await.unwrap();
     app.clock.advance(TimeDelta::minutes(90));
-    app.confirm(&first.token, "order-1", 12_500, "DKK")
-        .await
-        .unwrap();
+    app.confirmed(&first.token, "order-1", 12_500, "DKK").await;
     let replay = app
         .confirm(&first.token, "order-1", 12_500, "DKK")
         .await
         .unwrap();
-    app.confirm(&second.token, "order-2", 300, "EUR")
-        .await
-        .unwrap();
+    app.confirmed(&second.token, "order-2", 300, "EUR").await;
     app.confirm_as(
         &app.keys.other_merchant,
         &other.token,
@@ -214,28 +210,9 @@ async fn the_store_opens_whichever_nodes_its_seed_list_names() {
 async fn a_cluster_with_a_primary_that_may_evict_keys_is_refused_at_startup() {
     let cluster = TestCluster::start().await;
     let primary = cluster.primaries().await[1];
-    let mut node = redis::Client::open(format!("redis://127.0.0.1:{primary}"))
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let _: () = redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("maxmemory-policy")
-        .arg("allkeys-lru")
-        .query_async(&mut node)
-        .await
-        .unwrap();
-    let keys = Keys::new();
-    let config = Config {
-        store: StoreUrl::parse(&cluster.url()).unwrap(),
-        ..test_config(&keys)
-    };
+    set_maxmemory_policy(&format!("redis://127.0.0.1:{primary}"), "allkeys-lru").await;
 
-    let message = match Application::build(config).await {
-        Ok(_) => panic!("the server started"),
-        Err(error) => error.to_string(),
-    };
+    let message = startup_error_on(StoreUrl::parse(&cluster.url()).unwrap()).await;
 
     assert!(message.contains("maxmemory-policy"), "{message}");
     assert!(message.contains("noeviction"), "{message}");
@@ -287,9 +264,7 @@ async fn while_one_replica_or_one_primary_may_evict_keys_writes_are_refused_and_
 async fn the_reconcile_command_reads_a_cluster_and_exits_one_on_drift() {
     let app = TestApp::builder().cluster().seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
-    app.confirm(&issued.token, "order-1", 12_500, "DKK")
-        .await
-        .unwrap();
+    app.confirmed(&issued.token, "order-1", 12_500, "DKK").await;
     let url = app.cluster().url();
 
     let clean = reconcile_command(&url, MERCHANT).await;
@@ -321,12 +296,8 @@ async fn every_key_on_every_primary_but_the_registry_expires() {
     app.issue(tap("viewer-1")).await.unwrap();
     let second = app.issue(tap("viewer-2")).await.unwrap();
     app.clock.advance(TimeDelta::minutes(90));
-    app.confirm(&first.token, "order-1", 12_500, "DKK")
-        .await
-        .unwrap();
-    app.confirm(&second.token, "order-2", 300, "EUR")
-        .await
-        .unwrap();
+    app.confirmed(&first.token, "order-1", 12_500, "DKK").await;
+    app.confirmed(&second.token, "order-2", 300, "EUR").await;
     app.refund("order-1", "refund-1", 100).await.unwrap();
     let mut redis = app.cluster().connection().await;
 

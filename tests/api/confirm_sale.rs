@@ -69,9 +69,7 @@ async fn the_same_order_with_another_amount_or_token_is_a_conflict(backend: Back
     let app = TestApp::builder().on(backend).seeded().spawn().await;
     let first = app.issue(tap("viewer-1")).await.unwrap();
     let second = app.issue(tap("viewer-2")).await.unwrap();
-    app.confirm(&first.token, "order-1", 12_500, "DKK")
-        .await
-        .unwrap();
+    app.confirmed(&first.token, "order-1", 12_500, "DKK").await;
 
     let other_amount = app
         .confirm(&first.token, "order-1", 99, "DKK")
@@ -99,15 +97,9 @@ async fn every_distinct_order_inside_the_window_counts(backend: Backend) {
     let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
 
-    app.confirm(&issued.token, "order-1", 100, "DKK")
-        .await
-        .unwrap();
-    app.confirm(&issued.token, "order-2", 250, "DKK")
-        .await
-        .unwrap();
-    app.confirm(&issued.token, "order-3", 300, "EUR")
-        .await
-        .unwrap();
+    app.confirmed(&issued.token, "order-1", 100, "DKK").await;
+    app.confirmed(&issued.token, "order-2", 250, "DKK").await;
+    app.confirmed(&issued.token, "order-3", 300, "EUR").await;
 
     let total = app.total(Dimension::Creator, "cr-1").await;
     assert_eq!(total.conversions, 3);

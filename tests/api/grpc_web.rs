@@ -41,9 +41,7 @@ async fn a_dashboard_reads_counters_over_grpc_web_on_http1() {
     let app = app_for_dashboards().await;
     app.seed().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
-    app.confirm(&issued.token, "order-1", 4_200, "EUR")
-        .await
-        .unwrap();
+    app.confirmed(&issued.token, "order-1", 4_200, "EUR").await;
 
     // HTTP/1.1 only, as from a browser's fetch.
     let http1 = Client::builder(TokioExecutor::new()).build_http();

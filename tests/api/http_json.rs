@@ -219,9 +219,7 @@ async fn a_shop_confirms_and_reverses_over_http_json_and_the_counters_count_it_o
 async fn a_merchant_reads_its_own_top_list_over_http(backend: Backend) {
     let app = TestApp::builder().on(backend).seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
-    app.confirm(&issued.token, "order-1", 500, "EUR")
-        .await
-        .unwrap();
+    app.confirmed(&issued.token, "order-1", 500, "EUR").await;
     let http = Http::of(&app);
     let day = start_time().format("%Y-%m-%d");
     let top = http
@@ -249,9 +247,8 @@ on_all_backends!(
 async fn http_and_grpc_refuse_the_same_requests_with_the_same_error() {
     let app = TestApp::builder().memory().seeded().spawn().await;
     let issued = app.issue(tap("viewer-1")).await.unwrap();
-    app.confirm(&issued.token, "order-taken", 100, "DKK")
-        .await
-        .unwrap();
+    app.confirmed(&issued.token, "order-taken", 100, "DKK")
+        .await;
     let http = Http::of(&app);
     let keys = &app.keys;
     let long_id = "o".repeat(129);

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use cartclick::config::StoreUrl;
 use cartclick::model::MerchantId;
 use cartclick::proto::*;
-use cartclick::startup::Application;
 use cartclick::store::redis::RedisOptions;
 use chrono::TimeDelta;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -39,9 +38,8 @@ async fn issue_token_and_confirm_sale_cost_one_redis_command_each() {
     let mut tokens = Vec::new();
     for i in 0..3 {
         let issued = app.issue(tap(&format!("warm-up-{i}"))).await.unwrap();
-        app.confirm(&issued.token, &format!("warm-up-order-{i}"), 100, "DKK")
-            .await
-            .unwrap();
+        app.confirmed(&issued.token, &format!("warm-up-order-{i}"), 100, "DKK")
+            .await;
         tokens.push(issued.token);
     }
     let mut marker = app.redis().connection().await;
@@ -52,9 +50,8 @@ async fn issue_token_and_confirm_sale_cost_one_redis_command_each() {
         app.issue(tap(&format!("viewer-{i}"))).await.unwrap();
     }
     for i in 0..CALLS {
-        app.confirm(&tokens[0], &format!("order-{i}"), 100, "DKK")
-            .await
-            .unwrap();
+        app.confirmed(&tokens[0], &format!("order-{i}"), 100, "DKK")
+            .await;
     }
     let lines = monitor.until_marker(&mut marker).await;
     let elapsed = started.elapsed();
@@ -260,13 +257,8 @@ async fn health_is_not_serving_while_redis_is_down_and_the_service_recovers_by_i
 #[tokio::test]
 async fn a_redis_that_may_evict_keys_is_refused_at_startup() {
     let redis = TestRedis::start_with(&["--maxmemory-policy", "allkeys-lru"]).await;
-    let keys = Keys::new();
-    let config = cartclick::config::Config {
-        store: StoreUrl::Redis(redis.url()),
-        ..test_config(&keys)
-    };
 
-    let message = startup_error(config).await;
+    let message = startup_error_on(StoreUrl::Redis(redis.url())).await;
 
     assert!(message.contains("maxmemory-policy"), "{message}");
     assert!(message.contains("noeviction"), "{message}");
@@ -483,12 +475,8 @@ async fn full_flow(app: &TestApp) {
     assert!(repeat.deduplicated);
     let second = app.issue(tap("viewer-2")).await.unwrap();
     app.clock.advance(TimeDelta::minutes(90));
-    app.confirm(&first.token, "order-1", 12_500, "DKK")
-        .await
-        .unwrap();
-    app.confirm(&second.token, "order-2", 300, "EUR")
-        .await
-        .unwrap();
+    app.confirmed(&first.token, "order-1", 12_500, "DKK").await;
+    app.confirmed(&second.token, "order-2", 300, "EUR").await;
 }
 
 /// Adds a conversion to one of the merchant's counter cells behind the
@@ -540,14 +528,6 @@ async fn scan(redis: &mut redis::aio::MultiplexedConnection, pattern: &str) -> V
             return keys;
         }
         cursor = next;
-    }
-}
-
-/// The error `Application::build` refuses `config` with.
-async fn startup_error(config: cartclick::config::Config) -> String {
-    match Application::build(config).await {
-        Ok(_) => panic!("the server started"),
-        Err(error) => error.to_string(),
     }
 }
 

@@ -452,3 +452,22 @@ impl StoredData {
             .any(|blob| blob.windows(needle.len()).any(|window| window == needle))
     }
 }
+
+/// The error `Application::build` refuses `config` with: for the tests of a
+/// config or a store the server must refuse to start on.
+pub async fn startup_error(config: Config) -> String {
+    match Application::build(config).await {
+        Ok(_) => panic!("the server started"),
+        Err(error) => error.to_string(),
+    }
+}
+
+/// [`startup_error`] for the test config on `store`, otherwise unchanged.
+pub async fn startup_error_on(store: StoreUrl) -> String {
+    let keys = Keys::new();
+    startup_error(Config {
+        store,
+        ..test_config(&keys)
+    })
+    .await
+}

@@ -175,6 +175,14 @@ impl Client {
             .await
     }
 
+    /// ConfirmSale with the merchant key, for a test whose setup needs the
+    /// sale recorded: fails the test if it is refused.
+    pub async fn confirmed(&self, token: &str, order_id: &str, amount_minor: i64, currency: &str) {
+        if let Err(status) = self.confirm(token, order_id, amount_minor, currency).await {
+            panic!("ConfirmSale {order_id} was refused: {status:?}");
+        }
+    }
+
     /// ConfirmSale with the key `key`.
     pub async fn confirm_as(
         &self,
