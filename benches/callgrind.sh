@@ -6,12 +6,16 @@
 # valgrind; load at 4 streams over 1 connection, the counts zeroed when the
 # load generator starts measuring (after 2 s of warm-up) and dumped after
 # its 15 s.
-# Usage: [SCENARIO=issue|confirm|echo] bash benches/callgrind.sh [out-dir]
+# Usage: [SCENARIO=issue|confirm|echo] [BIN=path] bash benches/callgrind.sh [out-dir]
+# BIN runs a binary built elsewhere (another commit's, to compare two builds
+# on the same box minutes apart) instead of building this checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-$(mktemp -d)}"; mkdir -p "$OUT"
-cargo build --release --quiet
-BIN=target/release/cartclick
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+  BIN=target/release/cartclick
+fi
 WORK="$(mktemp -d)"; REDIS_PORT=16489; PORT=16490
 cleanup() {
   kill "${VPID:-0}" 2>/dev/null || true
