@@ -714,7 +714,7 @@ mod tests {
     #[test]
     fn a_taken_reversal_id_is_a_replay_of_the_same_refund_and_a_conflict_otherwise() {
         let first = ReversalRecord {
-            order_id: "order-1".into(),
+            order_id: OrderId::stored("order-1"),
             amount: dkk(2_500),
             remaining: dkk(10_000),
         };

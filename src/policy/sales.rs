@@ -20,12 +20,12 @@ pub fn is_same_sale(first: &SaleRecord, click_id: &ClickId, amount: &Money) -> b
 /// repeat is answered with what remained after the first; anything else is
 /// `ORDER_CONFLICT`.
 pub fn is_same_reversal(
-    first_order_id: &str,
+    first_order_id: &OrderId,
     first_amount: &Money,
     order_id: &OrderId,
     amount: &Money,
 ) -> bool {
-    first_order_id == order_id.as_str() && first_amount == amount
+    first_order_id == order_id && first_amount == amount
 }
 
 /// `REVERSAL_EXCEEDS_SALE` for a refund in another currency than its sale

@@ -399,7 +399,7 @@ impl Ledger for MemoryStore {
             key,
             Expiring {
                 value: ReversalRecord {
-                    order_id: reversal.order_id.to_string(),
+                    order_id: reversal.order_id.clone(),
                     amount: reversal.amount.clone(),
                     remaining: remaining.clone(),
                 },

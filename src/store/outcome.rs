@@ -4,7 +4,7 @@
 //! these into answers and contract errors with rules from `policy`
 //! (`ORDER_CONFLICT`, `TOKEN_EXPIRED`, `REVERSAL_EXCEEDS_SALE`, ...).
 
-use crate::model::{FirstClick, Money, SaleRecord};
+use crate::model::{FirstClick, Money, OrderId, SaleRecord};
 use crate::token::ClickId;
 
 /// What recording a tap found.
@@ -43,7 +43,7 @@ pub enum SaleWrite {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReversalRecord {
     /// The order it refunded.
-    pub order_id: String,
+    pub order_id: OrderId,
     /// The amount it refunded.
     pub amount: Money,
     /// What was left of the sale after it.

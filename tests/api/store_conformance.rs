@@ -734,7 +734,7 @@ async fn a_refund_is_recorded_once_and_a_repeat_of_its_id_reports_the_first(back
     let conflicting = store.reverse_sale(&other_amount).await.unwrap();
 
     let first_record = ReversalRecord {
-        order_id: "order-1".into(),
+        order_id: OrderId::stored("order-1"),
         amount: money("DKK", 2_500),
         remaining: money("DKK", 10_000),
     };

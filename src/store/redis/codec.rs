@@ -15,7 +15,7 @@ use crate::model::{
     Attribution, Campaign, CampaignStatus, ClickRecord, Counts, Event, EventKind, FirstClick,
     Money, SaleRecord,
 };
-use crate::model::{CampaignId, CreatorId, MerchantId, ProductId, VideoId};
+use crate::model::{CampaignId, CreatorId, MerchantId, OrderId, ProductId, VideoId};
 use crate::store::ReversalRecord;
 use crate::token::ClickId;
 
@@ -200,7 +200,7 @@ pub(super) fn parse_reversal(value: &[u8]) -> Result<ReversalRecord> {
         })
     };
     Ok(ReversalRecord {
-        order_id: (*order_id).to_owned(),
+        order_id: OrderId::stored(*order_id),
         amount: money(amount)?,
         remaining: money(remaining)?,
     })
