@@ -1,7 +1,7 @@
 //! The platform's rules, pure: ids, money, merchant domains, landing and
 //! redirect URLs, token parameters, categories, campaign review, who may be
-//! issued a token, registry limits, top lists, and which merchant's data a
-//! key reaches (API.md, "Errors" and "Authentication and roles"; DESIGN.md,
+//! issued a token, registry limits, top lists, sales sent again, and which
+//! merchant's data a key reaches (API.md, "Errors" and "Authentication and roles"; DESIGN.md,
 //! "Rules that come from the platform").
 //!
 //! Plain functions over plain types: no I/O, no async, no clock. The API
@@ -18,7 +18,10 @@
 //! - `redirect`: the redirect into the shop and its token parameter.
 //! - `categories`: category slugs and the prohibited and age-restricted lists.
 //! - `campaigns`: issuing under a campaign, review, and going back to review.
-//! - `windows`: a campaign's attribution window; a counter read's range.
+//! - `windows`: a campaign's attribution window; a counter read's range;
+//!   the window taps are rate limited in.
+//! - `sales`: when an order or reversal id sent again is the same call
+//!   and when it conflicts; what a refund the sale cannot cover is told.
 //! - `text`: free text an operator writes (names, labels, reasons).
 //! - `top`: what a top list may rank, for which day, how many.
 //! - `access`: which merchant's data a key reaches: counters, top lists,
