@@ -1,8 +1,8 @@
 //! The platform's rules, pure: ids, money, merchant domains, landing and
 //! redirect URLs, token parameters, categories, campaign review, who may be
 //! issued a token, registry limits, top lists, sales sent again, and which
-//! merchant's data a key reaches (API.md, "Errors" and "Authentication and roles"; DESIGN.md,
-//! "Rules that come from the platform").
+//! merchant's data a key reaches (API.md, "Errors" and "Authentication and
+//! roles"; DESIGN.md, "Rules that come from the platform").
 //!
 //! Plain functions over plain types: no I/O, no async, no clock. The API
 //! layer decodes a request with these, the domain decides with them, and
