@@ -476,6 +476,9 @@ async fn node_query<T: redis::FromRedisValue>(
         let mut connection = redis::Client::open(node_url(port))?
             .get_multiplexed_async_connection()
             .await?;
+        // The client's own 500 ms answer bound would cut a slow CLUSTER
+        // SETSLOT (it saves the cluster config) on a busy box first.
+        connection.set_response_timeout(NODE_CALL_BOUND);
         cmd.query_async(&mut connection).await
     };
     match tokio::time::timeout(NODE_CALL_BOUND, call).await {
