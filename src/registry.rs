@@ -14,6 +14,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use foldhash::fast::RandomState;
 use moka::sync::Cache;
 
 use crate::model::{Campaign, Merchant};
@@ -26,9 +27,9 @@ pub(crate) const MAX_ENTRIES: u64 = 50_000;
 /// Cached campaigns and merchants, misses included.
 pub(crate) struct RegistryCache {
     /// Campaigns by id; `None` is a campaign the store does not have.
-    campaigns: Cache<String, Option<Campaign>>,
+    campaigns: Cache<String, Option<Campaign>, RandomState>,
     /// Merchants by id; `None` is a merchant the store does not have.
-    merchants: Cache<String, Option<Merchant>>,
+    merchants: Cache<String, Option<Merchant>, RandomState>,
 }
 
 impl Default for RegistryCache {
@@ -48,11 +49,16 @@ impl fmt::Debug for RegistryCache {
 }
 
 /// One map: entries live `ttl` from their insertion, at most `max_entries`.
-fn map<V: Clone + Send + Sync + 'static>(ttl: Duration, max_entries: u64) -> Cache<String, V> {
+/// A tap reads two, so keys hash with foldhash (seeded per process), not
+/// SipHash.
+fn map<V: Clone + Send + Sync + 'static>(
+    ttl: Duration,
+    max_entries: u64,
+) -> Cache<String, V, RandomState> {
     Cache::builder()
         .time_to_live(ttl)
         .max_capacity(max_entries)
-        .build()
+        .build_with_hasher(RandomState::default())
 }
 
 impl RegistryCache {

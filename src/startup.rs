@@ -28,7 +28,7 @@ use crate::api::sale::SaleApi;
 use crate::api::{ApiState, State};
 use crate::auth::Authenticator;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, StoreUrl};
+use crate::config::{Config, MAX_REQUEST_BYTES, StoreUrl};
 use crate::domain::Cartclick;
 use crate::privacy::ViewerPepper;
 use crate::proto::admin_service_server::AdminServiceServer;
@@ -107,9 +107,6 @@ struct Limits {
     connections: ConnectionLimits,
 }
 
-/// The request size limit lives with the other limits in config; it stays
-/// nameable here, where tests have found it.
-pub use crate::config::MAX_REQUEST_BYTES;
 /// HTTP/2 pings on idle connections, to find dead peers behind load balancers.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
 /// How long a ping may go unanswered before the connection is closed.

@@ -11,10 +11,10 @@
 use std::num::NonZero;
 use std::time::Duration;
 
+use cartclick::config::MAX_REQUEST_BYTES;
 use cartclick::proto::click_service_client::ClickServiceClient;
 use cartclick::proto::sale_service_client::SaleServiceClient;
 use cartclick::proto::*;
-use cartclick::startup::MAX_REQUEST_BYTES;
 use prost::Message;
 use tonic::transport::Channel;
 use tonic::{Code, Status};

@@ -108,7 +108,7 @@ use keys::{
     rate_key, shard_tag, top_metric_code, top_prefix,
 };
 use scripts::Scripts;
-use shards::{INDEXED, IndexCache};
+use shards::{INDEXED, IndexCache, cart_key};
 
 /// The production store.
 pub struct RedisStore {
@@ -334,15 +334,18 @@ impl Ledger for RedisStore {
             .arg(bucket_ttl)
             .arg(2 * tap_window * 1000);
 
-        let mut index = Vec::with_capacity(INDEXED.len() + 2);
-        index.extend(
-            INDEXED
-                .iter()
-                .map(|d| IndexEntry::of(*d, record.attribution.id(*d), merchant)),
-        );
-        index.push(IndexEntry::day(day, merchant));
-        index.push(IndexEntry::of(Dimension::Merchant, merchant_id, merchant));
-        self.index(index).await?;
+        self.index_cart(&cart_key(merchant, day, &record.attribution), || {
+            let mut index = Vec::with_capacity(INDEXED.len() + 2);
+            index.extend(
+                INDEXED
+                    .iter()
+                    .map(|d| IndexEntry::of(*d, record.attribution.id(*d), merchant)),
+            );
+            index.push(IndexEntry::day(day, merchant));
+            index.push(IndexEntry::of(Dimension::Merchant, merchant_id, merchant));
+            index
+        })
+        .await?;
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))
             .await?;

@@ -5,11 +5,12 @@
 
 use std::time::Duration;
 
-use moka::future::Cache;
+use foldhash::fast::RandomState;
+use moka::sync::Cache;
 use redis::AsyncCommands;
 
 use crate::error::Result;
-use crate::model::Dimension;
+use crate::model::{Attribution, Dimension};
 use crate::privacy::ViewerHash;
 use crate::token::ClickId;
 
@@ -24,15 +25,16 @@ const INDEX_CACHE_MAX: u64 = 100_000;
 
 /// The index entries this process wrote lately (`<set> <member>`, see
 /// [`IndexEntry`]), each for [`INDEX_REFRESH`]: a tap adds its entries
-/// once an hour, not every time.
-pub(super) type IndexCache = Cache<String, ()>;
+/// once an hour, not every time. Every tap looks up six entries, so the
+/// cache hashes with foldhash (seeded per process) rather than SipHash.
+pub(super) type IndexCache = Cache<String, (), RandomState>;
 
 /// An empty index cache.
 pub(super) fn index_cache() -> IndexCache {
     Cache::builder()
         .max_capacity(INDEX_CACHE_MAX)
         .time_to_live(INDEX_REFRESH)
-        .build()
+        .build_with_hasher(RandomState::default())
 }
 
 /// The dimensions read through the merchant index (merchant counters are
@@ -96,6 +98,24 @@ impl RedisStore {
         Ok(tags)
     }
 
+    /// Writes the index entries of a tap on `cart` (the tap's shard tag,
+    /// day and attribution, see [`cart_key`]) unless this process indexed
+    /// that cart lately: most taps repeat a cart, so one cache look-up
+    /// stands for the six of [`RedisStore::index`], and the entries are
+    /// built only on a miss.
+    pub(super) async fn index_cart(
+        &self,
+        cart: &str,
+        entries: impl FnOnce() -> Vec<IndexEntry>,
+    ) -> Result<()> {
+        if self.indexed.contains_key(cart) {
+            return Ok(());
+        }
+        self.index(entries()).await?;
+        self.indexed.insert(cart.to_owned(), ());
+        Ok(())
+    }
+
     /// Writes each index entry that this process has not written lately
     /// (adding the member, refreshing the set's TTL). The index sets live
     /// under other hash tags than the merchant's, so they cannot be in a
@@ -116,8 +136,7 @@ impl RedisStore {
             let inserted = self
                 .indexed
                 .entry_by_ref(entry.as_str())
-                .or_insert_with(async {})
-                .await;
+                .or_insert_with(|| ());
             if inserted.is_fresh() {
                 due.push(entry);
             }
@@ -141,9 +160,30 @@ impl RedisStore {
         }
         if written.is_err() {
             for entry in &due {
-                self.indexed.invalidate(entry.as_str()).await;
+                self.indexed.invalidate(entry.as_str());
             }
         }
         written
     }
+}
+
+/// The index cache's key for the taps of one cart on one shard and day:
+/// the fields after a newline, which no id holds (ids are printable) and
+/// no [`IndexEntry`] starts with, so it collides with neither.
+pub(super) fn cart_key(tag: &str, day_start: i64, attribution: &Attribution) -> String {
+    let day = itoa::Buffer::new().format(day_start).to_owned();
+    let parts = [
+        tag,
+        &day,
+        &attribution.campaign_id,
+        &attribution.creator_id,
+        &attribution.video_id,
+        &attribution.product_id,
+    ];
+    let mut key = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for part in parts {
+        key.push('\n');
+        key.push_str(part);
+    }
+    key
 }
