@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/cartclick/v1/counter_service.proto",
         "proto/cartclick/v1/admin_service.proto",
         "proto/cartclick/v1/events.proto",
+        "proto/cartclick/v1/earnings_service.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     let descriptors = protox::compile(protos, ["proto"])?;

@@ -93,6 +93,17 @@ pub enum Error {
     /// HTTP only: no route with that path.
     #[error("{0}")]
     RouteNotFound(String),
+    /// A payout id reused for another creator or currency.
+    #[error("payout_id was already used for another creator or currency")]
+    PayoutConflict,
+    /// No payable commission, or an outstanding clawback at least as large.
+    #[error(
+        "nothing to pay: no payable commission, or the clawback is as large as what is payable"
+    )]
+    NothingToPay,
+    /// A review of a commission that no fraud signal holds.
+    #[error("the commission is not held")]
+    CommissionNotHeld,
 }
 
 impl Error {
@@ -131,6 +142,9 @@ impl Error {
             Error::RequestTooLarge(_) => "REQUEST_TOO_LARGE",
             Error::DeadlineExceeded(_) => "DEADLINE_EXCEEDED",
             Error::RouteNotFound(_) => "ROUTE_NOT_FOUND",
+            Error::PayoutConflict => "PAYOUT_CONFLICT",
+            Error::NothingToPay => "NOTHING_TO_PAY",
+            Error::CommissionNotHeld => "COMMISSION_NOT_HELD",
         }
     }
 
@@ -146,12 +160,14 @@ impl Error {
             Error::TokenExpired
             | Error::ReversalExceedsSale(_)
             | Error::CampaignNotApproved
-            | Error::CategoryProhibited => Code::FailedPrecondition,
+            | Error::CategoryProhibited
+            | Error::NothingToPay
+            | Error::CommissionNotHeld => Code::FailedPrecondition,
             Error::ClickNotFound
             | Error::OrderNotFound
             | Error::CampaignNotFound
             | Error::MerchantNotFound => Code::NotFound,
-            Error::OrderConflict(_) => Code::AlreadyExists,
+            Error::OrderConflict(_) | Error::PayoutConflict => Code::AlreadyExists,
             Error::ViewerUnderage | Error::AgeRestricted | Error::PermissionDenied => {
                 Code::PermissionDenied
             }

@@ -23,6 +23,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::api::admin::AdminApi;
 use crate::api::click::ClickApi;
 use crate::api::counter::CounterApi;
+use crate::api::earnings::EarningsApi;
 use crate::api::http::HttpApi;
 use crate::api::sale::SaleApi;
 use crate::api::{ApiState, State};
@@ -34,6 +35,7 @@ use crate::privacy::ViewerPepper;
 use crate::proto::admin_service_server::AdminServiceServer;
 use crate::proto::click_service_server::ClickServiceServer;
 use crate::proto::counter_service_server::CounterServiceServer;
+use crate::proto::earnings_service_server::EarningsServiceServer;
 use crate::proto::sale_service_server::SaleServiceServer;
 use crate::rpc_layer::{Admission, CallLimits, RpcLayer};
 use crate::serve::{ConnectionLimits, serve};
@@ -264,6 +266,12 @@ impl Application {
             )
             .add_service(
                 AdminServiceServer::new(AdminApi {
+                    state: state.clone(),
+                })
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
+            )
+            .add_service(
+                EarningsServiceServer::new(EarningsApi {
                     state: state.clone(),
                 })
                 .max_decoding_message_size(MAX_REQUEST_BYTES),

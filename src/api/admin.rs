@@ -9,7 +9,8 @@ use crate::auth::caller;
 use crate::domain::CampaignSpec;
 use crate::error::{Error, Result};
 use crate::model::{
-    Campaign, CampaignId, CampaignStatus, KeyId, Merchant, MerchantId, ReviewDecision, Role,
+    Campaign, CampaignId, CampaignStatus, CommissionTerms, KeyId, Merchant, MerchantId,
+    ReviewDecision, Role,
 };
 use crate::policy;
 use crate::proto::admin_service_server::AdminService;
@@ -69,12 +70,32 @@ fn decode_campaign(campaign: Option<proto::Campaign>) -> Result<CampaignSpec> {
         })
         .transpose()?;
     let product_ids = policy::campaign_products("campaign.product_ids", campaign.product_ids)?;
+    let holding_period = campaign
+        .holding_period
+        .map(|d| {
+            u64::try_from(d.seconds)
+                .ok()
+                .filter(|_| (0..1_000_000_000).contains(&d.nanos))
+                .map(|secs| Duration::new(secs, d.nanos as u32))
+                .ok_or_else(|| {
+                    Error::invalid_field("campaign.holding_period", "must not be negative")
+                })
+        })
+        .transpose()?;
+    let terms = CommissionTerms {
+        rate_bps: policy::commission_rate(
+            "campaign.commission_rate_bps",
+            campaign.commission_rate_bps,
+        )?,
+        holding_period: policy::holding_period("campaign.holding_period", holding_period)?,
+    };
     Ok(CampaignSpec {
         campaign_id: id("campaign.campaign_id", campaign.campaign_id)?,
         merchant_id: id("campaign.merchant_id", campaign.merchant_id)?,
         category: campaign.category,
         attribution_window: policy::attribution_window("campaign.attribution_window", window)?,
         product_ids,
+        terms,
     })
 }
 
@@ -96,6 +117,11 @@ fn encode_campaign(campaign: Campaign) -> proto::Campaign {
         product_ids: campaign.product_ids.into_iter().map(String::from).collect(),
         status: status.into(),
         review_reason: campaign.review_reason,
+        commission_rate_bps: campaign.terms.rate_bps,
+        holding_period: Some(prost_types::Duration {
+            seconds: campaign.terms.holding_period.as_secs() as i64,
+            nanos: 0,
+        }),
     }
 }
 

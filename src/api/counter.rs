@@ -96,16 +96,26 @@ impl CounterService for CounterApi {
                     policy::validate_currency("currency_code", &request.currency_code)?;
                     TopMetric::Revenue(request.currency_code)
                 }
+                (Ok(proto::TopMetric::Commission), false) => {
+                    policy::validate_currency("currency_code", &request.currency_code)?;
+                    TopMetric::Commission(request.currency_code)
+                }
                 (Ok(proto::TopMetric::Revenue), true) => {
                     return Err(Error::invalid_field(
                         "currency_code",
                         "missing: revenue is ranked in one currency",
                     ));
                 }
+                (Ok(proto::TopMetric::Commission), true) => {
+                    return Err(Error::invalid_field(
+                        "currency_code",
+                        "missing: commission is ranked in one currency",
+                    ));
+                }
                 (Ok(proto::TopMetric::Clicks | proto::TopMetric::Conversions), false) => {
                     return Err(Error::invalid_field(
                         "currency_code",
-                        "only for TOP_METRIC_REVENUE",
+                        "only for TOP_METRIC_REVENUE and TOP_METRIC_COMMISSION",
                     ));
                 }
                 (Ok(proto::TopMetric::Unspecified), _) => {

@@ -6,7 +6,9 @@
 pub(crate) mod admin;
 pub(crate) mod click;
 pub(crate) mod counter;
+pub(crate) mod earnings;
 pub(crate) mod http;
+pub(crate) mod pages;
 pub(crate) mod sale;
 
 use std::sync::Arc;
@@ -176,6 +178,7 @@ pub(crate) fn to_bucket(start: DateTime<Utc>, counts: &Counts) -> proto::Counter
         conversions: counts.conversions,
         revenue: money(&counts.revenue),
         refunded: money(&counts.refunded),
+        commission: money(&counts.commission),
     }
 }
 

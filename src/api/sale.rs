@@ -30,6 +30,7 @@ fn encode(outcome: SaleOutcome) -> ConfirmSaleResponse {
         clicked_at: Some(to_timestamp(sale.clicked_at)),
         confirmed_at: Some(to_timestamp(sale.confirmed_at)),
         replayed: outcome.replayed,
+        commission: Some(to_money(&sale.commission)),
     }
 }
 
@@ -88,6 +89,7 @@ impl SaleService for SaleApi {
             Ok(ReverseSaleResponse {
                 remaining: Some(to_money(&outcome.remaining)),
                 replayed: outcome.replayed,
+                commission_remaining: Some(to_money(&outcome.commission_remaining)),
             })
         };
         reply(result.await)

@@ -87,6 +87,14 @@ pub(crate) enum CampaignCommand {
         /// A product in the campaign (repeat for more); none means any.
         #[arg(long = "product")]
         products: Vec<String>,
+        /// The creator's commission in basis points, 0 to 10000 (1000 = 10 %)
+        /// [default: 0, no commission].
+        #[arg(long)]
+        commission_rate_bps: Option<u32>,
+        /// Days a commission is held before it may be paid, 0 to 90
+        /// [default: 30].
+        #[arg(long)]
+        holding_days: Option<u32>,
     },
     /// Show a campaign and its review status.
     Get {
@@ -170,6 +178,7 @@ fn print_merchant(merchant: Option<proto::Merchant>) {
 fn print_campaign(campaign: Option<proto::Campaign>) {
     let campaign = campaign.unwrap_or_default();
     let window = campaign.attribution_window.map_or(0, |d| d.seconds / 3600);
+    let holding = campaign.holding_period.map_or(0, |d| d.seconds / 86_400);
     let products = if campaign.product_ids.is_empty() {
         "(any)".to_owned()
     } else {
@@ -182,6 +191,11 @@ fn print_campaign(campaign: Option<proto::Campaign>) {
         ("category", campaign.category),
         ("attribution_window", format!("{window} hours")),
         ("product_ids", products),
+        (
+            "commission_rate_bps",
+            campaign.commission_rate_bps.to_string(),
+        ),
+        ("holding_period", format!("{holding} days")),
         (
             "status",
             status.trim_start_matches("CAMPAIGN_STATUS_").to_owned(),
@@ -229,6 +243,8 @@ pub(super) async fn admin(args: AdminArgs) -> Result<(), String> {
                     category,
                     window_hours,
                     products,
+                    commission_rate_bps,
+                    holding_days,
                 },
         } => {
             let campaign = proto::Campaign {
@@ -240,6 +256,11 @@ pub(super) async fn admin(args: AdminArgs) -> Result<(), String> {
                     nanos: 0,
                 }),
                 product_ids: products,
+                commission_rate_bps: commission_rate_bps.unwrap_or(0),
+                holding_period: holding_days.map(|days| prost_types::Duration {
+                    seconds: i64::from(days) * 86_400,
+                    nanos: 0,
+                }),
                 ..proto::Campaign::default()
             };
             let request = proto::PutCampaignRequest {

@@ -9,9 +9,10 @@ use crate::auth::secret_sha256;
 use crate::config::{Config, ServeArgs, StoreUrl};
 use crate::domain::CampaignSpec;
 use crate::model::{
-    ApiKey, CampaignId, DEFAULT_ATTRIBUTION_WINDOW, Grant, KeyId, Merchant, MerchantId,
-    ReviewDecision, Role,
+    ApiKey, CampaignId, CommissionTerms, DEFAULT_ATTRIBUTION_WINDOW, Grant, KeyId, Merchant,
+    MerchantId, ReviewDecision, Role,
 };
+use crate::policy;
 use crate::startup::Application;
 
 /// `cartclick serve`: where and how to run.
@@ -109,6 +110,10 @@ async fn seed_demo(app: &Application) -> Result<(), String> {
             category: "apparel".into(),
             attribution_window: DEFAULT_ATTRIBUTION_WINDOW,
             product_ids: Vec::new(),
+            terms: CommissionTerms {
+                rate_bps: 1_000,
+                holding_period: policy::DEFAULT_HOLDING_PERIOD,
+            },
         })
         .await
         .map_err(|e| format!("seeding the demo campaign: {e}"))?;

@@ -56,6 +56,7 @@ fn event_line(event: &crate::model::Event) -> String {
         crate::model::EventKind::RepeatTap => "repeat_tap",
         crate::model::EventKind::Sale => "sale",
         crate::model::EventKind::Reversal => "reversal",
+        crate::model::EventKind::Payout => "payout",
     };
     let a = &event.attribution;
     let mut line = format!(
@@ -76,10 +77,19 @@ fn event_line(event: &crate::model::Event) -> String {
     if !event.reversal_id.is_empty() {
         line.push_str(&format!(" reversal={}", event.reversal_id));
     }
+    if !event.payout_id.is_empty() {
+        line.push_str(&format!(" payout={}", event.payout_id));
+    }
     if let Some(amount) = &event.amount {
         line.push_str(&format!(
             " amount={} {}",
             amount.amount_minor, amount.currency
+        ));
+    }
+    if let Some(commission) = &event.commission {
+        line.push_str(&format!(
+            " commission={} {}",
+            commission.amount_minor, commission.currency
         ));
     }
     line

@@ -79,6 +79,7 @@ pub(super) struct FileRetention {
     pub(super) orders_days: Option<u64>,
     pub(super) events_max_len: Option<u64>,
     pub(super) events_max_age_hours: Option<u64>,
+    pub(super) payouts_days: Option<u64>,
 }
 
 /// Reads and parses the file at `path`; an error names the file.

@@ -268,6 +268,11 @@ impl Config {
                 "retention.events_max_age_hours",
                 file.retention.events_max_age_hours,
             )?,
+            payouts: days(
+                "retention.payouts_days",
+                file.retention.payouts_days,
+                defaults.retention.payouts,
+            )?,
         };
         Ok(Config {
             listen,

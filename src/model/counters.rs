@@ -112,6 +112,9 @@ pub struct Counts {
     pub revenue: BTreeMap<String, i64>,
     /// Refunded amounts by currency, minor units.
     pub refunded: BTreeMap<String, i64>,
+    /// Commission by currency, minor units: of the sales, less what the
+    /// reversals took back.
+    pub commission: BTreeMap<String, i64>,
 }
 
 impl Counts {
@@ -125,6 +128,9 @@ impl Counts {
         }
         for (currency, amount) in &other.refunded {
             *self.refunded.entry(currency.clone()).or_default() += amount;
+        }
+        for (currency, amount) in &other.commission {
+            *self.commission.entry(currency.clone()).or_default() += amount;
         }
     }
 }
@@ -157,6 +163,8 @@ pub struct Retention {
     pub events_max_len: u64,
     /// The event stream drops events older than this, when set.
     pub events_max_age: Option<Duration>,
+    /// Payout records.
+    pub payouts: Duration,
 }
 
 impl Retention {
@@ -169,13 +177,17 @@ impl Retention {
         click.expires_at.max(recount_until)
     }
 
-    /// How long a sale record is kept: replays and refunds find it until then.
+    /// How long a sale record (and its commission, once paid or void) is
+    /// kept: replays and refunds find it until then. At least `orders`
+    /// after the later of the attribution window's end and `payable_at`;
+    /// a payout moves it on to `orders` after the payout.
     pub(crate) fn order_until(
         &self,
         sale: &SaleRecord,
         click_expires_at: DateTime<Utc>,
+        payable_at: DateTime<Utc>,
     ) -> DateTime<Utc> {
-        click_expires_at.max(sale.confirmed_at) + self.orders
+        click_expires_at.max(sale.confirmed_at).max(payable_at) + self.orders
     }
 
     /// When a counter bucket starting at `start` expires.
@@ -194,6 +206,7 @@ impl Default for Retention {
             hourly: Duration::from_secs(35 * 86_400),
             daily: Duration::from_secs(400 * 86_400),
             orders: Duration::from_secs(90 * 86_400),
+            payouts: Duration::from_secs(400 * 86_400),
             events_max_len: 100_000,
             events_max_age: None,
         }
@@ -209,6 +222,8 @@ pub enum TopMetric {
     Conversions,
     /// Confirmed revenue in one currency, minor units.
     Revenue(String),
+    /// Commission in one currency, net of what reversals took back.
+    Commission(String),
 }
 
 /// One ranked id.

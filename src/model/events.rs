@@ -17,6 +17,8 @@ pub enum EventKind {
     Sale,
     /// A refund.
     Reversal,
+    /// A payout to a creator: counts nothing.
+    Payout,
 }
 
 impl EventKind {
@@ -27,6 +29,7 @@ impl EventKind {
             EventKind::RepeatTap => "t",
             EventKind::Sale => "s",
             EventKind::Reversal => "r",
+            EventKind::Payout => "p",
         }
     }
 
@@ -37,6 +40,7 @@ impl EventKind {
             EventKind::RepeatTap,
             EventKind::Sale,
             EventKind::Reversal,
+            EventKind::Payout,
         ]
         .into_iter()
         .find(|kind| kind.code() == code)
@@ -60,11 +64,25 @@ pub struct Event {
     pub order_id: String,
     /// The reversal, for reversals; empty otherwise.
     pub reversal_id: String,
-    /// The sale amount or the refund; `None` for taps.
+    /// The sale amount, the refund or the amount paid out; `None` for taps.
     pub amount: Option<Money>,
+    /// A sale's commission, what a refund took back from it, or the
+    /// clawback a payout deducted; `None` for taps.
+    pub commission: Option<Money>,
+    /// The payout, for payouts; empty otherwise.
+    pub payout_id: String,
 }
 
 impl Event {
+    /// The event's commission, times `sign`, by currency; nothing for none.
+    fn commission_by(&self, sign: i64) -> std::collections::BTreeMap<String, i64> {
+        self.commission
+            .iter()
+            .filter(|m| m.amount_minor != 0)
+            .map(|m| (m.currency.clone(), sign * m.amount_minor))
+            .collect()
+    }
+
     /// What this event adds to the counters of its attribution.
     pub fn counts(&self) -> Counts {
         let money = |amount: &Option<Money>| {
@@ -83,15 +101,20 @@ impl Event {
                 taps: 1,
                 ..Counts::default()
             },
+            // A commission is counted only when there is one (as the
+            // store writes no field for none).
             EventKind::Sale => Counts {
                 conversions: 1,
                 revenue: money(&self.amount),
+                commission: self.commission_by(1),
                 ..Counts::default()
             },
             EventKind::Reversal => Counts {
                 refunded: money(&self.amount),
+                commission: self.commission_by(-1),
                 ..Counts::default()
             },
+            EventKind::Payout => Counts::default(),
         }
     }
 }

@@ -181,6 +181,10 @@ id_type!(
     /// An API key's id: for logs and revocation, never the secret.
     KeyId
 );
+id_type!(
+    /// A payout: the idempotency key of a payout within its merchant.
+    PayoutId
+);
 
 #[cfg(test)]
 mod tests {

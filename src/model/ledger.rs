@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::counters::Dimension;
+use super::earnings::{CommissionTerms, RefundPlan};
 use super::ids::{CampaignId, CreatorId, MerchantId, OrderId, ProductId, ReversalId, VideoId};
 use crate::token::ClickId;
 
@@ -53,6 +54,8 @@ pub struct ClickRecord {
     pub click_id: ClickId,
     /// Who the click credits.
     pub attribution: Attribution,
+    /// The campaign's commission terms when the click was made.
+    pub terms: CommissionTerms,
     /// Keyed hash of the viewer id (never the id itself); `None` once erased.
     pub viewer_hash: Option<crate::privacy::ViewerHash>,
     /// When the viewer tapped.
@@ -127,6 +130,8 @@ pub struct SaleRecord {
     pub clicked_at: DateTime<Utc>,
     /// When the sale was first confirmed.
     pub confirmed_at: DateTime<Utc>,
+    /// What the sale earned its creator when confirmed, in its currency.
+    pub commission: Money,
 }
 
 /// What confirming a sale did.
@@ -160,6 +165,10 @@ pub struct NewReversal {
     pub amount: Money,
     /// Now, as the service sees it.
     pub now: DateTime<Utc>,
+    /// The commission's part, planned from what the store reported (see
+    /// [`ReversalWrite::Quote`](crate::store::ReversalWrite::Quote)); `None`
+    /// until then. A sale with no commission needs none.
+    pub plan: Option<RefundPlan>,
 }
 
 /// What recording a refund did.
@@ -167,6 +176,8 @@ pub struct NewReversal {
 pub(crate) struct ReversalOutcome {
     /// The sale less all its reversals, as of this reversal.
     pub(crate) remaining: Money,
+    /// What the sale's commission earns after them.
+    pub(crate) commission_remaining: Money,
     /// An identical repeat: nothing was counted.
     pub(crate) replayed: bool,
 }

@@ -7,9 +7,11 @@
 //! - [`ledger`]: clicks, sales and refunds.
 //! - [`counters`]: dimensions, buckets, counts, top lists, retention.
 //! - [`events`]: a merchant's event stream.
+//! - [`earnings`]: commission terms, commissions, balances and payouts.
 
 pub(crate) mod access;
 pub(crate) mod counters;
+pub(crate) mod earnings;
 pub(crate) mod events;
 pub(crate) mod ids;
 pub(crate) mod ledger;
@@ -20,8 +22,15 @@ pub(crate) use counters::rank;
 pub use counters::{
     BucketRange, CounterCell, Counts, Dimension, Granularity, Retention, TopEntry, TopMetric,
 };
+pub use earnings::{
+    Commission, CommissionCursor, CommissionQuery, CommissionState, CommissionStatus,
+    CommissionTerms, EarningsBalance, NewPayout, OrderState, Page, Payout, PayoutCursor,
+    PayoutQuery, RefundPlan,
+};
 pub use events::{Event, EventKind};
-pub use ids::{CampaignId, CreatorId, KeyId, MerchantId, OrderId, ProductId, ReversalId, VideoId};
+pub use ids::{
+    CampaignId, CreatorId, KeyId, MerchantId, OrderId, PayoutId, ProductId, ReversalId, VideoId,
+};
 pub use ledger::{
     Attribution, ClickRecord, FirstClick, MerchantRecords, Money, NewClick, NewReversal, NewSale,
     SaleRecord,

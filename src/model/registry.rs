@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::earnings::CommissionTerms;
 use super::ids::{CampaignId, MerchantId, ProductId};
 
 /// Default attribution window of a campaign that sets none (API.md).
@@ -64,6 +65,8 @@ pub struct Campaign {
     pub attribution_window: Duration,
     /// Products in the campaign; empty means any.
     pub product_ids: Vec<ProductId>,
+    /// What its clicks earn their creators, taken at each click.
+    pub terms: CommissionTerms,
     /// Review status.
     pub status: CampaignStatus,
     /// The reason given with the last review decision.

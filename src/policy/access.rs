@@ -60,6 +60,49 @@ pub(crate) fn top_list_scope(
     }
 }
 
+/// The merchant whose earnings a key with `grant` reads, from the one the
+/// request names (`requested`): a merchant key its own (naming none means
+/// its own, naming another is `PERMISSION_DENIED`); dashboard and admin
+/// keys the one they name, or every merchant (`None`); any other key is
+/// `PERMISSION_DENIED`.
+pub(crate) fn earnings_scope(
+    grant: &Grant,
+    requested: Option<MerchantId>,
+) -> Result<Option<MerchantId>> {
+    match grant {
+        Grant::Feed => Err(Error::PermissionDenied),
+        _ => top_list_scope(grant, requested),
+    }
+}
+
+/// The merchant that makes a payout, from the one the request names: a
+/// merchant key its own (as [`earnings_scope`]); an admin key must name one
+/// (`INVALID_FIELD`, `merchant_id`); dashboard and feed keys may not pay.
+pub(crate) fn payout_merchant(grant: &Grant, requested: Option<MerchantId>) -> Result<MerchantId> {
+    match grant {
+        Grant::Feed | Grant::Dashboard => Err(Error::PermissionDenied),
+        _ => earnings_scope(grant, requested)?.ok_or_else(|| {
+            Error::invalid_field("merchant_id", "missing: a payout is made by one merchant")
+        }),
+    }
+}
+
+/// A listing of commissions or payouts names at least one of a creator
+/// and a merchant (a merchant key always has its own): else
+/// `INVALID_FIELD`, `creator_id`.
+pub(crate) fn check_listing_scope(
+    merchant: Option<&MerchantId>,
+    creator_present: bool,
+) -> Result<()> {
+    if merchant.is_none() && !creator_present {
+        return Err(Error::invalid_field(
+            "creator_id",
+            "missing: name a creator, a merchant, or both",
+        ));
+    }
+    Ok(())
+}
+
 /// The grant of a new key of `role`, from the request's `merchant_id`
 /// (empty when it names none): a merchant key must name one, any other key
 /// must name none. Fails with `INVALID_FIELD` naming `merchant_id`.

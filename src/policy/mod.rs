@@ -24,16 +24,21 @@
 //!   and when it conflicts; what a refund the sale cannot cover is told.
 //! - `text`: free text an operator writes (names, labels, reasons).
 //! - `top`: what a top list may rank, for which day, how many.
+//! - `commissions`: a campaign's commission terms, what a sale earns, what
+//!   a refund takes back, what a payout pays.
+//! - `pages`: how many items a page of a listing holds.
 //! - `access`: which merchant's data a key reaches: counters, top lists,
 //!   and which keys are bound to a merchant.
 
 mod access;
 mod campaigns;
 mod categories;
+mod commissions;
 mod domains;
 mod ids;
 mod landing;
 mod money;
+mod pages;
 mod redirect;
 mod sales;
 #[cfg(test)]
@@ -42,14 +47,22 @@ mod text;
 mod top;
 mod windows;
 
-pub(crate) use access::{check_counter_read, counter_share, key_grant, top_list_scope};
+pub(crate) use access::{
+    check_counter_read, check_listing_scope, counter_share, earnings_scope, key_grant,
+    payout_merchant, top_list_scope,
+};
 pub(crate) use campaigns::{campaign_products, check_issue, review, status_after_put};
 pub use categories::CategoryRules;
 pub(crate) use categories::{category_slug, validate_category};
+pub(crate) use commissions::{
+    DEFAULT_HOLDING_PERIOD, MAX_PAYOUT_COMMISSIONS, commission_after_refunds, commission_rate,
+    holding_period, is_same_payout, payable_at, payout_amount, sale_commission, state_after_refund,
+};
 pub(crate) use domains::allowed_domains;
 pub(crate) use ids::{MAX_ID_LEN, validate_id};
 pub(crate) use landing::check_landing_url;
 pub(crate) use money::{check_reversal_amount, validate_currency, validate_money};
+pub(crate) use pages::page_size;
 pub(crate) use redirect::{normalize_token_param, redirect_url};
 pub use sales::{is_same_reversal, is_same_sale};
 pub(crate) use sales::{refund_above_what_is_left, refund_in_another_currency};

@@ -38,6 +38,7 @@ pub(crate) fn campaign(category: &str, status: CampaignStatus, products: &[&str]
         category: category.to_owned(),
         attribution_window: DEFAULT_ATTRIBUTION_WINDOW,
         product_ids: self::products(products),
+        terms: crate::model::CommissionTerms::NONE,
         status,
         review_reason: String::new(),
         revision: 1,

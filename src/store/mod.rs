@@ -1,8 +1,8 @@
 //! Storage behind narrow traits that speak the domain, one per concern:
 //! [`Registry`] (merchants, campaigns), [`Keys`] (API keys), [`Ledger`]
-//! (clicks, sales, reversals), [`Counters`] (counter reads, top lists,
-//! events), [`Operator`] (erasure and the reads `reconcile` makes) and
-//! [`Health`]. [`Store`] is all of them, for the service that needs them
+//! (clicks, sales, reversals), [`Earnings`] (commissions, balances,
+//! payouts), [`Counters`] (counter reads, top lists, events), [`Operator`]
+//! (erasure and the reads `reconcile` makes) and [`Health`]. [`Store`] is all of them, for the service that needs them
 //! all; code that needs one concern can take only that trait.
 //!
 //! The store does mechanics and reports what it found: each write is done
@@ -20,7 +20,7 @@ pub(crate) mod metered;
 pub(crate) mod outcome;
 pub mod redis;
 
-pub use outcome::{ClickWrite, ReversalRecord, ReversalWrite, SaleWrite};
+pub use outcome::{ClickWrite, PayoutWrite, ReversalRecord, ReversalWrite, SaleWrite};
 
 /// What [`forward_store!`](crate::forward_store) names when it expands in another crate.
 #[doc(hidden)]
@@ -38,8 +38,9 @@ use crate::privacy::ViewerHash;
 
 use crate::model::ApiKey;
 use crate::model::{
-    BucketRange, Campaign, CounterCell, Counts, Dimension, Event, Merchant, MerchantRecords,
-    NewClick, NewReversal, NewSale, TopEntry, TopMetric,
+    BucketRange, Campaign, Commission, CommissionCursor, CommissionQuery, CounterCell, Counts,
+    Dimension, EarningsBalance, Event, Merchant, MerchantRecords, NewClick, NewPayout, NewReversal,
+    NewSale, Page, Payout, PayoutCursor, PayoutQuery, TopEntry, TopMetric,
 };
 
 /// Whether the store can serve: drives the health service.
@@ -102,17 +103,68 @@ pub trait Ledger: Send + Sync + 'static {
     /// Confirms a sale exactly once per (merchant, order_id): the order's
     /// first sale when the id is taken, else `Expired` when
     /// `sale.token_expired`, `NoClick` when the merchant has no such click
-    /// record, else the new sale, counted as a conversion and revenue in
-    /// every dimension of the click. Only the last writes anything.
+    /// record, else the new sale, counted as a conversion, revenue and
+    /// commission in every dimension of the click. Only the last writes
+    /// anything. The new sale's commission, from the click's terms
+    /// ([`crate::policy::commission`]), is written with it: a commission
+    /// record (when it is above zero) and the creator's ledger.
     async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleWrite>;
 
     /// Records a refund exactly once per (merchant, reversal_id): the first
     /// reversal when the id is taken, else `NoOrder` for an order never
     /// confirmed (or past its retention), `CurrencyDiffers` or `Exceeds`
     /// when the refund is not in the sale's currency or above what is left
-    /// of it, else the new reversal, counted as refunded in every dimension
-    /// of the sale. Only the last writes anything.
+    /// of it, `Quote` when the sale has a commission and `reversal.plan` is
+    /// missing or was made from a refunded total that no longer stands,
+    /// else the new reversal, counted as refunded in every dimension of the
+    /// sale, with the commission lowered to the plan's figure (void at
+    /// zero; what is taken back from a paid one becomes the ledger's
+    /// clawback). Only the last writes anything.
     async fn reverse_sale(&self, reversal: &NewReversal) -> Result<ReversalWrite>;
+}
+
+/// What creators earned: commissions, the ledgers' balances and payouts.
+/// A commission is written with its sale and changed with its reversals
+/// ([`Ledger`]); these read them and make payouts.
+#[async_trait]
+pub trait Earnings: Send + Sync + 'static {
+    /// A creator's balances, one per merchant and currency, by merchant then
+    /// currency: with one merchant's only when `merchant` is given.
+    /// PENDING and PAYABLE are told apart by `now`.
+    async fn earnings(
+        &self,
+        creator_id: &str,
+        merchant: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<EarningsBalance>>;
+
+    /// Up to `limit` commissions that `query` selects, after `after`,
+    /// newest sale first (then merchant and order ascending).
+    async fn list_commissions(
+        &self,
+        query: &CommissionQuery,
+        after: Option<&CommissionCursor>,
+        limit: usize,
+    ) -> Result<Page<Commission, CommissionCursor>>;
+
+    /// Makes a payout exactly once per (merchant, payout_id): the payout
+    /// first made under the id when it is taken; else a `Quote` of what it
+    /// would pay when `payout.quoted` is missing or no longer what it would
+    /// pay; else pays, atomically, the creator's PAYABLE commissions in the
+    /// currency (earliest `payable_at` first, at most
+    /// `payout.max_commissions`) less the outstanding clawback. Only the
+    /// last writes anything; the caller decides whether a quote is worth
+    /// paying.
+    async fn create_payout(&self, payout: &NewPayout) -> Result<PayoutWrite>;
+
+    /// Up to `limit` payouts that `query` selects, after `after`, newest
+    /// first (then payout id and merchant ascending).
+    async fn list_payouts(
+        &self,
+        query: &PayoutQuery,
+        after: Option<&PayoutCursor>,
+        limit: usize,
+    ) -> Result<Page<Payout, PayoutCursor>>;
 }
 
 /// What the flow counted: counters, top lists and the event streams.
@@ -183,9 +235,9 @@ pub trait Operator: Send + Sync + 'static {
 /// (`Arc<dyn Store>`). Errors are the domain's: a store that cannot answer
 /// in time returns [`crate::error::Error::StoreUnavailable`]; what a write
 /// found is its outcome, not an error.
-pub trait Store: Health + Registry + Keys + Ledger + Counters + Operator {}
+pub trait Store: Health + Registry + Keys + Ledger + Earnings + Counters + Operator {}
 
-impl<T: Health + Registry + Keys + Ledger + Counters + Operator> Store for T {}
+impl<T: Health + Registry + Keys + Ledger + Earnings + Counters + Operator> Store for T {}
 
 /// Implements every store trait for a wrapper by forwarding to its field
 /// `inner`, with `around` run around each call: `this` is the wrapper,
@@ -223,6 +275,24 @@ macro_rules! forward_store {
                 record_click(click: &$crate::model::NewClick) -> $crate::store::ClickWrite;
                 confirm_sale(sale: &$crate::model::NewSale) -> $crate::store::SaleWrite;
                 reverse_sale(reversal: &$crate::model::NewReversal) -> $crate::store::ReversalWrite;
+            }
+            Earnings {
+                earnings(
+                    creator_id: &str,
+                    merchant: Option<&str>,
+                    now: $crate::store::macro_support::DateTime<$crate::store::macro_support::Utc>
+                ) -> Vec<$crate::model::EarningsBalance>;
+                list_commissions(
+                    query: &$crate::model::CommissionQuery,
+                    after: Option<&$crate::model::CommissionCursor>,
+                    limit: usize
+                ) -> $crate::model::Page<$crate::model::Commission, $crate::model::CommissionCursor>;
+                create_payout(payout: &$crate::model::NewPayout) -> $crate::store::PayoutWrite;
+                list_payouts(
+                    query: &$crate::model::PayoutQuery,
+                    after: Option<&$crate::model::PayoutCursor>,
+                    limit: usize
+                ) -> $crate::model::Page<$crate::model::Payout, $crate::model::PayoutCursor>;
             }
             Counters {
                 read_counters(

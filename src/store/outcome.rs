@@ -4,7 +4,7 @@
 //! these into answers and contract errors with rules from `policy`
 //! (`ORDER_CONFLICT`, `TOKEN_EXPIRED`, `REVERSAL_EXCEEDS_SALE`, ...).
 
-use crate::model::{FirstClick, Money, OrderId, SaleRecord};
+use crate::model::{FirstClick, Money, OrderId, OrderState, Payout, SaleRecord};
 use crate::token::ClickId;
 
 /// What recording a tap found.
@@ -48,6 +48,8 @@ pub struct ReversalRecord {
     pub amount: Money,
     /// What was left of the sale after it.
     pub remaining: Money,
+    /// What the sale's commission earned after it.
+    pub commission_remaining: Money,
 }
 
 /// What recording a refund found.
@@ -57,7 +59,13 @@ pub enum ReversalWrite {
     New {
         /// What is left of the sale after it.
         remaining: Money,
+        /// What the sale's commission earns after it.
+        commission_remaining: Money,
     },
+    /// The sale has a commission, and the refund came with no plan for it
+    /// or with one made from a refunded total that no longer stands:
+    /// nothing written. The caller plans from this and sends it again.
+    Quote(OrderState),
     /// The reversal id was taken: the reversal first stored under it,
     /// nothing written. Whether this is a replay or a conflict is for the
     /// caller.
@@ -74,5 +82,25 @@ pub enum ReversalWrite {
     Exceeds {
         /// What is left of the sale, in its currency.
         left: Money,
+    },
+}
+
+/// What making a payout found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayoutWrite {
+    /// Paid: the commissions it paid are PAID, the ledger moved.
+    New(Payout),
+    /// The payout id was taken: the payout first made under it, nothing
+    /// written. Whether this is a replay or a conflict is for the caller.
+    Existing(Payout),
+    /// What a payout would pay now, as (payable, clawback, commissions):
+    /// no quote was given, or the one given no longer stands. Nothing
+    /// written; the caller decides (NOTHING_TO_PAY) or sends it again with
+    /// this quote.
+    Quote {
+        /// The sum of the payable commissions it would pay.
+        payable: i64,
+        /// The outstanding clawback.
+        clawback: i64,
     },
 }

@@ -307,6 +307,10 @@ mod tests {
                 amount_minor: 0,
             }),
             replayed: false,
+            commission_remaining: Some(crate::proto::Money {
+                currency_code: "EUR".into(),
+                amount_minor: 0,
+            }),
         };
         let json = to_json(&message("cartclick.v1.ReverseSaleResponse"), &response).unwrap();
         let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
@@ -314,7 +318,8 @@ mod tests {
             value,
             serde_json::json!({
                 "remaining": {"currencyCode": "EUR", "amountMinor": "0"},
-                "replayed": false
+                "replayed": false,
+                "commissionRemaining": {"currencyCode": "EUR", "amountMinor": "0"}
             })
         );
     }

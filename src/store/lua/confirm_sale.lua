@@ -1,6 +1,8 @@
 -- Confirms a sale exactly once per (merchant, order id), atomically: the
--- order record, the conversion and revenue counters of every dimension of
--- the click, today's top lists and an 's' event. Checks its idempotency key
+-- order record, its commission (from the terms the click carries: the
+-- commission record, the creator's ledger and the listing indexes), the
+-- conversion, revenue and commission counters of every dimension of the
+-- click, today's top lists and an 's' event. Checks its idempotency key
 -- first, so it is safe to run twice; reports what it found instead of
 -- writing when the order id is taken, the sale may only replay, or the
 -- click is gone (what that means is the caller's to decide).
@@ -23,11 +25,16 @@
 -- ARGV[15] order id                  ARGV[16] top list key prefix, e.g. 't:{m-1}:<day>:'
 -- ARGV[17] event stream length to keep   ARGV[18] longest event age to keep, ms, or ''
 -- ARGV[19] event stream and top list TTL, ms
--- ARGV[20], ARGV[21] (sharded merchants only) the click's attribution and
---          tap time (ms), read from the click's shard: then KEYS[2] is not read
+-- ARGV[20], ARGV[21] (sharded merchants; '' otherwise) the click's
+--          attribution and the click value's text after its 28 bytes (tap
+--          time ms, expiry, rate, holding s), read from the click's shard:
+--          then KEYS[2] is not read
+-- ARGV[22] the merchant's own hash tag, e.g. '{m-1}': its earnings keys
+-- ARGV[23] order retention, ms: an order with a commission is kept this
+--          long after the commission's payable time, at least
 -- Returns {'existing', order} | {'expired'} | {'no_click'} | {'new', order}
 -- where order = click hex, amount, currency, confirmed ms, clicked ms,
--- campaign, creator, video, product (space separated).
+-- campaign, creator, video, product, commission (space separated).
 
 local existing = redis.call('GET', KEYS[1])
 if existing then
@@ -36,9 +43,9 @@ end
 if ARGV[5] == '1' then
   return {'expired'}
 end
-local attribution, clicked_ms
-if ARGV[20] then
-  attribution, clicked_ms = ARGV[20], ARGV[21]
+local attribution, tail
+if ARGV[20] ~= '' then
+  attribution, tail = ARGV[20], ARGV[21]
 else
   local click = redis.call('HGET', KEYS[2], ARGV[1])
   if not click then
@@ -49,14 +56,37 @@ else
   if not attribution then
     return {'no_click'}
   end
-  clicked_ms = string.match(click, '^(%d+)', 29)
+  tail = string.sub(click, 29)
 end
+-- Clicks stored before commission terms have none: rate and holding ''.
+local clicked_ms, rate, holding = string.match(tail, '^(%d+) %d+ ?(%d*) ?(%d*)')
 local campaign, creator, video, product =
   string.match(attribution, '^(%S+) (%S+) (%S+) (%S+)$')
+
+local now = tonumber(ARGV[4])
+local earned = commission(ARGV[2], rate)
+local order_ttl = tonumber(ARGV[11])
+if earned > 0 then
+  local tag, order_id, currency = ARGV[22], ARGV[15], ARGV[3]
+  local payable = now + (tonumber(holding) or 0) * 1000
+  redis.call('HSET', 'c:' .. tag .. ':' .. order_id,
+    'st', 'u', 'c', int(earned), 'c0', int(earned), 'a0', ARGV[2], 'sa', ARGV[2],
+    'cu', currency, 'cf', ARGV[4], 'pa', int(payable), 'r', rate, 'h', holding,
+    'a', attribution)
+  local ledger = tag .. ':' .. creator .. ':' .. currency
+  redis.call('HINCRBY', 'l:' .. ledger, 'u', int(earned))
+  redis.call('ZADD', 'u:' .. ledger, int(payable), order_id)
+  local member = newest_first(now, order_id)
+  redis.call('ZADD', 'i:' .. tag, 0, member)
+  redis.call('ZADD', 'i:' .. tag .. ':' .. creator, 0, member)
+  redis.call('SADD', 'y:' .. tag .. ':' .. creator, currency)
+  order_ttl = math.max(order_ttl, payable - now + tonumber(ARGV[23]))
+end
 
 local ids = {ARGV[13], campaign, creator, video, product}
 local dims = {'m', 'c', 'r', 'v', 'p'}
 local revenue = 'r:' .. ARGV[3]
+local earnings = 'k:' .. ARGV[3]
 for i = 1, 5 do
   local hour = ARGV[6] .. 'h:' .. ARGV[7] .. ':' .. dims[i] .. ':' .. ids[i]
   local day = ARGV[6] .. 'd:' .. ARGV[8] .. ':' .. dims[i] .. ':' .. ids[i]
@@ -65,21 +95,29 @@ for i = 1, 5 do
   redis.call('HINCRBY', hour, revenue, ARGV[2])
   hincr(day, 'v', 1, ARGV[10])
   redis.call('HINCRBY', day, revenue, ARGV[2])
+  if earned > 0 then
+    redis.call('HINCRBY', hour, earnings, int(earned))
+    redis.call('HINCRBY', day, earnings, int(earned))
+  end
   if i > 1 then
     local top = ARGV[16] .. dims[i] .. ':'
     zincr(top .. 'v', 1, ids[i], ARGV[19])
     zincr(top .. revenue, ARGV[2], ids[i], ARGV[19])
+    if earned > 0 then
+      zincr(top .. earnings, int(earned), ids[i], ARGV[19])
+    end
   end
 end
 
 redis.call('XADD', KEYS[3], 'MAXLEN', '=', ARGV[17], '*',
   'k', 's', 'at', ARGV[4], 'cl', ARGV[14], 'a', attribution,
-  'o', ARGV[15], 'am', ARGV[2], 'cu', ARGV[3])
+  'o', ARGV[15], 'am', ARGV[2], 'cu', ARGV[3], 'km', int(earned))
 if ARGV[18] ~= '' then
   redis.call('XTRIM', KEYS[3], 'MINID', '=', oldest_event(ARGV[18]))
 end
 redis.call('PEXPIRE', KEYS[3], ARGV[19])
 
-local order = table.concat({ARGV[14], ARGV[2], ARGV[3], ARGV[4], clicked_ms, attribution}, ' ')
-redis.call('SET', KEYS[1], order, 'PX', ARGV[11])
+local order = table.concat(
+  {ARGV[14], ARGV[2], ARGV[3], ARGV[4], clicked_ms, attribution, int(earned)}, ' ')
+redis.call('SET', KEYS[1], order, 'PX', int(order_ttl))
 return {'new', order}

@@ -30,3 +30,26 @@ local function zincr(key, by, member, ttl)
     redis.call('PEXPIRE', key, ttl, 'NX')
   end
 end
+
+-- Money rules a script must apply where only Redis knows the figures
+-- (DESIGN.md, "Storage"). Lua numbers are doubles, exact to 2^53; amounts
+-- reach 10^12, so the commission splits the amount and no step passes it.
+-- `policy::commission` is the rule; a test holds the two equal.
+local function commission(amount, rate_bps)
+  local a = tonumber(amount)
+  local rate = tonumber(rate_bps) or 0
+  local r = a % 10000
+  local q = (a - r) / 10000
+  return q * rate + math.floor(r * rate / 10000)
+end
+
+-- An integer as digits (tostring would write 1e+12).
+local function int(n)
+  return string.format('%d', n)
+end
+
+-- The position of an item made at `ms` in a listing index: 13 digits that
+-- sort ascending newest first, then '|' and the item's id.
+local function newest_first(ms, id)
+  return string.format('%013d', 9999999999999 - tonumber(ms)) .. '|' .. id
+end

@@ -1,6 +1,12 @@
 -- Records a refund exactly once per (merchant, reversal id), atomically:
--- the reversal record, the order's refunded total, the refunded counters of
--- every dimension of the sale and an 'r' event. Checks its idempotency key
+-- the reversal record, the order's refunded total, the commission lowered
+-- to the caller's plan (its ledger with it: a paid commission's difference
+-- becomes clawback), the refunded and commission counters of every
+-- dimension of the sale, today's commission top lists and an 'r' event.
+-- The plan is computed by the caller from the totals this script quotes
+-- (a product of two amounts is past a double's exact range): without a
+-- plan, or with one made from a refunded total that no longer stands, the
+-- script writes nothing and quotes them. Checks its idempotency key
 -- first, so it is safe to run twice; reports what it found instead of
 -- writing when the reversal id is taken, the order is gone, or the refund
 -- is in another currency or above what is left (a refund never takes a
@@ -8,7 +14,8 @@
 --
 -- KEYS[1] the reversal          KEYS[2] the order
 -- KEYS[3] the order's refunded total
--- KEYS[4] the merchant's event stream     (all under the merchant's hash tag)
+-- KEYS[4] the merchant's event stream
+-- KEYS[5] the order's commission           (all under the merchant's hash tag)
 -- The counter keys are derived here from the order's attribution, under
 -- the same hash tag (ARGV[5]).
 -- ARGV[1] order id    ARGV[2] amount, minor units    ARGV[3] currency
@@ -17,10 +24,16 @@
 -- ARGV[8] hourly counter TTL, ms    ARGV[9] daily counter TTL, ms
 -- ARGV[10] merchant id    ARGV[11] reversal id
 -- ARGV[12] event stream length to keep   ARGV[13] longest event age, ms, or ''
--- ARGV[14] event stream TTL, ms
+-- ARGV[14] event stream and top list TTL, ms
+-- ARGV[15] the plan's refunded total before this refund, or '' (no plan)
+-- ARGV[16] the plan's commission after this refund
+-- ARGV[17] the merchant's own hash tag, e.g. '{m-1}'
+-- ARGV[18] top list key prefix of the day, e.g. 't:{m-1}:<day>:'
 -- Returns {'existing', reversal} | {'no_order'} | {'currency', sale currency}
---       | {'exceeds', what is left} | {'new', remaining}
--- where reversal = order id, amount, currency, remaining (space separated).
+--       | {'exceeds', what is left} | {'quote', sale amount, refunded, earned}
+--       | {'new', remaining .. ' ' .. commission remaining}
+-- where reversal = order id, amount, currency, remaining, commission
+-- remaining (space separated).
 
 local existing = redis.call('GET', KEYS[1])
 if existing then
@@ -41,6 +54,30 @@ if amount > left then
   return {'exceeds', tostring(left)}
 end
 
+local refunded = tonumber(redis.call('GET', KEYS[3]) or '0')
+local earned = redis.call('HGET', KEYS[5], 'c0')
+local after, taken = 0, 0
+if earned then
+  if ARGV[15] == '' or tonumber(ARGV[15]) ~= refunded then
+    return {'quote', table.concat({sale, int(refunded), earned}, ' ')}
+  end
+  after = tonumber(ARGV[16])
+  local state = redis.call('HGET', KEYS[5], 'st')
+  if state ~= 'v' then
+    taken = tonumber(redis.call('HGET', KEYS[5], 'c')) - after
+    local ledger = ARGV[17] .. ':' .. creator .. ':' .. currency
+    local field = ({p = 'cb', h = 'h', u = 'u'})[state]
+    redis.call('HINCRBY', 'l:' .. ledger, field, int(state == 'p' and taken or -taken))
+    redis.call('HSET', KEYS[5], 'c', int(after))
+    if after == 0 and state ~= 'p' then
+      redis.call('HSET', KEYS[5], 'st', 'v')
+      redis.call('ZREM', 'u:' .. ledger, ARGV[1])
+      redis.call('PEXPIRE', KEYS[5], redis.call('PTTL', KEYS[2]))
+    end
+  end
+  redis.call('HSET', KEYS[5], 'sa', int(left - amount))
+end
+
 local ttl = redis.call('PTTL', KEYS[2])
 -- Created by the first refund (the total is then the amount), with the order's TTL.
 if redis.call('INCRBY', KEYS[3], amount) == amount then
@@ -48,21 +85,30 @@ if redis.call('INCRBY', KEYS[3], amount) == amount then
 end
 local ids = {ARGV[10], campaign, creator, video, product}
 local dims = {'m', 'c', 'r', 'v', 'p'}
-local refunded = 'f:' .. currency
+local refunds = 'f:' .. currency
+local earnings = 'k:' .. currency
 for i = 1, 5 do
   local hour = ARGV[5] .. 'h:' .. ARGV[6] .. ':' .. dims[i] .. ':' .. ids[i]
   local day = ARGV[5] .. 'd:' .. ARGV[7] .. ':' .. dims[i] .. ':' .. ids[i]
-  hincr(hour, refunded, amount, ARGV[8])
-  hincr(day, refunded, amount, ARGV[9])
+  hincr(hour, refunds, amount, ARGV[8])
+  hincr(day, refunds, amount, ARGV[9])
+  if taken > 0 then
+    hincr(hour, earnings, int(-taken), ARGV[8])
+    hincr(day, earnings, int(-taken), ARGV[9])
+    if i > 1 then
+      zincr(ARGV[18] .. dims[i] .. ':' .. earnings, int(-taken), ids[i], ARGV[14])
+    end
+  end
 end
-local remaining = tostring(left - amount)
-redis.call('SET', KEYS[1], table.concat({ARGV[1], ARGV[2], currency, remaining}, ' '), 'PX', ttl)
+local remaining = int(left - amount)
+redis.call('SET', KEYS[1],
+  table.concat({ARGV[1], ARGV[2], currency, remaining, int(after)}, ' '), 'PX', ttl)
 redis.call('XADD', KEYS[4], 'MAXLEN', '=', ARGV[12], '*',
   'k', 'r', 'at', ARGV[4], 'cl', click,
   'a', table.concat({campaign, creator, video, product}, ' '),
-  'o', ARGV[1], 'rv', ARGV[11], 'am', ARGV[2], 'cu', currency)
+  'o', ARGV[1], 'rv', ARGV[11], 'am', ARGV[2], 'cu', currency, 'km', int(taken))
 if ARGV[13] ~= '' then
   redis.call('XTRIM', KEYS[4], 'MINID', '=', oldest_event(ARGV[13]))
 end
 redis.call('PEXPIRE', KEYS[4], ARGV[14])
-return {'new', remaining}
+return {'new', remaining .. ' ' .. int(after)}

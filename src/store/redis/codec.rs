@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::{
-    Attribution, Campaign, CampaignStatus, ClickRecord, Counts, Event, EventKind, FirstClick,
-    Money, SaleRecord,
+    Attribution, Campaign, CampaignStatus, ClickRecord, CommissionTerms, Counts, Event, EventKind,
+    FirstClick, Money, SaleRecord,
 };
 use crate::model::{CampaignId, CreatorId, MerchantId, OrderId, ProductId, VideoId};
 use crate::store::ReversalRecord;
@@ -133,7 +133,9 @@ pub(super) fn stored_attribution(
     }
 }
 
-/// A click value: attribution id, viewer hash (zeros once erased), tap time ms, expiry s.
+/// A click value: attribution id, viewer hash (zeros once erased), then as
+/// text: tap time ms, expiry s, the commission rate (bps) and holding
+/// period (s) taken at the click.
 pub(super) fn click_value(
     attribution_id: &[u8; ATTRIBUTION_ID_LEN],
     record: &ClickRecord,
@@ -151,13 +153,45 @@ pub(super) fn click_value(
             .format(record.expires_at.timestamp())
             .as_bytes(),
     );
+    value.push(b' ');
+    value.extend_from_slice(Digits::new().format(record.terms.rate_bps).as_bytes());
+    value.push(b' ');
+    value.extend_from_slice(
+        Digits::new()
+            .format(record.terms.holding_period.as_secs())
+            .as_bytes(),
+    );
     value
+}
+
+/// The text of a click value after its 28 bytes: (tap time, expiry,
+/// terms). A click stored before terms has none ([`CommissionTerms::NONE`]).
+pub(super) fn parse_click_tail(
+    tail: &[u8],
+) -> Option<(DateTime<Utc>, DateTime<Utc>, CommissionTerms)> {
+    let text = std::str::from_utf8(tail).ok()?;
+    let mut parts = text.split(' ');
+    let clicked = parts.next()?.parse().ok().and_then(from_millis)?;
+    let expires = DateTime::from_timestamp(parts.next()?.parse().ok()?, 0)?;
+    let terms = match (parts.next(), parts.next()) {
+        (Some(rate), Some(holding)) => CommissionTerms {
+            rate_bps: rate.parse().ok()?,
+            holding_period: Duration::from_secs(holding.parse().ok()?),
+        },
+        _ => CommissionTerms::NONE,
+    };
+    Some((clicked, expires, terms))
 }
 
 /// Parses a stored order into the sale it records.
 pub(super) fn parse_order(merchant_id: &str, order: &[u8]) -> Result<SaleRecord> {
     let text = std::str::from_utf8(order).map_err(|_| corrupt("order"))?;
     let parts: Vec<&str> = text.split(' ').collect();
+    // Orders stored before commissions have no tenth field: none earned.
+    let (fields, earned) = match parts.as_slice() {
+        [fields @ .., earned] if fields.len() == 9 => (fields, *earned),
+        fields => (fields, "0"),
+    };
     let [
         click,
         amount,
@@ -168,7 +202,7 @@ pub(super) fn parse_order(merchant_id: &str, order: &[u8]) -> Result<SaleRecord>
         creator,
         video,
         product,
-    ] = parts.as_slice()
+    ] = fields
     else {
         return Err(corrupt("order"));
     };
@@ -182,6 +216,10 @@ pub(super) fn parse_order(merchant_id: &str, order: &[u8]) -> Result<SaleRecord>
         },
         clicked_at: ms(clicked).ok_or_else(|| corrupt("order"))?,
         confirmed_at: ms(confirmed).ok_or_else(|| corrupt("order"))?,
+        commission: Money {
+            currency: (*currency).to_owned(),
+            amount_minor: earned.parse().map_err(|_| corrupt("order"))?,
+        },
     })
 }
 
@@ -190,8 +228,13 @@ pub(super) fn parse_order(merchant_id: &str, order: &[u8]) -> Result<SaleRecord>
 pub(super) fn parse_reversal(value: &[u8]) -> Result<ReversalRecord> {
     let text = std::str::from_utf8(value).map_err(|_| corrupt("reversal"))?;
     let parts: Vec<&str> = text.split(' ').collect();
-    let [order_id, amount, currency, remaining] = parts.as_slice() else {
-        return Err(corrupt("reversal"));
+    // Reversals stored before commissions have no fifth field.
+    let (order_id, amount, currency, remaining, after) = match parts.as_slice() {
+        [order_id, amount, currency, remaining] => (order_id, amount, currency, remaining, "0"),
+        [order_id, amount, currency, remaining, after] => {
+            (order_id, amount, currency, remaining, *after)
+        }
+        _ => return Err(corrupt("reversal")),
     };
     let money = |amount: &str| -> Result<Money> {
         Ok(Money {
@@ -203,6 +246,7 @@ pub(super) fn parse_reversal(value: &[u8]) -> Result<ReversalRecord> {
         order_id: OrderId::stored(*order_id),
         amount: money(amount)?,
         remaining: money(remaining)?,
+        commission_remaining: money(after)?,
     })
 }
 
@@ -225,13 +269,18 @@ pub(super) fn parse_event(
     let [campaign, creator, video, product] = ids.as_slice() else {
         return Err(corrupt("event"));
     };
-    let amount = match take("am") {
-        am if am.is_empty() => None,
-        am => Some(Money {
-            amount_minor: am.parse().map_err(|_| corrupt("event"))?,
-            currency: take("cu"),
-        }),
+    let currency = take("cu");
+    let money = |field: String| -> Result<Option<Money>> {
+        if field.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Money {
+            amount_minor: field.parse().map_err(|_| corrupt("event"))?,
+            currency: currency.clone(),
+        }))
     };
+    let amount = money(take("am"))?;
+    let commission = money(take("km"))?;
     Ok(Event {
         id,
         kind,
@@ -241,6 +290,8 @@ pub(super) fn parse_event(
         order_id: take("o"),
         reversal_id: take("rv"),
         amount,
+        commission,
+        payout_id: take("po"),
     })
 }
 
@@ -260,6 +311,8 @@ pub(super) fn parse_counts(fields: HashMap<String, i64>) -> Counts {
                     counts.revenue.insert(currency.to_owned(), value);
                 } else if let Some(currency) = field.strip_prefix("f:") {
                     counts.refunded.insert(currency.to_owned(), value);
+                } else if let Some(currency) = field.strip_prefix("k:") {
+                    counts.commission.insert(currency.to_owned(), value);
                 }
             }
         }
@@ -280,6 +333,14 @@ pub(super) fn parse_campaign(
     campaign_id: &str,
     mut fields: HashMap<String, String>,
 ) -> Result<Campaign> {
+    // Stored before commissions: no commission.
+    let terms = match (fields.remove("cr"), fields.remove("hp")) {
+        (Some(rate), Some(holding)) => CommissionTerms {
+            rate_bps: rate.parse().map_err(|_| corrupt("campaign"))?,
+            holding_period: Duration::from_secs(holding.parse().map_err(|_| corrupt("campaign"))?),
+        },
+        _ => CommissionTerms::NONE,
+    };
     let mut take = |name: &str| fields.remove(name).ok_or_else(|| corrupt("campaign"));
     let status = match take("s")?.as_str() {
         "pending" => CampaignStatus::Pending,
@@ -301,6 +362,7 @@ pub(super) fn parse_campaign(
             .filter(|p| !p.is_empty())
             .map(ProductId::stored)
             .collect(),
+        terms,
         status,
         review_reason: take("rr")?,
         revision: take("rev")?.parse().map_err(|_| corrupt("campaign"))?,

@@ -172,6 +172,7 @@ pub(super) fn top_metric_code(metric: &TopMetric) -> String {
         TopMetric::Clicks => "c".to_owned(),
         TopMetric::Conversions => "v".to_owned(),
         TopMetric::Revenue(currency) => format!("r:{currency}"),
+        TopMetric::Commission(currency) => format!("k:{currency}"),
     }
 }
 
@@ -194,6 +195,9 @@ pub(super) struct IndexEntry {
     text: String,
     /// Where the set key ends.
     set_len: usize,
+    /// Whether the set expires after daily retention without writes (the
+    /// earnings index never does: it lives as long as the ledgers).
+    expires: bool,
 }
 
 impl IndexEntry {
@@ -209,6 +213,21 @@ impl IndexEntry {
         IndexEntry::joined(&[DAY_INDEX, Digits::new().format(day_start)], member)
     }
 
+    /// `merchant_id` in the earnings index of `creator`: the merchants the
+    /// creator may have ledgers with. Written at a tap on a campaign that
+    /// pays commission, ahead of any sale of that click; never expires.
+    pub(super) fn earnings(creator: &str, merchant_id: &str) -> IndexEntry {
+        IndexEntry {
+            expires: false,
+            ..IndexEntry::joined(&[EARNINGS_INDEX, creator], merchant_id)
+        }
+    }
+
+    /// Whether the set expires (see the field).
+    pub(super) fn expires(&self) -> bool {
+        self.expires
+    }
+
     /// The entry from the set key's parts: one allocation of the exact size.
     fn joined(set: &[&str], member: &str) -> IndexEntry {
         let set_len = set.iter().map(|part| part.len()).sum();
@@ -218,7 +237,11 @@ impl IndexEntry {
         }
         text.push(' ');
         text.push_str(member);
-        IndexEntry { text, set_len }
+        IndexEntry {
+            text,
+            set_len,
+            expires: true,
+        }
     }
 
     /// The index set's key.
@@ -234,6 +257,74 @@ impl IndexEntry {
     /// `<set> <member>`: the entry's key in the index cache.
     pub(super) fn as_str(&self) -> &str {
         &self.text
+    }
+}
+
+/// Prefix of the earnings index sets: `x:earn:<creator>`.
+const EARNINGS_INDEX: &str = "x:earn:";
+
+/// The merchants a creator may have ledgers with.
+pub(super) fn earnings_index_key(creator: &str) -> String {
+    joined(&[EARNINGS_INDEX, creator])
+}
+
+/// A merchant's own hash tag, `{merchant}`: where its orders, commissions,
+/// ledgers and payouts live (shard 0).
+pub(super) fn own_tag(merchant: &str) -> String {
+    joined(&["{", merchant, "}"])
+}
+
+pub(super) fn commission_key(merchant: &str, order_id: &str) -> String {
+    joined(&["c:{", merchant, "}:", order_id])
+}
+
+/// Prefix of a merchant's commission records: `c:{m}:`, then the order id.
+pub(super) fn commission_prefix(merchant: &str) -> String {
+    joined(&["c:{", merchant, "}:"])
+}
+
+/// The ledger of (merchant, creator, currency): `l:{m}:<creator>:<currency>`.
+pub(super) fn ledger_key(merchant: &str, creator: &str, currency: &str) -> String {
+    joined(&["l:{", merchant, "}:", creator, ":", currency])
+}
+
+/// A ledger's unpaid commissions by payable time: `u:{m}:<creator>:<currency>`.
+pub(super) fn unpaid_key(merchant: &str, creator: &str, currency: &str) -> String {
+    joined(&["u:{", merchant, "}:", creator, ":", currency])
+}
+
+/// The currencies a creator has ledgers in with a merchant.
+pub(super) fn currencies_key(merchant: &str, creator: &str) -> String {
+    joined(&["y:{", merchant, "}:", creator])
+}
+
+/// A merchant's commissions listing index, or one creator's there.
+pub(super) fn commission_index_key(merchant: &str, creator: Option<&str>) -> String {
+    match creator {
+        Some(creator) => joined(&["i:{", merchant, "}:", creator]),
+        None => joined(&["i:{", merchant, "}"]),
+    }
+}
+
+/// The commissions a payout paid, as a listing index.
+pub(super) fn payout_commissions_key(merchant: &str, payout_id: &str) -> String {
+    joined(&["j:{", merchant, "}:", payout_id])
+}
+
+pub(super) fn payout_key(merchant: &str, payout_id: &str) -> String {
+    joined(&["p:{", merchant, "}:", payout_id])
+}
+
+/// Prefix of a merchant's payout records: `p:{m}:`, then the payout id.
+pub(super) fn payout_prefix(merchant: &str) -> String {
+    joined(&["p:{", merchant, "}:"])
+}
+
+/// A merchant's payouts listing index, or one creator's there.
+pub(super) fn payout_index_key(merchant: &str, creator: Option<&str>) -> String {
+    match creator {
+        Some(creator) => joined(&["s:{", merchant, "}:", creator]),
+        None => joined(&["s:{", merchant, "}"]),
     }
 }
 

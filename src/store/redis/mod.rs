@@ -69,6 +69,7 @@
 
 mod codec;
 mod connect;
+mod earnings;
 mod eviction;
 mod keys;
 mod scan;
@@ -86,6 +87,7 @@ use itoa::Buffer as Digits;
 use redis::{AsyncCommands, Value};
 
 use crate::error::Result;
+use crate::model::OrderState;
 use crate::model::{
     ApiKey, BucketRange, Campaign, CounterCell, Counts, Dimension, Event, Grant, Granularity,
     KeyId, Merchant, MerchantId, MerchantRecords, Money, NewClick, NewReversal, NewSale, Retention,
@@ -103,9 +105,9 @@ use codec::{
 use connect::Conn;
 use keys::{
     IndexEntry, REGISTRY_TAG, api_key_id_key, api_key_key, attribution_prefix, campaign_key,
-    click_bucket_key, click_bucket_until, click_shard, counter_key, counter_prefix, day_index_key,
-    dedup_bucket_key, dimension_code, events_key, index_key, joined, merchant_key, order_key,
-    rate_key, shard_tag, top_metric_code, top_prefix,
+    click_bucket_key, click_bucket_until, click_shard, commission_key, counter_key, counter_prefix,
+    day_index_key, dedup_bucket_key, dimension_code, events_key, index_key, joined, merchant_key,
+    order_key, rate_key, shard_tag, top_metric_code, top_prefix,
 };
 use scripts::Scripts;
 use shards::{INDEXED, IndexCache, cart_key};
@@ -217,6 +219,8 @@ impl Registry for RedisStore {
             ("cat", campaign.category.clone()),
             ("w", campaign.attribution_window.as_secs().to_string()),
             ("p", campaign.product_ids.join(" ")),
+            ("cr", campaign.terms.rate_bps.to_string()),
+            ("hp", campaign.terms.holding_period.as_secs().to_string()),
             ("s", status_code(campaign.status).to_owned()),
             ("rr", campaign.review_reason.clone()),
             ("rev", campaign.revision.to_string()),
@@ -334,8 +338,10 @@ impl Ledger for RedisStore {
             .arg(bucket_ttl)
             .arg(2 * tap_window * 1000);
 
-        self.index_cart(&cart_key(merchant, day, &record.attribution), || {
-            let mut index = Vec::with_capacity(INDEXED.len() + 2);
+        let pays = record.terms.rate_bps > 0;
+        let cart = cart_key(merchant, day, &record.attribution, pays);
+        self.index_cart(&cart, || {
+            let mut index = Vec::with_capacity(INDEXED.len() + 3);
             index.extend(
                 INDEXED
                     .iter()
@@ -343,6 +349,12 @@ impl Ledger for RedisStore {
             );
             index.push(IndexEntry::day(day, merchant));
             index.push(IndexEntry::of(Dimension::Merchant, merchant_id, merchant));
+            if pays {
+                index.push(IndexEntry::earnings(
+                    &record.attribution.creator_id,
+                    merchant_id,
+                ));
+            }
             index
         })
         .await?;
@@ -416,19 +428,20 @@ impl Ledger for RedisStore {
                         .invoke_async(&mut self.conn.clone()),
                 )
                 .await?;
-            if let [click, attribution] = found.as_slice() {
-                let clicked_ms = click.get(28..).and_then(|rest| {
-                    std::str::from_utf8(rest)
-                        .ok()?
-                        .split(' ')
-                        .next()
-                        .map(str::to_owned)
-                });
-                invocation
+            match found.as_slice() {
+                [click, attribution] => invocation
                     .arg(attribution.as_slice())
-                    .arg(clicked_ms.unwrap_or_default());
-            }
+                    .arg(click.get(28..).unwrap_or_default()),
+                // Gone: the script reads shard 0's bucket, which has no
+                // such click, and reports it.
+                _ => invocation.arg("").arg(""),
+            };
+        } else {
+            invocation.arg("").arg("");
         }
+        invocation
+            .arg(format!("{{{merchant}}}"))
+            .arg(self.retention.orders.as_millis() as i64);
         self.index(vec![IndexEntry::day(day, merchant)]).await?;
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))
@@ -459,6 +472,7 @@ impl Ledger for RedisStore {
             .key(&order)
             .key(format!("f:{{{merchant}}}:{}", reversal.order_id))
             .key(events_key(merchant))
+            .key(commission_key(merchant, &reversal.order_id))
             .arg(reversal.order_id.as_str())
             .arg(reversal.amount.amount_minor)
             .arg(&reversal.amount.currency)
@@ -481,6 +495,15 @@ impl Ledger for RedisStore {
             .arg(events_max_len)
             .arg(events_min_id)
             .arg(events_ttl);
+        match reversal.plan {
+            Some(plan) => invocation
+                .arg(plan.refunded_before)
+                .arg(plan.commission_after),
+            None => invocation.arg("").arg(0),
+        };
+        invocation
+            .arg(format!("{{{merchant}}}"))
+            .arg(top_prefix(merchant, day));
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))
             .await?;
@@ -496,10 +519,32 @@ impl Ledger for RedisStore {
         // What is left, and what remains, are in the sale's currency: the
         // reversal's, once the script has found them the same.
         let currency = reversal.amount.currency.as_str();
+        let numbers = |text: &[u8]| -> Result<Vec<i64>> {
+            std::str::from_utf8(text)
+                .map_err(|_| corrupt("reversal"))?
+                .split(' ')
+                .map(|n| n.parse().map_err(|_| corrupt("reversal")))
+                .collect()
+        };
         match reply(value)? {
-            (tag, Some(remaining)) if tag == "new" => Ok(ReversalWrite::New {
-                remaining: money(currency, &remaining)?,
-            }),
+            (tag, Some(figures)) if tag == "new" => match numbers(&figures)?.as_slice() {
+                [remaining, after] => Ok(ReversalWrite::New {
+                    remaining: money(currency, remaining.to_string().as_bytes())?,
+                    commission_remaining: money(currency, after.to_string().as_bytes())?,
+                }),
+                _ => Err(corrupt("reverse_sale reply")),
+            },
+            (tag, Some(figures)) if tag == "quote" => match numbers(&figures)?.as_slice() {
+                [amount, refunded, earned] => Ok(ReversalWrite::Quote(OrderState {
+                    amount: Money {
+                        currency: currency.to_owned(),
+                        amount_minor: *amount,
+                    },
+                    refunded: *refunded,
+                    earned: *earned,
+                })),
+                _ => Err(corrupt("reverse_sale reply")),
+            },
             (tag, Some(first)) if tag == "existing" => {
                 Ok(ReversalWrite::Existing(parse_reversal(&first)?))
             }

@@ -15,7 +15,7 @@ use crate::token::ClickId;
 
 use super::RedisStore;
 use super::codec::{
-    ATTRIBUTION_ID_LEN, corrupt, from_millis, parse_counts, parse_order, stored_attribution,
+    ATTRIBUTION_ID_LEN, corrupt, parse_click_tail, parse_counts, parse_order, stored_attribution,
 };
 use super::connect::Conn;
 use super::keys::{REGISTRY_TAG, attribution_prefix, counter_prefix, dimension_from_code};
@@ -225,15 +225,8 @@ impl RedisStore {
                 .await?;
         }
         for (field, value, attribution_id) in raw_clicks {
-            let rest = std::str::from_utf8(&value[28..]).map_err(|_| corrupt("click record"))?;
-            let (clicked, expires) = rest
-                .split_once(' ')
-                .ok_or_else(|| corrupt("click record"))?;
-            let clicked_at = clicked
-                .parse()
-                .ok()
-                .and_then(from_millis)
-                .ok_or_else(|| corrupt("click record"))?;
+            let (clicked_at, expires_at, terms) =
+                parse_click_tail(&value[28..]).ok_or_else(|| corrupt("click record"))?;
             if !(from..to).contains(&clicked_at) {
                 continue;
             }
@@ -258,13 +251,10 @@ impl RedisStore {
                     merchant_id,
                     [*campaign, *creator, *video, *product],
                 ),
+                terms,
                 viewer_hash: (viewer != [0u8; 16]).then_some(viewer),
                 clicked_at,
-                expires_at: expires
-                    .parse()
-                    .ok()
-                    .and_then(|s| DateTime::from_timestamp(s, 0))
-                    .ok_or_else(|| corrupt("click record"))?,
+                expires_at,
             });
         }
         let orders = format!("o:{{{}}}:*", glob_escape(merchant_id));

@@ -27,6 +27,9 @@ pub(super) struct Scripts {
     pub(super) unlink_viewer: Script,
     pub(super) reverse_sale: Script,
     pub(super) read_click: Script,
+    pub(super) create_payout: Script,
+    pub(super) earnings: Script,
+    pub(super) list_index: Script,
 }
 
 impl Scripts {
@@ -39,6 +42,9 @@ impl Scripts {
             unlink_viewer: script!("unlink_viewer"),
             reverse_sale: script!("reverse_sale"),
             read_click: script!("read_click"),
+            create_payout: script!("create_payout"),
+            earnings: script!("earnings"),
+            list_index: script!("list_index"),
         }
     }
 }
@@ -54,6 +60,9 @@ impl RedisStore {
             &self.scripts.unlink_viewer,
             &self.scripts.reverse_sale,
             &self.scripts.read_click,
+            &self.scripts.create_payout,
+            &self.scripts.earnings,
+            &self.scripts.list_index,
         ] {
             let mut conn = self.conn.clone();
             let loaded: Result<String> = self.run(script.load_async(&mut conn)).await;

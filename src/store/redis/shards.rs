@@ -149,8 +149,10 @@ impl RedisStore {
         for entry in &due {
             let mut pipe = redis::pipe();
             pipe.sadd(entry.set(), entry.member()).ignore();
-            pipe.expire(entry.set(), self.retention.daily.as_secs() as i64)
-                .ignore();
+            if entry.expires() {
+                pipe.expire(entry.set(), self.retention.daily.as_secs() as i64)
+                    .ignore();
+            }
             written = self
                 .run(pipe.query_async::<()>(&mut self.conn.clone()))
                 .await;
@@ -167,14 +169,17 @@ impl RedisStore {
     }
 }
 
-/// The index cache's key for the taps of one cart on one shard and day:
+/// The index cache's key for the taps of one cart on one shard and day,
+/// and whether its campaign pays commission (its taps then add the
+/// earnings index entry too):
 /// the fields after a newline, which no id holds (ids are printable) and
 /// no [`IndexEntry`] starts with, so it collides with neither.
-pub(super) fn cart_key(tag: &str, day_start: i64, attribution: &Attribution) -> String {
+pub(super) fn cart_key(tag: &str, day_start: i64, attribution: &Attribution, pays: bool) -> String {
     let day = itoa::Buffer::new().format(day_start).to_owned();
     let parts = [
         tag,
         &day,
+        if pays { "$" } else { "" },
         &attribution.campaign_id,
         &attribution.creator_id,
         &attribution.video_id,

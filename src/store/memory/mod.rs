@@ -5,6 +5,8 @@
 //! a write either happens whole or reports what it found instead
 //! ([`crate::store::outcome`]).
 
+mod earnings;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
@@ -19,6 +21,8 @@ use crate::model::{
     EventKind, Granularity, Merchant, MerchantRecords, Money, NewClick, NewReversal, NewSale,
     Retention, SaleRecord, TopEntry, TopMetric, rank,
 };
+use crate::model::{Commission, CommissionState, OrderState};
+use crate::policy;
 use crate::privacy::ViewerHash;
 use crate::store::{
     ClickWrite, Counters, Health, Keys, Ledger, Operator, Registry, ReversalRecord, ReversalWrite,
@@ -85,6 +89,8 @@ struct Inner {
     events: HashMap<MerchantId, VecDeque<Event>>,
     /// Sequence of the last event, across merchants.
     event_seq: u64,
+    /// Commissions, ledgers and payouts.
+    book: earnings::Book,
     /// Writes since start, to pace sweeps.
     writes: u64,
 }
@@ -123,6 +129,8 @@ fn tap_event(
         order_id: String::new(),
         reversal_id: String::new(),
         amount: None,
+        commission: None,
+        payout_id: String::new(),
     }
 }
 
@@ -198,6 +206,7 @@ impl Inner {
         self.orders.retain(|_, e| e.until > now);
         self.taps.retain(|_, e| e.until > now);
         self.counters.retain(|_, e| e.until > now);
+        self.book.sweep(now);
     }
 }
 
@@ -328,13 +337,33 @@ impl Ledger for MemoryStore {
         else {
             return Ok(SaleWrite::NoClick);
         };
+        let commission = policy::sale_commission(&sale.amount, &click.terms);
+        let payable_at = policy::payable_at(sale.now, &click.terms);
         let record = SaleRecord {
             click_id: click.click_id,
             attribution: click.attribution,
             amount: sale.amount.clone(),
             clicked_at: click.clicked_at,
             confirmed_at: sale.now,
+            commission: commission.clone(),
         };
+        if commission.amount_minor > 0 {
+            inner.book.add(Commission {
+                order_id: sale.order_id.clone(),
+                attribution: record.attribution.clone(),
+                sale_total: sale.amount.clone(),
+                sale_amount: sale.amount.clone(),
+                earned: commission.amount_minor,
+                commission: commission.clone(),
+                terms: click.terms,
+                state: CommissionState::Unpaid,
+                confirmed_at: sale.now,
+                payable_at,
+                payout_id: None,
+                review_reason: String::new(),
+                reviewed_at: None,
+            });
+        }
         let event = Event {
             id: String::new(),
             kind: EventKind::Sale,
@@ -344,9 +373,13 @@ impl Ledger for MemoryStore {
             order_id: sale.order_id.to_string(),
             reversal_id: String::new(),
             amount: Some(sale.amount.clone()),
+            commission: Some(commission),
+            payout_id: String::new(),
         };
         inner.record(event, &self.retention);
-        let until = self.retention.order_until(&record, click.expires_at);
+        let until = self
+            .retention
+            .order_until(&record, click.expires_at, payable_at);
         inner.orders.insert(
             order_key,
             Expiring {
@@ -388,12 +421,35 @@ impl Ledger for MemoryStore {
                 },
             });
         }
+        let earned = inner
+            .book
+            .commissions
+            .get(&order_key)
+            .map(|kept| kept.commission.earned);
+        let commission_after = match (earned, reversal.plan) {
+            (None, _) => 0,
+            (Some(_), Some(plan)) if plan.refunded_before == refunded => plan.commission_after,
+            (Some(earned), _) => {
+                return Ok(ReversalWrite::Quote(OrderState {
+                    amount: sale.amount,
+                    refunded,
+                    earned,
+                }));
+            }
+        };
         inner
             .refunded
-            .insert(order_key, refunded + reversal.amount.amount_minor);
+            .insert(order_key.clone(), refunded + reversal.amount.amount_minor);
         let remaining = Money {
             currency: sale.amount.currency.clone(),
             amount_minor: left - reversal.amount.amount_minor,
+        };
+        let taken = inner
+            .book
+            .refund(&order_key, remaining.amount_minor, commission_after, until);
+        let commission_remaining = Money {
+            currency: sale.amount.currency.clone(),
+            amount_minor: commission_after,
         };
         inner.reversals.insert(
             key,
@@ -402,6 +458,7 @@ impl Ledger for MemoryStore {
                     order_id: reversal.order_id.clone(),
                     amount: reversal.amount.clone(),
                     remaining: remaining.clone(),
+                    commission_remaining: commission_remaining.clone(),
                 },
                 until,
             },
@@ -415,9 +472,17 @@ impl Ledger for MemoryStore {
             order_id: reversal.order_id.to_string(),
             reversal_id: reversal.reversal_id.to_string(),
             amount: Some(reversal.amount.clone()),
+            commission: Some(Money {
+                currency: sale.amount.currency.clone(),
+                amount_minor: taken,
+            }),
+            payout_id: String::new(),
         };
         inner.record(event, &self.retention);
-        Ok(ReversalWrite::New { remaining })
+        Ok(ReversalWrite::New {
+            remaining,
+            commission_remaining,
+        })
     }
 }
 
@@ -484,6 +549,9 @@ impl Counters for MemoryStore {
                 TopMetric::Conversions => cell.value.conversions,
                 TopMetric::Revenue(currency) => {
                     cell.value.revenue.get(currency).copied().unwrap_or(0)
+                }
+                TopMetric::Commission(currency) => {
+                    cell.value.commission.get(currency).copied().unwrap_or(0)
                 }
             };
             *by_id.entry(key.id.clone()).or_default() += value;

@@ -4,6 +4,10 @@
 //! themselves live in `policy` (pure), the token format in `token` (pure), and
 //! atomicity in the store.
 
+mod earnings;
+
+pub(crate) use earnings::PayoutRequest;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,9 +21,9 @@ use crate::clock::Clock;
 use crate::config::Policy;
 use crate::error::{Error, Result};
 use crate::model::{
-    AgeBracket, Attribution, BucketRange, Campaign, ClickRecord, Counts, Dimension, Granularity,
-    Merchant, Money, NewClick, NewReversal, NewSale, ReversalOutcome, ReviewDecision, SaleOutcome,
-    TopEntry, TopMetric,
+    AgeBracket, Attribution, BucketRange, Campaign, ClickRecord, CommissionTerms, Counts,
+    Dimension, Granularity, Merchant, Money, NewClick, NewReversal, NewSale, OrderState,
+    RefundPlan, ReversalOutcome, ReviewDecision, SaleOutcome, TopEntry, TopMetric,
 };
 use crate::model::{
     ApiKey, CampaignId, CreatorId, Grant, KeyId, MerchantId, OrderId, ProductId, ReversalId,
@@ -35,6 +39,9 @@ use crate::token::{Claims, ClickId, KeyRing, TokenError};
 
 /// How often a campaign write is retried when another write came first.
 const CAMPAIGN_WRITE_ATTEMPTS: usize = 8;
+/// How often a refund or a payout is planned again when the totals it was
+/// planned from moved under it.
+const MONEY_WRITE_ATTEMPTS: usize = 8;
 
 /// A viewer's tap on a cart, validated.
 #[derive(Debug, Clone)]
@@ -83,6 +90,8 @@ pub(crate) struct CampaignSpec {
     pub(crate) attribution_window: Duration,
     /// Its products; empty means any.
     pub(crate) product_ids: Vec<ProductId>,
+    /// Its commission terms, validated; a change does not send it back to review.
+    pub(crate) terms: CommissionTerms,
 }
 
 /// Counters over a range: one bucket per step and their sum.
@@ -140,6 +149,11 @@ impl Cartclick {
         }
     }
 
+    /// Now, as the service sees it.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     /// The store, for health checks.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
@@ -181,6 +195,7 @@ impl Cartclick {
                     video_id: tap.video_id,
                     product_id: tap.product_id,
                 },
+                terms: campaign.terms,
                 viewer_hash: Some(viewer_hash),
                 clicked_at: now,
                 expires_at: timestamp(expires_at),
@@ -278,14 +293,26 @@ impl Cartclick {
         amount: Money,
     ) -> Result<ReversalOutcome> {
         policy::check_reversal_amount(&amount)?;
-        let reversal = NewReversal {
+        let mut reversal = NewReversal {
             merchant_id: merchant_id.clone(),
             order_id,
             reversal_id,
             amount,
             now: self.clock.now(),
+            plan: None,
         };
-        reversal_answer(&reversal, self.store.reverse_sale(&reversal).await?)
+        // A sale with a commission needs a plan for it, made here from the
+        // totals the store quotes (a product of two amounts is past what
+        // a script computes exactly); the store writes it only if those
+        // totals still stand, else quotes again.
+        for _ in 0..MONEY_WRITE_ATTEMPTS {
+            match self.store.reverse_sale(&reversal).await? {
+                ReversalWrite::Quote(order) => reversal.plan = Some(refund_plan(&order, &reversal)),
+                write => return reversal_answer(&reversal, write),
+            }
+        }
+        // Only under a storm of concurrent refunds of one order.
+        Err(Error::StoreUnavailable)
     }
 
     /// The top ids of a dimension on a UTC day, over all merchants or one:
@@ -493,6 +520,7 @@ impl Cartclick {
                 category: spec.category.clone(),
                 attribution_window: spec.attribution_window,
                 product_ids: spec.product_ids.clone(),
+                terms: spec.terms,
                 status,
                 review_reason,
                 revision: existing.map_or(1, |old| old.revision + 1),
@@ -572,8 +600,12 @@ fn sale_answer(sale: &NewSale, write: SaleWrite) -> Result<SaleOutcome> {
 /// was written.
 fn reversal_answer(reversal: &NewReversal, write: ReversalWrite) -> Result<ReversalOutcome> {
     match write {
-        ReversalWrite::New { remaining } => Ok(ReversalOutcome {
+        ReversalWrite::New {
             remaining,
+            commission_remaining,
+        } => Ok(ReversalOutcome {
+            remaining,
+            commission_remaining,
             replayed: false,
         }),
         ReversalWrite::Existing(first)
@@ -586,6 +618,7 @@ fn reversal_answer(reversal: &NewReversal, write: ReversalWrite) -> Result<Rever
         {
             Ok(ReversalOutcome {
                 remaining: first.remaining,
+                commission_remaining: first.commission_remaining,
                 replayed: true,
             })
         }
@@ -595,6 +628,22 @@ fn reversal_answer(reversal: &NewReversal, write: ReversalWrite) -> Result<Rever
             Err(policy::refund_in_another_currency(&sale_currency))
         }
         ReversalWrite::Exceeds { left } => Err(policy::refund_above_what_is_left(&left)),
+        // The caller plans and writes again; a quote never reaches here.
+        ReversalWrite::Quote(_) => Err(Error::StoreUnavailable),
+    }
+}
+
+/// The commission's part of a refund of an order as quoted: what it earns
+/// once the refund leaves what it leaves of the sale.
+fn refund_plan(order: &OrderState, reversal: &NewReversal) -> RefundPlan {
+    let remaining = order.amount.amount_minor - order.refunded - reversal.amount.amount_minor;
+    RefundPlan {
+        refunded_before: order.refunded,
+        commission_after: policy::commission_after_refunds(
+            order.earned,
+            order.amount.amount_minor,
+            remaining,
+        ),
     }
 }
 
@@ -642,6 +691,7 @@ mod tests {
             amount: dkk(12_500),
             clicked_at: timestamp(0),
             confirmed_at: timestamp(60),
+            commission: dkk(1_250),
         }
     }
 
@@ -652,6 +702,7 @@ mod tests {
             reversal_id: ReversalId::stored("refund-1"),
             amount,
             now: timestamp(3_600),
+            plan: None,
         }
     }
 
@@ -717,6 +768,7 @@ mod tests {
             order_id: OrderId::stored("order-1"),
             amount: dkk(2_500),
             remaining: dkk(10_000),
+            commission_remaining: dkk(800),
         };
         let on_another_order = NewReversal {
             order_id: OrderId::stored("order-2"),
@@ -737,6 +789,7 @@ mod tests {
             replay,
             Ok(ReversalOutcome {
                 remaining: dkk(10_000),
+                commission_remaining: dkk(800),
                 replayed: true
             })
         );
@@ -768,9 +821,16 @@ mod tests {
             ))
         );
         assert_eq!(
-            reversal_answer(&reversal, ReversalWrite::New { remaining: dkk(0) }),
+            reversal_answer(
+                &reversal,
+                ReversalWrite::New {
+                    remaining: dkk(0),
+                    commission_remaining: dkk(0)
+                }
+            ),
             Ok(ReversalOutcome {
                 remaining: dkk(0),
+                commission_remaining: dkk(0),
                 replayed: false
             })
         );

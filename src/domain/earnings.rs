@@ -1,0 +1,146 @@
+//! Earnings operations: balances, commission and payout listings, payouts.
+//! Who may read or pay for which merchant is `policy`'s; the exactly-once
+//! payout is the store's, from a quote the domain accepts here.
+
+use crate::auth::Caller;
+use crate::error::{Error, Result};
+use crate::model::{
+    Commission, CommissionCursor, CommissionQuery, CommissionStatus, CreatorId, EarningsBalance,
+    MerchantId, NewPayout, Page, Payout, PayoutCursor, PayoutId, PayoutQuery,
+};
+use crate::policy;
+use crate::store::PayoutWrite;
+
+use super::{Cartclick, MONEY_WRITE_ATTEMPTS};
+
+/// A payout a caller asks for, validated.
+#[derive(Debug, Clone)]
+pub(crate) struct PayoutRequest {
+    /// The caller's id for it.
+    pub(crate) payout_id: PayoutId,
+    /// The merchant named, if any.
+    pub(crate) merchant_id: Option<MerchantId>,
+    /// The creator paid.
+    pub(crate) creator_id: CreatorId,
+    /// The currency paid in.
+    pub(crate) currency: String,
+}
+
+/// What making a payout did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PayoutOutcome {
+    /// The payout as first made.
+    pub(crate) payout: Payout,
+    /// An identical repeat: nothing was paid again.
+    pub(crate) replayed: bool,
+}
+
+impl Cartclick {
+    /// A creator's balances with the merchant `caller` may read (named, or
+    /// every merchant's for dashboards and admins).
+    pub(crate) async fn earnings(
+        &self,
+        caller: &Caller,
+        creator_id: &CreatorId,
+        merchant_id: Option<MerchantId>,
+    ) -> Result<Vec<EarningsBalance>> {
+        let merchant = policy::earnings_scope(&caller.grant, merchant_id)?;
+        self.store
+            .earnings(creator_id, merchant.as_deref(), self.clock.now())
+            .await
+    }
+
+    /// A page of commissions: of the merchant `caller` may read and the
+    /// creator named, in a status, or paid by one payout.
+    pub(crate) async fn list_commissions(
+        &self,
+        caller: &Caller,
+        creator_id: Option<CreatorId>,
+        merchant_id: Option<MerchantId>,
+        status: Option<CommissionStatus>,
+        payout_id: Option<PayoutId>,
+        after: Option<CommissionCursor>,
+        limit: usize,
+    ) -> Result<Page<Commission, CommissionCursor>> {
+        let merchant_id = policy::earnings_scope(&caller.grant, merchant_id)?;
+        policy::check_listing_scope(merchant_id.as_ref(), creator_id.is_some())?;
+        let query = CommissionQuery {
+            merchant_id,
+            creator_id,
+            status,
+            payout_id,
+            now: self.clock.now(),
+        };
+        self.store
+            .list_commissions(&query, after.as_ref(), limit)
+            .await
+    }
+
+    /// A page of payouts of the merchant `caller` may read and the creator
+    /// named.
+    pub(crate) async fn list_payouts(
+        &self,
+        caller: &Caller,
+        creator_id: Option<CreatorId>,
+        merchant_id: Option<MerchantId>,
+        after: Option<PayoutCursor>,
+        limit: usize,
+    ) -> Result<Page<Payout, PayoutCursor>> {
+        let merchant_id = policy::earnings_scope(&caller.grant, merchant_id)?;
+        policy::check_listing_scope(merchant_id.as_ref(), creator_id.is_some())?;
+        let query = PayoutQuery {
+            merchant_id,
+            creator_id,
+        };
+        self.store.list_payouts(&query, after.as_ref(), limit).await
+    }
+
+    /// Pays a creator's payable commissions with one merchant in one
+    /// currency, less the outstanding clawback, exactly once per
+    /// (merchant, payout_id): the store quotes what it would pay, the
+    /// payout rule decides whether that is anything
+    /// ([`policy::payout_amount`], `NOTHING_TO_PAY`), and the store pays
+    /// that quote only if it still stands.
+    pub(crate) async fn create_payout(
+        &self,
+        caller: &Caller,
+        request: PayoutRequest,
+    ) -> Result<PayoutOutcome> {
+        let merchant_id = policy::payout_merchant(&caller.grant, request.merchant_id)?;
+        let mut payout = NewPayout {
+            payout_id: request.payout_id,
+            merchant_id,
+            creator_id: request.creator_id,
+            currency: request.currency,
+            now: self.clock.now(),
+            max_commissions: policy::MAX_PAYOUT_COMMISSIONS,
+            quoted: None,
+        };
+        for _ in 0..MONEY_WRITE_ATTEMPTS {
+            match self.store.create_payout(&payout).await? {
+                PayoutWrite::New(made) => {
+                    return Ok(PayoutOutcome {
+                        payout: made,
+                        replayed: false,
+                    });
+                }
+                PayoutWrite::Existing(first) => {
+                    return if policy::is_same_payout(&first, &payout.creator_id, &payout.currency) {
+                        Ok(PayoutOutcome {
+                            payout: first,
+                            replayed: true,
+                        })
+                    } else {
+                        Err(Error::PayoutConflict)
+                    };
+                }
+                PayoutWrite::Quote { payable, clawback } => {
+                    policy::payout_amount(payable, clawback)?;
+                    payout.quoted = Some((payable, clawback));
+                }
+            }
+        }
+        // Only while sales, refunds or payouts keep moving the ledger.
+        Err(Error::StoreUnavailable)
+    }
+}

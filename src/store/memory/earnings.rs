@@ -1,0 +1,382 @@
+//! The embedded store's earnings: commissions, the (merchant, creator,
+//! currency) ledgers and payouts, kept beside the orders under the same
+//! lock, so a sale and its commission, a refund and its clawback, and a
+//! payout are each one atomic step, as they are one script on Redis.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::Result;
+use crate::model::{
+    Commission, CommissionCursor, CommissionQuery, CommissionState, CreatorId, EarningsBalance,
+    Event, EventKind, MerchantId, Money, NewPayout, OrderId, Page, Payout, PayoutCursor, PayoutId,
+    PayoutQuery,
+};
+use crate::store::{Earnings, PayoutWrite};
+
+use super::MemoryStore;
+
+/// A ledger's running totals, in minor units of its currency.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Totals {
+    /// PENDING and PAYABLE commissions (told apart by the clock).
+    pub(super) unpaid: i64,
+    /// HELD commissions.
+    pub(super) held: i64,
+    /// Money sent: payouts net of the clawback they deducted.
+    pub(super) paid: i64,
+    /// Taken back from paid commissions, not yet deducted.
+    pub(super) clawback: i64,
+}
+
+/// A ledger's key: (merchant, creator, currency).
+pub(super) type LedgerKey = (MerchantId, CreatorId, String);
+
+/// A commission and how long it is kept: for ever while it is owed
+/// (unpaid or held), else until `until`.
+#[derive(Debug, Clone)]
+pub(super) struct Kept {
+    pub(super) commission: Commission,
+    pub(super) until: Option<DateTime<Utc>>,
+}
+
+/// Everything earnings keep.
+#[derive(Debug, Default)]
+pub(super) struct Book {
+    /// Commissions by (merchant, order).
+    pub(super) commissions: HashMap<(MerchantId, OrderId), Kept>,
+    /// Ledgers, in (merchant, creator, currency) order.
+    pub(super) ledgers: BTreeMap<LedgerKey, Totals>,
+    /// Payouts by (merchant, payout id), each kept until its expiry.
+    pub(super) payouts: HashMap<(MerchantId, PayoutId), (Payout, DateTime<Utc>)>,
+    /// The orders each payout paid.
+    pub(super) paid_by: HashMap<(MerchantId, PayoutId), Vec<OrderId>>,
+}
+
+impl Book {
+    /// Records a new sale's commission: owed until paid or void.
+    pub(super) fn add(&mut self, commission: Commission) {
+        let ledger = self.ledger(&commission);
+        match commission.state {
+            CommissionState::Held => ledger.held += commission.commission.amount_minor,
+            _ => ledger.unpaid += commission.commission.amount_minor,
+        }
+        let key = (
+            commission.attribution.merchant_id.clone(),
+            commission.order_id.clone(),
+        );
+        self.commissions.insert(
+            key,
+            Kept {
+                commission,
+                until: None,
+            },
+        );
+    }
+
+    /// The ledger a commission is kept in, made empty when missing.
+    fn ledger(&mut self, commission: &Commission) -> &mut Totals {
+        self.ledgers
+            .entry((
+                commission.attribution.merchant_id.clone(),
+                commission.attribution.creator_id.clone(),
+                commission.commission.currency.clone(),
+            ))
+            .or_default()
+    }
+
+    /// Lowers the commission of an order to `after` as a refund leaves
+    /// `remaining` of its sale: from an unpaid or held one, the ledger's
+    /// figure (void at zero, then kept until `void_until`); from a paid
+    /// one, the difference becomes clawback. Returns what was taken back.
+    pub(super) fn refund(
+        &mut self,
+        key: &(MerchantId, OrderId),
+        remaining: i64,
+        after: i64,
+        void_until: DateTime<Utc>,
+    ) -> i64 {
+        let Some(mut kept) = self.commissions.remove(key) else {
+            return 0;
+        };
+        let commission = &mut kept.commission;
+        let taken = commission.commission.amount_minor - after;
+        commission.sale_amount.amount_minor = remaining;
+        let state = commission.state;
+        let ledger = self.ledger(&kept.commission);
+        match state {
+            CommissionState::Paid => ledger.clawback += taken,
+            CommissionState::Held => ledger.held -= taken,
+            CommissionState::Unpaid => ledger.unpaid -= taken,
+            CommissionState::Void => {}
+        }
+        let commission = &mut kept.commission;
+        if state != CommissionState::Void {
+            commission.commission.amount_minor = after;
+            commission.state = crate::policy::state_after_refund(state, after);
+        }
+        if commission.state == CommissionState::Void && kept.until.is_none() {
+            kept.until = Some(void_until);
+        }
+        self.commissions.insert(key.clone(), kept);
+        if state == CommissionState::Void {
+            0
+        } else {
+            taken
+        }
+    }
+
+    /// The unpaid commissions of a ledger that are payable at `now`,
+    /// earliest `payable_at` first (then order id), at most `max`.
+    fn payable(&self, ledger: &LedgerKey, now: DateTime<Utc>, max: usize) -> Vec<&Commission> {
+        let mut payable: Vec<&Commission> = self
+            .commissions
+            .values()
+            .map(|kept| &kept.commission)
+            .filter(|c| {
+                c.attribution.merchant_id == ledger.0
+                    && c.attribution.creator_id == ledger.1
+                    && c.commission.currency == ledger.2
+                    && c.state == CommissionState::Unpaid
+                    && c.payable_at <= now
+            })
+            .collect();
+        payable.sort_by(|a, b| (a.payable_at, &a.order_id).cmp(&(b.payable_at, &b.order_id)));
+        payable.truncate(max);
+        payable
+    }
+
+    /// Forgets what has expired, as Redis expires keys.
+    pub(super) fn sweep(&mut self, now: DateTime<Utc>) {
+        self.commissions
+            .retain(|_, kept| kept.until.is_none_or(|until| until > now));
+        let expired: Vec<_> = self
+            .payouts
+            .iter()
+            .filter(|(_, (_, until))| *until <= now)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in expired {
+            self.payouts.remove(&key);
+            self.paid_by.remove(&key);
+        }
+    }
+}
+
+/// Whether `commission` is one `query` selects.
+fn selects(query: &CommissionQuery, commission: &Commission, paid_by: Option<&[OrderId]>) -> bool {
+    let attribution = &commission.attribution;
+    query
+        .merchant_id
+        .as_ref()
+        .is_none_or(|m| *m == attribution.merchant_id)
+        && query
+            .creator_id
+            .as_ref()
+            .is_none_or(|c| *c == attribution.creator_id)
+        && query
+            .status
+            .is_none_or(|status| commission.status(query.now) == status)
+        && paid_by.is_none_or(|orders| orders.contains(&commission.order_id))
+}
+
+/// The first `limit` of `items` after `after` in their order, and where the
+/// next page starts.
+fn page<T, C: Ord + Clone>(mut items: Vec<(C, T)>, after: Option<&C>, limit: usize) -> Page<T, C> {
+    items.retain(|(position, _)| after.is_none_or(|after| position > after));
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = if more {
+        items.last().map(|(position, _)| position.clone())
+    } else {
+        None
+    };
+    Page {
+        items: items.into_iter().map(|(_, item)| item).collect(),
+        next,
+    }
+}
+
+#[async_trait]
+impl Earnings for MemoryStore {
+    async fn earnings(
+        &self,
+        creator_id: &str,
+        merchant: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<EarningsBalance>> {
+        let inner = self.lock();
+        let book = &inner.book;
+        let balances = book
+            .ledgers
+            .iter()
+            .filter(|((m, c, _), _)| **c == *creator_id && merchant.is_none_or(|only| **m == *only))
+            .map(|(key, totals)| {
+                let payable: i64 = book
+                    .payable(key, now, usize::MAX)
+                    .iter()
+                    .map(|c| c.commission.amount_minor)
+                    .sum();
+                EarningsBalance {
+                    merchant_id: key.0.clone(),
+                    creator_id: key.1.clone(),
+                    currency: key.2.clone(),
+                    pending: totals.unpaid - payable,
+                    payable,
+                    held: totals.held,
+                    paid: totals.paid,
+                    clawback: totals.clawback,
+                }
+            })
+            .collect();
+        Ok(balances)
+    }
+
+    async fn list_commissions(
+        &self,
+        query: &CommissionQuery,
+        after: Option<&CommissionCursor>,
+        limit: usize,
+    ) -> Result<Page<Commission, CommissionCursor>> {
+        let inner = self.lock();
+        let book = &inner.book;
+        let paid_by = match (&query.payout_id, &query.merchant_id) {
+            (Some(payout), Some(merchant)) => Some(
+                book.paid_by
+                    .get(&(merchant.clone(), payout.clone()))
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
+            ),
+            (Some(_), None) => Some(&[][..]),
+            (None, _) => None,
+        };
+        let items = book
+            .commissions
+            .values()
+            .map(|kept| &kept.commission)
+            .filter(|c| selects(query, c, paid_by))
+            .map(|c| (CommissionCursor::of(c), c.clone()))
+            .collect();
+        Ok(page(items, after, limit))
+    }
+
+    async fn create_payout(&self, payout: &NewPayout) -> Result<PayoutWrite> {
+        let mut inner = self.lock();
+        inner.wrote(payout.now);
+        let key = (payout.merchant_id.clone(), payout.payout_id.clone());
+        if let Some((first, _)) = inner.book.payouts.get(&key) {
+            return Ok(PayoutWrite::Existing(first.clone()));
+        }
+        let ledger = (
+            payout.merchant_id.clone(),
+            payout.creator_id.clone(),
+            payout.currency.clone(),
+        );
+        let paying: Vec<(OrderId, i64)> = inner
+            .book
+            .payable(&ledger, payout.now, payout.max_commissions)
+            .iter()
+            .map(|c| (c.order_id.clone(), c.commission.amount_minor))
+            .collect();
+        let payable: i64 = paying.iter().map(|(_, amount)| amount).sum();
+        let clawback = inner
+            .book
+            .ledgers
+            .get(&ledger)
+            .map_or(0, |totals| totals.clawback);
+        if payout.quoted != Some((payable, clawback)) {
+            return Ok(PayoutWrite::Quote { payable, clawback });
+        }
+        let money = |amount_minor: i64| Money {
+            currency: payout.currency.clone(),
+            amount_minor,
+        };
+        let made = Payout {
+            payout_id: payout.payout_id.clone(),
+            merchant_id: payout.merchant_id.clone(),
+            creator_id: payout.creator_id.clone(),
+            amount: money(payable - clawback),
+            commissions: paying.len() as i64,
+            clawback_deducted: money(clawback),
+            created_at: payout.now,
+        };
+        let kept_until = payout.now + self.retention.orders;
+        for (order_id, _) in &paying {
+            let order = (payout.merchant_id.clone(), order_id.clone());
+            if let Some(kept) = inner.book.commissions.get_mut(&order) {
+                kept.commission.state = CommissionState::Paid;
+                kept.commission.payout_id = Some(payout.payout_id.clone());
+                kept.until = Some(kept_until);
+            }
+            if let Some(sale) = inner.orders.get_mut(&order) {
+                sale.until = sale.until.max(kept_until);
+            }
+        }
+        let totals = inner.book.ledgers.entry(ledger).or_default();
+        totals.unpaid -= payable;
+        totals.paid += payable - clawback;
+        totals.clawback -= clawback;
+        let payouts_until = payout.now + self.retention.payouts;
+        inner
+            .book
+            .payouts
+            .insert(key.clone(), (made.clone(), payouts_until));
+        inner
+            .book
+            .paid_by
+            .insert(key, paying.into_iter().map(|(order, _)| order).collect());
+        let event = payout_event(&made);
+        inner.emit(event, &self.retention);
+        Ok(PayoutWrite::New(made))
+    }
+
+    async fn list_payouts(
+        &self,
+        query: &PayoutQuery,
+        after: Option<&PayoutCursor>,
+        limit: usize,
+    ) -> Result<Page<Payout, PayoutCursor>> {
+        let inner = self.lock();
+        let items = inner
+            .book
+            .payouts
+            .values()
+            .map(|(payout, _)| payout)
+            .filter(|p| {
+                query
+                    .merchant_id
+                    .as_ref()
+                    .is_none_or(|m| *m == p.merchant_id)
+                    && query.creator_id.as_ref().is_none_or(|c| *c == p.creator_id)
+            })
+            .map(|p| (PayoutCursor::of(p), p.clone()))
+            .collect();
+        Ok(page(items, after, limit))
+    }
+}
+
+/// The event of a payout: the merchant and creator, the amount sent and
+/// the clawback deducted.
+fn payout_event(payout: &Payout) -> Event {
+    Event {
+        id: String::new(),
+        kind: EventKind::Payout,
+        at: payout.created_at,
+        attribution: crate::model::Attribution {
+            merchant_id: payout.merchant_id.clone(),
+            campaign_id: crate::model::CampaignId::stored(""),
+            creator_id: payout.creator_id.clone(),
+            video_id: crate::model::VideoId::stored(""),
+            product_id: crate::model::ProductId::stored(""),
+        },
+        click_id: crate::token::ClickId::from_bytes([0; 16]),
+        order_id: String::new(),
+        reversal_id: String::new(),
+        amount: Some(payout.amount.clone()),
+        commission: Some(payout.clawback_deducted.clone()),
+        payout_id: payout.payout_id.to_string(),
+    }
+}
