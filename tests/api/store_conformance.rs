@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use cartclick::error::Error;
 use cartclick::model::{
-    Attribution, BucketRange, Campaign, CampaignId, CampaignStatus, ClickRecord, CounterCell,
-    Counts, CreatorId, Dimension, FirstClick, Granularity, Merchant, MerchantId, Money, NewClick,
-    NewReversal, NewSale, OrderId, ProductId, ReversalId, SaleRecord, VideoId,
+    Attribution, BucketRange, Campaign, CampaignId, CampaignStatus, ClickRecord, CommissionTerms,
+    CounterCell, Counts, CreatorId, Dimension, FirstClick, Granularity, Merchant, MerchantId,
+    Money, NewClick, NewReversal, NewSale, OrderId, ProductId, ReversalId, SaleRecord, VideoId,
 };
 use cartclick::policy;
 use cartclick::store::{ClickWrite, ReversalRecord, ReversalWrite, SaleWrite, Store};
@@ -49,6 +49,7 @@ fn tap(attribution: &Attribution, clicked_at: DateTime<Utc>) -> NewClick {
         record: ClickRecord {
             click_id,
             attribution: attribution.clone(),
+            terms: CommissionTerms::NONE,
             viewer_hash: Some(rand::random()),
             clicked_at,
             expires_at: clicked_at + TimeDelta::days(7),
@@ -97,6 +98,7 @@ fn refund(
         reversal_id: ReversalId::stored(reversal_id),
         amount,
         now,
+        plan: None,
     }
 }
 
@@ -174,6 +176,7 @@ fn campaign(id: &str, category: &str, revision: u64) -> Campaign {
         category: category.into(),
         attribution_window: Duration::from_secs(7 * 86_400),
         product_ids: vec![ProductId::stored("sku-1")],
+        terms: CommissionTerms::NONE,
         status: CampaignStatus::Pending,
         review_reason: String::new(),
         revision,
@@ -379,6 +382,7 @@ async fn a_new_sale_is_attributed_to_its_click_and_counted_in_every_dimension(ba
             amount: money("DKK", 12_500),
             clicked_at: at(0),
             confirmed_at: at(90),
+            commission: money("DKK", 0),
         })
     );
     for dimension in Dimension::ALL {
@@ -737,11 +741,13 @@ async fn a_refund_is_recorded_once_and_a_repeat_of_its_id_reports_the_first(back
         order_id: OrderId::stored("order-1"),
         amount: money("DKK", 2_500),
         remaining: money("DKK", 10_000),
+        commission_remaining: money("DKK", 0),
     };
     assert_eq!(
         recorded,
         ReversalWrite::New {
-            remaining: money("DKK", 10_000)
+            remaining: money("DKK", 10_000),
+            commission_remaining: money("DKK", 0),
         }
     );
     assert_eq!(repeated, ReversalWrite::Existing(first_record.clone()));
@@ -835,7 +841,8 @@ async fn a_refund_in_another_currency_or_above_what_is_left_writes_nothing_and_s
     assert_eq!(
         most,
         Ok(ReversalWrite::New {
-            remaining: money("DKK", 400)
+            remaining: money("DKK", 400),
+            commission_remaining: money("DKK", 0),
         })
     );
     assert_eq!(
@@ -847,7 +854,8 @@ async fn a_refund_in_another_currency_or_above_what_is_left_writes_nothing_and_s
     assert_eq!(
         the_rest,
         Ok(ReversalWrite::New {
-            remaining: money("DKK", 0)
+            remaining: money("DKK", 0),
+            commission_remaining: money("DKK", 0),
         }),
         "the refused refunds took nothing, not even their reversal id"
     );

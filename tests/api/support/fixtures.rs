@@ -38,6 +38,8 @@ pub fn campaign(id: &str, merchant: &str, category: &str, products: &[&str]) -> 
         product_ids: products.iter().map(|p| p.to_string()).collect(),
         status: 0,
         review_reason: String::new(),
+        commission_rate_bps: 0,
+        holding_period: None,
     }
 }
 
