@@ -15,7 +15,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use cartclick::model::{
-    MerchantId, Money, NewClick, NewReversal, NewSale, OrderId, Retention, ReversalId,
+    MerchantId, Money, NewClick, NewReversal, NewSale, OrderId, RefundPlan, Retention, ReversalId,
 };
 use cartclick::store::Ledger;
 use cartclick::store::redis::RedisStore;
@@ -291,6 +291,12 @@ async fn main() {
                         amount_minor: 2_500,
                     },
                     now,
+                    // The plan the domain makes from the store's quote: the
+                    // sale of 12,500 earned 1,250; 10,000 of it remains.
+                    plan: Some(RefundPlan {
+                        refunded_before: 0,
+                        commission_after: 1_000,
+                    }),
                 })
                 .await
                 .unwrap();

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cartclick::model::{
-    Attribution, CampaignId, ClickRecord, CreatorId, MerchantId, NewClick, ProductId, Retention,
-    VideoId,
+    Attribution, CampaignId, ClickRecord, CommissionTerms, CreatorId, MerchantId, NewClick,
+    ProductId, Retention, VideoId,
 };
 use cartclick::store::redis::{RedisOptions, RedisStore};
 use cartclick::token::ClickId;
@@ -97,6 +97,12 @@ pub fn launch_day_click(i: usize, now: DateTime<Utc>) -> NewClick {
                 creator_id: CreatorId::stored(format!("creator-{}", i % 100)),
                 video_id: VideoId::stored(format!("video-{}", i % 100)),
                 product_id: ProductId::stored(format!("sku-{}", i % 10)),
+            },
+            // A campaign that pays 10 % after 30 days: every sale writes its
+            // commission, as a launch day's would.
+            terms: CommissionTerms {
+                rate_bps: 1_000,
+                holding_period: Duration::from_secs(30 * 86_400),
             },
             viewer_hash: Some(rand::random()),
             clicked_at: now,

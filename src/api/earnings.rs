@@ -5,7 +5,7 @@ use tonic::{Request, Response, Status};
 use crate::api::pages::Binding;
 use crate::api::{State, id, reply, to_money, to_timestamp};
 use crate::auth::{Caller, caller};
-use crate::domain::PayoutRequest;
+use crate::domain::{CommissionFilter, PayoutRequest};
 use crate::error::{Error, Result};
 use crate::model::{
     Commission, CommissionCursor, CommissionStatus, CreatorId, EarningsBalance, MerchantId, Money,
@@ -179,11 +179,12 @@ impl EarningsService for EarningsApi {
                 key_id: &caller.key_id,
                 filters: &filters,
             };
-            let creator_id = optional_id::<CreatorId>("creator_id", request.creator_id.clone())?;
-            let merchant_id =
-                optional_id::<MerchantId>("merchant_id", request.merchant_id.clone())?;
-            let status = status_filter(status)?;
-            let payout_id = optional_id("payout_id", request.payout_id.clone())?;
+            let filter = CommissionFilter {
+                creator_id: optional_id("creator_id", request.creator_id.clone())?,
+                merchant_id: optional_id("merchant_id", request.merchant_id.clone())?,
+                status: status_filter(status)?,
+                payout_id: optional_id("payout_id", request.payout_id.clone())?,
+            };
             let limit = policy::page_size("page_size", request.page_size)?;
             let after = binding
                 .cursor::<CommissionPosition>(&request.page_token)?
@@ -195,15 +196,7 @@ impl EarningsService for EarningsApi {
             let page = self
                 .state
                 .domain
-                .list_commissions(
-                    &caller,
-                    creator_id,
-                    merchant_id,
-                    status,
-                    payout_id,
-                    after,
-                    limit,
-                )
+                .list_commissions(&caller, filter, after, limit)
                 .await?;
             let now = self.state.domain.now();
             let next = page

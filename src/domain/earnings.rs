@@ -26,6 +26,19 @@ pub(crate) struct PayoutRequest {
     pub(crate) currency: String,
 }
 
+/// Which commissions a caller lists, validated: each `None` is no filter.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CommissionFilter {
+    /// One creator's.
+    pub(crate) creator_id: Option<CreatorId>,
+    /// One merchant's (a merchant key's own when `None`).
+    pub(crate) merchant_id: Option<MerchantId>,
+    /// Those in this status.
+    pub(crate) status: Option<CommissionStatus>,
+    /// Those one payout paid.
+    pub(crate) payout_id: Option<PayoutId>,
+}
+
 /// What making a payout did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PayoutOutcome {
@@ -55,20 +68,17 @@ impl Cartclick {
     pub(crate) async fn list_commissions(
         &self,
         caller: &Caller,
-        creator_id: Option<CreatorId>,
-        merchant_id: Option<MerchantId>,
-        status: Option<CommissionStatus>,
-        payout_id: Option<PayoutId>,
+        filter: CommissionFilter,
         after: Option<CommissionCursor>,
         limit: usize,
     ) -> Result<Page<Commission, CommissionCursor>> {
-        let merchant_id = policy::earnings_scope(&caller.grant, merchant_id)?;
-        policy::check_listing_scope(merchant_id.as_ref(), creator_id.is_some())?;
+        let merchant_id = policy::earnings_scope(&caller.grant, filter.merchant_id)?;
+        policy::check_listing_scope(merchant_id.as_ref(), filter.creator_id.is_some())?;
         let query = CommissionQuery {
             merchant_id,
-            creator_id,
-            status,
-            payout_id,
+            creator_id: filter.creator_id,
+            status: filter.status,
+            payout_id: filter.payout_id,
             now: self.clock.now(),
         };
         self.store

@@ -6,7 +6,7 @@
 
 mod earnings;
 
-pub(crate) use earnings::PayoutRequest;
+pub(crate) use earnings::{CommissionFilter, PayoutRequest};
 
 use std::sync::Arc;
 use std::time::Duration;

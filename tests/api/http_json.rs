@@ -188,7 +188,11 @@ async fn a_shop_confirms_and_reverses_over_http_json_and_the_counters_count_it_o
     assert_eq!(reversed.status, StatusCode::OK, "{}", reversed.body);
     assert_eq!(
         reversed.body,
-        json!({"remaining": {"currencyCode": "DKK", "amountMinor": "10000"}, "replayed": false})
+        json!({
+            "remaining": {"currencyCode": "DKK", "amountMinor": "10000"},
+            "replayed": false,
+            "commissionRemaining": {"currencyCode": "DKK", "amountMinor": "0"}
+        })
     );
 
     // The counters, over HTTP with the merchant's own key, and over gRPC.

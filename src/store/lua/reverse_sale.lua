@@ -43,8 +43,9 @@ local order = redis.call('GET', KEYS[2])
 if not order then
   return {'no_order'}
 end
+-- Nine fields, and a tenth (the commission) since commissions.
 local click, sale, currency, _, _, campaign, creator, video, product =
-  string.match(order, '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
+  string.match(order, '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+)')
 if currency ~= ARGV[3] then
   return {'currency', currency}
 end

@@ -70,6 +70,28 @@ fn start_after(
     }
 }
 
+/// One merchant's part of a listing to read (see `list_index.lua`).
+struct Walk<'a> {
+    /// The merchant.
+    merchant: &'a str,
+    /// Its listing index.
+    index: String,
+    /// Where to start, as ZRANGE BYLEX takes it.
+    start: String,
+    /// Items to return at most.
+    want: usize,
+    /// The record key prefix.
+    prefix: String,
+    /// `c` for commissions, `p` for payouts.
+    kind: &'static str,
+    /// The state a commission must be in ('' any).
+    filter: &'static str,
+    /// Now, for PENDING and PAYABLE.
+    now: DateTime<Utc>,
+    /// Only this creator's commissions ('' any).
+    creator: &'a str,
+}
+
 /// One merchant's part of a listing: items (member, record), the last
 /// member looked at, and whether its index is done after it.
 struct Part {
@@ -169,10 +191,14 @@ fn state_filter(status: Option<CommissionStatus>) -> &'static str {
     }
 }
 
+/// One merchant's items with their positions, and the position it
+/// stopped at short of its index's end (`None` when it read to the end).
+type Reached<T, C> = (Vec<(C, T)>, Option<C>);
+
 /// Merges merchants' parts into one page of `limit` in `order`: only items
 /// up to the earliest point a part stopped short of its end (past it, that
 /// part may hold items not yet read), and where the next page starts.
-fn merge<T, C: Ord + Clone>(parts: Vec<(Vec<(C, T)>, Option<C>)>, limit: usize) -> Page<T, C> {
+fn merge<T, C: Ord + Clone>(parts: Vec<Reached<T, C>>, limit: usize) -> Page<T, C> {
     let frontier = parts.iter().filter_map(|(_, stop)| stop.clone()).min();
     let mut items: Vec<(C, T)> = parts
         .into_iter()
@@ -213,33 +239,21 @@ impl RedisStore {
         }
     }
 
-    /// Runs the list script over one merchant's index from `start`.
-    #[allow(clippy::too_many_arguments)]
-    async fn walk(
-        &self,
-        merchant: &str,
-        index: String,
-        start: String,
-        want: usize,
-        prefix: String,
-        kind: &str,
-        filter: &str,
-        now: DateTime<Utc>,
-        creator: &str,
-    ) -> Result<Part> {
+    /// Runs the list script for one merchant's part of a listing.
+    async fn walk(&self, walk: Walk<'_>) -> Result<Part> {
         let value: Value = self
             .run(
                 self.scripts
                     .list_index
-                    .key(index)
-                    .arg(start)
-                    .arg(want)
+                    .key(walk.index)
+                    .arg(walk.start)
+                    .arg(walk.want)
                     .arg(LOOK_AT_MOST)
-                    .arg(prefix)
-                    .arg(kind)
-                    .arg(filter)
-                    .arg(millis(now))
-                    .arg(creator)
+                    .arg(walk.prefix)
+                    .arg(walk.kind)
+                    .arg(walk.filter)
+                    .arg(millis(walk.now))
+                    .arg(walk.creator)
                     .invoke_async(&mut self.conn.clone()),
             )
             .await?;
@@ -252,7 +266,7 @@ impl RedisStore {
             items.push((member, record));
         }
         Ok(Part {
-            merchant: merchant.to_owned(),
+            merchant: walk.merchant.to_owned(),
             items,
             last,
             done: done == "1",
@@ -337,17 +351,17 @@ impl Earnings for RedisStore {
                 merchant,
                 false,
             );
-            self.walk(
+            self.walk(Walk {
                 merchant,
                 index,
                 start,
-                limit + 1,
-                commission_prefix(merchant),
-                "c",
+                want: limit + 1,
+                prefix: commission_prefix(merchant),
+                kind: "c",
                 filter,
-                query.now,
+                now: query.now,
                 creator,
-            )
+            })
         });
         let parts = try_join_all(walks).await?;
         let mut merged = Vec::with_capacity(parts.len());
@@ -439,17 +453,17 @@ impl Earnings for RedisStore {
                 merchant,
                 true,
             );
-            self.walk(
+            self.walk(Walk {
                 merchant,
-                payout_index_key(merchant, query.creator_id.as_deref()),
+                index: payout_index_key(merchant, query.creator_id.as_deref()),
                 start,
-                limit + 1,
-                payout_prefix(merchant),
-                "p",
-                "",
-                Utc::now(),
-                "",
-            )
+                want: limit + 1,
+                prefix: payout_prefix(merchant),
+                kind: "p",
+                filter: "",
+                now: DateTime::<Utc>::UNIX_EPOCH,
+                creator: "",
+            })
         });
         let parts = try_join_all(walks).await?;
         let mut merged = Vec::with_capacity(parts.len());

@@ -26,3 +26,11 @@ pub fn assert_invalid_field(status: &Status, field: &str) {
         "{status:?}"
     );
 }
+
+/// The ErrorInfo reason of a status ("" when it has none).
+pub fn error_reason(status: &Status) -> String {
+    status
+        .get_details_error_info()
+        .map(|info| info.reason)
+        .unwrap_or_default()
+}
