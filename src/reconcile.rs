@@ -1,15 +1,25 @@
 //! Reconciliation: counters must always equal a recount of the raw records.
-//! [`reconcile`] recounts one merchant's day from its stored click and sale
-//! records and compares every counter cell the merchant wrote that day,
-//! hourly and daily. Repeat taps leave no record of their own, so taps are
+//! [`reconcile`] recounts one merchant's day from its stored click, sale
+//! and refund records and compares every counter cell the merchant wrote
+//! that day, hourly and daily: clicks, conversions, revenue, refunds and
+//! commission. Repeat taps leave no record of their own, so taps are
 //! checked only to be at least the clicks.
+//!
+//! It also recounts the merchant's earnings, whatever their day: every
+//! ledger's unpaid and held totals must equal the commissions in that
+//! state, what it paid less its clawback must cover the paid commissions
+//! still kept (those past retention are gone, never the ledger), and every
+//! commission must be what the proportional rule makes of its sale.
 
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, TimeDelta};
 
 use crate::error::Result;
-use crate::model::{Attribution, BucketRange, Counts, Dimension, Granularity};
+use crate::model::{
+    Attribution, BucketRange, CommissionState, Counts, Dimension, Granularity, MerchantRecords,
+};
+use crate::policy;
 use crate::store::Operator;
 
 /// What a reconciliation found.
@@ -23,6 +33,12 @@ pub struct ReconcileReport {
     pub clicks: usize,
     /// Sale records found for the day.
     pub sales: usize,
+    /// Refund records found for the day.
+    pub refunds: usize,
+    /// The merchant's commissions found (any day).
+    pub commissions: usize,
+    /// The merchant's earnings ledgers found.
+    pub ledgers: usize,
     /// One line per counter cell that differs from the recount; empty when clean.
     pub drift: Vec<String>,
 }
@@ -64,13 +80,34 @@ pub(crate) async fn reconcile(
             },
         );
     }
+    // A commission is counted only when there is one, as the stores count it.
+    let some = |currency: &str, amount: i64| -> BTreeMap<String, i64> {
+        (amount != 0)
+            .then(|| (currency.to_owned(), amount))
+            .into_iter()
+            .collect()
+    };
     for sale in &records.sales {
+        let currency = &sale.amount.currency;
         let delta = Counts {
             conversions: 1,
-            revenue: [(sale.amount.currency.clone(), sale.amount.amount_minor)].into(),
+            revenue: [(currency.clone(), sale.amount.amount_minor)].into(),
+            commission: some(currency, sale.commission.amount_minor),
             ..Counts::default()
         };
         add(&sale.attribution, sale.confirmed_at, &delta);
+    }
+    for refund in &records.refunds {
+        let Some(facts) = &refund.facts else {
+            continue;
+        };
+        let currency = &refund.amount.currency;
+        let delta = Counts {
+            refunded: [(currency.clone(), refund.amount.amount_minor)].into(),
+            commission: some(currency, -facts.commission_taken),
+            ..Counts::default()
+        };
+        add(&facts.attribution, facts.at, &delta);
     }
 
     let mut counted: BTreeMap<CellKey, Counts> = BTreeMap::new();
@@ -131,12 +168,105 @@ pub(crate) async fn reconcile(
                 have.revenue, want.revenue
             ));
         }
+        if have.refunded != want.refunded {
+            drift.push(format!(
+                "{cell}: refunds counted {:?}, recounted {:?}",
+                have.refunded, want.refunded
+            ));
+        }
+        if have.commission != want.commission {
+            drift.push(format!(
+                "{cell}: commission counted {:?}, recounted {:?}",
+                have.commission, want.commission
+            ));
+        }
     }
+    drift.extend(earnings_drift(&records));
     Ok(ReconcileReport {
         merchant_id: merchant_id.to_owned(),
         day,
         clicks: records.clicks.len(),
         sales: records.sales.len(),
+        refunds: records.refunds.len(),
+        commissions: records.commissions.len(),
+        ledgers: records.ledgers.len(),
         drift,
     })
+}
+
+/// The drift of a merchant's earnings: each ledger against its
+/// commissions, each commission against the proportional rule.
+fn earnings_drift(records: &MerchantRecords) -> Vec<String> {
+    let mut drift = Vec::new();
+    // (creator, currency) -> commissions in each state, as they stand.
+    let mut sums: BTreeMap<(String, String), [i64; 3]> = BTreeMap::new();
+    for commission in &records.commissions {
+        let order = &commission.order_id;
+        let expected = match commission.state {
+            CommissionState::Void => 0,
+            _ => policy::commission_after_refunds(
+                commission.earned,
+                commission.sale_total.amount_minor,
+                commission.sale_amount.amount_minor,
+            ),
+        };
+        // A void commission (refunded to 0, or voided on review) earns 0.
+        if commission.commission.amount_minor != expected {
+            drift.push(format!(
+                "commission of order {order}: stands at {}, the rule makes it {expected}",
+                commission.commission.amount_minor
+            ));
+        }
+        let slot = match commission.state {
+            CommissionState::Unpaid => 0,
+            CommissionState::Held => 1,
+            CommissionState::Paid => 2,
+            CommissionState::Void => continue,
+        };
+        let key = (
+            commission.attribution.creator_id.to_string(),
+            commission.commission.currency.clone(),
+        );
+        sums.entry(key).or_default()[slot] += commission.commission.amount_minor;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for ledger in &records.ledgers {
+        let key = (ledger.creator_id.to_string(), ledger.currency.clone());
+        let [unpaid, held, paid] = sums.get(&key).copied().unwrap_or_default();
+        let name = format!("ledger {} {}", ledger.creator_id, ledger.currency);
+        if ledger.unpaid != unpaid {
+            drift.push(format!(
+                "{name}: unpaid {} but its pending and payable commissions sum to {unpaid}",
+                ledger.unpaid
+            ));
+        }
+        if ledger.held != held {
+            drift.push(format!(
+                "{name}: held {} but its held commissions sum to {held}",
+                ledger.held
+            ));
+        }
+        if ledger.paid - ledger.clawback < paid {
+            drift.push(format!(
+                "{name}: paid {} less clawback {} is below its paid commissions, {paid}",
+                ledger.paid, ledger.clawback
+            ));
+        }
+        if ledger.clawback < 0 || ledger.paid < 0 {
+            drift.push(format!(
+                "{name}: negative paid {} or clawback {}",
+                ledger.paid, ledger.clawback
+            ));
+        }
+        seen.insert(key);
+    }
+    for ((creator, currency), [unpaid, held, _]) in &sums {
+        if !seen.contains(&(creator.clone(), currency.clone())) && (unpaid + held) != 0 {
+            drift.push(format!(
+                "ledger {creator} {currency}: missing, its commissions owe {}",
+                unpaid + held
+            ));
+        }
+    }
+    drift
 }

@@ -177,8 +177,15 @@ pub(super) async fn reconcile(args: ReconcileArgs) -> ExitCode {
     match result {
         Ok(report) => {
             println!(
-                "merchant {} day {}: {} click records, {} sale records",
-                report.merchant_id, report.day, report.clicks, report.sales
+                "merchant {} day {}: {} click records, {} sale records, {} refund records; \
+                 {} commissions, {} earnings ledgers",
+                report.merchant_id,
+                report.day,
+                report.clicks,
+                report.sales,
+                report.refunds,
+                report.commissions,
+                report.ledgers
             );
             if report.drift.is_empty() {
                 println!("no drift");

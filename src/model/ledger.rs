@@ -150,6 +150,31 @@ pub struct MerchantRecords {
     pub clicks: Vec<ClickRecord>,
     /// Sales confirmed in the range (still stored).
     pub sales: Vec<SaleRecord>,
+    /// Refunds recorded in the range (still stored, with their facts).
+    pub refunds: Vec<crate::store::ReversalRecord>,
+    /// The merchant's commissions owed (unpaid or held, never expiring) and
+    /// those still kept after payment, whatever their time.
+    pub commissions: Vec<super::earnings::Commission>,
+    /// The merchant's ledgers: (creator, currency) and their totals as
+    /// (unpaid, held, paid, clawback).
+    pub ledgers: Vec<LedgerTotals>,
+}
+
+/// A ledger's running totals, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerTotals {
+    /// The creator.
+    pub creator_id: CreatorId,
+    /// The currency.
+    pub currency: String,
+    /// PENDING and PAYABLE commissions.
+    pub unpaid: i64,
+    /// HELD commissions.
+    pub held: i64,
+    /// Money sent.
+    pub paid: i64,
+    /// Taken back from paid commissions, not yet deducted.
+    pub clawback: i64,
 }
 
 /// A refund to record against a confirmed sale.

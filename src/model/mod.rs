@@ -32,8 +32,8 @@ pub use ids::{
     CampaignId, CreatorId, KeyId, MerchantId, OrderId, PayoutId, ProductId, ReversalId, VideoId,
 };
 pub use ledger::{
-    Attribution, ClickRecord, FirstClick, MerchantRecords, Money, NewClick, NewReversal, NewSale,
-    SaleRecord,
+    Attribution, ClickRecord, FirstClick, LedgerTotals, MerchantRecords, Money, NewClick,
+    NewReversal, NewSale, SaleRecord,
 };
 pub(crate) use ledger::{ReversalOutcome, SaleOutcome};
 pub(crate) use registry::{

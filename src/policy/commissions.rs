@@ -58,7 +58,7 @@ pub(crate) fn holding_period(field: &str, period: Option<Duration>) -> Result<Du
 /// doubles exact only to 2^53, by splitting the amount so that no step
 /// passes 10^12: `q = amount // 10000`, `r = amount % 10000`, commission
 /// `q * rate + (r * rate) // 10000`.
-pub(crate) fn commission(amount_minor: i64, rate_bps: u32) -> i64 {
+pub fn commission(amount_minor: i64, rate_bps: u32) -> i64 {
     let earned = i128::from(amount_minor) * i128::from(rate_bps) / BPS;
     // At most the amount itself (the rate is at most the whole).
     earned as i64

@@ -54,6 +54,7 @@ pub(crate) use access::{
 pub(crate) use campaigns::{campaign_products, check_issue, review, status_after_put};
 pub use categories::CategoryRules;
 pub(crate) use categories::{category_slug, validate_category};
+pub use commissions::commission;
 pub(crate) use commissions::{
     DEFAULT_HOLDING_PERIOD, MAX_PAYOUT_COMMISSIONS, commission_after_refunds, commission_rate,
     holding_period, is_same_payout, payable_at, payout_amount, sale_commission, state_after_refund,

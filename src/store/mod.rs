@@ -20,7 +20,7 @@ pub(crate) mod metered;
 pub(crate) mod outcome;
 pub mod redis;
 
-pub use outcome::{ClickWrite, PayoutWrite, ReversalRecord, ReversalWrite, SaleWrite};
+pub use outcome::{ClickWrite, PayoutWrite, RefundFacts, ReversalRecord, ReversalWrite, SaleWrite};
 
 /// What [`forward_store!`](crate::forward_store) names when it expands in another crate.
 #[doc(hidden)]

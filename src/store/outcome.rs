@@ -4,7 +4,9 @@
 //! these into answers and contract errors with rules from `policy`
 //! (`ORDER_CONFLICT`, `TOKEN_EXPIRED`, `REVERSAL_EXCEEDS_SALE`, ...).
 
-use crate::model::{FirstClick, Money, OrderId, OrderState, Payout, SaleRecord};
+use chrono::{DateTime, Utc};
+
+use crate::model::{Attribution, FirstClick, Money, OrderId, OrderState, Payout, SaleRecord};
 use crate::token::ClickId;
 
 /// What recording a tap found.
@@ -50,6 +52,21 @@ pub struct ReversalRecord {
     pub remaining: Money,
     /// What the sale's commission earned after it.
     pub commission_remaining: Money,
+    /// When it was recorded, whom it debits and what it took back from the
+    /// commission: what `reconcile` recounts. `None` for a reversal stored
+    /// before these were kept.
+    pub facts: Option<RefundFacts>,
+}
+
+/// What a reversal counted, as `reconcile` recounts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundFacts {
+    /// When it was recorded: its counter buckets.
+    pub at: DateTime<Utc>,
+    /// The sale's attribution.
+    pub attribution: Attribution,
+    /// What it took back from the sale's commission.
+    pub commission_taken: i64,
 }
 
 /// What recording a refund found.

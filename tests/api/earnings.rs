@@ -834,7 +834,42 @@ async fn payouts_list_newest_first_and_a_payout_is_an_event(backend: Backend) {
     assert_eq!(sale_commissions, vec![100, 100, 100]);
 }
 
+/// A day of earnings: sales under a paying campaign, a refund before and
+/// a refund after a payout, and a sale that pays nothing.
+pub(crate) async fn earnings_day(app: &TestApp) {
+    app.seed().await;
+    app.paying_campaign("c-pay", 1_000, 0).await;
+    let a = app.tap_for("cr-1", "c-pay").await;
+    let b = app.tap_for("cr-2", "c-pay").await;
+    let c = app.tap_for("cr-1", CAMPAIGN).await;
+    app.sale(&a, "order-a", 10_000).await;
+    app.sale(&b, "order-b", 7_777).await;
+    app.sale(&c, "order-c", 5_000).await;
+    app.refund("order-b", "r-b", 777).await.unwrap();
+    app.paid("p-1", "cr-1").await;
+    app.refund("order-a", "r-a", 2_500).await.unwrap();
+}
+
+async fn reconcile_recounts_commissions_and_ledgers_without_drift(backend: Backend) {
+    let app = TestApp::builder().on(backend).spawn().await;
+    earnings_day(&app).await;
+
+    let report = app
+        .domain
+        .reconcile(
+            &cartclick::model::MerchantId::stored(MERCHANT),
+            start_time().date_naive(),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(report.drift, Vec::<String>::new());
+    assert_eq!((report.sales, report.refunds), (3, 2));
+    assert_eq!((report.commissions, report.ledgers), (2, 2));
+}
+
 on_all_backends!(
+    reconcile_recounts_commissions_and_ledgers_without_drift,
     a_sale_earns_the_commission_of_the_terms_in_force_at_its_click,
     campaign_terms_are_validated_and_kept,
     refunds_take_back_in_proportion_from_the_totals_and_void_at_zero,

@@ -13,7 +13,7 @@ mod auth;
 mod binary;
 mod cluster;
 mod confirm_sale;
-mod earnings;
+pub(crate) mod earnings;
 mod events;
 mod fuzz;
 mod get_counters;

@@ -466,6 +466,136 @@ async fn the_reconcile_command_exits_zero_when_clean_and_one_on_drift() {
     assert_eq!(tampered.status.code(), Some(1), "{tampered:?}");
 }
 
+#[tokio::test]
+async fn reconcile_finds_a_ledger_or_a_commission_counter_tampered_with() {
+    let app = TestApp::builder().redis().spawn().await;
+    crate::earnings::earnings_day(&app).await;
+    let day = start_time().date_naive();
+    let merchant = MerchantId::stored(MERCHANT);
+    let mut redis = app.redis().connection().await;
+    let clean = app.domain.reconcile(&merchant, day).await.unwrap();
+
+    let _: i64 = redis::cmd("HINCRBY")
+        .arg(format!("l:{{{MERCHANT}}}:cr-2:DKK"))
+        .arg("u")
+        .arg(1)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let ledger = app.domain.reconcile(&merchant, day).await.unwrap();
+    let _: i64 = redis::cmd("HINCRBY")
+        .arg(format!("l:{{{MERCHANT}}}:cr-2:DKK"))
+        .arg("u")
+        .arg(-1)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let counter = scan(&mut redis, "n:*:d:*:m:*").await;
+    let _: i64 = redis::cmd("HINCRBY")
+        .arg(&counter[0])
+        .arg("k:DKK")
+        .arg(1)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let commission = app.domain.reconcile(&merchant, day).await.unwrap();
+
+    assert_eq!(clean.drift, Vec::<String>::new());
+    assert!(
+        ledger
+            .drift
+            .iter()
+            .any(|d| d.contains("ledger cr-2 DKK: unpaid")),
+        "{ledger:?}"
+    );
+    assert!(
+        commission
+            .drift
+            .iter()
+            .any(|d| d.contains("commission counted")),
+        "{commission:?}"
+    );
+}
+
+#[tokio::test]
+async fn only_money_still_owed_and_the_registry_never_expire() {
+    let app = TestApp::builder().redis().spawn().await;
+    crate::earnings::earnings_day(&app).await;
+    let mut redis = app.redis().connection().await;
+
+    let mut without_ttl = Vec::new();
+    for key in scan(&mut redis, "*").await {
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(&key)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        if ttl == -1 && !key.starts_with("r:") {
+            without_ttl.push(key);
+        }
+    }
+    without_ttl.sort();
+
+    // cr-1 was paid: its commission of order-a expires after order
+    // retention, and its unpaid set, emptied, is gone. cr-2's commission
+    // of order-b is still owed: it, its unpaid set and both ledgers stay,
+    // with the listing indexes and the earnings index.
+    let tag = format!("{{{MERCHANT}}}");
+    let mut owed = vec![
+        format!("c:{tag}:order-b"),
+        format!("i:{tag}"),
+        format!("i:{tag}:cr-1"),
+        format!("i:{tag}:cr-2"),
+        format!("l:{tag}:cr-1:DKK"),
+        format!("l:{tag}:cr-2:DKK"),
+        format!("u:{tag}:cr-2:DKK"),
+        "x:earn:cr-1".to_owned(),
+        "x:earn:cr-2".to_owned(),
+        format!("y:{tag}:cr-1"),
+        format!("y:{tag}:cr-2"),
+    ];
+    owed.sort();
+    assert_eq!(without_ttl, owed);
+}
+
+#[tokio::test]
+async fn the_sale_scripts_commission_equals_the_policy_rule_over_the_whole_range() {
+    let redis = TestRedis::start().await;
+    let mut conn = redis.connection().await;
+    let script = redis::Script::new(concat!(
+        include_str!("../../src/store/lua/prelude.lua"),
+        "local out = {}\n",
+        "for i = 1, #ARGV, 2 do out[#out + 1] = int(commission(ARGV[i], ARGV[i + 1])) end\n",
+        "return out\n"
+    ));
+    let mut rng = rand::rng();
+    let mut cases: Vec<(i64, u32)> = vec![
+        (0, 0),
+        (1_000_000_000_000, 10_000),
+        (999_999_999_999, 9_999),
+        (9_999, 1),
+        (10_000, 1),
+        (1, 10_000),
+    ];
+    cases.extend((0..2_000).map(|_| {
+        (
+            rand::Rng::random_range(&mut rng, 0..=1_000_000_000_000_i64),
+            rand::Rng::random_range(&mut rng, 0..=10_000_u32),
+        )
+    }));
+
+    let mut invocation = script.prepare_invoke();
+    for (amount, rate) in &cases {
+        invocation.arg(amount).arg(rate);
+    }
+    let in_lua: Vec<String> = invocation.invoke_async(&mut conn).await.unwrap();
+
+    for ((amount, rate), lua) in cases.iter().zip(in_lua) {
+        let rule = cartclick::policy::commission(*amount, *rate);
+        assert_eq!(lua, rule.to_string(), "amount {amount} at {rate} bps");
+    }
+}
+
 /// Two merchants, a campaign, taps (one a repeat) and two sales, 90
 /// minutes after the first tap.
 async fn full_flow(app: &TestApp) {

@@ -17,7 +17,7 @@ use cartclick::model::{
     Money, NewClick, NewReversal, NewSale, OrderId, ProductId, ReversalId, SaleRecord, VideoId,
 };
 use cartclick::policy;
-use cartclick::store::{ClickWrite, ReversalRecord, ReversalWrite, SaleWrite, Store};
+use cartclick::store::{ClickWrite, RefundFacts, ReversalRecord, ReversalWrite, SaleWrite, Store};
 use cartclick::token::ClickId;
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -742,6 +742,11 @@ async fn a_refund_is_recorded_once_and_a_repeat_of_its_id_reports_the_first(back
         amount: money("DKK", 2_500),
         remaining: money("DKK", 10_000),
         commission_remaining: money("DKK", 0),
+        facts: Some(RefundFacts {
+            at: at(20),
+            attribution: attribution("m-1", "c-1"),
+            commission_taken: 0,
+        }),
     };
     assert_eq!(
         recorded,

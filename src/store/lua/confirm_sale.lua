@@ -77,8 +77,10 @@ if earned > 0 then
   redis.call('HINCRBY', 'l:' .. ledger, 'u', int(earned))
   redis.call('ZADD', 'u:' .. ledger, int(payable), order_id)
   local member = newest_first(now, order_id)
-  redis.call('ZADD', 'i:' .. tag, 0, member)
-  redis.call('ZADD', 'i:' .. tag .. ':' .. creator, 0, member)
+  for _, index in ipairs({'i:' .. tag, 'i:' .. tag .. ':' .. creator}) do
+    redis.call('ZADD', index, 0, member)
+    prune_oldest(index, 'c:' .. tag .. ':')
+  end
   redis.call('SADD', 'y:' .. tag .. ':' .. creator, currency)
   order_ttl = math.max(order_ttl, payable - now + tonumber(ARGV[23]))
 end

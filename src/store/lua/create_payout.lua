@@ -60,6 +60,7 @@ local member = newest_first(ARGV[4], ARGV[1])
 for i = 5, 6 do
   redis.call('ZADD', KEYS[i], 0, member)
   redis.call('PEXPIRE', KEYS[i], ARGV[10])
+  prune_oldest(KEYS[i], 'p:' .. tag .. ':')
 end
 redis.call('PEXPIRE', KEYS[7], ARGV[10])
 

@@ -53,3 +53,13 @@ end
 local function newest_first(ms, id)
   return string.format('%013d', 9999999999999 - tonumber(ms)) .. '|' .. id
 end
+
+-- Drops the oldest member of a listing index when its record (key
+-- `prefix` .. the member's id) has expired. Called once an item is added,
+-- it keeps an index that never expires from growing past what is kept.
+local function prune_oldest(index, prefix)
+  local oldest = redis.call('ZRANGE', index, '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)[1]
+  if oldest and redis.call('EXISTS', prefix .. string.sub(oldest, 15)) == 0 then
+    redis.call('ZREM', index, oldest)
+  end
+end

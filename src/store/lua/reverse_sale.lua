@@ -33,7 +33,8 @@
 --       | {'exceeds', what is left} | {'quote', sale amount, refunded, earned}
 --       | {'new', remaining .. ' ' .. commission remaining}
 -- where reversal = order id, amount, currency, remaining, commission
--- remaining (space separated).
+-- remaining, recorded ms, commission taken back, campaign, creator, video,
+-- product (space separated).
 
 local existing = redis.call('GET', KEYS[1])
 if existing then
@@ -102,8 +103,8 @@ for i = 1, 5 do
   end
 end
 local remaining = int(left - amount)
-redis.call('SET', KEYS[1],
-  table.concat({ARGV[1], ARGV[2], currency, remaining, int(after)}, ' '), 'PX', ttl)
+redis.call('SET', KEYS[1], table.concat({ARGV[1], ARGV[2], currency, remaining, int(after),
+  ARGV[4], int(taken), campaign, creator, video, product}, ' '), 'PX', ttl)
 redis.call('XADD', KEYS[4], 'MAXLEN', '=', ARGV[12], '*',
   'k', 'r', 'at', ARGV[4], 'cl', click,
   'a', table.concat({campaign, creator, video, product}, ' '),

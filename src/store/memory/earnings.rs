@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use crate::error::Result;
 use crate::model::{
     Commission, CommissionCursor, CommissionQuery, CommissionState, CreatorId, EarningsBalance,
-    Event, EventKind, MerchantId, Money, NewPayout, OrderId, Page, Payout, PayoutCursor, PayoutId,
-    PayoutQuery,
+    Event, EventKind, LedgerTotals, MerchantId, Money, NewPayout, OrderId, Page, Payout,
+    PayoutCursor, PayoutId, PayoutQuery,
 };
 use crate::store::{Earnings, PayoutWrite};
 
@@ -146,6 +146,31 @@ impl Book {
         payable.sort_by(|a, b| (a.payable_at, &a.order_id).cmp(&(b.payable_at, &b.order_id)));
         payable.truncate(max);
         payable
+    }
+
+    /// A merchant's commissions and ledgers, for `reconcile`.
+    pub(super) fn of_merchant(&self, merchant_id: &str) -> (Vec<Commission>, Vec<LedgerTotals>) {
+        let commissions = self
+            .commissions
+            .values()
+            .map(|kept| &kept.commission)
+            .filter(|c| c.attribution.merchant_id == merchant_id)
+            .cloned()
+            .collect();
+        let ledgers = self
+            .ledgers
+            .iter()
+            .filter(|((merchant, _, _), _)| merchant == merchant_id)
+            .map(|((_, creator, currency), totals)| LedgerTotals {
+                creator_id: creator.clone(),
+                currency: currency.clone(),
+                unpaid: totals.unpaid,
+                held: totals.held,
+                paid: totals.paid,
+                clawback: totals.clawback,
+            })
+            .collect();
+        (commissions, ledgers)
     }
 
     /// Forgets what has expired, as Redis expires keys.

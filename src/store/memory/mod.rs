@@ -25,8 +25,8 @@ use crate::model::{Commission, CommissionState, OrderState};
 use crate::policy;
 use crate::privacy::ViewerHash;
 use crate::store::{
-    ClickWrite, Counters, Health, Keys, Ledger, Operator, Registry, ReversalRecord, ReversalWrite,
-    SaleWrite,
+    ClickWrite, Counters, Health, Keys, Ledger, Operator, RefundFacts, Registry, ReversalRecord,
+    ReversalWrite, SaleWrite,
 };
 use crate::token::ClickId;
 
@@ -459,6 +459,11 @@ impl Ledger for MemoryStore {
                     amount: reversal.amount.clone(),
                     remaining: remaining.clone(),
                     commission_remaining: commission_remaining.clone(),
+                    facts: Some(RefundFacts {
+                        at: reversal.now,
+                        attribution: sale.attribution.clone(),
+                        commission_taken: taken,
+                    }),
                 },
                 until,
             },
@@ -683,6 +688,21 @@ impl Operator for MemoryStore {
             .filter(|s| (from..to).contains(&s.confirmed_at))
             .cloned()
             .collect();
-        Ok(MerchantRecords { clicks, sales })
+        let refunds = inner
+            .reversals
+            .iter()
+            .filter(|((merchant, _), _)| merchant == merchant_id)
+            .map(|(_, e)| &e.value)
+            .filter(|r| r.facts.as_ref().is_some_and(|f| (from..to).contains(&f.at)))
+            .cloned()
+            .collect();
+        let (commissions, ledgers) = inner.book.of_merchant(merchant_id);
+        Ok(MerchantRecords {
+            clicks,
+            sales,
+            refunds,
+            commissions,
+            ledgers,
+        })
     }
 }

@@ -16,7 +16,7 @@ use crate::model::{
     FirstClick, Money, SaleRecord,
 };
 use crate::model::{CampaignId, CreatorId, MerchantId, OrderId, ProductId, VideoId};
-use crate::store::ReversalRecord;
+use crate::store::{RefundFacts, ReversalRecord};
 use crate::token::ClickId;
 
 use super::keys::joined;
@@ -225,14 +225,37 @@ pub(super) fn parse_order(merchant_id: &str, order: &[u8]) -> Result<SaleRecord>
 
 /// Parses a stored reversal (order id, amount, currency, what remained)
 /// into the record it is.
-pub(super) fn parse_reversal(value: &[u8]) -> Result<ReversalRecord> {
+pub(super) fn parse_reversal(merchant_id: &str, value: &[u8]) -> Result<ReversalRecord> {
     let text = std::str::from_utf8(value).map_err(|_| corrupt("reversal"))?;
     let parts: Vec<&str> = text.split(' ').collect();
-    // Reversals stored before commissions have no fifth field.
-    let (order_id, amount, currency, remaining, after) = match parts.as_slice() {
-        [order_id, amount, currency, remaining] => (order_id, amount, currency, remaining, "0"),
-        [order_id, amount, currency, remaining, after] => {
-            (order_id, amount, currency, remaining, *after)
+    // Reversals stored before commissions have four fields; since, eleven.
+    let (order_id, amount, currency, remaining, after, facts) = match parts.as_slice() {
+        [order_id, amount, currency, remaining] => {
+            (order_id, amount, currency, remaining, "0", None)
+        }
+        [
+            order_id,
+            amount,
+            currency,
+            remaining,
+            after,
+            at,
+            taken,
+            campaign,
+            creator,
+            video,
+            product,
+        ] => {
+            let facts = RefundFacts {
+                at: at
+                    .parse()
+                    .ok()
+                    .and_then(from_millis)
+                    .ok_or_else(|| corrupt("reversal"))?,
+                attribution: stored_attribution(merchant_id, [campaign, creator, video, product]),
+                commission_taken: taken.parse().map_err(|_| corrupt("reversal"))?,
+            };
+            (order_id, amount, currency, remaining, *after, Some(facts))
         }
         _ => return Err(corrupt("reversal")),
     };
@@ -247,6 +270,7 @@ pub(super) fn parse_reversal(value: &[u8]) -> Result<ReversalRecord> {
         amount: money(amount)?,
         remaining: money(remaining)?,
         commission_remaining: money(after)?,
+        facts,
     })
 }
 

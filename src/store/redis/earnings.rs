@@ -107,10 +107,18 @@ fn member_parts(member: &str) -> Option<(i64, &str)> {
     Some((digits.parse::<i64>().ok()? - NEWEST_FIRST_BASE, id))
 }
 
-/// A commission hash (field/value list) as the commission it is.
-fn parse_commission(merchant: &str, order: &str, record: Value) -> Result<Commission> {
+/// A commission hash (field/value list) as the commission it is; `None`
+/// for an empty one (a key gone).
+pub(super) fn parse_commission(
+    merchant: &str,
+    order: &str,
+    record: Value,
+) -> Result<Option<Commission>> {
     let fields: HashMap<String, String> =
         redis::from_redis_value(record).map_err(|_| corrupt("commission"))?;
+    if fields.is_empty() {
+        return Ok(None);
+    }
     let get = |name: &str| fields.get(name).ok_or_else(|| corrupt("commission"));
     let number =
         |name: &str| -> Result<i64> { get(name)?.parse().map_err(|_| corrupt("commission")) };
@@ -130,7 +138,7 @@ fn parse_commission(merchant: &str, order: &str, record: Value) -> Result<Commis
         return Err(corrupt("commission"));
     };
     let state = CommissionState::from_code(get("st")?).ok_or_else(|| corrupt("commission"))?;
-    Ok(Commission {
+    Ok(Some(Commission {
         order_id: OrderId::stored(order),
         attribution: stored_attribution(merchant, [*campaign, *creator, *video, *product]),
         sale_total: money(number("a0")?),
@@ -152,7 +160,7 @@ fn parse_commission(merchant: &str, order: &str, record: Value) -> Result<Commis
             .get("ra")
             .and_then(|v| v.parse().ok())
             .and_then(from_millis),
-    })
+    }))
 }
 
 /// A stored payout (creator, currency, amount, commissions, clawback,
@@ -369,7 +377,8 @@ impl Earnings for RedisStore {
             let mut items = Vec::with_capacity(part.items.len());
             for (member, record) in part.items {
                 let (_, order) = member_parts(&member).ok_or_else(|| corrupt("listing"))?;
-                let commission = parse_commission(&part.merchant, order, record)?;
+                let commission = parse_commission(&part.merchant, order, record)?
+                    .ok_or_else(|| corrupt("listing"))?;
                 items.push((CommissionCursor::of(&commission), commission));
             }
             let stop = match (part.done, member_parts(&part.last)) {

@@ -546,7 +546,7 @@ impl Ledger for RedisStore {
                 _ => Err(corrupt("reverse_sale reply")),
             },
             (tag, Some(first)) if tag == "existing" => {
-                Ok(ReversalWrite::Existing(parse_reversal(&first)?))
+                Ok(ReversalWrite::Existing(parse_reversal(merchant, &first)?))
             }
             (tag, None) if tag == "no_order" => Ok(ReversalWrite::NoOrder),
             (tag, Some(sale_currency)) if tag == "currency" => Ok(ReversalWrite::CurrencyDiffers {

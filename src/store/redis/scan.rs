@@ -5,19 +5,23 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use redis::AsyncCommands;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+use redis::{AsyncCommands, Value};
 
 use crate::error::Result;
-use crate::model::{BucketRange, ClickRecord, CounterCell, MerchantRecords};
+use crate::model::{
+    BucketRange, ClickRecord, CounterCell, CreatorId, LedgerTotals, MerchantRecords,
+};
 use crate::privacy::ViewerHash;
 use crate::token::ClickId;
 
 use super::RedisStore;
 use super::codec::{
-    ATTRIBUTION_ID_LEN, corrupt, parse_click_tail, parse_counts, parse_order, stored_attribution,
+    ATTRIBUTION_ID_LEN, corrupt, parse_click_tail, parse_counts, parse_order, parse_reversal,
+    stored_attribution,
 };
 use super::connect::Conn;
+use super::earnings::parse_commission;
 use super::keys::{REGISTRY_TAG, attribution_prefix, counter_prefix, dimension_from_code};
 
 /// SCAN page size for operator reads (reconcile).
@@ -266,6 +270,48 @@ impl RedisStore {
                     records.sales.push(sale);
                 }
             }
+        }
+        let tag = glob_escape(merchant_id);
+        for key in self.scan(merchant_id, &format!("v:{{{tag}}}:*")).await? {
+            let reversal: Option<Vec<u8>> = self.run(conn.get(&key)).await?;
+            if let Some(reversal) = reversal {
+                let reversal = parse_reversal(merchant_id, &reversal)?;
+                if reversal
+                    .facts
+                    .as_ref()
+                    .is_some_and(|facts| (from..to).contains(&facts.at))
+                {
+                    records.refunds.push(reversal);
+                }
+            }
+        }
+        let commissions = format!("c:{{{tag}}}:");
+        for key in self.scan(merchant_id, &format!("{commissions}*")).await? {
+            let fields: Value = self.run(conn.hgetall(&key)).await?;
+            let order = key.strip_prefix(&commissions).unwrap_or_default();
+            if let Some(commission) = parse_commission(merchant_id, order, fields)? {
+                records.commissions.push(commission);
+            }
+        }
+        let ledgers = format!("l:{{{tag}}}:");
+        for key in self.scan(merchant_id, &format!("{ledgers}*")).await? {
+            let totals: HashMap<String, i64> = self.run(conn.hgetall(&key)).await?;
+            // `<creator>:<currency>`: a currency code holds no colon.
+            let Some((creator, currency)) = key
+                .strip_prefix(&ledgers)
+                .and_then(|rest| rest.rsplit_once(':'))
+            else {
+                return Err(corrupt("ledger"));
+            };
+            let total = |field: &str| totals.get(field).copied().unwrap_or(0);
+            records.ledgers.push(LedgerTotals {
+                creator_id: CreatorId::stored(creator),
+                currency: currency.to_owned(),
+                unpaid: total("u"),
+                held: total("h"),
+                paid: total("p"),
+                clawback: total("cb"),
+            });
         }
         Ok(records)
     }
