@@ -769,6 +769,7 @@ mod tests {
             amount: dkk(2_500),
             remaining: dkk(10_000),
             commission_remaining: dkk(800),
+            facts: None,
         };
         let on_another_order = NewReversal {
             order_id: OrderId::stored("order-2"),
