@@ -386,6 +386,14 @@ tap_rate_limit_per_minute = 60
                 "policy.dedup_window_seconds",
             ),
             (
+                "[retention]\npayouts_days = 0",
+                "retention.payouts_days",
+            ),
+            (
+                "[retention]\npayouts_days = 100000",
+                "retention.payouts_days",
+            ),
+            (
                 "[[api_keys]]\nid = \"a\"\nrole = \"root\"\nsha256 = \"\"",
                 "api_keys[0].role",
             ),

@@ -32,11 +32,20 @@
 //! | `d:{m}:<window>:<n>` | hash | dedup entries of one dedup window: field = 16 bytes of the dedup key, value = first click id, tap time (ms), expiry, key id | two dedup windows |
 //! | `k:{m}:<expiry hour>:<n>` | hash | click records: field = click id (16 bytes), value = attribution id (12 bytes), viewer hash (16 bytes, zeros once erased), tap time (ms), expiry (s) | the later of the attribution window and the day after the click, rounded up to the hour |
 //! | `a:{m}:<attribution id>` | string | `campaign creator video product`, shared by every click on that cart | as long as its longest-lived click (rounded up to the hour) |
-//! | `o:{m}:<order id>` | string | the confirmed sale | the click's window + order retention |
+//! | `o:{m}:<order id>` | string | the confirmed sale, with its commission | the click's window + order retention, at least order retention after the commission's payable time, and after its payout |
 //! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `c` clicks, `d` repeat taps (taps are `c` + `d`), `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds | bucket end + hourly or daily retention |
 //! | `q:{m}:<window>:<n>` | hash | taps in this rate-limit window at this merchant (the window is `policy::TAP_RATE_WINDOW`, a minute, so `<window>` is the minute since the epoch): field = viewer hash (16 bytes), value = count (rate limit) | two windows |
 //! | `f:{m}:<order id>` | string | what has been refunded of the sale | with the order |
-//! | `v:{m}:<reversal id>` | string | the recorded reversal: order, amount, currency, what remained | with the order |
+//! | `v:{m}:<reversal id>` | string | the recorded reversal: order, amount, currency, what remained, the commission after it, when, what it took back of the commission, the sale's attribution | with the order |
+//! | `c:{m}:<order id>` | hash | the sale's commission (when above zero): state `st` (`u` unpaid, `h` held, `p` paid, `v` void), `c` now, `c0` at the sale, `a0` the sale, `sa` the sale less refunds, `cu`, `cf` confirmed ms, `pa` payable ms, `r` rate, `h` holding s, `a` attribution, `po` payout | never while owed; once paid, order retention after the payout; once void, with the order |
+//! | `l:{m}:<creator>:<currency>` | hash | the ledger: `u` unpaid (pending and payable), `h` held, `p` paid, `cb` clawback | never: money owed |
+//! | `u:{m}:<creator>:<currency>` | sorted set | the ledger's unpaid commissions: order id by payable ms (payouts take the earliest) | never (empty once all are paid) |
+//! | `y:{m}:<creator>` | set | the currencies the creator has ledgers in | never |
+//! | `i:{m}`, `i:{m}:<creator>` | sorted set | listing indexes of the merchant's commissions, and of a creator's there: members `<13 digits, newest first>\|<order id>` | never; each sale drops the oldest member whose commission expired |
+//! | `p:{m}:<payout id>` | string | the payout: creator, currency, amount, commissions, clawback deducted, created ms | payout retention |
+//! | `s:{m}`, `s:{m}:<creator>` | sorted set | listing indexes of the merchant's payouts, and of a creator's there | payout retention after the last payout |
+//! | `j:{m}:<payout id>` | sorted set | the commissions a payout paid (its statement) | payout retention |
+//! | `x:earn:<creator>` | set | the merchants a creator may have ledgers with (written at the taps of campaigns that pay) | never: as long as the ledgers |
 //! | `e:{m}` | stream | the merchant's events: every click, repeat tap, sale and reversal, written by the same script as its counters | trimmed to `events_max_len` (and `events_max_age_hours`); the key itself after daily retention without writes |
 //! | `t:{m}:<day start>:<dimension>:<metric>` | sorted set | the day's top list of campaigns, creators, videos or products by clicks `c`, conversions `v` or revenue `r:<CUR>` | daily retention |
 //! | `x:day:<day start>` | set | the merchants that counted anything that day: where global top lists look | daily retention |
@@ -61,6 +70,8 @@
 //! - `keys`: the keys of the table above, shard tags, bucket helpers.
 //! - `codec`: stored values and script replies, written and parsed.
 //! - `scripts`: the Lua scripts, hashed once and loaded at start.
+//! - `earnings`: balances, commission and payout listings (merged across
+//!   a creator's merchants), payouts.
 //! - `shards`: a merchant's shards and tags, where a new click is placed,
 //!   and the index sets, written through a moka cache of the entries this
 //!   process wrote lately.
