@@ -13,6 +13,7 @@ mod auth;
 mod binary;
 mod cluster;
 mod confirm_sale;
+mod earnings_cli;
 mod events;
 mod fuzz;
 mod get_counters;
