@@ -4,6 +4,9 @@
 //! - `issue` and `confirm` (`tap`): a tap and its sale, as small gRPC
 //!   clients for trying the service.
 //! - `counters` and `top` (`counters`): counters and top lists, as tables.
+//! - `earnings`, `commissions`, `payout create` and `payouts` (`earnings`):
+//!   creators' balances, commissions and payouts (EarningsService), as
+//!   tables.
 //! - `admin merchant|campaign|key` (`admin`): the operator commands over
 //!   gRPC.
 //! - `events tail` and `reconcile` (`store`): read the Redis store directly:
@@ -18,6 +21,7 @@ mod admin;
 mod bench;
 mod client;
 mod counters;
+mod earnings;
 mod serve;
 mod store;
 mod table;
@@ -29,6 +33,7 @@ use clap::{Parser, Subcommand};
 
 pub(crate) use admin::AdminArgs;
 pub(crate) use counters::{CountersArgs, TopArgs};
+pub(crate) use earnings::{CommissionsArgs, EarningsArgs, PayoutCommand, PayoutsArgs};
 pub(crate) use serve::ServeCommand;
 pub(crate) use store::{EventsCommand, ReconcileArgs};
 pub(crate) use tap::{ConfirmArgs, IssueArgs};
@@ -77,6 +82,20 @@ pub(crate) enum Command {
     Admin(AdminArgs),
     /// Read counters (CounterService.GetCounters).
     Counters(CountersArgs),
+    /// A creator's balances, one per merchant and currency
+    /// (EarningsService.GetEarnings).
+    Earnings(EarningsArgs),
+    /// List commissions, newest sale first (EarningsService.ListCommissions).
+    Commissions(CommissionsArgs),
+    /// Pay a creator (EarningsService.CreatePayout); needs a merchant key, or
+    /// an admin key naming the merchant.
+    Payout {
+        /// What to do.
+        #[command(subcommand)]
+        command: PayoutCommand,
+    },
+    /// List payouts, newest first (EarningsService.ListPayouts).
+    Payouts(PayoutsArgs),
 }
 
 /// Runs a parsed command line; the exit code says how it went.
@@ -91,6 +110,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Bench(args) => bench::bench(args).await,
         Command::Admin(args) => admin::admin(args).await,
         Command::Counters(args) => counters::counters(args).await,
+        Command::Earnings(args) => earnings::earnings(args).await,
+        Command::Commissions(args) => earnings::commissions(args).await,
+        Command::Payout { command } => earnings::payout(command).await,
+        Command::Payouts(args) => earnings::payouts(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -14,6 +14,7 @@ mod binary;
 mod cluster;
 mod confirm_sale;
 pub(crate) mod earnings;
+mod earnings_cli;
 mod events;
 mod fuzz;
 mod get_counters;

@@ -5,7 +5,8 @@
 //! 127.0.0.1:0` with a clean environment, collects stderr line by line and
 //! reads the address from the `serving` line. The process is killed on drop.
 //! [`binary_on_proxied_redis`] puts it on a Redis whose replies a test can
-//! hold; [`reconcile_command`] runs the operator command `reconcile`.
+//! hold; [`reconcile_command`] runs the operator command `reconcile`, and
+//! [`client_command`] any gRPC client command against a served app.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -321,6 +322,29 @@ pub async fn reconcile_command(url: &str, merchant: &str) -> std::process::Outpu
             .env_remove("CARTCLICK_STORE")
             .output()
             .expect("runs cartclick reconcile")
+    })
+    .await
+    .unwrap()
+}
+
+/// Runs the client command `args` (`["earnings", "--creator", "cr-1"]`,
+/// `["admin", "merchant", "get", "--id", "m-1"]`) against the gRPC server
+/// at `addr` with the key `key`. Server and key go in `CARTCLICK_SERVER`
+/// and `CARTCLICK_API_KEY`, which every client command reads wherever its
+/// group puts the flags; nothing else is inherited but `PATH`.
+pub async fn client_command(addr: SocketAddr, key: &str, args: &[&str]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let key = key.to_owned();
+    tokio::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .env_clear()
+            .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
+            .env("CARTCLICK_SERVER", format!("http://{addr}"))
+            .env("CARTCLICK_API_KEY", key)
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs a cartclick client command")
     })
     .await
     .unwrap()

@@ -1,0 +1,407 @@
+//! `earnings`, `commissions`, `payout create` and `payouts`: what creators
+//! earned and how it was paid (EarningsService), as tables. Amounts are in
+//! minor units, as every table prints money; the lists walk their pages one
+//! at a time, or to the end with `--all`.
+
+use std::future::Future;
+
+use chrono::{DateTime, SecondsFormat};
+use clap::{Subcommand, ValueEnum};
+use tonic::transport::Channel;
+
+use super::client::{ClientArgs, answer, authorized, channel, time_text};
+use super::table;
+use crate::proto;
+use crate::proto::earnings_service_client::EarningsServiceClient;
+
+/// `cartclick earnings`: whose balances.
+#[derive(Debug, clap::Args)]
+pub(crate) struct EarningsArgs {
+    /// Server and key (a dashboard, merchant or admin key).
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The creator.
+    #[arg(long)]
+    creator: String,
+    /// One merchant's balances only [default: every merchant the key reads].
+    #[arg(long)]
+    merchant: Option<String>,
+}
+
+/// Which page to start from and how far to walk: what every list command
+/// shares.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PageArgs {
+    /// Items a page, 1 to 1000 [default: 50].
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..=1000))]
+    page_size: Option<i32>,
+    /// Start from this page (a `next_page_token` printed before).
+    #[arg(long)]
+    page_token: Option<String>,
+    /// Follow the page tokens to the last page and print every item.
+    #[arg(long)]
+    all: bool,
+}
+
+/// `cartclick commissions`: which commissions.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CommissionsArgs {
+    /// Server and key (a dashboard, merchant or admin key).
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The creator (at least one of --creator and --merchant).
+    #[arg(long)]
+    creator: Option<String>,
+    /// The merchant [default: a merchant key's own].
+    #[arg(long)]
+    merchant: Option<String>,
+    /// Only commissions in this status [default: every status].
+    #[arg(long, value_enum)]
+    status: Option<StatusArg>,
+    /// Only the commissions this payout paid (a payout statement).
+    #[arg(long)]
+    payout: Option<String>,
+    /// Paging.
+    #[command(flatten)]
+    page: PageArgs,
+}
+
+/// `cartclick payouts`: which payouts.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PayoutsArgs {
+    /// Server and key (a dashboard, merchant or admin key).
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The creator (at least one of --creator and --merchant).
+    #[arg(long)]
+    creator: Option<String>,
+    /// The merchant [default: a merchant key's own].
+    #[arg(long)]
+    merchant: Option<String>,
+    /// Paging.
+    #[command(flatten)]
+    page: PageArgs,
+}
+
+/// `cartclick payout …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum PayoutCommand {
+    /// Pay a creator's payable commissions with one merchant in one currency,
+    /// less the outstanding clawback; repeating the same --id pays nothing
+    /// again.
+    Create(PayoutCreateArgs),
+}
+
+/// `cartclick payout create`: the payout to make.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PayoutCreateArgs {
+    /// Server and key (a merchant key, or an admin key with --merchant).
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The payout's id: the idempotency key, unique per merchant.
+    #[arg(long)]
+    id: String,
+    /// The creator paid.
+    #[arg(long)]
+    creator: String,
+    /// The currency paid in, e.g. DKK.
+    #[arg(long)]
+    currency: String,
+    /// The merchant that pays [default: a merchant key's own].
+    #[arg(long)]
+    merchant: Option<String>,
+}
+
+/// A commission status on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum StatusArg {
+    /// In the holding period.
+    Pending,
+    /// Past its holding period: the next payout pays it.
+    Payable,
+    /// Held by a fraud signal until reviewed.
+    Held,
+    /// Paid by a payout.
+    Paid,
+    /// Reversed to zero, or voided on review.
+    Void,
+}
+
+/// The contract's status for the flag's.
+fn status_proto(status: StatusArg) -> proto::CommissionStatus {
+    match status {
+        StatusArg::Pending => proto::CommissionStatus::Pending,
+        StatusArg::Payable => proto::CommissionStatus::Payable,
+        StatusArg::Held => proto::CommissionStatus::Held,
+        StatusArg::Paid => proto::CommissionStatus::Paid,
+        StatusArg::Void => proto::CommissionStatus::Void,
+    }
+}
+
+/// An amount in minor units alone, for a table that names the currency in
+/// a column of its own; 0 when absent.
+fn minor(money: Option<&proto::Money>) -> String {
+    money.map_or(0, |m| m.amount_minor).to_string()
+}
+
+/// An amount as `12500 DKK`, as the counters print money, or `-` for none.
+fn money_text(money: Option<&proto::Money>) -> String {
+    money.map_or_else(
+        || "-".to_owned(),
+        |m| format!("{} {}", m.amount_minor, m.currency_code),
+    )
+}
+
+/// A time in a table: UTC to the second (`2026-11-02T10:01:00Z`), which
+/// keeps the column narrow; nothing when absent or out of range.
+fn table_time(at: Option<prost_types::Timestamp>) -> String {
+    at.and_then(|t| DateTime::from_timestamp(t.seconds, 0))
+        .map_or_else(String::new, |t| {
+            t.to_rfc3339_opts(SecondsFormat::Secs, true)
+        })
+}
+
+/// A value, or `-` when empty, so every row has every column.
+fn or_dash(value: String) -> String {
+    if value.is_empty() {
+        "-".to_owned()
+    } else {
+        value
+    }
+}
+
+/// The items of one page, or of every page from `page.page_token` on with
+/// `--all`, and the token of the page after them (empty after the last).
+/// `fetch` asks for the page at a token. A server that answered the same
+/// token twice would never end the walk, so that stops it with an error.
+async fn walk<T, F, Fut>(page: &PageArgs, mut fetch: F) -> Result<(Vec<T>, String), String>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, String), String>>,
+{
+    let mut items = Vec::new();
+    let mut token = page.page_token.clone().unwrap_or_default();
+    loop {
+        let (mut more, next) = fetch(token.clone()).await?;
+        items.append(&mut more);
+        if !page.all || next.is_empty() {
+            return Ok((items, next));
+        }
+        if next == token {
+            return Err(format!("the server repeated page token {next}"));
+        }
+        token = next;
+    }
+}
+
+/// Prints the token of the next page, if there is one, as a
+/// `next_page_token <token>` line a script can pick up.
+fn print_next(next: &str) {
+    if !next.is_empty() {
+        println!("next_page_token  {next}");
+    }
+}
+
+/// The EarningsService client over a new connection to the server.
+async fn connect(client: &ClientArgs) -> Result<EarningsServiceClient<Channel>, String> {
+    Ok(EarningsServiceClient::new(channel(client).await?))
+}
+
+/// Prints a creator's balances, one row per merchant and currency.
+pub(super) async fn earnings(args: EarningsArgs) -> Result<(), String> {
+    let EarningsArgs {
+        client,
+        creator,
+        merchant,
+    } = args;
+    let request = proto::GetEarningsRequest {
+        creator_id: creator,
+        merchant_id: merchant.unwrap_or_default(),
+    };
+    let mut rpc = connect(&client).await?;
+    let response = answer(rpc.get_earnings(authorized(&client, request)?).await)?;
+    let mut out = table::table(&[
+        "merchant", "currency", "pending", "payable", "held", "paid", "clawback",
+    ]);
+    for b in &response.balances {
+        out.add_row(vec![
+            b.merchant_id.clone(),
+            b.currency_code.clone(),
+            minor(b.pending.as_ref()),
+            minor(b.payable.as_ref()),
+            minor(b.held.as_ref()),
+            minor(b.paid.as_ref()),
+            minor(b.clawback.as_ref()),
+        ]);
+    }
+    table::align_right(&mut out, &[2, 3, 4, 5, 6]);
+    table::print(out);
+    if response.balances.is_empty() {
+        println!("(nothing earned)");
+    }
+    Ok(())
+}
+
+/// Prints a page of commissions, or every page with `--all`.
+pub(super) async fn commissions(args: CommissionsArgs) -> Result<(), String> {
+    let CommissionsArgs {
+        client,
+        creator,
+        merchant,
+        status,
+        payout,
+        page,
+    } = args;
+    let rpc = connect(&client).await?;
+    let request = proto::ListCommissionsRequest {
+        creator_id: creator.unwrap_or_default(),
+        merchant_id: merchant.unwrap_or_default(),
+        status: status.map_or(proto::CommissionStatus::Unspecified, status_proto) as i32,
+        payout_id: payout.unwrap_or_default(),
+        page_size: page.page_size.unwrap_or(0),
+        page_token: String::new(),
+    };
+    let (items, next) = walk(&page, |page_token| {
+        let mut rpc = rpc.clone();
+        let request = authorized(
+            &client,
+            proto::ListCommissionsRequest {
+                page_token,
+                ..request.clone()
+            },
+        );
+        async move {
+            let response = answer(rpc.list_commissions(request?).await)?;
+            Ok((response.commissions, response.next_page_token))
+        }
+    })
+    .await?;
+    let mut out = table::table(&[
+        "confirmed_at",
+        "merchant",
+        "order",
+        "creator",
+        "campaign",
+        "sale_amount",
+        "commission",
+        "status",
+        "payable_at",
+        "payout",
+    ]);
+    for c in &items {
+        out.add_row(vec![
+            table_time(c.confirmed_at),
+            c.merchant_id.clone(),
+            c.order_id.clone(),
+            c.creator_id.clone(),
+            c.campaign_id.clone(),
+            money_text(c.sale_amount.as_ref()),
+            money_text(c.commission.as_ref()),
+            c.status()
+                .as_str_name()
+                .trim_start_matches("COMMISSION_STATUS_")
+                .to_owned(),
+            table_time(c.payable_at),
+            or_dash(c.payout_id.clone()),
+        ]);
+    }
+    table::print(out);
+    if items.is_empty() {
+        println!("(no commissions)");
+    }
+    print_next(&next);
+    Ok(())
+}
+
+/// Makes a payout and prints it, and whether it repeats one already made.
+pub(super) async fn payout(command: PayoutCommand) -> Result<(), String> {
+    let PayoutCommand::Create(PayoutCreateArgs {
+        client,
+        id,
+        creator,
+        currency,
+        merchant,
+    }) = command;
+    let request = proto::CreatePayoutRequest {
+        payout_id: id,
+        merchant_id: merchant.unwrap_or_default(),
+        creator_id: creator,
+        currency_code: currency,
+    };
+    let mut rpc = connect(&client).await?;
+    let response = answer(rpc.create_payout(authorized(&client, request)?).await)?;
+    let payout = response.payout.unwrap_or_default();
+    table::print(table::fields([
+        ("payout_id", payout.payout_id),
+        ("merchant_id", payout.merchant_id),
+        ("creator_id", payout.creator_id),
+        ("amount", money_text(payout.amount.as_ref())),
+        ("commissions", payout.commissions.to_string()),
+        (
+            "clawback_deducted",
+            money_text(payout.clawback_deducted.as_ref()),
+        ),
+        ("created_at", time_text(payout.created_at)),
+        ("replayed", response.replayed.to_string()),
+    ]));
+    Ok(())
+}
+
+/// Prints a page of payouts, or every page with `--all`.
+pub(super) async fn payouts(args: PayoutsArgs) -> Result<(), String> {
+    let PayoutsArgs {
+        client,
+        creator,
+        merchant,
+        page,
+    } = args;
+    let rpc = connect(&client).await?;
+    let request = proto::ListPayoutsRequest {
+        merchant_id: merchant.unwrap_or_default(),
+        creator_id: creator.unwrap_or_default(),
+        page_size: page.page_size.unwrap_or(0),
+        page_token: String::new(),
+    };
+    let (items, next) = walk(&page, |page_token| {
+        let mut rpc = rpc.clone();
+        let request = authorized(
+            &client,
+            proto::ListPayoutsRequest {
+                page_token,
+                ..request.clone()
+            },
+        );
+        async move {
+            let response = answer(rpc.list_payouts(request?).await)?;
+            Ok((response.payouts, response.next_page_token))
+        }
+    })
+    .await?;
+    let mut out = table::table(&[
+        "created_at",
+        "payout",
+        "merchant",
+        "creator",
+        "amount",
+        "commissions",
+        "clawback_deducted",
+    ]);
+    for p in &items {
+        out.add_row(vec![
+            table_time(p.created_at),
+            p.payout_id.clone(),
+            p.merchant_id.clone(),
+            p.creator_id.clone(),
+            money_text(p.amount.as_ref()),
+            p.commissions.to_string(),
+            money_text(p.clawback_deducted.as_ref()),
+        ]);
+    }
+    table::align_right(&mut out, &[5]);
+    table::print(out);
+    if items.is_empty() {
+        println!("(no payouts)");
+    }
+    print_next(&next);
+    Ok(())
+}
