@@ -385,10 +385,7 @@ tap_rate_limit_per_minute = 60
                 "[policy]\ndedup_window_seconds = 0",
                 "policy.dedup_window_seconds",
             ),
-            (
-                "[retention]\npayouts_days = 0",
-                "retention.payouts_days",
-            ),
+            ("[retention]\npayouts_days = 0", "retention.payouts_days"),
             (
                 "[retention]\npayouts_days = 100000",
                 "retention.payouts_days",
