@@ -291,6 +291,7 @@ async fn main() {
                         amount_minor: 2_500,
                     },
                     now,
+                    plan: None,
                 })
                 .await
                 .unwrap();

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cartclick::model::{
-    Attribution, CampaignId, ClickRecord, CreatorId, MerchantId, NewClick, ProductId, Retention,
-    VideoId,
+    Attribution, CampaignId, ClickRecord, CommissionTerms, CreatorId, MerchantId, NewClick,
+    ProductId, Retention, VideoId,
 };
 use cartclick::store::redis::{RedisOptions, RedisStore};
 use cartclick::token::ClickId;
@@ -101,6 +101,7 @@ pub fn launch_day_click(i: usize, now: DateTime<Utc>) -> NewClick {
             viewer_hash: Some(rand::random()),
             clicked_at: now,
             expires_at: now + TimeDelta::days(7),
+            terms: CommissionTerms::NONE,
         },
         kid: "k1".into(),
         dedup_key: rand::random(),
