@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the HTTP/JSON API against its OpenAPI document with schemathesis:
 # starts a built cartclick on the memory store with keys made for this run,
-# seeds a merchant, an approved campaign, a real token and a confirmed order,
+# seeds a merchant, an approved campaign paying commission with no holding
+# period, a real token and a confirmed order (so a payable commission),
 # then lets schemathesis generate requests from the document the server
 # serves (GET /openapi.yaml) and check every answer against it. Builds
 # nothing: CARTCLICK_BIN (default ${CARGO_TARGET_DIR:-target}/debug/cartclick)
@@ -118,7 +119,9 @@ read -r GRPC_ADDR HTTP_ADDR <<<"$ADDRS"
 printf 'cartclick %s: gRPC on %s, HTTP/JSON on %s\n' "$("$BIN" --version)" "$GRPC_ADDR" "$HTTP_ADDR"
 
 # Seed what the document's examples name (m-1, c-1, sku-1, vid-1, cr-1), a
-# real token for that merchant, and a confirmed order to refund.
+# real token for that merchant, and a confirmed order to refund whose
+# commission (10 %, no holding period) is payable at once, so the earnings
+# routes read real balances and a payout has something to pay.
 export CARTCLICK_SERVER="http://$GRPC_ADDR"
 cli() { "$BIN" "$@" >>"$WORK/cli.log" 2>&1 || {
   cat "$WORK/cli.log" >&2
@@ -127,7 +130,8 @@ cli() { "$BIN" "$@" >>"$WORK/cli.log" 2>&1 || {
 }; }
 export CARTCLICK_API_KEY="$ADMIN_KEY"
 cli admin merchant put --id m-1 --name "CI shop" --domain shop.example
-cli admin campaign put --id c-1 --merchant m-1 --category apparel --product sku-1
+cli admin campaign put --id c-1 --merchant m-1 --category apparel --product sku-1 \
+  --commission-rate-bps 1000 --holding-days 0
 cli admin campaign review --id c-1 --decision approve --reason "schemathesis run"
 TOKEN="$("$BIN" issue --campaign c-1 --product sku-1 --video vid-1 \
   --creator cr-1 --viewer viewer-1 --landing-url https://shop.example/p/sku-1 |
@@ -142,10 +146,11 @@ unset CARTCLICK_API_KEY
 
 # Schema-valid requests still meet rules no schema states (a token must be
 # signed for this merchant, a range at most 744 buckets, a currency one the
-# server knows): 400 is a valid answer to them too. The real token and order
-# are drawn for most sales, and a known currency, range and day for most
-# reads, so many requests get past those rules to confirm, replay,
-# conflict, refund or count.
+# server knows, a page token issued for the request, something payable):
+# 400 is a valid answer to them too. The real token and order are drawn for
+# most sales, a known currency, range and day for most reads, and the seeded
+# creator for most earnings calls, so many requests get past those rules to
+# confirm, replay, conflict, refund, count, pay or list.
 cat >"$WORK/schemathesis.toml" <<TOML
 [auth.openapi.bearerAuth]
 bearer = "\${CARTCLICK_SCHEMATHESIS_KEY}"
@@ -182,12 +187,18 @@ values = ["2026-11-08T00:00:00Z", "2026-11-25T00:00:00Z"]
 [dictionaries.days]
 values = ["2026-11-24"]
 
+[dictionaries.creators]
+values = ["cr-1"]
+
 [parameters]
 "body.token" = { dictionary = "tokens", probability = 0.7 }
 "body.amount.currencyCode" = { dictionary = "currencies", probability = 0.7 }
 "query.startTime" = { dictionary = "starts", probability = 0.7 }
 "query.endTime" = { dictionary = "ends", probability = 0.7 }
 "query.day" = { dictionary = "days", probability = 0.5 }
+"query.creatorId" = { dictionary = "creators", probability = 0.7 }
+"body.creatorId" = { dictionary = "creators", probability = 0.7 }
+"body.currencyCode" = { dictionary = "currencies", probability = 0.7 }
 
 [[operations]]
 include-operation-id = "reverseSale"
@@ -211,11 +222,13 @@ run_schemathesis() {
     --no-color "$@" | tee "$log"
 }
 cd "$WORK"
-# Every operation as the shop; then the counters as a dashboard, which may
-# read every dimension (fewer examples: the same schemas, another role).
+# Every operation as the shop; then the counters and the earnings reads as a
+# dashboard, which may read every dimension and every merchant's earnings
+# (fewer examples: the same schemas, another role; it may not pay).
 run_schemathesis "$MERCHANT_KEY" "$WORK/merchant.log" --max-examples "$MAX_EXAMPLES"
 run_schemathesis "$DASHBOARD_KEY" "$WORK/dashboard.log" --max-examples "$((MAX_EXAMPLES / 5 + 1))" \
-  --include-tag counters --phases examples,coverage,fuzzing
+  --include-tag-regex '^(counters|earnings)$' --exclude-method POST \
+  --phases examples,coverage,fuzzing
 # A plain closing line for CI: the test cases of both passes, all passed.
 sed -n 's/^ *[0-9]* generated, \([0-9]*\) passed\(, \([0-9]*\) skipped\)\{0,1\}$/\1 \3/p' \
   "$WORK/merchant.log" "$WORK/dashboard.log" |

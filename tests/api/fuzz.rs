@@ -164,6 +164,29 @@ fn http_routes(token: &str) -> Vec<(reqwest::Method, &'static str, String)> {
             "/v1/top",
             "dimension=DIMENSION_CAMPAIGN&day=2026-11-24&metric=TOP_METRIC_CLICKS&limit=5".into(),
         ),
+        (
+            reqwest::Method::GET,
+            "/v1/earnings",
+            "creatorId=cr-1&merchantId=m-1".into(),
+        ),
+        (
+            reqwest::Method::GET,
+            "/v1/commissions",
+            "creatorId=cr-1&merchantId=m-1&status=COMMISSION_STATUS_PAYABLE&payoutId=p-1\
+             &pageSize=5&pageToken="
+                .into(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/payouts",
+            r#"{"payoutId": "p-1", "merchantId": "m-1", "creatorId": "cr-1", "currencyCode": "DKK"}"#
+                .into(),
+        ),
+        (
+            reqwest::Method::GET,
+            "/v1/payouts",
+            "merchantId=m-1&creatorId=cr-1&pageSize=5&pageToken=".into(),
+        ),
     ]
 }
 

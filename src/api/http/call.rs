@@ -15,6 +15,7 @@ use super::routes::{ROUTES, Rpc};
 use crate::api::refused;
 use crate::auth::Caller;
 use crate::proto::counter_service_server::CounterService;
+use crate::proto::earnings_service_server::EarningsService;
 use crate::proto::sale_service_server::SaleService;
 
 /// The request and response message types of one route's RPC.
@@ -55,6 +56,10 @@ impl HttpApi {
             Rpc::ReverseSale => request.run(|r| self.sales.reverse_sale(r)).await,
             Rpc::GetCounters => request.run(|r| self.counters.get_counters(r)).await,
             Rpc::ListTop => request.run(|r| self.counters.list_top(r)).await,
+            Rpc::GetEarnings => request.run(|r| self.earnings.get_earnings(r)).await,
+            Rpc::ListCommissions => request.run(|r| self.earnings.list_commissions(r)).await,
+            Rpc::CreatePayout => request.run(|r| self.earnings.create_payout(r)).await,
+            Rpc::ListPayouts => request.run(|r| self.earnings.list_payouts(r)).await,
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The merchant API over HTTP/JSON, on its own port, for shops that cannot
-//! speak gRPC (PHP, hosted shop platforms, plain JavaScript on a server):
+//! The merchant API over HTTP/JSON, on its own port, for shops and
+//! dashboards that cannot speak gRPC (PHP, hosted shop platforms, plain
+//! JavaScript on a server):
 //!
 //! | route | RPC |
 //! |---|---|
@@ -7,6 +8,10 @@
 //! | `POST /v1/sales:reverse` | `SaleService.ReverseSale` |
 //! | `GET /v1/counters?dimension=…&id=…&granularity=…&startTime=…&endTime=…` | `CounterService.GetCounters` |
 //! | `GET /v1/top?dimension=…&day=…&metric=…` | `CounterService.ListTop` |
+//! | `GET /v1/earnings?creatorId=…&merchantId=…` | `EarningsService.GetEarnings` |
+//! | `GET /v1/commissions?creatorId=…&merchantId=…&status=…&payoutId=…&pageSize=…&pageToken=…` | `EarningsService.ListCommissions` |
+//! | `POST /v1/payouts` | `EarningsService.CreatePayout` |
+//! | `GET /v1/payouts?merchantId=…&creatorId=…&pageSize=…&pageToken=…` | `EarningsService.ListPayouts` |
 //! | `GET /openapi.yaml` | this API's OpenAPI document |
 //!
 //! This is a transcoder, not a second implementation: the body (or the query)
@@ -39,6 +44,7 @@ use prost_reflect::DescriptorPool;
 pub use routes::OPENAPI;
 
 use crate::api::counter::CounterApi;
+use crate::api::earnings::EarningsApi;
 use crate::api::sale::SaleApi;
 use crate::rpc_layer::Admission;
 use call::Messages;
@@ -51,6 +57,8 @@ pub(crate) struct HttpApi {
     sales: SaleApi,
     /// Runs GetCounters and ListTop.
     counters: CounterApi,
+    /// Runs GetEarnings, ListCommissions, CreatePayout and ListPayouts.
+    earnings: EarningsApi,
     /// The message types of each route, in the order of [`ROUTES`].
     messages: Vec<Messages>,
     /// The gRPC server's admission: one key check, body-read timeout and
@@ -82,7 +90,10 @@ impl HttpApi {
             sales: SaleApi {
                 state: state.clone(),
             },
-            counters: CounterApi { state },
+            counters: CounterApi {
+                state: state.clone(),
+            },
+            earnings: EarningsApi { state },
             messages,
             admission,
         }

@@ -2,7 +2,8 @@
 //! of each RPC served as JSON and of the OpenAPI document that describes
 //! them. Everything else is answered with ROUTE_NOT_FOUND: an unknown path
 //! 404, a known path asked with another method 405, its `Allow` naming the
-//! one method the path takes.
+//! methods the path takes (one, or two where a list and its create share a
+//! path, as `GET` and `POST /v1/payouts` do).
 
 use std::sync::Arc;
 
@@ -27,7 +28,8 @@ const OPENAPI_PATH: &str = "/openapi.yaml";
 
 /// One route: its HTTP method and path, and the RPC it runs.
 pub(super) struct Route {
-    /// The one method the route takes.
+    /// The method the route takes (another route may take another method on
+    /// the same path).
     pub(super) method: Method,
     /// Its path, as the OpenAPI document names it.
     pub(super) path: &'static str,
@@ -44,6 +46,10 @@ pub(super) enum Rpc {
     ReverseSale,
     GetCounters,
     ListTop,
+    GetEarnings,
+    ListCommissions,
+    CreatePayout,
+    ListPayouts,
 }
 
 impl Rpc {
@@ -54,12 +60,16 @@ impl Rpc {
             Rpc::ReverseSale => "ReverseSale",
             Rpc::GetCounters => "GetCounters",
             Rpc::ListTop => "ListTop",
+            Rpc::GetEarnings => "GetEarnings",
+            Rpc::ListCommissions => "ListCommissions",
+            Rpc::CreatePayout => "CreatePayout",
+            Rpc::ListPayouts => "ListPayouts",
         }
     }
 }
 
 /// The routes, in the order of the module docs.
-pub(super) const ROUTES: [Route; 4] = [
+pub(super) const ROUTES: [Route; 8] = [
     Route {
         method: Method::POST,
         path: "/v1/sales:confirm",
@@ -84,37 +94,82 @@ pub(super) const ROUTES: [Route; 4] = [
         service: "cartclick.v1.CounterService",
         rpc: Rpc::ListTop,
     },
+    Route {
+        method: Method::GET,
+        path: "/v1/earnings",
+        service: "cartclick.v1.EarningsService",
+        rpc: Rpc::GetEarnings,
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/commissions",
+        service: "cartclick.v1.EarningsService",
+        rpc: Rpc::ListCommissions,
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/payouts",
+        service: "cartclick.v1.EarningsService",
+        rpc: Rpc::CreatePayout,
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/payouts",
+        service: "cartclick.v1.EarningsService",
+        rpc: Rpc::ListPayouts,
+    },
 ];
 
-/// The router of the HTTP port: each route's method to its handler, which
-/// admits and runs the route's RPC ([`handle`]), and the OpenAPI document.
+/// The router of the HTTP port: each path's methods to their handlers,
+/// which admit and run the route's RPC ([`handle`]), and the OpenAPI
+/// document. Routes that share a path share one method router, so a method
+/// none of them takes is refused naming them all.
 pub(super) fn router(api: Arc<HttpApi>) -> axum::Router {
-    let mut router = axum::Router::new().route(OPENAPI_PATH, only(Method::GET, openapi_document));
-    for (index, route) in ROUTES.iter().enumerate() {
-        let rpc =
-            move |State(api): State<Arc<HttpApi>>, request: Request| handle(api, index, request);
-        router = router.route(route.path, only(route.method.clone(), rpc));
+    let mut router =
+        axum::Router::new().route(OPENAPI_PATH, only(vec![(Method::GET, openapi_document)]));
+    let mut paths: Vec<&'static str> = Vec::with_capacity(ROUTES.len());
+    for route in &ROUTES {
+        if !paths.contains(&route.path) {
+            paths.push(route.path);
+        }
+    }
+    for path in paths {
+        let handlers = ROUTES
+            .iter()
+            .enumerate()
+            .filter(|(_, route)| route.path == path)
+            .map(|(index, route)| {
+                let rpc = move |State(api): State<Arc<HttpApi>>, request: Request| {
+                    handle(api, index, request)
+                };
+                (route.method.clone(), rpc)
+            })
+            .collect();
+        router = router.route(path, only(handlers));
     }
     router.fallback(no_route).with_state(api)
 }
 
-/// A path that takes `method` only: axum's method routing sends any other
-/// method to [`wrong_method`]. That includes HEAD on a GET path, which axum
-/// would otherwise answer with the GET handler: the API takes only the
-/// methods its OpenAPI document names, and `Allow` says so.
-fn only<H, T>(method: Method, handler: H) -> MethodRouter<Arc<HttpApi>>
+/// A path that takes only the methods of `handlers`: axum's method routing
+/// sends any other method to [`wrong_method`]. That includes HEAD on a GET
+/// path, which axum would otherwise answer with the GET handler: the API
+/// takes only the methods its OpenAPI document names, and `Allow` says so.
+fn only<H, T>(handlers: Vec<(Method, H)>) -> MethodRouter<Arc<HttpApi>>
 where
     H: Handler<T, Arc<HttpApi>>,
     T: 'static,
 {
-    let filter =
-        MethodFilter::try_from(method.clone()).expect("every route's method is one axum routes by");
+    let mut allowed: Vec<Method> = handlers.iter().map(|(method, _)| method.clone()).collect();
+    allowed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     let refuse =
-        move |asked: Method, uri: Uri| async move { wrong_method(uri.path(), &method, &asked) };
-    MethodRouter::new()
-        .on(filter, handler)
-        .head(refuse.clone())
-        .fallback(refuse)
+        move |asked: Method, uri: Uri| async move { wrong_method(uri.path(), &allowed, &asked) };
+    let mut router = MethodRouter::new();
+    for (method, handler) in handlers {
+        let filter =
+            MethodFilter::try_from(method).expect("every route's method is one axum routes by");
+        router = router.on(filter, handler);
+    }
+    router.head(refuse.clone()).fallback(refuse)
 }
 
 /// Serves the OpenAPI document.
@@ -129,11 +184,17 @@ async fn no_route(uri: Uri) -> Response {
 }
 
 /// A known path asked with another method than its own: 405, and `Allow`
-/// names the method it takes (set here, so axum adds none of its own).
-fn wrong_method(path: &str, allowed: &Method, asked: &Method) -> Response {
-    let wrong = Error::RouteNotFound(format!("{path} takes {allowed}, not {asked}"));
+/// names the methods it takes, comma separated (set here, so axum adds none
+/// of its own).
+fn wrong_method(path: &str, allowed: &[Method], asked: &Method) -> Response {
+    let allow = allowed
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let wrong = Error::RouteNotFound(format!("{path} takes {allow}, not {asked}"));
     let mut response = error_response(&refused(wrong), Some(StatusCode::METHOD_NOT_ALLOWED));
-    if let Ok(allow) = HeaderValue::from_str(allowed.as_str()) {
+    if let Ok(allow) = HeaderValue::from_str(&allow) {
         response.headers_mut().insert(ALLOW, allow);
     }
     response

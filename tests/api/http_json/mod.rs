@@ -2,7 +2,10 @@
 //! `POST /v1/sales:reverse`, `GET /v1/counters`, `GET /v1/top`) on the second
 //! port: the protobuf JSON mapping, the same keys and checks as gRPC (the same
 //! adapters run), `google.rpc.Status` JSON errors under the HTTP status the
-//! gRPC code maps to, and the limits of a gRPC call.
+//! gRPC code maps to, and the limits of a gRPC call. EarningsService's
+//! routes are in [`earnings`].
+
+mod earnings;
 
 use std::num::NonZero;
 use std::time::Duration;
@@ -191,7 +194,8 @@ async fn a_shop_confirms_and_reverses_over_http_json_and_the_counters_count_it_o
         json!({
             "remaining": {"currencyCode": "DKK", "amountMinor": "10000"},
             "replayed": false,
-            "commissionRemaining": {"currencyCode": "DKK", "amountMinor": "0"}
+            // The seeded campaign pays no commission.
+            "commissionRemaining": {"currencyCode": "DKK", "amountMinor": "0"},
         })
     );
 
@@ -477,16 +481,24 @@ async fn every_path_refuses_every_other_method_with_405_naming_its_own() {
     let app = TestApp::builder().memory().seeded().spawn().await;
     let base = format!("http://{}", app.http_addr.unwrap());
     let client = reqwest::Client::new();
-    let paths = [
-        ("/v1/sales:confirm", "POST"),
-        ("/v1/sales:reverse", "POST"),
-        ("/v1/counters", "GET"),
-        ("/v1/top", "GET"),
-        ("/openapi.yaml", "GET"),
+    let paths: [(&str, &[&str]); 8] = [
+        ("/v1/sales:confirm", &["POST"]),
+        ("/v1/sales:reverse", &["POST"]),
+        ("/v1/counters", &["GET"]),
+        ("/v1/top", &["GET"]),
+        ("/v1/earnings", &["GET"]),
+        ("/v1/commissions", &["GET"]),
+        // A list and its create share a path: Allow names both.
+        ("/v1/payouts", &["GET", "POST"]),
+        ("/openapi.yaml", &["GET"]),
     ];
     let methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"];
     for (path, allowed) in paths {
-        for method in methods.into_iter().filter(|method| *method != allowed) {
+        let allow = allowed.join(", ");
+        for method in methods
+            .into_iter()
+            .filter(|method| !allowed.contains(method))
+        {
             let response = client
                 .request(method.parse().unwrap(), format!("{base}{path}"))
                 .bearer_auth(&app.keys.admin)
@@ -495,7 +507,7 @@ async fn every_path_refuses_every_other_method_with_405_naming_its_own() {
                 .unwrap();
             let case = format!("{method} {path}");
             assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{case}");
-            assert_eq!(response.headers().get("allow").unwrap(), allowed, "{case}");
+            assert_eq!(response.headers().get("allow").unwrap(), &allow, "{case}");
             let bytes = response.bytes().await.unwrap();
             if method == "HEAD" {
                 assert!(bytes.is_empty(), "{case}: a HEAD answer has no body");
@@ -598,6 +610,9 @@ async fn the_openapi_document_is_served_and_names_every_route() {
         "/v1/sales:reverse",
         "/v1/counters",
         "/v1/top",
+        "/v1/earnings",
+        "/v1/commissions",
+        "/v1/payouts",
     ] {
         assert!(
             text.contains(&format!("  {path}:")),
