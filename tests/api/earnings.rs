@@ -365,6 +365,25 @@ async fn a_payout_pays_once_and_a_refund_after_it_is_clawed_back_from_the_next(b
     assert_eq!(by_order["order-a"], ("p-1", 500, CommissionStatus::Paid));
     assert_eq!(by_order["order-b"], ("p-1", 500, CommissionStatus::Paid));
     assert_eq!(by_order["order-c"], ("p-3", 2_000, CommissionStatus::Paid));
+    // A payout's statement, for a dashboard that names the creator only.
+    let statement = app
+        .commissions(
+            &app.keys.dashboard,
+            ListCommissionsRequest {
+                creator_id: "cr-1".into(),
+                payout_id: "p-1".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut paid_by_first: Vec<&str> = statement
+        .commissions
+        .iter()
+        .map(|c| c.order_id.as_str())
+        .collect();
+    paid_by_first.sort();
+    assert_eq!(paid_by_first, vec!["order-a", "order-b"]);
     // pending + payable + held + paid - clawback = the commissions as they stand.
     let standing: i64 = listed.iter().map(|c| amount(&c.commission)).sum();
     assert_eq!(standing, 3_100);

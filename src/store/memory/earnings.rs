@@ -51,8 +51,6 @@ pub(super) struct Book {
     pub(super) ledgers: BTreeMap<LedgerKey, Totals>,
     /// Payouts by (merchant, payout id), each kept until its expiry.
     pub(super) payouts: HashMap<(MerchantId, PayoutId), (Payout, DateTime<Utc>)>,
-    /// The orders each payout paid.
-    pub(super) paid_by: HashMap<(MerchantId, PayoutId), Vec<OrderId>>,
 }
 
 impl Book {
@@ -177,21 +175,12 @@ impl Book {
     pub(super) fn sweep(&mut self, now: DateTime<Utc>) {
         self.commissions
             .retain(|_, kept| kept.until.is_none_or(|until| until > now));
-        let expired: Vec<_> = self
-            .payouts
-            .iter()
-            .filter(|(_, (_, until))| *until <= now)
-            .map(|(key, _)| key.clone())
-            .collect();
-        for key in expired {
-            self.payouts.remove(&key);
-            self.paid_by.remove(&key);
-        }
+        self.payouts.retain(|_, (_, until)| *until > now);
     }
 }
 
 /// Whether `commission` is one `query` selects.
-fn selects(query: &CommissionQuery, commission: &Commission, paid_by: Option<&[OrderId]>) -> bool {
+fn selects(query: &CommissionQuery, commission: &Commission) -> bool {
     let attribution = &commission.attribution;
     query
         .merchant_id
@@ -204,7 +193,10 @@ fn selects(query: &CommissionQuery, commission: &Commission, paid_by: Option<&[O
         && query
             .status
             .is_none_or(|status| commission.status(query.now) == status)
-        && paid_by.is_none_or(|orders| orders.contains(&commission.order_id))
+        && query
+            .payout_id
+            .as_ref()
+            .is_none_or(|payout| commission.payout_id.as_ref() == Some(payout))
 }
 
 /// The first `limit` of `items` after `after` in their order, and where the
@@ -268,21 +260,11 @@ impl Earnings for MemoryStore {
     ) -> Result<Page<Commission, CommissionCursor>> {
         let inner = self.lock();
         let book = &inner.book;
-        let paid_by = match (&query.payout_id, &query.merchant_id) {
-            (Some(payout), Some(merchant)) => Some(
-                book.paid_by
-                    .get(&(merchant.clone(), payout.clone()))
-                    .map(Vec::as_slice)
-                    .unwrap_or_default(),
-            ),
-            (Some(_), None) => Some(&[][..]),
-            (None, _) => None,
-        };
         let items = book
             .commissions
             .values()
             .map(|kept| &kept.commission)
-            .filter(|c| selects(query, c, paid_by))
+            .filter(|c| selects(query, c))
             .map(|c| (CommissionCursor::of(c), c.clone()))
             .collect();
         Ok(page(items, after, limit))
@@ -348,11 +330,7 @@ impl Earnings for MemoryStore {
         inner
             .book
             .payouts
-            .insert(key.clone(), (made.clone(), payouts_until));
-        inner
-            .book
-            .paid_by
-            .insert(key, paying.into_iter().map(|(order, _)| order).collect());
+            .insert(key, (made.clone(), payouts_until));
         let event = payout_event(&made);
         inner.emit(event, &self.retention);
         Ok(PayoutWrite::New(made))
