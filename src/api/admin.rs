@@ -54,34 +54,26 @@ fn encode_merchant(merchant: Merchant) -> proto::Merchant {
     }
 }
 
+/// An optional Duration, unset as `None`; a negative or malformed one is
+/// `INVALID_FIELD` naming `field` (the bounds are the policy's).
+fn duration(field: &str, value: Option<prost_types::Duration>) -> Result<Option<Duration>> {
+    value
+        .map(|d| {
+            u64::try_from(d.seconds)
+                .ok()
+                .filter(|_| (0..1_000_000_000).contains(&d.nanos))
+                .map(|secs| Duration::new(secs, d.nanos as u32))
+                .ok_or_else(|| Error::invalid_field(field, "must not be negative"))
+        })
+        .transpose()
+}
+
 fn decode_campaign(campaign: Option<proto::Campaign>) -> Result<CampaignSpec> {
     let campaign = required("campaign", campaign)?;
     policy::validate_category("campaign.category", &campaign.category)?;
-    let window = campaign
-        .attribution_window
-        .map(|d| {
-            u64::try_from(d.seconds)
-                .ok()
-                .filter(|_| (0..1_000_000_000).contains(&d.nanos))
-                .map(|secs| Duration::new(secs, d.nanos as u32))
-                .ok_or_else(|| {
-                    Error::invalid_field("campaign.attribution_window", "must be positive")
-                })
-        })
-        .transpose()?;
+    let window = duration("campaign.attribution_window", campaign.attribution_window)?;
     let product_ids = policy::campaign_products("campaign.product_ids", campaign.product_ids)?;
-    let holding_period = campaign
-        .holding_period
-        .map(|d| {
-            u64::try_from(d.seconds)
-                .ok()
-                .filter(|_| (0..1_000_000_000).contains(&d.nanos))
-                .map(|secs| Duration::new(secs, d.nanos as u32))
-                .ok_or_else(|| {
-                    Error::invalid_field("campaign.holding_period", "must not be negative")
-                })
-        })
-        .transpose()?;
+    let holding_period = duration("campaign.holding_period", campaign.holding_period)?;
     let terms = CommissionTerms {
         rate_bps: policy::commission_rate(
             "campaign.commission_rate_bps",
