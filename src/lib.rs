@@ -11,18 +11,21 @@
 //!   ([`model::MerchantId`], ...) and API keys with their [`model::Grant`].
 //! - [`policy`]: every platform rule, one file a seam: ids, money, domains,
 //!   landing and redirect URLs, categories, campaigns and review, windows,
-//!   top lists, sales sent again, and which merchant's data a key reaches.
+//!   top lists, sales sent again, commissions and payouts, pages, and which
+//!   merchant's data a key reaches.
 //! - [`token`]: the token format, click ids, the key ring, sign and verify.
 //! - [`privacy`]: keyed hashing of viewer ids.
 //!
 //! The service:
 //! - [`domain`]: the operations (a tap, a sale, a refund, a counter read,
-//!   admin writes): decide with `policy`, persist with the store.
+//!   admin writes; `domain/earnings.rs` balances, listings and payouts):
+//!   decide with `policy`, persist with the store.
 //! - [`store`]: narrow store traits, one per concern ([`store::Store`] is
 //!   all of them), the outcomes their writes report, the memory and Redis
 //!   stores, and [`forward_store!`] for wrappers.
 //! - `registry`: a short in-process cache of campaigns and merchants.
-//! - `reconcile`: recounting a merchant's day from raw records.
+//! - `reconcile`: recounting a merchant's day from raw records, and its
+//!   ledgers from its commissions.
 //! - [`auth`]: finding the API key behind a request; revocation.
 //! - [`error`]: the one error enum and its mapping to `tonic::Status`.
 //! - [`clock`]: where "now" comes from.
@@ -30,8 +33,8 @@
 //! The edges:
 //! - [`proto`]: the generated contract (`proto/cartclick/v1`).
 //! - `api`: the gRPC adapters, one file per service (decode, call the
-//!   domain, map the error), and `api/http/`, the HTTP/JSON transport with
-//!   its axum router.
+//!   domain, map the error), page tokens (`api/pages.rs`), and `api/http/`,
+//!   the HTTP/JSON transport with its axum router.
 //! - `rpc_layer`: the span, latency metric and admission of every RPC
 //!   (key, body, permit, deadline), shared by both transports.
 //! - `serve`: the accept loop and connection limits of both ports.
