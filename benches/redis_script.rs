@@ -15,7 +15,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use cartclick::model::{
-    MerchantId, Money, NewClick, NewReversal, NewSale, OrderId, RefundPlan, Retention, ReversalId,
+    CommissionState, LedgerMove, MerchantId, Money, NewClick, NewReversal, NewSale, OrderId,
+    RefundPlan, Retention, ReversalId,
 };
 use cartclick::store::Ledger;
 use cartclick::store::redis::RedisStore;
@@ -295,7 +296,14 @@ async fn main() {
                     // sale of 12,500 earned 1,250; 10,000 of it remains.
                     plan: Some(RefundPlan {
                         refunded_before: 0,
+                        state_before: CommissionState::Unpaid,
                         commission_after: 1_000,
+                        state_after: CommissionState::Unpaid,
+                        taken: 250,
+                        ledger: LedgerMove {
+                            unpaid: -250,
+                            ..LedgerMove::default()
+                        },
                     }),
                 })
                 .await

@@ -45,6 +45,15 @@ impl ViewerPepper {
         hash
     }
 
+    /// A key for another purpose, derived from the pepper under `label`
+    /// (so the config holds one secret less): HMAC-SHA256 of the label.
+    pub(crate) fn derive_key(&self, label: &str) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(b"cartclick/derive/v1\0");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// The key that makes repeat taps of one viewer on one video, product and
     /// campaign find each other. Each part is length-prefixed so no two
     /// different tuples hash alike.

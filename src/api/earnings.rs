@@ -175,6 +175,7 @@ impl EarningsService for EarningsApi {
             .map(str::to_owned);
             let filters = filters.each_ref().map(String::as_str);
             let binding = Binding {
+                key: self.state.domain.page_key(),
                 rpc: "ListCommissions",
                 key_id: &caller.key_id,
                 filters: &filters,
@@ -193,12 +194,11 @@ impl EarningsService for EarningsApi {
                     merchant_id,
                     order_id,
                 });
-            let page = self
+            let (page, now) = self
                 .state
                 .domain
                 .list_commissions(&caller, filter, after, limit)
                 .await?;
-            let now = self.state.domain.now();
             let next = page
                 .next
                 .map(|c| -> CommissionPosition { (c.newest_first, c.merchant_id, c.order_id) });
@@ -259,6 +259,7 @@ impl EarningsService for EarningsApi {
             let request = request.into_inner();
             let filters = [request.merchant_id.as_str(), request.creator_id.as_str()];
             let binding = Binding {
+                key: self.state.domain.page_key(),
                 rpc: "ListPayouts",
                 key_id: &caller.key_id,
                 filters: &filters,

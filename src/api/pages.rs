@@ -1,15 +1,17 @@
 //! Page tokens (API.md, "Listing"): an opaque cursor after the last item a
 //! page returned, bound to the RPC, the key and the filters (not to
 //! `page_size`), that never expires. A token carries its cursor and a tag,
-//! the first bytes of SHA-256 over what it is bound to; a token whose tag
-//! does not match this request was not issued for it: `INVALID_FIELD`,
-//! `page_token`.
+//! the first bytes of an HMAC-SHA256, under a key every replica derives
+//! from its config, over what it is bound to: a client cannot make one,
+//! and a token whose tag does not match this request was not issued for it
+//! (`INVALID_FIELD`, `page_token`).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::error::{Error, Result};
 
@@ -21,6 +23,8 @@ const MAX_TOKEN_LEN: usize = 1024;
 /// What a page token is bound to: the RPC, the calling key and the
 /// request's filters, each as text.
 pub(crate) struct Binding<'a> {
+    /// The key of the tags.
+    pub(crate) key: &'a [u8; 32],
     /// The RPC's name.
     pub(crate) rpc: &'a str,
     /// The calling key's id.
@@ -32,17 +36,18 @@ pub(crate) struct Binding<'a> {
 impl Binding<'_> {
     /// The tag of `cursor` under this binding.
     fn tag(&self, cursor: &[u8]) -> [u8; TAG_LEN] {
-        let mut hash = Sha256::new();
+        let mut hash =
+            Hmac::<Sha256>::new_from_slice(self.key).expect("hmac accepts keys of any length");
         for part in [self.rpc.as_bytes(), self.key_id.as_bytes()]
             .into_iter()
             .chain(self.filters.iter().map(|f| f.as_bytes()))
             .chain([cursor])
         {
             // Length-prefixed, so that no two bindings hash alike.
-            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(&(part.len() as u64).to_be_bytes());
             hash.update(part);
         }
-        let digest = hash.finalize();
+        let digest = hash.finalize().into_bytes();
         let mut tag = [0u8; TAG_LEN];
         tag.copy_from_slice(&digest[..TAG_LEN]);
         tag
@@ -89,8 +94,11 @@ impl Binding<'_> {
 mod tests {
     use super::*;
 
+    const KEY: [u8; 32] = [7; 32];
+
     fn binding<'a>(key_id: &'a str, filters: &'a [&'a str]) -> Binding<'a> {
         Binding {
+            key: &KEY,
             rpc: "ListPayouts",
             key_id,
             filters,
@@ -116,5 +124,10 @@ mod tests {
         assert!(binding("k", &[]).cursor::<(i64, String)>("%%%").is_err());
         assert!(binding("k", &[]).cursor::<(i64, String)>("AAAA").is_err());
         assert_eq!(binding("k", &[]).token::<(i64, String)>(None), "");
+        let other_key = Binding {
+            key: &[8; 32],
+            ..binding("key-1", &["m-1", ""])
+        };
+        assert!(other_key.cursor::<(i64, String)>(&issued).is_err());
     }
 }

@@ -2,6 +2,8 @@
 //! Who may read or pay for which merchant is `policy`'s; the exactly-once
 //! payout is the store's, from a quote the domain accepts here.
 
+use chrono::{DateTime, Utc};
+
 use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::model::{
@@ -64,14 +66,15 @@ impl Cartclick {
     }
 
     /// A page of commissions: of the merchant `caller` may read and the
-    /// creator named, in a status, or paid by one payout.
+    /// creator named, in a status, or paid by one payout; with the instant
+    /// their statuses are told at (the one the status filter used).
     pub(crate) async fn list_commissions(
         &self,
         caller: &Caller,
         filter: CommissionFilter,
         after: Option<CommissionCursor>,
         limit: usize,
-    ) -> Result<Page<Commission, CommissionCursor>> {
+    ) -> Result<(Page<Commission, CommissionCursor>, DateTime<Utc>)> {
         let merchant_id = policy::earnings_scope(&caller.grant, filter.merchant_id)?;
         policy::check_listing_scope(merchant_id.as_ref(), filter.creator_id.is_some())?;
         let query = CommissionQuery {
@@ -81,9 +84,11 @@ impl Cartclick {
             payout_id: filter.payout_id,
             now: self.clock.now(),
         };
-        self.store
+        let page = self
+            .store
             .list_commissions(&query, after.as_ref(), limit)
-            .await
+            .await?;
+        Ok((page, query.now))
     }
 
     /// A page of payouts of the merchant `caller` may read and the creator
@@ -145,8 +150,7 @@ impl Cartclick {
                     };
                 }
                 PayoutWrite::Quote { payable, clawback } => {
-                    policy::payout_amount(payable, clawback)?;
-                    payout.quoted = Some((payable, clawback));
+                    payout.quoted = Some(policy::payout_amount(payable, clawback)?);
                 }
             }
         }

@@ -22,8 +22,8 @@ use crate::config::Policy;
 use crate::error::{Error, Result};
 use crate::model::{
     AgeBracket, Attribution, BucketRange, Campaign, ClickRecord, CommissionTerms, Counts,
-    Dimension, Granularity, Merchant, Money, NewClick, NewReversal, NewSale, OrderState,
-    RefundPlan, ReversalOutcome, ReviewDecision, SaleOutcome, TopEntry, TopMetric,
+    Dimension, Granularity, Merchant, Money, NewClick, NewReversal, NewSale, ReversalOutcome,
+    ReviewDecision, SaleOutcome, TopEntry, TopMetric,
 };
 use crate::model::{
     ApiKey, CampaignId, CreatorId, Grant, KeyId, MerchantId, OrderId, ProductId, ReversalId,
@@ -128,6 +128,8 @@ pub struct Cartclick {
     clock: Arc<dyn Clock>,
     /// Campaigns and merchants read on the hot path, cached briefly.
     registry: RegistryCache,
+    /// Keys the page tokens of listings (derived from the pepper).
+    page_key: [u8; 32],
 }
 
 impl Cartclick {
@@ -142,6 +144,7 @@ impl Cartclick {
         Cartclick {
             store,
             keys,
+            page_key: pepper.derive_key("page tokens"),
             pepper,
             policy,
             clock,
@@ -149,9 +152,9 @@ impl Cartclick {
         }
     }
 
-    /// Now, as the service sees it.
-    pub(crate) fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+    /// The key of listings' page tokens: every replica of one config has it.
+    pub(crate) fn page_key(&self) -> &[u8; 32] {
+        &self.page_key
     }
 
     /// The store, for health checks.
@@ -307,7 +310,9 @@ impl Cartclick {
         // totals still stand, else quotes again.
         for _ in 0..MONEY_WRITE_ATTEMPTS {
             match self.store.reverse_sale(&reversal).await? {
-                ReversalWrite::Quote(order) => reversal.plan = Some(refund_plan(&order, &reversal)),
+                ReversalWrite::Quote(order) => {
+                    reversal.plan = Some(policy::refund_plan(&order, reversal.amount.amount_minor));
+                }
                 write => return reversal_answer(&reversal, write),
             }
         }
@@ -630,20 +635,6 @@ fn reversal_answer(reversal: &NewReversal, write: ReversalWrite) -> Result<Rever
         ReversalWrite::Exceeds { left } => Err(policy::refund_above_what_is_left(&left)),
         // The caller plans and writes again; a quote never reaches here.
         ReversalWrite::Quote(_) => Err(Error::StoreUnavailable),
-    }
-}
-
-/// The commission's part of a refund of an order as quoted: what it earns
-/// once the refund leaves what it leaves of the sale.
-fn refund_plan(order: &OrderState, reversal: &NewReversal) -> RefundPlan {
-    let remaining = order.amount.amount_minor - order.refunded - reversal.amount.amount_minor;
-    RefundPlan {
-        refunded_before: order.refunded,
-        commission_after: policy::commission_after_refunds(
-            order.earned,
-            order.amount.amount_minor,
-            remaining,
-        ),
     }
 }
 

@@ -180,32 +180,70 @@ pub struct NewPayout {
     pub now: DateTime<Utc>,
     /// Commissions a payout pays at most.
     pub max_commissions: usize,
-    /// What the payout was quoted, as (payable, clawback): the store pays
-    /// only if that still stands, else quotes again. `None` asks for a
+    /// The quote the caller accepted and what it pays: the store pays only
+    /// if the quote still stands, else quotes again. `None` asks for a
     /// quote and writes nothing.
-    pub quoted: Option<(i64, i64)>,
+    pub quoted: Option<PayoutQuote>,
 }
 
-/// A refund to apply to a sale and its commission, planned from what the
-/// store reported ([`OrderState`]).
+/// A payout's quote, and what the payout rule
+/// ([`crate::policy::payout_amount`]) makes of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayoutQuote {
+    /// The sum of the payable commissions it pays.
+    pub payable: i64,
+    /// The outstanding clawback.
+    pub clawback: i64,
+    /// What it sends.
+    pub amount: i64,
+    /// The clawback it deducts.
+    pub deducted: i64,
+}
+
+/// A refund's effect on a sale's commission, planned by the domain
+/// ([`crate::policy::refund_plan`]) from what the store quoted
+/// ([`OrderState`]); the store applies it only if the order's refunded
+/// total and the commission's state still stand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefundPlan {
-    /// The order's refunded total the plan was made from: the store writes
-    /// only if it still stands.
+    /// The order's refunded total the plan was made from.
     pub refunded_before: i64,
+    /// The commission's state the plan was made from.
+    pub state_before: CommissionState,
     /// What the commission earns after this refund.
     pub commission_after: i64,
+    /// Its state after this refund.
+    pub state_after: CommissionState,
+    /// What this refund takes back from it.
+    pub taken: i64,
+    /// What the ledger's unpaid, held and clawback totals move by.
+    pub ledger: LedgerMove,
 }
 
-/// An order as stored: what a reversal plans from.
+/// How a ledger's totals move, in minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LedgerMove {
+    /// PENDING and PAYABLE commissions.
+    pub unpaid: i64,
+    /// HELD commissions.
+    pub held: i64,
+    /// Taken back from paid commissions, not yet deducted.
+    pub clawback: i64,
+}
+
+/// An order with a commission, as stored: what a refund plans from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderState {
     /// The sale's amount as confirmed.
     pub amount: Money,
     /// What its reversals refunded so far.
     pub refunded: i64,
-    /// What the sale earned when confirmed (0 with no commission).
+    /// What the sale earned when confirmed.
     pub earned: i64,
+    /// What the commission earns now.
+    pub commission: i64,
+    /// Where the commission stands.
+    pub state: CommissionState,
 }
 
 /// Which commissions a listing reads.

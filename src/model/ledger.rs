@@ -151,7 +151,7 @@ pub struct MerchantRecords {
     /// Sales confirmed in the range (still stored).
     pub sales: Vec<SaleRecord>,
     /// Refunds recorded in the range (still stored, with their facts).
-    pub refunds: Vec<crate::store::ReversalRecord>,
+    pub refunds: Vec<ReversalRecord>,
     /// The merchant's commissions owed (unpaid or held, never expiring) and
     /// those still kept after payment, whatever their time.
     pub commissions: Vec<super::earnings::Commission>,
@@ -205,4 +205,32 @@ pub(crate) struct ReversalOutcome {
     pub(crate) commission_remaining: Money,
     /// An identical repeat: nothing was counted.
     pub(crate) replayed: bool,
+}
+
+/// A stored reversal, as first recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReversalRecord {
+    /// The order it refunded.
+    pub order_id: OrderId,
+    /// The amount it refunded.
+    pub amount: Money,
+    /// What was left of the sale after it.
+    pub remaining: Money,
+    /// What the sale's commission earned after it.
+    pub commission_remaining: Money,
+    /// When it was recorded, whom it debits and what it took back from the
+    /// commission: what `reconcile` recounts. `None` for a reversal stored
+    /// before these were kept.
+    pub facts: Option<RefundFacts>,
+}
+
+/// What a reversal counted, as `reconcile` recounts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundFacts {
+    /// When it was recorded: its counter buckets.
+    pub at: DateTime<Utc>,
+    /// The sale's attribution.
+    pub attribution: Attribution,
+    /// What it took back from the sale's commission.
+    pub commission_taken: i64,
 }

@@ -24,8 +24,8 @@ pub use counters::{
 };
 pub use earnings::{
     Commission, CommissionCursor, CommissionQuery, CommissionState, CommissionStatus,
-    CommissionTerms, EarningsBalance, NewPayout, OrderState, Page, Payout, PayoutCursor,
-    PayoutQuery, RefundPlan,
+    CommissionTerms, EarningsBalance, LedgerMove, NewPayout, OrderState, Page, Payout,
+    PayoutCursor, PayoutQuery, PayoutQuote, RefundPlan,
 };
 pub use events::{Event, EventKind};
 pub use ids::{
@@ -33,7 +33,7 @@ pub use ids::{
 };
 pub use ledger::{
     Attribution, ClickRecord, FirstClick, LedgerTotals, MerchantRecords, Money, NewClick,
-    NewReversal, NewSale, SaleRecord,
+    NewReversal, NewSale, RefundFacts, ReversalRecord, SaleRecord,
 };
 pub(crate) use ledger::{ReversalOutcome, SaleOutcome};
 pub(crate) use registry::{

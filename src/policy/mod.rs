@@ -57,7 +57,7 @@ pub(crate) use categories::{category_slug, validate_category};
 pub use commissions::commission;
 pub(crate) use commissions::{
     DEFAULT_HOLDING_PERIOD, MAX_PAYOUT_COMMISSIONS, commission_after_refunds, commission_rate,
-    holding_period, is_same_payout, payable_at, payout_amount, sale_commission, state_after_refund,
+    holding_period, is_same_payout, payable_at, payout_amount, refund_plan, sale_commission,
 };
 pub(crate) use domains::allowed_domains;
 pub(crate) use ids::{MAX_ID_LEN, validate_id};

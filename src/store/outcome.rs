@@ -4,9 +4,8 @@
 //! these into answers and contract errors with rules from `policy`
 //! (`ORDER_CONFLICT`, `TOKEN_EXPIRED`, `REVERSAL_EXCEEDS_SALE`, ...).
 
-use chrono::{DateTime, Utc};
-
-use crate::model::{Attribution, FirstClick, Money, OrderId, OrderState, Payout, SaleRecord};
+use crate::model::{FirstClick, Money, OrderState, Payout, SaleRecord};
+pub use crate::model::{RefundFacts, ReversalRecord};
 use crate::token::ClickId;
 
 /// What recording a tap found.
@@ -39,34 +38,6 @@ pub enum SaleWrite {
     /// The order id was free but the sale was marked as allowed to replay
     /// only (`NewSale::token_expired`): nothing written.
     Expired,
-}
-
-/// A stored reversal, as first recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReversalRecord {
-    /// The order it refunded.
-    pub order_id: OrderId,
-    /// The amount it refunded.
-    pub amount: Money,
-    /// What was left of the sale after it.
-    pub remaining: Money,
-    /// What the sale's commission earned after it.
-    pub commission_remaining: Money,
-    /// When it was recorded, whom it debits and what it took back from the
-    /// commission: what `reconcile` recounts. `None` for a reversal stored
-    /// before these were kept.
-    pub facts: Option<RefundFacts>,
-}
-
-/// What a reversal counted, as `reconcile` recounts it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefundFacts {
-    /// When it was recorded: its counter buckets.
-    pub at: DateTime<Utc>,
-    /// The sale's attribution.
-    pub attribution: Attribution,
-    /// What it took back from the sale's commission.
-    pub commission_taken: i64,
 }
 
 /// What recording a refund found.
@@ -110,10 +81,9 @@ pub enum PayoutWrite {
     /// The payout id was taken: the payout first made under it, nothing
     /// written. Whether this is a replay or a conflict is for the caller.
     Existing(Payout),
-    /// What a payout would pay now, as (payable, clawback, commissions):
-    /// no quote was given, or the one given no longer stands. Nothing
-    /// written; the caller decides (NOTHING_TO_PAY) or sends it again with
-    /// this quote.
+    /// What a payout would pay now: no quote was given, or the one given no
+    /// longer stands. Nothing written; the caller decides (NOTHING_TO_PAY)
+    /// or sends it again with this quote.
     Quote {
         /// The sum of the payable commissions it would pay.
         payable: i64,

@@ -559,6 +559,36 @@ async fn only_money_still_owed_and_the_registry_never_expire() {
 }
 
 #[tokio::test]
+async fn a_paid_commission_lives_as_long_as_its_order_and_its_reversals() {
+    let app = TestApp::builder().redis().spawn().await;
+    crate::earnings::earnings_day(&app).await;
+    let mut redis = app.redis().connection().await;
+    let tag = format!("{{{MERCHANT}}}");
+    let mut pttl = async |key: String| -> i64 {
+        redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut redis)
+            .await
+            .unwrap()
+    };
+
+    // order-a (cr-1) was paid by p-1: the order lives through the click's
+    // window and order retention after it, longer than order retention
+    // from the payout, and its commission must live as long (a refund that
+    // finds the order must find what it takes back from). order-b (cr-2)
+    // is unpaid.
+    let order = pttl(format!("o:{tag}:order-a")).await;
+    let commission = pttl(format!("c:{tag}:order-a")).await;
+    let reversal = pttl(format!("v:{tag}:r-a")).await;
+    let unpaid = pttl(format!("c:{tag}:order-b")).await;
+
+    assert!(order > 90 * 86_400_000, "{order}");
+    assert!((order - commission).abs() < 60_000, "{order} {commission}");
+    assert!((order - reversal).abs() < 60_000, "{order} {reversal}");
+    assert_eq!(unpaid, -1, "money owed never expires");
+}
+
+#[tokio::test]
 async fn the_sale_scripts_commission_equals_the_policy_rule_over_the_whole_range() {
     let redis = TestRedis::start().await;
     let mut conn = redis.connection().await;

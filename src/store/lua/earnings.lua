@@ -12,11 +12,11 @@ local out = {}
 for _, currency in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local ledger = ARGV[1] .. ':' .. ARGV[2] .. ':' .. currency
   local totals = redis.call('HMGET', 'l:' .. ledger, 'u', 'h', 'p', 'cb')
-  local payable = 0
-  for _, order in ipairs(redis.call('ZRANGEBYSCORE', 'u:' .. ledger, '-inf', ARGV[3])) do
-    payable = payable + tonumber(redis.call('HGET', 'c:' .. ARGV[1] .. ':' .. order, 'c') or '0')
+  local amounts = {}
+  for i, order in ipairs(redis.call('ZRANGEBYSCORE', 'u:' .. ledger, '-inf', ARGV[3])) do
+    amounts[i] = redis.call('HGET', 'c:' .. ARGV[1] .. ':' .. order, 'c') or '0'
   end
   out[#out + 1] = table.concat({currency, totals[1] or '0', totals[2] or '0',
-    totals[3] or '0', totals[4] or '0', int(payable)}, ' ')
+    totals[3] or '0', totals[4] or '0', exact_sum(amounts)}, ' ')
 end
 return out

@@ -54,12 +54,35 @@ local function newest_first(ms, id)
   return string.format('%013d', 9999999999999 - tonumber(ms)) .. '|' .. id
 end
 
--- Drops the oldest member of a listing index when its record (key
--- `prefix` .. the member's id) has expired. Called once an item is added,
--- it keeps an index that never expires from growing past what is kept.
+-- Drops those of the three oldest members of a listing index whose record
+-- (key `prefix` .. the member's id) has expired. Called once an item is
+-- added, it keeps an index that never expires from growing past what is
+-- kept, even past an old record that is kept for long (an unpaid
+-- commission): the listing walks drop the rest they meet.
 local function prune_oldest(index, prefix)
-  local oldest = redis.call('ZRANGE', index, '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 1)[1]
-  if oldest and redis.call('EXISTS', prefix .. string.sub(oldest, 15)) == 0 then
-    redis.call('ZREM', index, oldest)
+  for _, oldest in ipairs(redis.call('ZRANGE', index, '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 3)) do
+    if redis.call('EXISTS', prefix .. string.sub(oldest, 15)) == 0 then
+      redis.call('ZREM', index, oldest)
+    end
   end
+end
+
+-- An exact sum of amounts (each at most 10^12), as digits: a sum of up to
+-- 10^4 of them passes 2^53, so each is split at 10^8 and the parts summed
+-- apart (each part's sum stays exact), then written out with the carry.
+local function exact_sum(amounts)
+  local high, low = 0, 0
+  for _, amount in ipairs(amounts) do
+    local a = tonumber(amount)
+    local h = math.floor(a / 100000000)
+    high = high + h
+    low = low + (a - h * 100000000)
+  end
+  local carry = math.floor(low / 100000000)
+  high = high + carry
+  low = low - carry * 100000000
+  if high == 0 then
+    return int(low)
+  end
+  return int(high) .. string.format('%08d', low)
 end

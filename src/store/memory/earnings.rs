@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::model::{
     Commission, CommissionCursor, CommissionQuery, CommissionState, CreatorId, EarningsBalance,
     Event, EventKind, LedgerTotals, MerchantId, Money, NewPayout, OrderId, Page, Payout,
-    PayoutCursor, PayoutId, PayoutQuery,
+    PayoutCursor, PayoutId, PayoutQuery, RefundPlan,
 };
 use crate::store::{Earnings, PayoutWrite};
 
@@ -85,45 +85,32 @@ impl Book {
             .or_default()
     }
 
-    /// Lowers the commission of an order to `after` as a refund leaves
-    /// `remaining` of its sale: from an unpaid or held one, the ledger's
-    /// figure (void at zero, then kept until `void_until`); from a paid
-    /// one, the difference becomes clawback. Returns what was taken back.
+    /// Applies a refund's plan to the commission of an order, which
+    /// leaves `remaining` of its sale: its figure and state, and the
+    /// ledger's totals, as planned; a commission that became VOID is kept
+    /// until `void_until` (its order's end).
     pub(super) fn refund(
         &mut self,
         key: &(MerchantId, OrderId),
         remaining: i64,
-        after: i64,
+        plan: &RefundPlan,
         void_until: DateTime<Utc>,
-    ) -> i64 {
+    ) {
         let Some(mut kept) = self.commissions.remove(key) else {
-            return 0;
+            return;
         };
-        let commission = &mut kept.commission;
-        let taken = commission.commission.amount_minor - after;
-        commission.sale_amount.amount_minor = remaining;
-        let state = commission.state;
         let ledger = self.ledger(&kept.commission);
-        match state {
-            CommissionState::Paid => ledger.clawback += taken,
-            CommissionState::Held => ledger.held -= taken,
-            CommissionState::Unpaid => ledger.unpaid -= taken,
-            CommissionState::Void => {}
-        }
+        ledger.unpaid += plan.ledger.unpaid;
+        ledger.held += plan.ledger.held;
+        ledger.clawback += plan.ledger.clawback;
         let commission = &mut kept.commission;
-        if state != CommissionState::Void {
-            commission.commission.amount_minor = after;
-            commission.state = crate::policy::state_after_refund(state, after);
-        }
+        commission.sale_amount.amount_minor = remaining;
+        commission.commission.amount_minor = plan.commission_after;
+        commission.state = plan.state_after;
         if commission.state == CommissionState::Void && kept.until.is_none() {
             kept.until = Some(void_until);
         }
         self.commissions.insert(key.clone(), kept);
-        if state == CommissionState::Void {
-            0
-        } else {
-            taken
-        }
     }
 
     /// The unpaid commissions of a ledger that are payable at `now`,
@@ -263,6 +250,7 @@ impl Earnings for MemoryStore {
         let items = book
             .commissions
             .values()
+            .filter(|kept| kept.until.is_none_or(|until| until > query.now))
             .map(|kept| &kept.commission)
             .filter(|c| selects(query, c))
             .map(|c| (CommissionCursor::of(c), c.clone()))
@@ -294,9 +282,10 @@ impl Earnings for MemoryStore {
             .ledgers
             .get(&ledger)
             .map_or(0, |totals| totals.clawback);
-        if payout.quoted != Some((payable, clawback)) {
-            return Ok(PayoutWrite::Quote { payable, clawback });
-        }
+        let quote = match payout.quoted {
+            Some(quote) if (quote.payable, quote.clawback) == (payable, clawback) => quote,
+            _ => return Ok(PayoutWrite::Quote { payable, clawback }),
+        };
         let money = |amount_minor: i64| Money {
             currency: payout.currency.clone(),
             amount_minor,
@@ -305,27 +294,35 @@ impl Earnings for MemoryStore {
             payout_id: payout.payout_id.clone(),
             merchant_id: payout.merchant_id.clone(),
             creator_id: payout.creator_id.clone(),
-            amount: money(payable - clawback),
+            amount: money(quote.amount),
             commissions: paying.len() as i64,
-            clawback_deducted: money(clawback),
+            clawback_deducted: money(quote.deducted),
             created_at: payout.now,
         };
+        // A paid order, its reversals and its commission are kept at least
+        // order retention from now, and the commission as long as its order.
         let kept_until = payout.now + self.retention.orders;
         for (order_id, _) in &paying {
             let order = (payout.merchant_id.clone(), order_id.clone());
+            let until = inner.orders.get_mut(&order).map_or(kept_until, |sale| {
+                sale.until = sale.until.max(kept_until);
+                sale.until
+            });
+            for ((merchant, _), reversal) in inner.reversals.iter_mut() {
+                if *merchant == payout.merchant_id && reversal.value.order_id == *order_id {
+                    reversal.until = reversal.until.max(until);
+                }
+            }
             if let Some(kept) = inner.book.commissions.get_mut(&order) {
                 kept.commission.state = CommissionState::Paid;
                 kept.commission.payout_id = Some(payout.payout_id.clone());
-                kept.until = Some(kept_until);
-            }
-            if let Some(sale) = inner.orders.get_mut(&order) {
-                sale.until = sale.until.max(kept_until);
+                kept.until = Some(until);
             }
         }
         let totals = inner.book.ledgers.entry(ledger).or_default();
         totals.unpaid -= payable;
-        totals.paid += payable - clawback;
-        totals.clawback -= clawback;
+        totals.paid += quote.amount;
+        totals.clawback -= quote.deducted;
         let payouts_until = payout.now + self.retention.payouts;
         inner
             .book

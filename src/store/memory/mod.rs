@@ -421,19 +421,26 @@ impl Ledger for MemoryStore {
                 },
             });
         }
-        let earned = inner
+        let commission = inner
             .book
             .commissions
             .get(&order_key)
-            .map(|kept| kept.commission.earned);
-        let commission_after = match (earned, reversal.plan) {
-            (None, _) => 0,
-            (Some(_), Some(plan)) if plan.refunded_before == refunded => plan.commission_after,
-            (Some(earned), _) => {
+            .filter(|kept| kept.until.is_none_or(|until| until > reversal.now))
+            .map(|kept| &kept.commission);
+        let plan = match (commission, reversal.plan) {
+            (None, _) => None,
+            (Some(commission), Some(plan))
+                if plan.refunded_before == refunded && plan.state_before == commission.state =>
+            {
+                Some(plan)
+            }
+            (Some(commission), _) => {
                 return Ok(ReversalWrite::Quote(OrderState {
                     amount: sale.amount,
                     refunded,
-                    earned,
+                    earned: commission.earned,
+                    commission: commission.commission.amount_minor,
+                    state: commission.state,
                 }));
             }
         };
@@ -444,9 +451,12 @@ impl Ledger for MemoryStore {
             currency: sale.amount.currency.clone(),
             amount_minor: left - reversal.amount.amount_minor,
         };
-        let taken = inner
-            .book
-            .refund(&order_key, remaining.amount_minor, commission_after, until);
+        if let Some(plan) = &plan {
+            inner
+                .book
+                .refund(&order_key, remaining.amount_minor, plan, until);
+        }
+        let (commission_after, taken) = plan.map_or((0, 0), |p| (p.commission_after, p.taken));
         let commission_remaining = Money {
             currency: sale.amount.currency.clone(),
             amount_minor: commission_after,

@@ -36,8 +36,13 @@ const LOOK_AT_MOST: usize = 2_000;
 const NEWEST_FIRST_BASE: i64 = 9_999_999_999_999;
 
 /// An index member's prefix for an item made `newest_first` (minus ms).
+/// Clamped to the positions there are (a cursor only comes from a signed
+/// page token, but no input may overflow).
 fn position_prefix(newest_first: i64) -> String {
-    format!("{:013}", NEWEST_FIRST_BASE + newest_first)
+    format!(
+        "{:013}",
+        NEWEST_FIRST_BASE + newest_first.clamp(-NEWEST_FIRST_BASE, 0)
+    )
 }
 
 /// Where one merchant's walk starts for a listing after the global
@@ -62,7 +67,7 @@ fn start_after(
         }
     } else if merchant < after_merchant {
         // Same time: this merchant's items came before the cursor.
-        format!("[{}", position_prefix(newest_first + 1))
+        format!("[{}", position_prefix(newest_first.saturating_add(1)))
     } else if merchant == after_merchant {
         format!("({prefix}|{id}")
     } else {
@@ -414,8 +419,12 @@ impl Earnings for RedisStore {
             .arg(millis(payout.now))
             .arg(payout.max_commissions);
         match payout.quoted {
-            Some((payable, clawback)) => invocation.arg(payable).arg(clawback),
-            None => invocation.arg("").arg(0),
+            Some(quote) => invocation
+                .arg(quote.payable)
+                .arg(quote.clawback)
+                .arg(quote.amount)
+                .arg(quote.deducted),
+            None => invocation.arg("").arg("").arg(0).arg(0),
         };
         invocation
             .arg(own_tag(merchant))

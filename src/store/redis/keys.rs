@@ -274,6 +274,12 @@ pub(super) fn own_tag(merchant: &str) -> String {
     joined(&["{", merchant, "}"])
 }
 
+/// The reversal ids of an order: a payout keeps them as long as the order,
+/// so a refund sent again is always known while its order is.
+pub(super) fn reversal_ids_key(merchant: &str, order_id: &str) -> String {
+    joined(&["w:{", merchant, "}:", order_id])
+}
+
 pub(super) fn commission_key(merchant: &str, order_id: &str) -> String {
     joined(&["c:{", merchant, "}:", order_id])
 }

@@ -98,12 +98,12 @@ use itoa::Buffer as Digits;
 use redis::{AsyncCommands, Value};
 
 use crate::error::Result;
-use crate::model::OrderState;
 use crate::model::{
     ApiKey, BucketRange, Campaign, CounterCell, Counts, Dimension, Event, Grant, Granularity,
     KeyId, Merchant, MerchantId, MerchantRecords, Money, NewClick, NewReversal, NewSale, Retention,
     Role, TopEntry, TopMetric, rank,
 };
+use crate::model::{CommissionState, OrderState};
 use crate::privacy::ViewerHash;
 use crate::store::{
     ClickWrite, Counters, Health, Keys, Ledger, Operator, Registry, ReversalWrite, SaleWrite,
@@ -118,7 +118,7 @@ use keys::{
     IndexEntry, REGISTRY_TAG, api_key_id_key, api_key_key, attribution_prefix, campaign_key,
     click_bucket_key, click_bucket_until, click_shard, commission_key, counter_key, counter_prefix,
     day_index_key, dedup_bucket_key, dimension_code, events_key, index_key, joined, merchant_key,
-    order_key, rate_key, shard_tag, top_metric_code, top_prefix,
+    order_key, rate_key, reversal_ids_key, shard_tag, top_metric_code, top_prefix,
 };
 use scripts::Scripts;
 use shards::{INDEXED, IndexCache, cart_key};
@@ -484,6 +484,7 @@ impl Ledger for RedisStore {
             .key(format!("f:{{{merchant}}}:{}", reversal.order_id))
             .key(events_key(merchant))
             .key(commission_key(merchant, &reversal.order_id))
+            .key(reversal_ids_key(merchant, &reversal.order_id))
             .arg(reversal.order_id.as_str())
             .arg(reversal.amount.amount_minor)
             .arg(&reversal.amount.currency)
@@ -509,8 +510,22 @@ impl Ledger for RedisStore {
         match reversal.plan {
             Some(plan) => invocation
                 .arg(plan.refunded_before)
-                .arg(plan.commission_after),
-            None => invocation.arg("").arg(0),
+                .arg(plan.state_before.code())
+                .arg(plan.commission_after)
+                .arg(plan.state_after.code())
+                .arg(plan.taken)
+                .arg(plan.ledger.unpaid)
+                .arg(plan.ledger.held)
+                .arg(plan.ledger.clawback),
+            None => invocation
+                .arg("")
+                .arg("")
+                .arg(0)
+                .arg("")
+                .arg(0)
+                .arg(0)
+                .arg(0)
+                .arg(0),
         };
         invocation
             .arg(format!("{{{merchant}}}"))
@@ -545,17 +560,29 @@ impl Ledger for RedisStore {
                 }),
                 _ => Err(corrupt("reverse_sale reply")),
             },
-            (tag, Some(figures)) if tag == "quote" => match numbers(&figures)?.as_slice() {
-                [amount, refunded, earned] => Ok(ReversalWrite::Quote(OrderState {
-                    amount: Money {
-                        currency: currency.to_owned(),
-                        amount_minor: *amount,
-                    },
-                    refunded: *refunded,
-                    earned: *earned,
-                })),
-                _ => Err(corrupt("reverse_sale reply")),
-            },
+            (tag, Some(quote)) if tag == "quote" => {
+                let text = std::str::from_utf8(&quote).map_err(|_| corrupt("reversal quote"))?;
+                let (figures, state) = text
+                    .rsplit_once(' ')
+                    .ok_or_else(|| corrupt("reversal quote"))?;
+                let state =
+                    CommissionState::from_code(state).ok_or_else(|| corrupt("reversal quote"))?;
+                match numbers(figures.as_bytes())?.as_slice() {
+                    [amount, refunded, earned, commission] => {
+                        Ok(ReversalWrite::Quote(OrderState {
+                            amount: Money {
+                                currency: currency.to_owned(),
+                                amount_minor: *amount,
+                            },
+                            refunded: *refunded,
+                            earned: *earned,
+                            commission: *commission,
+                            state,
+                        }))
+                    }
+                    _ => Err(corrupt("reversal quote")),
+                }
+            }
             (tag, Some(first)) if tag == "existing" => {
                 Ok(ReversalWrite::Existing(parse_reversal(merchant, &first)?))
             }
