@@ -37,6 +37,7 @@
 //! | `q:{m}:<window>:<n>` | hash | taps in this rate-limit window at this merchant (the window is `policy::TAP_RATE_WINDOW`, a minute, so `<window>` is the minute since the epoch): field = viewer hash (16 bytes), value = count (rate limit) | two windows |
 //! | `f:{m}:<order id>` | string | what has been refunded of the sale | with the order |
 //! | `v:{m}:<reversal id>` | string | the recorded reversal: order, amount, currency, what remained, the commission after it, when, what it took back of the commission, the sale's attribution | with the order |
+//! | `w:{m}:<order id>` | set | the order's reversal ids, so that a payout keeps them as long as the order | with the order |
 //! | `c:{m}:<order id>` | hash | the sale's commission (when above zero): state `st` (`u` unpaid, `h` held, `p` paid, `v` void), `c` now, `c0` at the sale, `a0` the sale, `sa` the sale less refunds, `cu`, `cf` confirmed ms, `pa` payable ms, `r` rate, `h` holding s, `a` attribution, `po` payout | never while owed; once paid, order retention after the payout; once void, with the order |
 //! | `l:{m}:<creator>:<currency>` | hash | the ledger: `u` unpaid (pending and payable), `h` held, `p` paid, `cb` clawback | never: money owed |
 //! | `u:{m}:<creator>:<currency>` | sorted set | the ledger's unpaid commissions: order id by payable ms (payouts take the earliest) | never (empty once all are paid) |
