@@ -40,8 +40,9 @@ use crate::token::{Claims, ClickId, KeyRing, TokenError};
 /// How often a campaign write is retried when another write came first.
 const CAMPAIGN_WRITE_ATTEMPTS: usize = 8;
 /// How often a refund or a payout is planned again when the totals it was
-/// planned from moved under it.
-const MONEY_WRITE_ATTEMPTS: usize = 8;
+/// planned from moved under it (a payout's move with every sale and refund
+/// of its creator: past this, STORE_UNAVAILABLE, safe to retry).
+const MONEY_WRITE_ATTEMPTS: usize = 16;
 
 /// A viewer's tap on a cart, validated.
 #[derive(Debug, Clone)]
