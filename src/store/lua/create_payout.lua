@@ -51,6 +51,11 @@ for _, order in ipairs(due) do
   -- order retention from now; the commission exactly as long as its order.
   redis.call('PEXPIRE', sale, ARGV[11], 'GT')
   local ttl = redis.call('PTTL', sale)
+  if ttl < 0 then
+    -- The order outlived by its unpaid commission (paid past order
+    -- retention after it became payable): the commission keeps its own.
+    ttl = ARGV[11]
+  end
   redis.call('PEXPIRE', key, ttl)
   redis.call('PEXPIRE', 'f:' .. tag .. ':' .. order, ttl)
   local reversals = 'w:' .. tag .. ':' .. order
