@@ -106,6 +106,7 @@ impl Cartclick {
         let query = PayoutQuery {
             merchant_id,
             creator_id,
+            now: self.clock.now(),
         };
         self.store.list_payouts(&query, after.as_ref(), limit).await
     }

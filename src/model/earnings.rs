@@ -291,6 +291,8 @@ pub struct PayoutQuery {
     pub merchant_id: Option<MerchantId>,
     /// One creator's, or (with a merchant) every creator's.
     pub creator_id: Option<CreatorId>,
+    /// Now: payouts kept until before it are gone.
+    pub now: DateTime<Utc>,
 }
 
 /// Where a walk through payouts (newest first, then payout id and merchant

@@ -150,7 +150,8 @@ pub struct MerchantRecords {
     pub clicks: Vec<ClickRecord>,
     /// Sales confirmed in the range (still stored).
     pub sales: Vec<SaleRecord>,
-    /// Refunds recorded in the range (still stored, with their facts).
+    /// Refunds recorded in the range (still stored), and any stored before
+    /// reversals kept their facts (time, attribution), whatever their time.
     pub refunds: Vec<ReversalRecord>,
     /// The merchant's commissions owed (unpaid or held, never expiring) and
     /// those still kept after payment, whatever their time.

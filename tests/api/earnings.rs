@@ -157,7 +157,7 @@ impl TestApp {
     }
 
     /// A payout by MERCHANT's key to `creator` in DKK that must be made.
-    async fn paid(&self, payout_id: &str, creator: &str) -> Payout {
+    pub(crate) async fn paid(&self, payout_id: &str, creator: &str) -> Payout {
         self.payout(&self.keys.merchant, payout_id, "", creator, "DKK")
             .await
             .expect("create payout")
@@ -860,6 +860,13 @@ async fn payouts_list_newest_first_and_a_payout_is_an_event(backend: Backend) {
         .map(|e| e.commission.as_ref().map_or(-1, |m| m.amount_minor))
         .collect();
     assert_eq!(sale_commissions, vec![100, 100, 100]);
+}
+
+/// A sale of 10,000 DKK by cr-1 under a campaign paying 10 % at once.
+pub(crate) async fn pay_later_sale(app: &TestApp, order_id: &str) {
+    app.paying_campaign("c-pay", 1_000, 0).await;
+    let token = app.tap_for("cr-1", "c-pay").await;
+    app.sale(&token, order_id, 10_000).await;
 }
 
 /// A day of earnings: sales under a paying campaign, a refund before and

@@ -589,6 +589,33 @@ async fn a_paid_commission_lives_as_long_as_its_order_and_its_reversals() {
 }
 
 #[tokio::test]
+async fn a_commission_outliving_its_order_is_still_paid_and_kept() {
+    let app = TestApp::builder().redis().seeded().spawn().await;
+    crate::earnings::pay_later_sale(&app, "order-old").await;
+    let mut redis = app.redis().connection().await;
+    let tag = format!("{{{MERCHANT}}}");
+    // Order retention after its payable time has passed, unpaid.
+    let _: i64 = redis::cmd("DEL")
+        .arg(format!("o:{tag}:order-old"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+
+    let payout = app.paid("p-1", "cr-1").await;
+    let kept: i64 = redis::cmd("PTTL")
+        .arg(format!("c:{tag}:order-old"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        (payout.commissions, payout.amount.unwrap().amount_minor),
+        (1, 1_000)
+    );
+    assert!(kept > 89 * 86_400_000, "kept order retention: {kept}");
+}
+
+#[tokio::test]
 async fn the_sale_scripts_commission_equals_the_policy_rule_over_the_whole_range() {
     let redis = TestRedis::start().await;
     let mut conn = redis.connection().await;

@@ -43,27 +43,33 @@ if ARGV[6] ~= payable or ARGV[7] ~= clawback then
   return {'quote', payable .. ' ' .. clawback}
 end
 
+local paid = 0
 for _, order in ipairs(due) do
   local key = 'c:' .. tag .. ':' .. order
   local sale = 'o:' .. tag .. ':' .. order
-  redis.call('HSET', key, 'st', 'p', 'po', ARGV[1])
-  -- The order, its refunded total and its reversal records live at least
-  -- order retention from now; the commission exactly as long as its order.
-  redis.call('PEXPIRE', sale, ARGV[11], 'GT')
-  local ttl = redis.call('PTTL', sale)
-  if ttl < 0 then
-    -- The order outlived by its unpaid commission (paid past order
-    -- retention after it became payable): the commission keeps its own.
-    ttl = ARGV[11]
+  local confirmed = redis.call('HGET', key, 'cf')
+  -- An entry with no commission behind it counted 0 in the sum: dropped.
+  if confirmed then
+    paid = paid + 1
+    redis.call('HSET', key, 'st', 'p', 'po', ARGV[1])
+    -- The order, its refunded total and its reversal records live at least
+    -- order retention from now; the commission exactly as long as its order.
+    redis.call('PEXPIRE', sale, ARGV[11], 'GT')
+    local ttl = redis.call('PTTL', sale)
+    if ttl < 0 then
+      -- The order outlived by its unpaid commission (paid past order
+      -- retention after it became payable): the commission keeps its own.
+      ttl = ARGV[11]
+    end
+    redis.call('PEXPIRE', key, ttl)
+    redis.call('PEXPIRE', 'f:' .. tag .. ':' .. order, ttl)
+    local reversals = 'w:' .. tag .. ':' .. order
+    for _, reversal in ipairs(redis.call('SMEMBERS', reversals)) do
+      redis.call('PEXPIRE', 'v:' .. tag .. ':' .. reversal, ttl)
+    end
+    redis.call('PEXPIRE', reversals, ttl)
+    redis.call('ZADD', KEYS[7], 0, newest_first(confirmed, order))
   end
-  redis.call('PEXPIRE', key, ttl)
-  redis.call('PEXPIRE', 'f:' .. tag .. ':' .. order, ttl)
-  local reversals = 'w:' .. tag .. ':' .. order
-  for _, reversal in ipairs(redis.call('SMEMBERS', reversals)) do
-    redis.call('PEXPIRE', 'v:' .. tag .. ':' .. reversal, ttl)
-  end
-  redis.call('PEXPIRE', reversals, ttl)
-  redis.call('ZADD', KEYS[7], 0, newest_first(redis.call('HGET', key, 'cf'), order))
   redis.call('ZREM', KEYS[3], order)
 end
 redis.call('HINCRBY', KEYS[2], 'u', '-' .. payable)
@@ -72,7 +78,7 @@ if ARGV[9] ~= '0' then
   redis.call('HINCRBY', KEYS[2], 'cb', '-' .. ARGV[9])
 end
 
-local payout = table.concat({ARGV[2], ARGV[3], ARGV[8], int(#due), ARGV[9], ARGV[4]}, ' ')
+local payout = table.concat({ARGV[2], ARGV[3], ARGV[8], int(paid), ARGV[9], ARGV[4]}, ' ')
 redis.call('SET', KEYS[1], payout, 'PX', ARGV[12])
 local member = newest_first(ARGV[4], ARGV[1])
 for i = 5, 6 do

@@ -262,7 +262,9 @@ impl Earnings for MemoryStore {
         let mut inner = self.lock();
         inner.wrote(payout.now);
         let key = (payout.merchant_id.clone(), payout.payout_id.clone());
-        if let Some((first, _)) = inner.book.payouts.get(&key) {
+        if let Some((first, until)) = inner.book.payouts.get(&key)
+            && *until > payout.now
+        {
             return Ok(PayoutWrite::Existing(first.clone()));
         }
         let ledger = (
@@ -304,10 +306,15 @@ impl Earnings for MemoryStore {
         let kept_until = payout.now + self.retention.orders;
         for (order_id, _) in &paying {
             let order = (payout.merchant_id.clone(), order_id.clone());
-            let until = inner.orders.get_mut(&order).map_or(kept_until, |sale| {
-                sale.until = sale.until.max(kept_until);
-                sale.until
-            });
+            // An order past its end is gone, as on Redis: not brought back.
+            let until = inner
+                .orders
+                .get_mut(&order)
+                .filter(|sale| sale.until > payout.now)
+                .map_or(kept_until, |sale| {
+                    sale.until = sale.until.max(kept_until);
+                    sale.until
+                });
             for ((merchant, _), reversal) in inner.reversals.iter_mut() {
                 if *merchant == payout.merchant_id && reversal.value.order_id == *order_id {
                     reversal.until = reversal.until.max(until);
@@ -344,6 +351,7 @@ impl Earnings for MemoryStore {
             .book
             .payouts
             .values()
+            .filter(|(_, until)| *until > query.now)
             .map(|(payout, _)| payout)
             .filter(|p| {
                 query

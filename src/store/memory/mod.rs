@@ -339,6 +339,7 @@ impl Ledger for MemoryStore {
         };
         let commission = policy::sale_commission(&sale.amount, &click.terms);
         let payable_at = policy::payable_at(sale.now, &click.terms);
+        let commission_earned = commission.amount_minor;
         let record = SaleRecord {
             click_id: click.click_id,
             attribution: click.attribution,
@@ -377,9 +378,16 @@ impl Ledger for MemoryStore {
             payout_id: String::new(),
         };
         inner.record(event, &self.retention);
+        // An order is kept past its commission's payable time only when it
+        // has a commission (as the Redis script keeps it).
+        let kept_for = if commission_earned > 0 {
+            payable_at
+        } else {
+            sale.now
+        };
         let until = self
             .retention
-            .order_until(&record, click.expires_at, payable_at);
+            .order_until(&record, click.expires_at, kept_for);
         inner.orders.insert(
             order_key,
             Expiring {

@@ -479,7 +479,7 @@ impl Earnings for RedisStore {
                 prefix: payout_prefix(merchant),
                 kind: "p",
                 filter: "",
-                now: DateTime::<Utc>::UNIX_EPOCH,
+                now: query.now,
                 creator: "",
             })
         });

@@ -276,10 +276,12 @@ impl RedisStore {
             let reversal: Option<Vec<u8>> = self.run(conn.get(&key)).await?;
             if let Some(reversal) = reversal {
                 let reversal = parse_reversal(merchant_id, &reversal)?;
+                // One stored before reversals kept their facts has no
+                // time: it is returned, for `reconcile` to know of it.
                 if reversal
                     .facts
                     .as_ref()
-                    .is_some_and(|facts| (from..to).contains(&facts.at))
+                    .is_none_or(|facts| (from..to).contains(&facts.at))
                 {
                     records.refunds.push(reversal);
                 }
