@@ -18,6 +18,7 @@ use chrono::{NaiveDate, TimeDelta};
 use crate::error::Result;
 use crate::model::{
     Attribution, BucketRange, CommissionState, Counts, Dimension, Granularity, MerchantRecords,
+    commission_count,
 };
 use crate::policy;
 use crate::store::Operator;
@@ -80,19 +81,12 @@ pub(crate) async fn reconcile(
             },
         );
     }
-    // A commission is counted only when there is one, as the stores count it.
-    let some = |currency: &str, amount: i64| -> BTreeMap<String, i64> {
-        (amount != 0)
-            .then(|| (currency.to_owned(), amount))
-            .into_iter()
-            .collect()
-    };
     for sale in &records.sales {
         let currency = &sale.amount.currency;
         let delta = Counts {
             conversions: 1,
             revenue: [(currency.clone(), sale.amount.amount_minor)].into(),
-            commission: some(currency, sale.commission.amount_minor),
+            commission: commission_count(currency, sale.commission.amount_minor),
             ..Counts::default()
         };
         add(&sale.attribution, sale.confirmed_at, &delta);
@@ -108,7 +102,7 @@ pub(crate) async fn reconcile(
         let currency = &refund.amount.currency;
         let delta = Counts {
             refunded: [(currency.clone(), refund.amount.amount_minor)].into(),
-            commission: some(currency, -facts.commission_taken),
+            commission: commission_count(currency, -facts.commission_taken),
             ..Counts::default()
         };
         add(&facts.attribution, facts.at, &delta);

@@ -5,7 +5,9 @@ use std::pin::Pin;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use crate::api::{State, dimension, granularity, id, refused, reply, timestamp, to_bucket};
+use crate::api::{
+    State, dimension, granularity, id, optional_id, refused, reply, timestamp, to_bucket,
+};
 use crate::auth::{Caller, caller};
 use crate::domain::CounterSeries;
 use crate::error::Error;
@@ -124,11 +126,7 @@ impl CounterService for CounterApi {
                 (Err(_), _) => return Err(Error::invalid_field("metric", "unknown value")),
             };
             let limit = policy::top_limit("limit", request.limit)?;
-            let requested = if request.merchant_id.is_empty() {
-                None
-            } else {
-                Some(id("merchant_id", request.merchant_id)?)
-            };
+            let requested = optional_id("merchant_id", request.merchant_id)?;
             let entries = self
                 .state
                 .domain

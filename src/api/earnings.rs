@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use crate::api::pages::Binding;
-use crate::api::{State, id, reply, to_money, to_timestamp};
+use crate::api::{State, id, optional_id, reply, to_money, to_timestamp};
 use crate::auth::{Caller, caller};
 use crate::domain::{CommissionFilter, PayoutRequest};
 use crate::error::{Error, Result};
@@ -31,15 +31,6 @@ fn reader<T>(request: &Request<T>) -> Result<Caller> {
     let caller = caller(request)?;
     caller.require(&[Role::Merchant, Role::Dashboard])?;
     Ok(caller)
-}
-
-/// An optional id: empty means none.
-fn optional_id<T: crate::model::ids::ParseId>(field: &str, value: String) -> Result<Option<T>> {
-    if value.is_empty() {
-        Ok(None)
-    } else {
-        id(field, value).map(Some)
-    }
 }
 
 /// An optional commission status: unspecified means any.

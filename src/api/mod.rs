@@ -69,6 +69,15 @@ pub(crate) fn id<T: ParseId>(field: &str, value: String) -> Result<T> {
     T::parse_id(field, value)
 }
 
+/// An optional id field: empty means none.
+pub(crate) fn optional_id<T: ParseId>(field: &str, value: String) -> Result<Option<T>> {
+    if value.is_empty() {
+        Ok(None)
+    } else {
+        id(field, value).map(Some)
+    }
+}
+
 /// A required nested message.
 pub(crate) fn required<T>(field: &str, value: Option<T>) -> Result<T> {
     value.ok_or_else(|| Error::invalid_field(field, "missing"))

@@ -135,6 +135,15 @@ impl Counts {
     }
 }
 
+/// A commission of `amount` in `currency` as counters count it: nothing
+/// for none (the stores write no commission field for none).
+pub(crate) fn commission_count(currency: &str, amount: i64) -> BTreeMap<String, i64> {
+    (amount != 0)
+        .then(|| (currency.to_owned(), amount))
+        .into_iter()
+        .collect()
+}
+
 /// One stored counter cell of one merchant: the counts it contributed to an
 /// id of a dimension in one bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]

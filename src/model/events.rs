@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::counters::Counts;
+use super::counters::{Counts, commission_count};
 use super::ledger::{Attribution, Money};
 use crate::token::ClickId;
 
@@ -74,13 +74,12 @@ pub struct Event {
 }
 
 impl Event {
-    /// The event's commission, times `sign`, by currency; nothing for none.
+    /// The event's commission, times `sign`, as counters count it.
     fn commission_by(&self, sign: i64) -> std::collections::BTreeMap<String, i64> {
         self.commission
-            .iter()
-            .filter(|m| m.amount_minor != 0)
-            .map(|m| (m.currency.clone(), sign * m.amount_minor))
-            .collect()
+            .as_ref()
+            .map(|m| commission_count(&m.currency, sign * m.amount_minor))
+            .unwrap_or_default()
     }
 
     /// What this event adds to the counters of its attribution.

@@ -18,10 +18,10 @@ pub(crate) mod ledger;
 pub(crate) mod registry;
 
 pub use access::{ApiKey, Grant, Role};
-pub(crate) use counters::rank;
 pub use counters::{
     BucketRange, CounterCell, Counts, Dimension, Granularity, Retention, TopEntry, TopMetric,
 };
+pub(crate) use counters::{commission_count, rank};
 pub use earnings::{
     Commission, CommissionCursor, CommissionQuery, CommissionState, CommissionStatus,
     CommissionTerms, EarningsBalance, LedgerMove, NewPayout, OrderState, Page, Payout,

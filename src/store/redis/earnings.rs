@@ -106,6 +106,32 @@ struct Part {
     done: bool,
 }
 
+impl Part {
+    /// The part as positioned items (`read` makes an item and its position
+    /// of a record: the merchant, the member's id, the record), and the
+    /// position it stopped at short of its index's end (`stop` makes it of
+    /// the last member looked at: its time, id and the merchant).
+    fn reached<T, C>(
+        self,
+        read: impl Fn(&str, &str, Value) -> Result<(C, T)>,
+        stop: impl Fn(i64, &str, &str) -> C,
+    ) -> Result<Reached<T, C>> {
+        let items = self
+            .items
+            .into_iter()
+            .map(|(member, record)| {
+                let (_, id) = member_parts(&member).ok_or_else(|| corrupt("listing"))?;
+                read(&self.merchant, id, record)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let stopped = match (self.done, member_parts(&self.last)) {
+            (false, Some((newest_first, id))) => Some(stop(newest_first, id, &self.merchant)),
+            _ => None,
+        };
+        Ok((items, stopped))
+    }
+}
+
 /// The id and ms of an index member (`<13 digits>|<id>`).
 fn member_parts(member: &str) -> Option<(i64, &str)> {
     let (digits, id) = member.split_once('|')?;
@@ -377,26 +403,21 @@ impl Earnings for RedisStore {
             })
         });
         let parts = try_join_all(walks).await?;
-        let mut merged = Vec::with_capacity(parts.len());
-        for part in parts {
-            let mut items = Vec::with_capacity(part.items.len());
-            for (member, record) in part.items {
-                let (_, order) = member_parts(&member).ok_or_else(|| corrupt("listing"))?;
-                let commission = parse_commission(&part.merchant, order, record)?
-                    .ok_or_else(|| corrupt("listing"))?;
-                items.push((CommissionCursor::of(&commission), commission));
-            }
-            let stop = match (part.done, member_parts(&part.last)) {
-                (false, Some((newest_first, order))) => Some(CommissionCursor {
+        let reached = parts.into_iter().map(|part| {
+            part.reached(
+                |merchant, order, record| {
+                    let commission = parse_commission(merchant, order, record)?
+                        .ok_or_else(|| corrupt("listing"))?;
+                    Ok((CommissionCursor::of(&commission), commission))
+                },
+                |newest_first, order, merchant| CommissionCursor {
                     newest_first,
-                    merchant_id: part.merchant.clone(),
+                    merchant_id: merchant.to_owned(),
                     order_id: order.to_owned(),
-                }),
-                _ => None,
-            };
-            merged.push((items, stop));
-        }
-        Ok(merge(merged, limit))
+                },
+            )
+        });
+        Ok(merge(reached.collect::<Result<_>>()?, limit))
     }
 
     async fn create_payout(&self, payout: &NewPayout) -> Result<PayoutWrite> {
@@ -484,27 +505,22 @@ impl Earnings for RedisStore {
             })
         });
         let parts = try_join_all(walks).await?;
-        let mut merged = Vec::with_capacity(parts.len());
-        for part in parts {
-            let mut items = Vec::with_capacity(part.items.len());
-            for (member, record) in part.items {
-                let (_, payout_id) = member_parts(&member).ok_or_else(|| corrupt("listing"))?;
-                let record: Vec<u8> =
-                    redis::from_redis_value(record).map_err(|_| corrupt("payout"))?;
-                let payout = parse_payout(&part.merchant, payout_id, &record)?;
-                items.push((PayoutCursor::of(&payout), payout));
-            }
-            let stop = match (part.done, member_parts(&part.last)) {
-                (false, Some((newest_first, payout_id))) => Some(PayoutCursor {
+        let reached = parts.into_iter().map(|part| {
+            part.reached(
+                |merchant, payout_id, record| {
+                    let record: Vec<u8> =
+                        redis::from_redis_value(record).map_err(|_| corrupt("payout"))?;
+                    let payout = parse_payout(merchant, payout_id, &record)?;
+                    Ok((PayoutCursor::of(&payout), payout))
+                },
+                |newest_first, payout_id, merchant| PayoutCursor {
                     newest_first,
                     payout_id: payout_id.to_owned(),
-                    merchant_id: part.merchant.clone(),
-                }),
-                _ => None,
-            };
-            merged.push((items, stop));
-        }
-        Ok(merge(merged, limit))
+                    merchant_id: merchant.to_owned(),
+                },
+            )
+        });
+        Ok(merge(reached.collect::<Result<_>>()?, limit))
     }
 }
 

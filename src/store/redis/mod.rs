@@ -119,7 +119,7 @@ use keys::{
     IndexEntry, REGISTRY_TAG, api_key_id_key, api_key_key, attribution_prefix, campaign_key,
     click_bucket_key, click_bucket_until, click_shard, commission_key, counter_key, counter_prefix,
     day_index_key, dedup_bucket_key, dimension_code, events_key, index_key, joined, merchant_key,
-    order_key, rate_key, reversal_ids_key, shard_tag, top_metric_code, top_prefix,
+    order_key, own_tag, rate_key, reversal_ids_key, shard_tag, top_metric_code, top_prefix,
 };
 use scripts::Scripts;
 use shards::{INDEXED, IndexCache, cart_key};
@@ -452,7 +452,7 @@ impl Ledger for RedisStore {
             invocation.arg("").arg("");
         }
         invocation
-            .arg(format!("{{{merchant}}}"))
+            .arg(own_tag(merchant))
             .arg(self.retention.orders.as_millis() as i64);
         self.index(vec![IndexEntry::day(day, merchant)]).await?;
         let value: Value = self
@@ -529,7 +529,7 @@ impl Ledger for RedisStore {
                 .arg(0),
         };
         invocation
-            .arg(format!("{{{merchant}}}"))
+            .arg(own_tag(merchant))
             .arg(top_prefix(merchant, day));
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))

@@ -175,10 +175,10 @@ impl RedisStore {
 /// the fields after a newline, which no id holds (ids are printable) and
 /// no [`IndexEntry`] starts with, so it collides with neither.
 pub(super) fn cart_key(tag: &str, day_start: i64, attribution: &Attribution, pays: bool) -> String {
-    let day = itoa::Buffer::new().format(day_start).to_owned();
+    let mut digits = itoa::Buffer::new();
     let parts = [
         tag,
-        &day,
+        digits.format(day_start),
         if pays { "$" } else { "" },
         &attribution.campaign_id,
         &attribution.creator_id,
