@@ -38,7 +38,7 @@ const ROUNDS: usize = 3;
 /// Calls in flight.
 const CONCURRENCY: usize = 16;
 
-/// A sale of 125.00 DKK on `click`.
+/// A sale of 125.00 DKK on `click`, a minute after it (not too fast).
 fn sale(click: &NewClick, order_id: &str, now: DateTime<Utc>) -> NewSale {
     NewSale {
         merchant_id: MerchantId::stored(MERCHANT),
@@ -49,8 +49,9 @@ fn sale(click: &NewClick, order_id: &str, now: DateTime<Utc>) -> NewSale {
             currency: "DKK".into(),
             amount_minor: 12_500,
         },
-        now,
+        now: now + chrono::TimeDelta::minutes(1),
         token_expired: false,
+        fraud: support::fraud_rules(),
     }
 }
 
@@ -291,7 +292,7 @@ async fn main() {
                         currency: "DKK".into(),
                         amount_minor: 2_500,
                     },
-                    now,
+                    now: now + chrono::TimeDelta::minutes(2),
                     // The plan the domain makes from the store's quote: the
                     // sale of 12,500 earned 1,250; 10,000 of it remains.
                     plan: Some(RefundPlan {

@@ -1,8 +1,9 @@
 //! Reconciliation: counters must always equal a recount of the raw records.
 //! [`reconcile`] recounts one merchant's day from its stored click, sale
 //! and refund records and compares every counter cell the merchant wrote
-//! that day, hourly and daily: clicks, conversions, revenue, refunds and
-//! commission. Repeat taps leave no record of their own, so taps are
+//! that day, hourly and daily: clicks, conversions, revenue, refunds,
+//! commission, and the clicks and conversions fraud signals flagged (each
+//! record keeps its signals). Repeat taps leave no record of their own, so taps are
 //! checked only to be at least the clicks.
 //!
 //! It also recounts the merchant's earnings, whatever their day: every
@@ -77,6 +78,7 @@ pub(crate) async fn reconcile(
             click.clicked_at,
             &Counts {
                 clicks: 1,
+                flagged_clicks: i64::from(!click.signals.is_empty()),
                 ..Counts::default()
             },
         );
@@ -85,6 +87,7 @@ pub(crate) async fn reconcile(
         let currency = &sale.amount.currency;
         let delta = Counts {
             conversions: 1,
+            flagged_conversions: i64::from(!sale.signals.is_empty()),
             revenue: [(currency.clone(), sale.amount.amount_minor)].into(),
             commission: commission_count(currency, sale.commission.amount_minor),
             ..Counts::default()
@@ -159,6 +162,18 @@ pub(crate) async fn reconcile(
                 "{cell}: conversions counted {}, recounted {}",
                 have.conversions, want.conversions
             ));
+        }
+        for (what, have, want) in [
+            ("flagged clicks", have.flagged_clicks, want.flagged_clicks),
+            (
+                "flagged conversions",
+                have.flagged_conversions,
+                want.flagged_conversions,
+            ),
+        ] {
+            if have != want {
+                drift.push(format!("{cell}: {what} counted {have}, recounted {want}"));
+            }
         }
         if have.revenue != want.revenue {
             drift.push(format!(

@@ -28,6 +28,8 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::model::{FraudSignal, Signals};
+
 /// How log lines look.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -173,6 +175,21 @@ pub(crate) struct Metrics {
     pub(crate) store_errors: Counter<u64>,
     /// Latency of store calls, by operation.
     pub(crate) store_duration: Histogram<f64>,
+    /// One counter per fraud signal (in `FraudSignal::ALL` order): new
+    /// clicks and new sales it flagged, by `cartclick.flagged` (`click` or
+    /// `sale`), so an operator can alert on a surge of one.
+    fraud_signals: [Counter<u64>; 4],
+}
+
+impl Metrics {
+    /// Counts a new click's or sale's signals (`flagged` says which).
+    pub(crate) fn flagged(&self, signals: Signals, flagged: &'static str) {
+        for signal in signals.iter() {
+            // The enum's order is ALL's, from 0.
+            self.fraud_signals[signal as usize]
+                .add(1, &[KeyValue::new("cartclick.flagged", flagged)]);
+        }
+    }
 }
 
 /// The instruments, made on first use from the global meter provider (so
@@ -204,6 +221,18 @@ pub(crate) fn metrics() -> &'static Metrics {
                 .with_unit("s")
                 .with_description("Latency of store calls by operation")
                 .build(),
+            fraud_signals: FraudSignal::ALL.map(|signal| {
+                meter
+                    .u64_counter(format!(
+                        "cartclick.fraud.{}",
+                        signal.as_str().to_ascii_lowercase()
+                    ))
+                    .with_description(format!(
+                        "New clicks and sales flagged {} (by cartclick.flagged)",
+                        signal.as_str()
+                    ))
+                    .build()
+            }),
         }
     })
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cartclick::model::{
-    Attribution, CampaignId, ClickRecord, CommissionTerms, CreatorId, MerchantId, NewClick,
-    ProductId, Retention, VideoId,
+    Attribution, CampaignId, ClickRecord, CommissionTerms, CreatorId, FraudRules, MerchantId,
+    NewClick, ProductId, Retention, Signals, TapFraud, VideoId,
 };
 use cartclick::store::redis::{RedisOptions, RedisStore};
 use cartclick::token::ClickId;
@@ -107,11 +107,30 @@ pub fn launch_day_click(i: usize, now: DateTime<Utc>) -> NewClick {
             viewer_hash: Some(rand::random()),
             clicked_at: now,
             expires_at: now + TimeDelta::days(7),
+            signals: Signals::NONE,
         },
         kid: "k1".into(),
         dedup_key: rand::random(),
         dedup_window: Duration::from_secs(1800),
         tap_limit: 60,
         tap_window: Duration::from_secs(60),
+        fraud: fraud_rules().map(|rules| TapFraud {
+            rules,
+            self_referral: false,
+        }),
     }
+}
+
+/// The fraud rules the benches run with: on, unless `CARTCLICK_BENCH_FRAUD=off`
+/// (to measure what signals cost). The bench packs a launch day's taps into
+/// one instant, so no creator's taps may flood: the counts are kept and
+/// checked on every tap as in production, and no click is flagged.
+pub fn fraud_rules() -> Option<FraudRules> {
+    if std::env::var("CARTCLICK_BENCH_FRAUD").as_deref() == Ok("off") {
+        return None;
+    }
+    Some(FraudRules {
+        max_creator_taps_per_minute: std::num::NonZeroU32::MAX,
+        ..FraudRules::default()
+    })
 }

@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::api::{State, age_bracket, id, reply, to_timestamp};
+use crate::api::{State, age_bracket, id, reply, to_signals, to_timestamp};
 use crate::auth::caller;
 use crate::domain::{IssuedToken, Tap};
 use crate::error::Result;
@@ -37,6 +37,7 @@ fn encode(issued: IssuedToken) -> IssueTokenResponse {
         click_id: issued.click_id.to_hex(),
         expires_at: Some(to_timestamp(issued.expires_at)),
         deduplicated: issued.deduplicated,
+        signals: to_signals(issued.signals),
     }
 }
 

@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use crate::api::pages::Binding;
-use crate::api::{State, id, optional_id, reply, to_money, to_timestamp};
+use crate::api::{State, id, optional_id, reply, to_money, to_signals, to_timestamp};
 use crate::auth::{Caller, caller};
 use crate::domain::{CommissionFilter, PayoutRequest};
 use crate::error::{Error, Result};
@@ -102,7 +102,7 @@ pub(crate) fn to_commission(
         confirmed_at: Some(to_timestamp(commission.confirmed_at)),
         payable_at: Some(to_timestamp(commission.payable_at)),
         payout_id: commission.payout_id.map(String::from).unwrap_or_default(),
-        signals: Vec::new(),
+        signals: to_signals(commission.signals),
         review_reason: commission.review_reason,
         reviewed_at: commission.reviewed_at.map(to_timestamp),
     }
@@ -280,5 +280,13 @@ impl EarningsService for EarningsApi {
             })
         };
         reply(result.await)
+    }
+
+    async fn review_commission(
+        &self,
+        _request: Request<proto::ReviewCommissionRequest>,
+    ) -> Result<Response<proto::ReviewCommissionResponse>, Status> {
+        // TODO(issue 17): in progress on a branch.
+        Err(Status::unimplemented("ReviewCommission"))
     }
 }

@@ -20,7 +20,7 @@ use crate::auth::Authenticator;
 use crate::domain::Cartclick;
 use crate::error::{Error, Result};
 use crate::model::ids::ParseId;
-use crate::model::{AgeBracket, Counts, Dimension, Granularity, Money};
+use crate::model::{AgeBracket, Counts, Dimension, FraudSignal, Granularity, Money, Signals};
 use crate::policy;
 use crate::proto;
 
@@ -188,7 +188,24 @@ pub(crate) fn to_bucket(start: DateTime<Utc>, counts: &Counts) -> proto::Counter
         revenue: money(&counts.revenue),
         refunded: money(&counts.refunded),
         commission: money(&counts.commission),
+        flagged_clicks: counts.flagged_clicks,
+        flagged_conversions: counts.flagged_conversions,
     }
+}
+
+/// The wire form of a set of fraud signals, in the contract's order.
+pub(crate) fn to_signals(signals: Signals) -> Vec<i32> {
+    signals
+        .iter()
+        .map(|signal| {
+            (match signal {
+                FraudSignal::SelfReferral => proto::FraudSignal::SelfReferral,
+                FraudSignal::TapFlood => proto::FraudSignal::TapFlood,
+                FraudSignal::CreatorHopping => proto::FraudSignal::CreatorHopping,
+                FraudSignal::SaleTooFast => proto::FraudSignal::SaleTooFast,
+            }) as i32
+        })
+        .collect()
 }
 
 /// Shared handle type the service structs hold.

@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::api::{State, id, money, reply, to_money, to_timestamp};
+use crate::api::{State, id, money, reply, to_money, to_signals, to_timestamp};
 use crate::auth::caller;
 use crate::error::{Error, Result};
 use crate::model::SaleOutcome;
@@ -31,6 +31,7 @@ fn encode(outcome: SaleOutcome) -> ConfirmSaleResponse {
         confirmed_at: Some(to_timestamp(sale.confirmed_at)),
         replayed: outcome.replayed,
         commission: Some(to_money(&sale.commission)),
+        signals: to_signals(sale.signals),
     }
 }
 

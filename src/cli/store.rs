@@ -57,6 +57,7 @@ fn event_line(event: &crate::model::Event) -> String {
         crate::model::EventKind::Sale => "sale",
         crate::model::EventKind::Reversal => "reversal",
         crate::model::EventKind::Payout => "payout",
+        crate::model::EventKind::CommissionReviewed => "reviewed",
     };
     let a = &event.attribution;
     let mut line = format!(
@@ -91,6 +92,16 @@ fn event_line(event: &crate::model::Event) -> String {
             " commission={} {}",
             commission.amount_minor, commission.currency
         ));
+    }
+    if !event.signals.is_empty() {
+        let signals: Vec<&str> = event.signals.iter().map(|s| s.as_str()).collect();
+        line.push_str(&format!(" signals={}", signals.join(",")));
+    }
+    if let Some(decision) = event.decision {
+        line.push_str(match decision {
+            crate::model::CommissionDecision::Release => " decision=release",
+            crate::model::CommissionDecision::Void => " decision=void",
+        });
     }
     line
 }

@@ -11,11 +11,12 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::file::{FileApiKey, FilePolicy, FileSigningKey};
+use super::file::{FileApiKey, FileFraud, FilePolicy, FileSigningKey};
 use super::{ConfigError, Policy};
+use crate::model::FraudRules;
 use crate::model::access::GrantMismatch;
 use crate::model::{ApiKey, Grant, KeyId, MerchantId, Role};
-use crate::policy::CategoryRules;
+use crate::policy::{CategoryRules, MAX_CLICK_TO_SALE, MAX_CREATORS_PER_VIEWER_LIMIT};
 use crate::token::{KeyRing, SigningKey};
 
 /// Most shards one merchant may be spread over.
@@ -185,8 +186,41 @@ pub(super) fn api_keys(keys: Vec<FileApiKey>) -> Result<Vec<ApiKey>, ConfigError
     Ok(out)
 }
 
-/// The `[policy]` table over the defaults.
-pub(super) fn policy(file: FilePolicy) -> Result<Policy, ConfigError> {
+/// The `[fraud]` table over the defaults: `None` when it turns signals off.
+/// Its bounds are checked even then, so turning it on later cannot fail.
+fn fraud(file: FileFraud) -> Result<Option<FraudRules>, ConfigError> {
+    let defaults = FraudRules::default();
+    let max_creator_taps_per_minute = above_zero::<NonZeroU32, _>(
+        "fraud.max_creator_taps_per_minute",
+        file.max_creator_taps_per_minute,
+    )?
+    .unwrap_or(defaults.max_creator_taps_per_minute);
+    let setting = "fraud.max_creators_per_viewer_per_hour";
+    let max_creators_per_viewer_per_hour =
+        match above_zero::<NonZeroU32, _>(setting, file.max_creators_per_viewer_per_hour)? {
+            Some(n) if n.get() > MAX_CREATORS_PER_VIEWER_LIMIT => {
+                return Err(ConfigError::at(
+                    setting,
+                    format!("must be at most {MAX_CREATORS_PER_VIEWER_LIMIT}"),
+                ));
+            }
+            Some(n) => n,
+            None => defaults.max_creators_per_viewer_per_hour,
+        };
+    // 0 is allowed: no sale is too fast.
+    let min_click_to_sale = match file.min_click_to_sale_seconds.map(Duration::from_secs) {
+        Some(min) => at_most("fraud.min_click_to_sale_seconds", min, MAX_CLICK_TO_SALE)?,
+        None => defaults.min_click_to_sale,
+    };
+    Ok(file.enabled.unwrap_or(true).then_some(FraudRules {
+        max_creator_taps_per_minute,
+        max_creators_per_viewer_per_hour,
+        min_click_to_sale,
+    }))
+}
+
+/// The `[policy]` and `[fraud]` tables over the defaults.
+pub(super) fn policy(file: FilePolicy, fraud_file: FileFraud) -> Result<Policy, ConfigError> {
     let defaults = Policy::default();
     let prohibited = file
         .prohibited_categories
@@ -225,6 +259,7 @@ pub(super) fn policy(file: FilePolicy) -> Result<Policy, ConfigError> {
         dedup_window,
         tap_rate_limit_per_minute,
         clock_skew,
+        fraud: fraud(fraud_file)?,
     })
 }
 

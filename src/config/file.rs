@@ -36,6 +36,8 @@ pub(super) struct FileConfig {
     #[serde(default)]
     pub(super) retention: FileRetention,
     #[serde(default)]
+    pub(super) fraud: FileFraud,
+    #[serde(default)]
     pub(super) merchant_shards: HashMap<String, u16>,
 }
 
@@ -80,6 +82,16 @@ pub(super) struct FileRetention {
     pub(super) events_max_len: Option<u64>,
     pub(super) events_max_age_hours: Option<u64>,
     pub(super) payouts_days: Option<u64>,
+}
+
+/// The `[fraud]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileFraud {
+    pub(super) enabled: Option<bool>,
+    pub(super) max_creator_taps_per_minute: Option<u32>,
+    pub(super) max_creators_per_viewer_per_hour: Option<u32>,
+    pub(super) min_click_to_sale_seconds: Option<u64>,
 }
 
 /// Reads and parses the file at `path`; an error names the file.

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::model::ApiKey;
+use crate::model::FraudRules;
 use crate::model::Retention;
 use crate::policy::CategoryRules;
 use crate::privacy::{MIN_PEPPER_LEN, ViewerPepper};
@@ -64,6 +65,9 @@ pub struct Policy {
     /// of replicas disagree a little); a sale before its click beyond this
     /// is TOKEN_INVALID.
     pub clock_skew: Duration,
+    /// The fraud signals' thresholds (`[fraud]`); `None` when they are
+    /// off: nothing is flagged and nothing extra is written.
+    pub fraud: Option<FraudRules>,
 }
 
 impl Default for Policy {
@@ -73,6 +77,7 @@ impl Default for Policy {
             dedup_window: Duration::from_secs(1800),
             tap_rate_limit_per_minute: NonZeroU32::new(60).expect("not zero"),
             clock_skew: Duration::from_secs(300),
+            fraud: Some(FraudRules::default()),
         }
     }
 }
@@ -242,7 +247,7 @@ impl Config {
             .transpose()?;
         let signing_keys = checks::signing_keys(file.signing_keys)?;
         let api_keys = checks::api_keys(file.api_keys)?;
-        let policy = checks::policy(file.policy)?;
+        let policy = checks::policy(file.policy, file.fraud)?;
         let retention = Retention {
             hourly: days(
                 "retention.hourly_days",
@@ -387,6 +392,18 @@ tap_rate_limit_per_minute = 60
             ),
             ("[retention]\npayouts_days = 0", "retention.payouts_days"),
             (
+                "[fraud]\nmax_creator_taps_per_minute = 0",
+                "fraud.max_creator_taps_per_minute",
+            ),
+            (
+                "[fraud]\nmax_creators_per_viewer_per_hour = 1001",
+                "fraud.max_creators_per_viewer_per_hour",
+            ),
+            (
+                "[fraud]\nmin_click_to_sale_seconds = 86401",
+                "fraud.min_click_to_sale_seconds",
+            ),
+            (
                 "[retention]\npayouts_days = 100000",
                 "retention.payouts_days",
             ),
@@ -403,6 +420,28 @@ tap_rate_limit_per_minute = 60
             let err = Config::from_toml(text).unwrap_err().to_string();
             assert!(err.starts_with(setting), "{text:?} gave {err:?}");
         }
+    }
+
+    #[test]
+    fn fraud_signals_are_on_by_default_with_the_contracts_thresholds() {
+        let default = Config::from_toml("").unwrap();
+        assert_eq!(default.policy.fraud, Some(FraudRules::default()));
+        let rules = default.policy.fraud.unwrap();
+        assert_eq!(rules.max_creator_taps_per_minute.get(), 600);
+        assert_eq!(rules.max_creators_per_viewer_per_hour.get(), 10);
+        assert_eq!(rules.min_click_to_sale, Duration::from_secs(10));
+        let set = Config::from_toml(
+            "[fraud]\nmax_creator_taps_per_minute = 5\nmax_creators_per_viewer_per_hour = 2\nmin_click_to_sale_seconds = 0",
+        )
+        .unwrap()
+        .policy
+        .fraud
+        .unwrap();
+        assert_eq!(set.max_creator_taps_per_minute.get(), 5);
+        assert_eq!(set.max_creators_per_viewer_per_hour.get(), 2);
+        assert_eq!(set.min_click_to_sale, Duration::ZERO);
+        let off = Config::from_toml("[fraud]\nenabled = false").unwrap();
+        assert_eq!(off.policy.fraud, None);
     }
 
     #[test]

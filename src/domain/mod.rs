@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::model::{
     AgeBracket, Attribution, BucketRange, Campaign, ClickRecord, CommissionTerms, Counts,
     Dimension, Granularity, Merchant, Money, NewClick, NewReversal, NewSale, ReversalOutcome,
-    ReviewDecision, SaleOutcome, TopEntry, TopMetric,
+    ReviewDecision, SaleOutcome, Signals, TapFraud, TopEntry, TopMetric,
 };
 use crate::model::{
     ApiKey, CampaignId, CreatorId, Grant, KeyId, MerchantId, OrderId, ProductId, ReversalId,
@@ -76,6 +76,8 @@ pub(crate) struct IssuedToken {
     pub(crate) expires_at: DateTime<Utc>,
     /// A repeat tap inside the dedup window.
     pub(crate) deduplicated: bool,
+    /// The click's fraud signals (a repeat's first tap's).
+    pub(crate) signals: Signals,
 }
 
 /// A campaign as an admin writes it; review state is the service's.
@@ -182,6 +184,10 @@ impl Cartclick {
         let issued_at = now.timestamp();
         let expires_at = issued_at + campaign.attribution_window.as_secs() as i64;
         let viewer_hash = self.pepper.viewer_hash(&tap.viewer_id);
+        let fraud = self.policy.fraud.map(|rules| TapFraud {
+            rules,
+            self_referral: policy::is_self_referral(&tap.viewer_id, &tap.creator_id),
+        });
         let click = NewClick {
             dedup_key: self.pepper.dedup_key(
                 &viewer_hash,
@@ -203,34 +209,38 @@ impl Cartclick {
                 viewer_hash: Some(viewer_hash),
                 clicked_at: now,
                 expires_at: timestamp(expires_at),
+                signals: Signals::NONE,
             },
             kid: self.keys.active_kid().to_owned(),
             dedup_window: self.policy.dedup_window,
             tap_limit: self.policy.tap_rate_limit_per_minute.get(),
             tap_window: policy::TAP_RATE_WINDOW,
+            fraud,
         };
         // What the token stands for, and the key that signs it: the new
         // click's, or the first click's of a repeat tap.
-        let (claims, kid, expires_at, deduplicated) = match self.store.record_click(&click).await? {
-            ClickWrite::New(click_id) => {
-                metrics().tokens_issued.add(1, &[]);
-                let claims = Claims {
-                    click_id,
-                    issued_at: issued_at as u64,
-                    expires_at: expires_at as u64,
-                };
-                (claims, click.kid, click.record.expires_at, false)
-            }
-            ClickWrite::Repeat(first) => {
-                let claims = Claims {
-                    click_id: first.click_id,
-                    issued_at: first.clicked_at.timestamp().max(0) as u64,
-                    expires_at: first.expires_at.timestamp().max(0) as u64,
-                };
-                (claims, first.kid, first.expires_at, true)
-            }
-            ClickWrite::Limited => return Err(Error::RateLimited),
-        };
+        let (claims, kid, expires_at, deduplicated, signals) =
+            match self.store.record_click(&click).await? {
+                ClickWrite::New(click_id, signals) => {
+                    metrics().tokens_issued.add(1, &[]);
+                    metrics().flagged(signals, "click");
+                    let claims = Claims {
+                        click_id,
+                        issued_at: issued_at as u64,
+                        expires_at: expires_at as u64,
+                    };
+                    (claims, click.kid, click.record.expires_at, false, signals)
+                }
+                ClickWrite::Repeat(first) => {
+                    let claims = Claims {
+                        click_id: first.click_id,
+                        issued_at: first.clicked_at.timestamp().max(0) as u64,
+                        expires_at: first.expires_at.timestamp().max(0) as u64,
+                    };
+                    (claims, first.kid, first.expires_at, true, first.signals)
+                }
+                ClickWrite::Limited => return Err(Error::RateLimited),
+            };
         // Signed once. A repeat's key re-signs the same claims: the same
         // token. Only if that key has left the ring since does it change.
         let token = self
@@ -243,6 +253,7 @@ impl Cartclick {
             click_id: claims.click_id,
             expires_at,
             deduplicated,
+            signals,
         })
     }
 
@@ -279,10 +290,12 @@ impl Cartclick {
             amount,
             now,
             token_expired,
+            fraud: self.policy.fraud,
         };
         let outcome = sale_answer(&sale, self.store.confirm_sale(&sale).await?)?;
         if !outcome.replayed {
             metrics().sales_confirmed.add(1, &[]);
+            metrics().flagged(outcome.sale.signals, "sale");
         }
         Ok(outcome)
     }
@@ -667,6 +680,7 @@ mod tests {
             amount,
             now: timestamp(3_600),
             token_expired: false,
+            fraud: None,
         }
     }
 
@@ -684,6 +698,7 @@ mod tests {
             clicked_at: timestamp(0),
             confirmed_at: timestamp(60),
             commission: dkk(1_250),
+            signals: Signals::NONE,
         }
     }
 

@@ -115,6 +115,10 @@ pub struct Counts {
     /// Commission by currency, minor units: of the sales, less what the
     /// reversals took back.
     pub commission: BTreeMap<String, i64>,
+    /// New clicks with a fraud signal (also in `clicks`).
+    pub flagged_clicks: i64,
+    /// Confirmed sales with a fraud signal (also in `conversions`).
+    pub flagged_conversions: i64,
 }
 
 impl Counts {
@@ -123,6 +127,8 @@ impl Counts {
         self.taps += other.taps;
         self.clicks += other.clicks;
         self.conversions += other.conversions;
+        self.flagged_clicks += other.flagged_clicks;
+        self.flagged_conversions += other.flagged_conversions;
         for (currency, amount) in &other.revenue {
             *self.revenue.entry(currency.clone()).or_default() += amount;
         }

@@ -80,6 +80,32 @@ pub enum CommissionStatus {
     Void,
 }
 
+/// What an admin decides about a held commission (`ReviewCommission`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommissionDecision {
+    /// It becomes PENDING or PAYABLE by its payable time.
+    Release,
+    /// It becomes VOID: it earns nothing.
+    Void,
+}
+
+impl CommissionDecision {
+    /// The one-letter code stores keep (in review events).
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            CommissionDecision::Release => "r",
+            CommissionDecision::Void => "v",
+        }
+    }
+
+    /// The decision of a stored code.
+    pub(crate) fn from_code(code: &str) -> Option<CommissionDecision> {
+        [CommissionDecision::Release, CommissionDecision::Void]
+            .into_iter()
+            .find(|decision| decision.code() == code)
+    }
+}
+
 /// One sale's commission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Commission {
@@ -105,6 +131,8 @@ pub struct Commission {
     pub payable_at: DateTime<Utc>,
     /// The payout that paid it.
     pub payout_id: Option<PayoutId>,
+    /// The fraud signals of its sale: with any, it was held.
+    pub signals: super::fraud::Signals,
     /// The reason given when an admin reviewed it.
     pub review_reason: String,
     /// When an admin reviewed it.

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use super::counters::{Counts, commission_count};
+use super::earnings::CommissionDecision;
+use super::fraud::Signals;
 use super::ledger::{Attribution, Money};
 use crate::token::ClickId;
 
@@ -19,6 +21,8 @@ pub enum EventKind {
     Reversal,
     /// A payout to a creator: counts nothing.
     Payout,
+    /// An admin's review of a held commission: counts nothing.
+    CommissionReviewed,
 }
 
 impl EventKind {
@@ -30,6 +34,7 @@ impl EventKind {
             EventKind::Sale => "s",
             EventKind::Reversal => "r",
             EventKind::Payout => "p",
+            EventKind::CommissionReviewed => "w",
         }
     }
 
@@ -41,6 +46,7 @@ impl EventKind {
             EventKind::Sale,
             EventKind::Reversal,
             EventKind::Payout,
+            EventKind::CommissionReviewed,
         ]
         .into_iter()
         .find(|kind| kind.code() == code)
@@ -71,6 +77,11 @@ pub struct Event {
     pub commission: Option<Money>,
     /// The payout, for payouts; empty otherwise.
     pub payout_id: String,
+    /// The fraud signals of a click (a repeat tap's first click's) or a
+    /// sale (its click's and its own); none for the rest.
+    pub signals: Signals,
+    /// What a review decided, for reviews.
+    pub decision: Option<CommissionDecision>,
 }
 
 impl Event {
@@ -94,6 +105,7 @@ impl Event {
             EventKind::Click => Counts {
                 taps: 1,
                 clicks: 1,
+                flagged_clicks: i64::from(!self.signals.is_empty()),
                 ..Counts::default()
             },
             EventKind::RepeatTap => Counts {
@@ -104,6 +116,7 @@ impl Event {
             // store writes no field for none).
             EventKind::Sale => Counts {
                 conversions: 1,
+                flagged_conversions: i64::from(!self.signals.is_empty()),
                 revenue: money(&self.amount),
                 commission: self.commission_by(1),
                 ..Counts::default()
@@ -113,7 +126,7 @@ impl Event {
                 commission: self.commission_by(-1),
                 ..Counts::default()
             },
-            EventKind::Payout => Counts::default(),
+            EventKind::Payout | EventKind::CommissionReviewed => Counts::default(),
         }
     }
 }

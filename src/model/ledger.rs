@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::counters::Dimension;
 use super::earnings::{CommissionTerms, RefundPlan};
+use super::fraud::{FraudRules, Signals, TapFraud};
 use super::ids::{CampaignId, CreatorId, MerchantId, OrderId, ProductId, ReversalId, VideoId};
 use crate::token::ClickId;
 
@@ -62,6 +63,9 @@ pub struct ClickRecord {
     pub clicked_at: DateTime<Utc>,
     /// End of the attribution window.
     pub expires_at: DateTime<Utc>,
+    /// Its fraud signals, raised when it was made (the store raises them,
+    /// from counts only it keeps; none until then).
+    pub signals: Signals,
 }
 
 /// A tap to record: the click it makes if it is not a repeat, and how to know
@@ -83,6 +87,9 @@ pub struct NewClick {
     /// The window the tap limit counts in: taps are counted per aligned
     /// window of this length (whole seconds, at least one).
     pub tap_window: Duration,
+    /// The fraud rules to raise the click's signals by; `None` when fraud
+    /// signals are off (nothing is counted for them).
+    pub fraud: Option<TapFraud>,
 }
 
 /// The first click of a run of repeat taps: what its token was made of.
@@ -96,6 +103,8 @@ pub struct FirstClick {
     pub expires_at: DateTime<Utc>,
     /// The key that signed its token.
     pub kid: String,
+    /// Its fraud signals: a repeat tap returns them.
+    pub signals: Signals,
 }
 
 /// A sale to attribute.
@@ -115,6 +124,9 @@ pub struct NewSale {
     pub now: DateTime<Utc>,
     /// The token's window has passed: refuse unless this order is a replay.
     pub token_expired: bool,
+    /// The fraud rules to raise the sale's signals by; `None` when fraud
+    /// signals are off.
+    pub fraud: Option<FraudRules>,
 }
 
 /// A confirmed sale, as first answered.
@@ -132,6 +144,9 @@ pub struct SaleRecord {
     pub confirmed_at: DateTime<Utc>,
     /// What the sale earned its creator when confirmed, in its currency.
     pub commission: Money,
+    /// Its fraud signals: the click's and its own. With any, its
+    /// commission is held.
+    pub signals: Signals,
 }
 
 /// What confirming a sale did.

@@ -8,11 +8,13 @@
 //! - [`counters`]: dimensions, buckets, counts, top lists, retention.
 //! - [`events`]: a merchant's event stream.
 //! - [`earnings`]: commission terms, commissions, balances and payouts.
+//! - [`fraud`]: fraud signals of taps and sales.
 
 pub(crate) mod access;
 pub(crate) mod counters;
 pub(crate) mod earnings;
 pub(crate) mod events;
+pub(crate) mod fraud;
 pub(crate) mod ids;
 pub(crate) mod ledger;
 pub(crate) mod registry;
@@ -23,11 +25,12 @@ pub use counters::{
 };
 pub(crate) use counters::{commission_count, rank};
 pub use earnings::{
-    Commission, CommissionCursor, CommissionQuery, CommissionState, CommissionStatus,
-    CommissionTerms, EarningsBalance, LedgerMove, NewPayout, OrderState, Page, Payout,
-    PayoutCursor, PayoutQuery, PayoutQuote, RefundPlan,
+    Commission, CommissionCursor, CommissionDecision, CommissionQuery, CommissionState,
+    CommissionStatus, CommissionTerms, EarningsBalance, LedgerMove, NewPayout, OrderState, Page,
+    Payout, PayoutCursor, PayoutQuery, PayoutQuote, RefundPlan,
 };
 pub use events::{Event, EventKind};
+pub use fraud::{FraudRules, FraudSignal, Signals, TapFraud};
 pub use ids::{
     CampaignId, CreatorId, KeyId, MerchantId, OrderId, PayoutId, ProductId, ReversalId, VideoId,
 };

@@ -26,6 +26,7 @@
 //! - `top`: what a top list may rank, for which day, how many.
 //! - `commissions`: a campaign's commission terms, what a sale earns, what
 //!   a refund takes back, what a payout pays.
+//! - `fraud`: the fraud signals of a tap and a sale, from their counts.
 //! - `pages`: how many items a page of a listing holds.
 //! - `access`: which merchant's data a key reaches: counters, top lists,
 //!   and which keys are bound to a merchant.
@@ -35,6 +36,7 @@ mod campaigns;
 mod categories;
 mod commissions;
 mod domains;
+mod fraud;
 mod ids;
 mod landing;
 mod money;
@@ -60,6 +62,11 @@ pub(crate) use commissions::{
     holding_period, is_same_payout, payable_at, payout_amount, refund_plan, sale_commission,
 };
 pub(crate) use domains::allowed_domains;
+pub(crate) use fraud::{
+    CREATOR_HOPPING_WINDOW, MAX_CLICK_TO_SALE, MAX_CREATORS_PER_VIEWER_LIMIT, TAP_FLOOD_WINDOW,
+    is_self_referral, window_number,
+};
+pub use fraud::{TapCounts, click_signals, sale_signals};
 pub(crate) use ids::{MAX_ID_LEN, validate_id};
 pub(crate) use landing::check_landing_url;
 pub(crate) use money::{check_reversal_amount, validate_currency, validate_money};

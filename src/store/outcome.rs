@@ -4,7 +4,7 @@
 //! these into answers and contract errors with rules from `policy`
 //! (`ORDER_CONFLICT`, `TOKEN_EXPIRED`, `REVERSAL_EXCEEDS_SALE`, ...).
 
-use crate::model::{FirstClick, Money, OrderState, Payout, SaleRecord};
+use crate::model::{FirstClick, Money, OrderState, Payout, SaleRecord, Signals};
 pub use crate::model::{RefundFacts, ReversalRecord};
 use crate::token::ClickId;
 
@@ -14,8 +14,8 @@ pub enum ClickWrite {
     /// A new click, stored and counted (a tap and a click), under this id:
     /// the id given, with the shard the store placed it on. Also the answer
     /// when this very tap (the same click id) is recorded again after its
-    /// reply was lost: it is counted once.
-    New(ClickId),
+    /// reply was lost: it is counted once. With the click's fraud signals.
+    New(ClickId, Signals),
     /// A repeat tap inside the dedup window, counted as a repeat tap only:
     /// the first click of the run, whose token the repeat gets again.
     Repeat(FirstClick),

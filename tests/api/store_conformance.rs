@@ -14,7 +14,8 @@ use cartclick::error::Error;
 use cartclick::model::{
     Attribution, BucketRange, Campaign, CampaignId, CampaignStatus, ClickRecord, CommissionTerms,
     CounterCell, Counts, CreatorId, Dimension, FirstClick, Granularity, Merchant, MerchantId,
-    Money, NewClick, NewReversal, NewSale, OrderId, ProductId, ReversalId, SaleRecord, VideoId,
+    Money, NewClick, NewReversal, NewSale, OrderId, ProductId, ReversalId, SaleRecord, Signals,
+    VideoId,
 };
 use cartclick::policy;
 use cartclick::store::{ClickWrite, RefundFacts, ReversalRecord, ReversalWrite, SaleWrite, Store};
@@ -53,12 +54,15 @@ fn tap(attribution: &Attribution, clicked_at: DateTime<Utc>) -> NewClick {
             viewer_hash: Some(rand::random()),
             clicked_at,
             expires_at: clicked_at + TimeDelta::days(7),
+            signals: Signals::NONE,
         },
         kid: "k1".into(),
         dedup_key: rand::random(),
         dedup_window: DEDUP_WINDOW,
         tap_limit: 1000,
         tap_window: Duration::from_secs(60),
+        // The fraud tests turn signals on; the rest test without them.
+        fraud: None,
     }
 }
 
@@ -81,6 +85,7 @@ fn sale(click: &NewClick, order_id: &str, amount: Money, now: DateTime<Utc>) -> 
         amount,
         now,
         token_expired: false,
+        fraud: None,
     }
 }
 
@@ -284,7 +289,10 @@ async fn a_new_click_is_recorded_and_counted_as_a_tap_and_a_click_in_every_dimen
 
     let outcome = store.record_click(&first).await.unwrap();
 
-    assert_eq!(outcome, ClickWrite::New(first.record.click_id));
+    assert_eq!(
+        outcome,
+        ClickWrite::New(first.record.click_id, Signals::NONE)
+    );
     for dimension in Dimension::ALL {
         for range in [hours(at(0), 1), days(at(0), 1)] {
             assert_eq!(
@@ -314,6 +322,7 @@ async fn a_repeat_tap_inside_the_dedup_window_answers_the_first_click_and_counts
             clicked_at: first.record.clicked_at,
             expires_at: first.record.expires_at,
             kid: first.kid.clone(),
+            signals: Signals::NONE,
         })
     );
     for dimension in Dimension::ALL {
@@ -335,7 +344,10 @@ async fn a_retried_tap_with_the_same_click_id_is_recorded_and_counts_nothing_mor
 
     let retried = store.record_click(&first).await.unwrap();
 
-    assert_eq!(retried, ClickWrite::New(first.record.click_id));
+    assert_eq!(
+        retried,
+        ClickWrite::New(first.record.click_id, Signals::NONE)
+    );
     assert_eq!(
         total(&*store, Dimension::Campaign, "c-1", hours(at(0), 1)).await,
         counts(1, 1, 0, &[])
@@ -351,7 +363,10 @@ async fn a_tap_after_the_dedup_window_is_a_new_click(backend: Backend) {
 
     let outcome = store.record_click(&later).await.unwrap();
 
-    assert_eq!(outcome, ClickWrite::New(later.record.click_id));
+    assert_eq!(
+        outcome,
+        ClickWrite::New(later.record.click_id, Signals::NONE)
+    );
     assert_eq!(
         total(&*store, Dimension::Campaign, "c-1", hours(at(0), 1)).await,
         counts(2, 2, 0, &[])
@@ -383,6 +398,7 @@ async fn a_new_sale_is_attributed_to_its_click_and_counted_in_every_dimension(ba
             clicked_at: at(0),
             confirmed_at: at(90),
             commission: money("DKK", 0),
+            signals: Signals::NONE,
         })
     );
     for dimension in Dimension::ALL {
@@ -898,10 +914,10 @@ async fn a_viewer_over_the_tap_limit_of_its_window_is_limited_until_the_next_win
     assert_eq!(
         answers,
         vec![
-            ClickWrite::New(taps[0].record.click_id),
-            ClickWrite::New(taps[1].record.click_id),
+            ClickWrite::New(taps[0].record.click_id, Signals::NONE),
+            ClickWrite::New(taps[1].record.click_id, Signals::NONE),
             ClickWrite::Limited,
-            ClickWrite::New(taps[3].record.click_id),
+            ClickWrite::New(taps[3].record.click_id, Signals::NONE),
         ]
     );
     assert_eq!(
@@ -982,7 +998,10 @@ async fn calls_made_at_once_are_answered_and_counted_as_if_made_one_by_one(backe
     .await;
 
     for (answer, tap) in recorded[..60].iter().zip(&taps) {
-        assert_eq!(answer, &Ok(ClickWrite::New(tap.record.click_id)));
+        assert_eq!(
+            answer,
+            &Ok(ClickWrite::New(tap.record.click_id, Signals::NONE))
+        );
     }
     let keen_answers = &recorded[60..];
     let firsts: Vec<ClickId> = keen_answers
@@ -996,7 +1015,7 @@ async fn calls_made_at_once_are_answered_and_counted_as_if_made_one_by_one(backe
     let first = keen_answers
         .iter()
         .zip(&taps[60..])
-        .find(|(a, t)| **a == Ok(ClickWrite::New(t.record.click_id)))
+        .find(|(a, t)| **a == Ok(ClickWrite::New(t.record.click_id, Signals::NONE)))
         .map(|(_, t)| t.record.click_id)
         .expect("one of the keen viewer's taps made the click");
     assert!(firsts.iter().all(|f| *f == first), "{firsts:?} {first:?}");

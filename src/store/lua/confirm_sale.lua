@@ -32,9 +32,11 @@
 -- ARGV[22] the merchant's own hash tag, e.g. '{m-1}': its earnings keys
 -- ARGV[23] order retention, ms: an order with a commission is kept this
 --          long after the commission's payable time, at least
+-- ARGV[24] min_click_to_sale_seconds in ms, or '' when fraud signals are off
 -- Returns {'existing', order} | {'expired'} | {'no_click'} | {'new', order}
 -- where order = click hex, amount, currency, confirmed ms, clicked ms,
--- campaign, creator, video, product, commission (space separated).
+-- campaign, creator, video, product, commission, and the signals (the sum
+-- of their bits) when there are any (space separated).
 
 local existing = redis.call('GET', KEYS[1])
 if existing then
@@ -58,24 +60,47 @@ else
   end
   tail = string.sub(click, 29)
 end
--- Clicks stored before commission terms have none: rate and holding ''.
-local clicked_ms, rate, holding = string.match(tail, '^(%d+) %d+ ?(%d*) ?(%d*)')
+-- Clicks stored before commission terms have none: rate and holding '';
+-- a click with no signal has no signals field.
+local clicked_ms, rate, holding, click_signals =
+  string.match(tail, '^(%d+) %d+ ?(%d*) ?(%d*) ?(%d*)')
 local campaign, creator, video, product =
   string.match(attribution, '^(%S+) (%S+) (%S+) (%S+)$')
 
 local now = tonumber(ARGV[4])
+local signals = 0
+if ARGV[24] ~= '' then
+  signals = tonumber(click_signals) or 0
+  local min = tonumber(ARGV[24])
+  if min > 0 and now - tonumber(clicked_ms) < min then
+    signals = signals + 8
+  end
+end
 local earned = commission(ARGV[2], rate)
 local order_ttl = tonumber(ARGV[11])
 if earned > 0 then
   local tag, order_id, currency = ARGV[22], ARGV[15], ARGV[3]
   local payable = now + (tonumber(holding) or 0) * 1000
-  redis.call('HSET', 'c:' .. tag .. ':' .. order_id,
-    'st', 'u', 'c', int(earned), 'c0', int(earned), 'a0', ARGV[2], 'sa', ARGV[2],
-    'cu', currency, 'cf', ARGV[4], 'pa', int(payable), 'r', rate, 'h', holding,
-    'a', attribution)
+  local c = 'c:' .. tag .. ':' .. order_id
   local ledger = tag .. ':' .. creator .. ':' .. currency
-  redis.call('HINCRBY', 'l:' .. ledger, 'u', int(earned))
-  redis.call('ZADD', 'u:' .. ledger, int(payable), order_id)
+  -- Flagged, never blocked: a flagged sale's commission is held, out of
+  -- the unpaid set, until an admin reviews it.
+  local state = 'u'
+  if signals > 0 then
+    state = 'h'
+  end
+  local fields = {'st', state, 'c', int(earned), 'c0', int(earned), 'a0', ARGV[2],
+    'sa', ARGV[2], 'cu', currency, 'cf', ARGV[4], 'pa', int(payable), 'r', rate,
+    'h', holding, 'a', attribution}
+  if signals > 0 then
+    table.insert(fields, 'sg')
+    table.insert(fields, tostring(signals))
+  end
+  redis.call('HSET', c, unpack(fields))
+  redis.call('HINCRBY', 'l:' .. ledger, state, int(earned))
+  if signals == 0 then
+    redis.call('ZADD', 'u:' .. ledger, int(payable), order_id)
+  end
   local member = newest_first(now, order_id)
   for _, index in ipairs({'i:' .. tag, 'i:' .. tag .. ':' .. creator}) do
     redis.call('ZADD', index, 0, member)
@@ -101,6 +126,10 @@ for i = 1, 5 do
     redis.call('HINCRBY', hour, earnings, int(earned))
     redis.call('HINCRBY', day, earnings, int(earned))
   end
+  if signals > 0 then
+    redis.call('HINCRBY', hour, 'fv', 1)
+    redis.call('HINCRBY', day, 'fv', 1)
+  end
   if i > 1 then
     local top = ARGV[16] .. dims[i] .. ':'
     zincr(top .. 'v', 1, ids[i], ARGV[19])
@@ -111,9 +140,15 @@ for i = 1, 5 do
   end
 end
 
-redis.call('XADD', KEYS[3], 'MAXLEN', '=', ARGV[17], '*',
-  'k', 's', 'at', ARGV[4], 'cl', ARGV[14], 'a', attribution,
-  'o', ARGV[15], 'am', ARGV[2], 'cu', ARGV[3], 'km', int(earned))
+if signals > 0 then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '=', ARGV[17], '*',
+    'k', 's', 'at', ARGV[4], 'cl', ARGV[14], 'a', attribution,
+    'o', ARGV[15], 'am', ARGV[2], 'cu', ARGV[3], 'km', int(earned), 'sg', signals)
+else
+  redis.call('XADD', KEYS[3], 'MAXLEN', '=', ARGV[17], '*',
+    'k', 's', 'at', ARGV[4], 'cl', ARGV[14], 'a', attribution,
+    'o', ARGV[15], 'am', ARGV[2], 'cu', ARGV[3], 'km', int(earned))
+end
 if ARGV[18] ~= '' then
   redis.call('XTRIM', KEYS[3], 'MINID', '=', oldest_event(ARGV[18]))
 end
@@ -121,5 +156,8 @@ redis.call('PEXPIRE', KEYS[3], ARGV[19])
 
 local order = table.concat(
   {ARGV[14], ARGV[2], ARGV[3], ARGV[4], clicked_ms, attribution, int(earned)}, ' ')
+if signals > 0 then
+  order = order .. ' ' .. signals
+end
 redis.call('SET', KEYS[1], order, 'PX', int(order_ttl))
 return {'new', order}

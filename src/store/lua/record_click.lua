@@ -1,8 +1,12 @@
 -- Records a tap, atomically: a new click (dedup entry, click record,
 -- interned attribution, click counters, top lists, a 'c' event), or a
 -- repeat of a click inside the dedup window (repeat tap counters, a 't'
--- event). Safe to run twice: a second run of
--- the same call finds its own click id in the dedup entry and does nothing.
+-- event). With fraud signals on, it also counts the tap in the fraud
+-- windows and raises the new click's signals from those counts, as
+-- `policy::click_signals` does: kept with the click, its dedup entry and
+-- its event, and counted in `fc` (flagged clicks). Safe to run twice: a
+-- second run of the same call finds its own click id in the dedup entry
+-- and does nothing.
 --
 -- KEYS[1]  dedup bucket of the current window     (all keys share the merchant's hash tag)
 -- KEYS[2]  dedup bucket of the previous window
@@ -31,7 +35,19 @@
 -- ARGV[21] click id, hex
 -- ARGV[22] the TTL they get when they must live longer: ARGV[8] rounded up to the hour
 -- ARGV[23] rate limit bucket TTL, ms: two of its windows
--- Returns {'new'} | {'retry'} | {'limited'} | {'dup', first dedup value}
+-- KEYS[21] the merchant shard's creator taps of this UTC minute (TAP_FLOOD)
+-- KEYS[22] the merchant shard's viewers' creators of this UTC hour
+--          (CREATOR_HOPPING): field = viewer hash, value = '\n' and each
+--          creator followed by '\n', at most ARGV[25] + 1 of them
+-- ARGV[24] max_creator_taps_per_minute, or '' when fraud signals are off
+--          (then nothing is counted for them)
+-- ARGV[25] max_creators_per_viewer_per_hour
+-- ARGV[26] the SELF_REFERRAL bit: '1' when the viewer is the creator, or '0'
+-- ARGV[27], ARGV[28] KEYS[21]'s and KEYS[22]'s TTL, ms: their window and a minute
+-- Returns {'new', signals} | {'retry', first dedup value} | {'limited'}
+--       | {'dup', first dedup value}
+-- where signals is the sum of their bits (`FraudSignal::bit`), and a dedup
+-- value or click value with signals ends in ' ' .. signals.
 
 local now = tonumber(ARGV[5])
 local window = tonumber(ARGV[6])
@@ -59,9 +75,15 @@ local function extend(key)
   return true
 end
 
-local function event(kind, click_hex)
-  redis.call('XADD', KEYS[16], 'MAXLEN', '=', ARGV[14], '*',
-    'k', kind, 'at', ARGV[5], 'cl', click_hex, 'a', ARGV[9])
+-- A tap's event; 'sg' the click's signals, when it has any.
+local function event(kind, click_hex, signals)
+  if signals > 0 then
+    redis.call('XADD', KEYS[16], 'MAXLEN', '=', ARGV[14], '*',
+      'k', kind, 'at', ARGV[5], 'cl', click_hex, 'a', ARGV[9], 'sg', signals)
+  else
+    redis.call('XADD', KEYS[16], 'MAXLEN', '=', ARGV[14], '*',
+      'k', kind, 'at', ARGV[5], 'cl', click_hex, 'a', ARGV[9])
+  end
   if ARGV[15] ~= '' then
     redis.call('XTRIM', KEYS[16], 'MINID', '=', oldest_event(ARGV[15]))
   end
@@ -76,33 +98,77 @@ local function count(field)
   end
 end
 
+-- Counts a tap answered OK in the fraud windows: the creator's taps this
+-- minute, and the viewer's distinct creators this hour (no more than one
+-- over the limit is kept: past it every new click is flagged anyway).
+-- Returns the new click's signals, as `policy::click_signals` raises them.
+local function fraud_signals()
+  local creator = ARGV[18]
+  local taps = hincr(KEYS[21], creator, 1, ARGV[27])
+  local limit = tonumber(ARGV[25])
+  local seen = redis.call('HGET', KEYS[22], ARGV[13])
+  if not seen then
+    redis.call('HSET', KEYS[22], ARGV[13], '\n' .. creator .. '\n')
+    redis.call('PEXPIRE', KEYS[22], ARGV[28], 'NX')
+    seen = 1
+  else
+    local count = select(2, string.gsub(seen, '\n', '')) - 1
+    if count <= limit and not string.find(seen, '\n' .. creator .. '\n', 1, true) then
+      redis.call('HSET', KEYS[22], ARGV[13], seen .. creator .. '\n')
+      count = count + 1
+    end
+    seen = count
+  end
+  local signals = tonumber(ARGV[26])
+  if taps > tonumber(ARGV[24]) then signals = signals + 2 end
+  if seen > limit then signals = signals + 4 end
+  return signals
+end
+
+-- A value with the signals the click was flagged with, if any.
+local function flagged(value, signals)
+  if signals > 0 then
+    return value .. ' ' .. signals
+  end
+  return value
+end
+
 local first = live(KEYS[1]) or live(KEYS[2])
 if first and string.sub(first, 1, 16) == ARGV[2] then
-  return {'retry'}
+  return {'retry', first}
 end
 
 local taps = hincr(KEYS[15], ARGV[13], 1, ARGV[23])
 if taps > tonumber(ARGV[12]) then
   return {'limited'}
 end
+local signals = 0
+if ARGV[24] ~= '' then
+  signals = fraud_signals()
+end
 
 if first then
   count('d')
-  event('t', hex(string.sub(first, 1, 16)))
+  -- After the click id: tap time, expiry, kid (never a space) and signals.
+  local first_signals = string.match(first, '^%d+ %d+ %S+ (%d+)$', 17)
+  event('t', hex(string.sub(first, 1, 16)), tonumber(first_signals) or 0)
   return {'dup', first}
 end
 
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[1], flagged(ARGV[3], signals))
 redis.call('PEXPIRE', KEYS[1], ARGV[7], 'NX')
-redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
+redis.call('HSET', KEYS[3], ARGV[2], flagged(ARGV[4], signals))
 extend(KEYS[3])
 -- The attribution's text follows from its id: written only when missing.
 if not extend(KEYS[4]) then
   redis.call('SET', KEYS[4], ARGV[9], 'PX', ARGV[22])
 end
 count('c')
+if signals > 0 then
+  count('fc')
+end
 for i = 17, 20 do
   zincr(KEYS[i], 1, ARGV[i], ARGV[16])
 end
-event('c', ARGV[21])
-return {'new'}
+event('c', ARGV[21], signals)
+return {'new', tostring(signals)}

@@ -386,5 +386,7 @@ fn payout_event(payout: &Payout) -> Event {
         amount: Some(payout.amount.clone()),
         commission: Some(payout.clawback_deducted.clone()),
         payout_id: payout.payout_id.to_string(),
+        signals: crate::model::Signals::NONE,
+        decision: None,
     }
 }

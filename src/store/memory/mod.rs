@@ -6,6 +6,7 @@
 //! ([`crate::store::outcome`]).
 
 mod earnings;
+mod fraud;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard};
@@ -19,7 +20,7 @@ use crate::model::{ApiKey, CampaignId, MerchantId, OrderId, ReversalId};
 use crate::model::{
     Attribution, BucketRange, Campaign, ClickRecord, CounterCell, Counts, Dimension, Event,
     EventKind, Granularity, Merchant, MerchantRecords, Money, NewClick, NewReversal, NewSale,
-    Retention, SaleRecord, TopEntry, TopMetric, rank,
+    Retention, SaleRecord, Signals, TopEntry, TopMetric, rank,
 };
 use crate::model::{Commission, CommissionState, OrderState};
 use crate::policy;
@@ -91,6 +92,8 @@ struct Inner {
     event_seq: u64,
     /// Commissions, ledgers and payouts.
     book: earnings::Book,
+    /// The counts fraud signals are raised from.
+    fraud: fraud::FraudCounts,
     /// Writes since start, to pace sweeps.
     writes: u64,
 }
@@ -119,6 +122,7 @@ fn tap_event(
     click_id: ClickId,
     attribution: &Attribution,
     at: DateTime<Utc>,
+    signals: Signals,
 ) -> Event {
     Event {
         id: String::new(),
@@ -131,6 +135,8 @@ fn tap_event(
         amount: None,
         commission: None,
         payout_id: String::new(),
+        signals,
+        decision: None,
     }
 }
 
@@ -271,7 +277,8 @@ impl Ledger for MemoryStore {
             .is_some_and(|first| first.click_id == click.record.click_id)
         {
             // This very tap, retried after its answer was lost: already counted.
-            return Ok(ClickWrite::New(click.record.click_id));
+            let signals = repeat.map(|first| first.signals).unwrap_or_default();
+            return Ok(ClickWrite::New(click.record.click_id, signals));
         }
         if let Some(viewer) = click.record.viewer_hash {
             let window = click.tap_window.as_secs().max(1) as i64;
@@ -288,11 +295,32 @@ impl Ledger for MemoryStore {
                 return Ok(ClickWrite::Limited);
             }
         }
+        // Every tap answered OK counts towards the fraud windows; only a new
+        // click is judged by them (a repeat returns its first tap's signals).
+        let counts = click.fraud.map(|fraud| {
+            let counts = inner.fraud.count_tap(
+                &fraud.rules,
+                attribution,
+                click.record.viewer_hash.as_ref(),
+                fraud.self_referral,
+                now,
+            );
+            (fraud.rules, counts)
+        });
         if let Some(first) = repeat {
-            let event = tap_event(EventKind::RepeatTap, first.click_id, attribution, now);
+            let event = tap_event(
+                EventKind::RepeatTap,
+                first.click_id,
+                attribution,
+                now,
+                first.signals,
+            );
             inner.record(event, &self.retention);
             return Ok(ClickWrite::Repeat(first));
         }
+        let signals = counts.map_or(Signals::NONE, |(rules, counts)| {
+            policy::click_signals(&rules, counts)
+        });
         let dedup_until = now + click.dedup_window;
         inner.dedup.insert(
             click.dedup_key,
@@ -302,6 +330,7 @@ impl Ledger for MemoryStore {
                     clicked_at: click.record.clicked_at,
                     expires_at: click.record.expires_at,
                     kid: click.kid.clone(),
+                    signals,
                 },
                 until: dedup_until,
             },
@@ -309,13 +338,22 @@ impl Ledger for MemoryStore {
         inner.clicks.insert(
             click.record.click_id,
             Expiring {
-                value: click.record.clone(),
+                value: ClickRecord {
+                    signals,
+                    ..click.record.clone()
+                },
                 until: self.retention.click_until(&click.record),
             },
         );
-        let event = tap_event(EventKind::Click, click.record.click_id, attribution, now);
+        let event = tap_event(
+            EventKind::Click,
+            click.record.click_id,
+            attribution,
+            now,
+            signals,
+        );
         inner.record(event, &self.retention);
-        Ok(ClickWrite::New(click.record.click_id))
+        Ok(ClickWrite::New(click.record.click_id, signals))
     }
 
     async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleWrite> {
@@ -337,6 +375,9 @@ impl Ledger for MemoryStore {
         else {
             return Ok(SaleWrite::NoClick);
         };
+        let signals = sale.fraud.map_or(Signals::NONE, |rules| {
+            policy::sale_signals(&rules, click.signals, click.clicked_at, sale.now)
+        });
         let commission = policy::sale_commission(&sale.amount, &click.terms);
         let payable_at = policy::payable_at(sale.now, &click.terms);
         let commission_earned = commission.amount_minor;
@@ -347,6 +388,7 @@ impl Ledger for MemoryStore {
             clicked_at: click.clicked_at,
             confirmed_at: sale.now,
             commission: commission.clone(),
+            signals,
         };
         if commission.amount_minor > 0 {
             inner.book.add(Commission {
@@ -357,10 +399,16 @@ impl Ledger for MemoryStore {
                 earned: commission.amount_minor,
                 commission: commission.clone(),
                 terms: click.terms,
-                state: CommissionState::Unpaid,
+                // Flagged, never blocked: held until an admin reviews it.
+                state: if signals.is_empty() {
+                    CommissionState::Unpaid
+                } else {
+                    CommissionState::Held
+                },
                 confirmed_at: sale.now,
                 payable_at,
                 payout_id: None,
+                signals,
                 review_reason: String::new(),
                 reviewed_at: None,
             });
@@ -376,6 +424,8 @@ impl Ledger for MemoryStore {
             amount: Some(sale.amount.clone()),
             commission: Some(commission),
             payout_id: String::new(),
+            signals,
+            decision: None,
         };
         inner.record(event, &self.retention);
         // An order is kept past its commission's payable time only when it
@@ -500,6 +550,8 @@ impl Ledger for MemoryStore {
                 amount_minor: taken,
             }),
             payout_id: String::new(),
+            signals: Signals::NONE,
+            decision: None,
         };
         inner.record(event, &self.retention);
         Ok(ReversalWrite::New {
@@ -655,6 +707,7 @@ impl Operator for MemoryStore {
             .dedup
             .retain(|_, e| !erased.contains(&e.value.click_id));
         inner.taps.retain(|(_, v, _), _| v != viewer);
+        inner.fraud.erase(viewer);
         Ok(erased.len() as u64)
     }
 

@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::{
-    Attribution, Campaign, CampaignStatus, ClickRecord, CommissionTerms, Counts, Event, EventKind,
-    FirstClick, Money, SaleRecord,
+    Attribution, Campaign, CampaignStatus, ClickRecord, CommissionDecision, CommissionTerms,
+    Counts, Event, EventKind, FirstClick, Money, SaleRecord, Signals,
 };
 use crate::model::{CampaignId, CreatorId, MerchantId, OrderId, ProductId, VideoId};
 use crate::store::{RefundFacts, ReversalRecord};
@@ -53,6 +53,28 @@ pub(super) fn millis(at: DateTime<Utc>) -> i64 {
 
 pub(super) fn from_millis(ms: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms)
+}
+
+/// How long a fraud window's key lives: its window and a minute, from its
+/// first write (so past the window's end, whenever in it that came).
+pub(super) fn window_ttl_ms(window: Duration) -> u64 {
+    (window + Duration::from_secs(60)).as_millis() as u64
+}
+
+/// A stored set of fraud signals: the sum of their bits, as digits.
+pub(super) fn parse_signals(digits: &[u8]) -> Option<Signals> {
+    std::str::from_utf8(digits)
+        .ok()?
+        .parse()
+        .ok()
+        .and_then(Signals::from_bits)
+}
+
+/// The signals of an optional trailing field: none when it is missing.
+fn trailing_signals(field: Option<&str>) -> Option<Signals> {
+    field.map_or(Some(Signals::NONE), |digits| {
+        parse_signals(digits.as_bytes())
+    })
 }
 
 /// A script answer: a tag and an optional payload.
@@ -103,12 +125,14 @@ pub(super) fn parse_first_click(value: &[u8]) -> Result<FirstClick> {
         .next()
         .ok_or_else(|| corrupt("dedup entry"))?
         .to_owned();
+    let signals = trailing_signals(parts.next()).ok_or_else(|| corrupt("dedup entry"))?;
     Ok(FirstClick {
         click_id,
         clicked_at: from_millis(whole_seconds_ms(clicked_ms))
             .ok_or_else(|| corrupt("dedup entry"))?,
         expires_at: DateTime::from_timestamp(expires_s, 0).ok_or_else(|| corrupt("dedup entry"))?,
         kid,
+        signals,
     })
 }
 
@@ -165,10 +189,11 @@ pub(super) fn click_value(
 }
 
 /// The text of a click value after its 28 bytes: (tap time, expiry,
-/// terms). A click stored before terms has none ([`CommissionTerms::NONE`]).
+/// terms, signals). A click stored before terms has none
+/// ([`CommissionTerms::NONE`]); one with no signal has no signals field.
 pub(super) fn parse_click_tail(
     tail: &[u8],
-) -> Option<(DateTime<Utc>, DateTime<Utc>, CommissionTerms)> {
+) -> Option<(DateTime<Utc>, DateTime<Utc>, CommissionTerms, Signals)> {
     let text = std::str::from_utf8(tail).ok()?;
     let mut parts = text.split(' ');
     let clicked = parts.next()?.parse().ok().and_then(from_millis)?;
@@ -180,17 +205,19 @@ pub(super) fn parse_click_tail(
         },
         _ => CommissionTerms::NONE,
     };
-    Some((clicked, expires, terms))
+    Some((clicked, expires, terms, trailing_signals(parts.next())?))
 }
 
 /// Parses a stored order into the sale it records.
 pub(super) fn parse_order(merchant_id: &str, order: &[u8]) -> Result<SaleRecord> {
     let text = std::str::from_utf8(order).map_err(|_| corrupt("order"))?;
     let parts: Vec<&str> = text.split(' ').collect();
-    // Orders stored before commissions have no tenth field: none earned.
-    let (fields, earned) = match parts.as_slice() {
-        [fields @ .., earned] if fields.len() == 9 => (fields, *earned),
-        fields => (fields, "0"),
+    // Orders stored before commissions have no tenth field: none earned;
+    // an eleventh, the signals, only a flagged sale has.
+    let (fields, earned, signals) = match parts.as_slice() {
+        [fields @ .., earned, signals] if fields.len() == 9 => (fields, *earned, Some(*signals)),
+        [fields @ .., earned] if fields.len() == 9 => (fields, *earned, None),
+        fields => (fields, "0", None),
     };
     let [
         click,
@@ -220,6 +247,7 @@ pub(super) fn parse_order(merchant_id: &str, order: &[u8]) -> Result<SaleRecord>
             currency: (*currency).to_owned(),
             amount_minor: earned.parse().map_err(|_| corrupt("order"))?,
         },
+        signals: trailing_signals(signals).ok_or_else(|| corrupt("order"))?,
     })
 }
 
@@ -305,6 +333,14 @@ pub(super) fn parse_event(
     };
     let amount = money(take("am"))?;
     let commission = money(take("km"))?;
+    let signals = take("sg");
+    let signals = trailing_signals((!signals.is_empty()).then_some(signals.as_str()))
+        .ok_or_else(|| corrupt("event"))?;
+    let decision = take("dc");
+    let decision = match decision.as_str() {
+        "" => None,
+        code => Some(CommissionDecision::from_code(code).ok_or_else(|| corrupt("event"))?),
+    };
     Ok(Event {
         id,
         kind,
@@ -316,6 +352,8 @@ pub(super) fn parse_event(
         amount,
         commission,
         payout_id: take("po"),
+        signals,
+        decision,
     })
 }
 
@@ -330,6 +368,8 @@ pub(super) fn parse_counts(fields: HashMap<String, i64>) -> Counts {
             }
             "d" => counts.taps += value,
             "v" => counts.conversions = value,
+            "fc" => counts.flagged_clicks = value,
+            "fv" => counts.flagged_conversions = value,
             _ => {
                 if let Some(currency) = field.strip_prefix("r:") {
                     counts.revenue.insert(currency.to_owned(), value);
@@ -405,11 +445,14 @@ mod tests {
             ("v".to_owned(), 1),
             ("r:DKK".to_owned(), 12_500),
             ("f:DKK".to_owned(), 2_500),
+            ("fc".to_owned(), 2),
+            ("fv".to_owned(), 1),
         ]);
 
         let counts = parse_counts(fields);
 
         assert_eq!((counts.taps, counts.clicks, counts.conversions), (5, 3, 1));
+        assert_eq!((counts.flagged_clicks, counts.flagged_conversions), (2, 1));
         assert_eq!(counts.revenue, [("DKK".to_owned(), 12_500)].into());
         assert_eq!(counts.refunded, [("DKK".to_owned(), 2_500)].into());
     }

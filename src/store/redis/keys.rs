@@ -123,6 +123,19 @@ pub(super) fn rate_key(merchant: &str, viewer: &ViewerHash, minute: i64) -> Stri
     bucket_key("q", merchant, minute, viewer)
 }
 
+/// `g:{m}:<minute>`: each creator's taps at the merchant's shard in this
+/// UTC minute (TAP_FLOOD).
+pub(super) fn flood_key(merchant: &str, minute: i64) -> String {
+    joined(&["g:{", merchant, "}:", Digits::new().format(minute)])
+}
+
+/// `h:{m}:<hour>:<n>`: the creators each viewer tapped at the merchant's
+/// shard in this UTC hour (CREATOR_HOPPING), bucketed by viewer as the
+/// rate limit is.
+pub(super) fn hopping_key(merchant: &str, viewer: &ViewerHash, hour: i64) -> String {
+    bucket_key("h", merchant, hour, viewer)
+}
+
 /// The hash tag of one shard of a merchant: the merchant id for shard 0,
 /// "<merchant> <n>" for the others (ids hold no spaces).
 pub(super) fn shard_tag(merchant: &str, shard: u16) -> String {

@@ -29,11 +29,13 @@
 //!
 //! | key | type | holds | expires |
 //! |---|---|---|---|
-//! | `d:{m}:<window>:<n>` | hash | dedup entries of one dedup window: field = 16 bytes of the dedup key, value = first click id, tap time (ms), expiry, key id | two dedup windows |
-//! | `k:{m}:<expiry hour>:<n>` | hash | click records: field = click id (16 bytes), value = attribution id (12 bytes), viewer hash (16 bytes, zeros once erased), tap time (ms), expiry (s) | the later of the attribution window and the day after the click, rounded up to the hour |
+//! | `d:{m}:<window>:<n>` | hash | dedup entries of one dedup window: field = 16 bytes of the dedup key, value = first click id, tap time (ms), expiry, key id, and the click's fraud signals (the sum of their bits) when it has any | two dedup windows |
+//! | `k:{m}:<expiry hour>:<n>` | hash | click records: field = click id (16 bytes), value = attribution id (12 bytes), viewer hash (16 bytes, zeros once erased), tap time (ms), expiry (s), commission rate (bps), holding period (s), and its fraud signals when it has any | the later of the attribution window and the day after the click, rounded up to the hour |
 //! | `a:{m}:<attribution id>` | string | `campaign creator video product`, shared by every click on that cart | as long as its longest-lived click (rounded up to the hour) |
 //! | `o:{m}:<order id>` | string | the confirmed sale, with its commission | the click's window + order retention, at least order retention after the commission's payable time, and after its payout |
-//! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `c` clicks, `d` repeat taps (taps are `c` + `d`), `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds | bucket end + hourly or daily retention |
+//! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `c` clicks, `d` repeat taps (taps are `c` + `d`), `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds, `k:<CUR>` commission, `fc` flagged clicks, `fv` flagged conversions | bucket end + hourly or daily retention |
+//! | `g:{m}:<minute>` | hash | TAP_FLOOD's count: each creator's taps answered OK at this shard in this UTC minute (minutes since the epoch) | its minute and one more |
+//! | `h:{m}:<hour>:<n>` | hash | CREATOR_HOPPING's count: field = viewer hash (16 bytes), value = the creators the viewer tapped at this shard in this UTC hour, each after a `\n` and the last followed by one (at most the limit and one more) | its hour and a minute |
 //! | `q:{m}:<window>:<n>` | hash | taps in this rate-limit window at this merchant (the window is `policy::TAP_RATE_WINDOW`, a minute, so `<window>` is the minute since the epoch): field = viewer hash (16 bytes), value = count (rate limit) | two windows |
 //! | `f:{m}:<order id>` | string | what has been refunded of the sale | with the order |
 //! | `v:{m}:<reversal id>` | string | the recorded reversal: order, amount, currency, what remained, the commission after it, when, what it took back of the commission, the sale's attribution | with the order |
@@ -105,6 +107,7 @@ use crate::model::{
     Role, TopEntry, TopMetric, rank,
 };
 use crate::model::{CommissionState, OrderState};
+use crate::policy::{self, CREATOR_HOPPING_WINDOW, TAP_FLOOD_WINDOW};
 use crate::privacy::ViewerHash;
 use crate::store::{
     ClickWrite, Counters, Health, Keys, Ledger, Operator, Registry, ReversalWrite, SaleWrite,
@@ -112,14 +115,16 @@ use crate::store::{
 
 use codec::{
     attribution_text, click_value, corrupt, millis, parse_campaign, parse_counts, parse_event,
-    parse_first_click, parse_order, parse_reversal, reply, status_code, ttl_ms,
+    parse_first_click, parse_order, parse_reversal, parse_signals, reply, status_code, ttl_ms,
+    window_ttl_ms,
 };
 use connect::Conn;
 use keys::{
     IndexEntry, REGISTRY_TAG, api_key_id_key, api_key_key, attribution_prefix, campaign_key,
     click_bucket_key, click_bucket_until, click_shard, commission_key, counter_key, counter_prefix,
-    day_index_key, dedup_bucket_key, dimension_code, events_key, index_key, joined, merchant_key,
-    order_key, own_tag, rate_key, reversal_ids_key, shard_tag, top_metric_code, top_prefix,
+    day_index_key, dedup_bucket_key, dimension_code, events_key, flood_key, hopping_key, index_key,
+    joined, merchant_key, order_key, own_tag, rate_key, reversal_ids_key, shard_tag,
+    top_metric_code, top_prefix,
 };
 use scripts::Scripts;
 use shards::{INDEXED, IndexCache, cart_key};
@@ -349,6 +354,22 @@ impl Ledger for RedisStore {
             .arg(click_id.to_hex())
             .arg(bucket_ttl)
             .arg(2 * tap_window * 1000);
+        // The fraud windows: keys always (a script's keys are fixed), the
+        // rules only when signals are on.
+        let minute = policy::window_number(now, TAP_FLOOD_WINDOW);
+        let hour = policy::window_number(now, CREATOR_HOPPING_WINDOW);
+        invocation
+            .key(flood_key(merchant, minute))
+            .key(hopping_key(merchant, &viewer, hour));
+        match &click.fraud {
+            Some(fraud) => invocation
+                .arg(fraud.rules.max_creator_taps_per_minute.get())
+                .arg(fraud.rules.max_creators_per_viewer_per_hour.get())
+                .arg(u8::from(fraud.self_referral))
+                .arg(window_ttl_ms(TAP_FLOOD_WINDOW))
+                .arg(window_ttl_ms(CREATOR_HOPPING_WINDOW)),
+            None => invocation.arg("").arg("").arg("").arg("").arg(""),
+        };
 
         let pays = record.terms.rate_bps > 0;
         let cart = cart_key(merchant, day, &record.attribution, pays);
@@ -374,7 +395,14 @@ impl Ledger for RedisStore {
             .run(invocation.invoke_async(&mut self.conn.clone()))
             .await?;
         match reply(value)? {
-            (tag, None) if tag == "new" || tag == "retry" => Ok(ClickWrite::New(click_id)),
+            (tag, Some(signals)) if tag == "new" => Ok(ClickWrite::New(
+                click_id,
+                parse_signals(&signals).ok_or_else(|| corrupt("record_click reply"))?,
+            )),
+            (tag, Some(first)) if tag == "retry" => Ok(ClickWrite::New(
+                click_id,
+                parse_first_click(&first)?.signals,
+            )),
             (tag, None) if tag == "limited" => Ok(ClickWrite::Limited),
             (tag, Some(first)) if tag == "dup" => {
                 Ok(ClickWrite::Repeat(parse_first_click(&first)?))
@@ -453,7 +481,11 @@ impl Ledger for RedisStore {
         }
         invocation
             .arg(own_tag(merchant))
-            .arg(self.retention.orders.as_millis() as i64);
+            .arg(self.retention.orders.as_millis() as i64)
+            .arg(match &sale.fraud {
+                Some(rules) => rules.min_click_to_sale.as_millis().to_string(),
+                None => String::new(),
+            });
         self.index(vec![IndexEntry::day(day, merchant)]).await?;
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))

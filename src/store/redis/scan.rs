@@ -127,7 +127,7 @@ impl RedisStore {
     }
 
     /// Erases a viewer's hash from every click of every merchant, and its
-    /// dedup and rate entries (`Store::erase_viewer`).
+    /// dedup, rate and creator-hopping entries (`Store::erase_viewer`).
     pub(super) async fn erase_viewer_by_scan(&self, viewer: &ViewerHash) -> Result<u64> {
         self.writable()?;
         // Erasure is rare and offline-ish: it walks every click and dedup
@@ -175,8 +175,12 @@ impl RedisStore {
                     }
                 }
             }
-            for key in self.scan(&tag, &format!("q:{{{glob}}}:*")).await? {
-                let _: i64 = self.run(conn.hdel(&key, viewer.as_slice())).await?;
+            // The viewer's rate-limit taps and the creators it tapped
+            // (CREATOR_HOPPING's count).
+            for kind in ["q", "h"] {
+                for key in self.scan(&tag, &format!("{kind}:{{{glob}}}:*")).await? {
+                    let _: i64 = self.run(conn.hdel(&key, viewer.as_slice())).await?;
+                }
             }
         }
         Ok(erased.len() as u64)
@@ -229,7 +233,7 @@ impl RedisStore {
                 .await?;
         }
         for (field, value, attribution_id) in raw_clicks {
-            let (clicked_at, expires_at, terms) =
+            let (clicked_at, expires_at, terms, signals) =
                 parse_click_tail(&value[28..]).ok_or_else(|| corrupt("click record"))?;
             if !(from..to).contains(&clicked_at) {
                 continue;
@@ -259,6 +263,7 @@ impl RedisStore {
                 viewer_hash: (viewer != [0u8; 16]).then_some(viewer),
                 clicked_at,
                 expires_at,
+                signals,
             });
         }
         let orders = format!("o:{{{}}}:*", glob_escape(merchant_id));
