@@ -45,7 +45,12 @@ impl TestApp {
             campaign_id: campaign.into(),
             ..tap(&viewer)
         };
-        self.issue(request).await.expect("tap").token
+        let token = self.issue(request).await.expect("tap").token;
+        // A shop's checkout takes longer than the fraud rules' least click
+        // to sale: these sales are not SALE_TOO_FAST, their commissions not
+        // held (tests/api/fraud.rs tests those).
+        self.clock.advance(TimeDelta::seconds(10));
+        token
     }
 
     /// A sale of `amount_minor` DKK on `token` as MERCHANT; its commission.

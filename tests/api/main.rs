@@ -16,6 +16,7 @@ mod confirm_sale;
 pub(crate) mod earnings;
 mod earnings_cli;
 mod events;
+mod fraud;
 mod fuzz;
 mod get_counters;
 mod grpc_web;

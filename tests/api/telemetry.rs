@@ -26,6 +26,7 @@ const EXIT_BOUND: Duration = Duration::from_secs(15);
 const RPC_DURATION: &str = "cartclick.rpc.duration";
 const TOKENS_ISSUED: &str = "cartclick.tokens.issued";
 const SALES_CONFIRMED: &str = "cartclick.sales.confirmed";
+const SALE_TOO_FAST: &str = "cartclick.fraud.sale_too_fast";
 const STORE_ERRORS: &str = "cartclick.store.errors";
 const STORE_DURATION: &str = "cartclick.store.duration";
 
@@ -136,9 +137,15 @@ async fn shared_run() -> Exported {
         std::future::ready(
             received.spans_named("IssueToken").len() >= 2
                 && received.spans_named("ConfirmSale").len() >= 3
-                && [RPC_DURATION, TOKENS_ISSUED, SALES_CONFIRMED, STORE_DURATION]
-                    .iter()
-                    .all(|name| !received.metrics_named(name).is_empty()),
+                && [
+                    RPC_DURATION,
+                    TOKENS_ISSUED,
+                    SALES_CONFIRMED,
+                    STORE_DURATION,
+                    SALE_TOO_FAST,
+                ]
+                .iter()
+                .all(|name| !received.metrics_named(name).is_empty()),
         )
     })
     .await;
@@ -370,6 +377,25 @@ fn tokens_issued_and_sales_confirmed_are_counted() {
     assert_eq!(exported.received.counter_total(TOKENS_ISSUED), 2);
     // One over gRPC, one over HTTP/JSON.
     assert_eq!(exported.received.counter_total(SALES_CONFIRMED), 2);
+}
+
+#[test]
+fn each_fraud_signal_is_a_counter_of_the_clicks_and_sales_it_flagged() {
+    let exported = exported();
+
+    // Both sales came within a second of their taps, under the default
+    // ten seconds: SALE_TOO_FAST, counted as sales.
+    assert_eq!(exported.received.counter_total(SALE_TOO_FAST), 2);
+    for point in exported.received.sum_points(SALE_TOO_FAST) {
+        assert_string(&point.attributes, "cartclick.flagged", "sale");
+    }
+    assert!(
+        exported
+            .received
+            .metrics_named("cartclick.fraud.self_referral")
+            .is_empty(),
+        "no viewer was its creator"
+    );
 }
 
 #[test]
