@@ -8,6 +8,8 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
+use crate::proto;
+
 /// Where a client command connects, and with which key.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ClientArgs {
@@ -64,6 +66,28 @@ pub(super) fn describe(status: &tonic::Status) -> String {
 pub(super) fn time_text(at: Option<prost_types::Timestamp>) -> String {
     at.and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
         .map_or_else(String::new, |t| t.to_rfc3339())
+}
+
+/// Fraud signals as their names without the enum's prefix
+/// (`SALE_TOO_FAST`), comma separated; `none` for none.
+pub(super) fn signals_text(signals: &[i32]) -> String {
+    if signals.is_empty() {
+        return "none".into();
+    }
+    signals
+        .iter()
+        .map(|s| {
+            proto::FraudSignal::try_from(*s).map_or_else(
+                |_| s.to_string(),
+                |s| {
+                    s.as_str_name()
+                        .trim_start_matches("FRAUD_SIGNAL_")
+                        .to_owned()
+                },
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The message a call answered, or its status said in one line.

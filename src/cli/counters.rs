@@ -147,6 +147,8 @@ pub(super) async fn counters(args: CountersArgs) -> Result<(), String> {
         "conversions",
         "revenue (minor units)",
         "refunded (minor units)",
+        "flagged clicks",
+        "flagged conversions",
     ]);
     let row = |label: String, b: &proto::CounterBucket| {
         vec![
@@ -156,6 +158,8 @@ pub(super) async fn counters(args: CountersArgs) -> Result<(), String> {
             b.conversions.to_string(),
             money_text(&b.revenue),
             money_text(&b.refunded),
+            b.flagged_clicks.to_string(),
+            b.flagged_conversions.to_string(),
         ]
     };
     for bucket in &response.buckets {
@@ -168,7 +172,7 @@ pub(super) async fn counters(args: CountersArgs) -> Result<(), String> {
     if let Some(total) = &response.total {
         out.add_row(row("total".into(), total));
     }
-    table::align_right(&mut out, &[1, 2, 3]);
+    table::align_right(&mut out, &[1, 2, 3, 6, 7]);
     table::print(out);
     Ok(())
 }

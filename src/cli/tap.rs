@@ -3,7 +3,7 @@
 
 use clap::ValueEnum;
 
-use super::client::{ClientArgs, answer, authorized, channel, time_text};
+use super::client::{ClientArgs, answer, authorized, channel, signals_text, time_text};
 use super::table;
 use crate::proto;
 
@@ -104,6 +104,7 @@ pub(super) async fn issue(args: IssueArgs) -> Result<(), String> {
         ("click_id", response.click_id),
         ("expires_at", time_text(response.expires_at)),
         ("deduplicated", response.deduplicated.to_string()),
+        ("signals", signals_text(&response.signals)),
     ]));
     Ok(())
 }
@@ -136,6 +137,7 @@ pub(super) async fn confirm(args: ConfirmArgs) -> Result<(), String> {
         ("clicked_at", time_text(response.clicked_at)),
         ("confirmed_at", time_text(response.confirmed_at)),
         ("replayed", response.replayed.to_string()),
+        ("signals", signals_text(&response.signals)),
     ]));
     Ok(())
 }

@@ -97,7 +97,11 @@ pub trait Ledger: Send + Sync + 'static {
     /// last byte; the memory store keeps it as it is); or a repeat inside
     /// the dedup window, counted as a tap and answered with the first
     /// click; or, past `click.tap_limit` taps of the viewer in the current
-    /// `click.tap_window`, nothing but the tap towards the limit.
+    /// `click.tap_window`, nothing but the tap towards the limit. With
+    /// `click.fraud`, every tap answered OK also counts in the fraud
+    /// windows, and a new click's signals are raised from those counts
+    /// ([`crate::policy::click_signals`]), kept with it (a repeat answers
+    /// them) and counted as a flagged click, all in the same step.
     async fn record_click(&self, click: &NewClick) -> Result<ClickWrite>;
 
     /// Confirms a sale exactly once per (merchant, order_id): the order's
@@ -107,7 +111,10 @@ pub trait Ledger: Send + Sync + 'static {
     /// commission in every dimension of the click. Only the last writes
     /// anything. The new sale's commission, from the click's terms
     /// ([`crate::policy::commission`]), is written with it: a commission
-    /// record (when it is above zero) and the creator's ledger.
+    /// record (when it is above zero) and the creator's ledger. With
+    /// `sale.fraud`, its signals are the click's and its own
+    /// ([`crate::policy::sale_signals`]); with any, it counts as a flagged
+    /// conversion and its commission is held.
     async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleWrite>;
 
     /// Records a refund exactly once per (merchant, reversal_id): the first

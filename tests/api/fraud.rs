@@ -393,3 +393,89 @@ on_all_backends!(
     erasing_a_viewer_forgets_the_creators_it_tapped_this_hour,
     with_signals_off_nothing_is_flagged_and_nothing_extra_is_written,
 );
+
+/// Stdout's lines, each with its runs of spaces made one.
+fn words(output: &std::process::Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_cli_prints_the_signals_of_a_tap_and_a_sale_and_the_flagged_counts() {
+    let app = TestApp::builder().seeded().spawn().await;
+    let issued = client_command(
+        app.addr,
+        &app.keys.feed,
+        &[
+            "issue",
+            "--campaign",
+            CAMPAIGN,
+            "--product",
+            "sku-1",
+            "--video",
+            "vid-1",
+            "--creator",
+            "cr-1",
+            "--viewer",
+            "cr-1",
+            "--landing-url",
+            "https://www.shop.dk/p/sku-1",
+        ],
+    )
+    .await;
+    let issued = words(&issued);
+    let token = issued
+        .iter()
+        .find_map(|line| line.strip_prefix("token "))
+        .expect("a token line")
+        .to_owned();
+    let confirmed = client_command(
+        app.addr,
+        &app.keys.merchant,
+        &[
+            "confirm",
+            "--token",
+            &token,
+            "--order",
+            "order-1",
+            "--amount-minor",
+            "100",
+            "--currency",
+            "DKK",
+        ],
+    )
+    .await;
+    let counters = client_command(
+        app.addr,
+        &app.keys.dashboard,
+        &[
+            "counters",
+            "--dimension",
+            "merchant",
+            "--id",
+            MERCHANT,
+            "--granularity",
+            "day",
+            "--from",
+            &start_time().to_rfc3339(),
+        ],
+    )
+    .await;
+
+    assert!(issued.contains(&"signals SELF_REFERRAL".to_owned()), "{issued:?}");
+    // The sale came at once: the click's signal and its own.
+    let confirmed = words(&confirmed);
+    assert!(
+        confirmed.contains(&"signals SELF_REFERRAL,SALE_TOO_FAST".to_owned()),
+        "{confirmed:?}"
+    );
+    let counters = words(&counters);
+    let header = &counters[0];
+    assert!(header.ends_with("flagged clicks flagged conversions"), "{counters:?}");
+    assert!(
+        counters.iter().any(|l| l.starts_with("total ") && l.ends_with(" 1 1")),
+        "{counters:?}"
+    );
+}
