@@ -1,15 +1,18 @@
-//! EarningsService: what creators earned, and payouts.
+//! EarningsService: what creators earned, payouts, and reviews of held
+//! commissions.
 
 use tonic::{Request, Response, Status};
 
 use crate::api::pages::Binding;
-use crate::api::{State, id, optional_id, reply, to_money, to_signals, to_timestamp};
+use crate::api::{
+    State, id, optional_id, reply, required_enum, to_money, to_signals, to_timestamp,
+};
 use crate::auth::{Caller, caller};
-use crate::domain::{CommissionFilter, PayoutRequest};
+use crate::domain::{CommissionFilter, PayoutRequest, ReviewRequest};
 use crate::error::{Error, Result};
 use crate::model::{
-    Commission, CommissionCursor, CommissionStatus, CreatorId, EarningsBalance, MerchantId, Money,
-    Payout, PayoutCursor, Role,
+    Commission, CommissionCursor, CommissionDecision, CommissionStatus, CreatorId, EarningsBalance,
+    MerchantId, Money, Payout, PayoutCursor, Role,
 };
 use crate::policy;
 use crate::proto;
@@ -17,6 +20,7 @@ use crate::proto::earnings_service_server::EarningsService;
 use crate::proto::{
     CreatePayoutRequest, CreatePayoutResponse, GetEarningsRequest, GetEarningsResponse,
     ListCommissionsRequest, ListCommissionsResponse, ListPayoutsRequest, ListPayoutsResponse,
+    ReviewCommissionRequest, ReviewCommissionResponse,
 };
 
 /// The EarningsService adapter.
@@ -44,6 +48,15 @@ fn status_filter(value: i32) -> Result<Option<CommissionStatus>> {
         Ok(proto::CommissionStatus::Void) => Ok(Some(CommissionStatus::Void)),
         Err(_) => Err(Error::invalid_field("status", "unknown value")),
     }
+}
+
+/// A required review decision.
+fn decision(value: i32) -> Result<CommissionDecision> {
+    required_enum("decision", value, |value| match value {
+        proto::CommissionDecision::Release => Some(CommissionDecision::Release),
+        proto::CommissionDecision::Void => Some(CommissionDecision::Void),
+        proto::CommissionDecision::Unspecified => None,
+    })
 }
 
 fn to_status(status: CommissionStatus) -> proto::CommissionStatus {
@@ -284,9 +297,29 @@ impl EarningsService for EarningsApi {
 
     async fn review_commission(
         &self,
-        _request: Request<proto::ReviewCommissionRequest>,
-    ) -> Result<Response<proto::ReviewCommissionResponse>, Status> {
-        // TODO(issue 17): in progress on a branch.
-        Err(Status::unimplemented("ReviewCommission"))
+        request: Request<ReviewCommissionRequest>,
+    ) -> Result<Response<ReviewCommissionResponse>, Status> {
+        let result = async {
+            caller(&request)?.require(&[Role::Admin])?;
+            let request = request.into_inner();
+            let merchant_id = id("merchant_id", request.merchant_id)?;
+            let order_id = id("order_id", request.order_id)?;
+            let decision = decision(request.decision)?;
+            policy::validate_text("reason", &request.reason)?;
+            let (commission, now) = self
+                .state
+                .domain
+                .review_commission(ReviewRequest {
+                    merchant_id,
+                    order_id,
+                    decision,
+                    reason: request.reason,
+                })
+                .await?;
+            Ok(ReviewCommissionResponse {
+                commission: Some(to_commission(commission, now)),
+            })
+        };
+        reply(result.await)
     }
 }

@@ -1,5 +1,6 @@
-//! `earnings`, `commissions`, `payout create` and `payouts`: what creators
-//! earned and how it was paid (EarningsService), as tables. Amounts are in
+//! `earnings`, `commissions`, `commission review`, `payout create` and
+//! `payouts`: what creators earned, the review of what a fraud signal
+//! holds, and how it was paid (EarningsService), as tables. Amounts are in
 //! minor units, as every table prints money; the lists walk their pages one
 //! at a time, or to the end with `--all`.
 
@@ -110,6 +111,38 @@ pub(crate) struct PayoutCreateArgs {
     /// The merchant that pays [default: a merchant key's own].
     #[arg(long)]
     merchant: Option<String>,
+}
+
+/// `cartclick commission …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum CommissionCommand {
+    /// Release or void a commission a fraud signal holds (an admin's
+    /// review); a commission not held is refused.
+    Review(CommissionReviewArgs),
+}
+
+/// `cartclick commission review`: the commission and the decision.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("decision").required(true).args(["release", "void"])))]
+pub(crate) struct CommissionReviewArgs {
+    /// Server and key (an admin key).
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The merchant whose sale earned it.
+    #[arg(long)]
+    merchant: String,
+    /// The order whose sale earned it.
+    #[arg(long)]
+    order: String,
+    /// Let it be paid: PENDING or PAYABLE by its payable time.
+    #[arg(long)]
+    release: bool,
+    /// Make it VOID: it earns nothing.
+    #[arg(long)]
+    void: bool,
+    /// Why, kept with the commission.
+    #[arg(long, default_value = "")]
+    reason: String,
 }
 
 /// A commission status on the command line.
@@ -310,6 +343,56 @@ pub(super) async fn commissions(args: CommissionsArgs) -> Result<(), String> {
         println!("(no commissions)");
     }
     print_next(&next);
+    Ok(())
+}
+
+/// Reviews a held commission and prints it as it then stands.
+pub(super) async fn commission(command: CommissionCommand) -> Result<(), String> {
+    let CommissionCommand::Review(CommissionReviewArgs {
+        client,
+        merchant,
+        order,
+        release,
+        void: _,
+        reason,
+    }) = command;
+    // clap lets exactly one of --release and --void through.
+    let decision = if release {
+        proto::CommissionDecision::Release
+    } else {
+        proto::CommissionDecision::Void
+    };
+    let request = proto::ReviewCommissionRequest {
+        merchant_id: merchant,
+        order_id: order,
+        decision: decision as i32,
+        reason,
+    };
+    let mut rpc = connect(&client).await?;
+    let response = answer(rpc.review_commission(authorized(&client, request)?).await)?;
+    let c = response.commission.unwrap_or_default();
+    let signals = c
+        .signals()
+        .map(|s| s.as_str_name().trim_start_matches("FRAUD_SIGNAL_"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    table::print(table::fields([
+        ("merchant_id", c.merchant_id.clone()),
+        ("order_id", c.order_id.clone()),
+        ("creator_id", c.creator_id.clone()),
+        ("commission", money_text(c.commission.as_ref())),
+        (
+            "status",
+            c.status()
+                .as_str_name()
+                .trim_start_matches("COMMISSION_STATUS_")
+                .to_owned(),
+        ),
+        ("payable_at", time_text(c.payable_at)),
+        ("signals", or_dash(signals)),
+        ("review_reason", or_dash(c.review_reason.clone())),
+        ("reviewed_at", time_text(c.reviewed_at)),
+    ]));
     Ok(())
 }
 

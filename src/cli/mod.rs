@@ -4,9 +4,9 @@
 //! - `issue` and `confirm` (`tap`): a tap and its sale, as small gRPC
 //!   clients for trying the service.
 //! - `counters` and `top` (`counters`): counters and top lists, as tables.
-//! - `earnings`, `commissions`, `payout create` and `payouts` (`earnings`):
-//!   creators' balances, commissions and payouts (EarningsService), as
-//!   tables.
+//! - `earnings`, `commissions`, `commission review`, `payout create` and
+//!   `payouts` (`earnings`): creators' balances, commissions, reviews of
+//!   held commissions and payouts (EarningsService), as tables.
 //! - `admin merchant|campaign|key` (`admin`): the operator commands over
 //!   gRPC.
 //! - `events tail` and `reconcile` (`store`): read the Redis store directly:
@@ -33,7 +33,9 @@ use clap::{Parser, Subcommand};
 
 pub(crate) use admin::AdminArgs;
 pub(crate) use counters::{CountersArgs, TopArgs};
-pub(crate) use earnings::{CommissionsArgs, EarningsArgs, PayoutCommand, PayoutsArgs};
+pub(crate) use earnings::{
+    CommissionCommand, CommissionsArgs, EarningsArgs, PayoutCommand, PayoutsArgs,
+};
 pub(crate) use serve::ServeCommand;
 pub(crate) use store::{EventsCommand, ReconcileArgs};
 pub(crate) use tap::{ConfirmArgs, IssueArgs};
@@ -87,6 +89,13 @@ pub(crate) enum Command {
     Earnings(EarningsArgs),
     /// List commissions, newest sale first (EarningsService.ListCommissions).
     Commissions(CommissionsArgs),
+    /// Review a commission a fraud signal holds
+    /// (EarningsService.ReviewCommission); needs an admin key.
+    Commission {
+        /// What to do.
+        #[command(subcommand)]
+        command: CommissionCommand,
+    },
     /// Pay a creator (EarningsService.CreatePayout); needs a merchant key, or
     /// an admin key naming the merchant.
     Payout {
@@ -112,6 +121,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Counters(args) => counters::counters(args).await,
         Command::Earnings(args) => earnings::earnings(args).await,
         Command::Commissions(args) => earnings::commissions(args).await,
+        Command::Commission { command } => earnings::commission(command).await,
         Command::Payout { command } => earnings::payout(command).await,
         Command::Payouts(args) => earnings::payouts(args).await,
     };

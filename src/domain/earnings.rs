@@ -1,4 +1,5 @@
-//! Earnings operations: balances, commission and payout listings, payouts.
+//! Earnings operations: balances, commission and payout listings, payouts,
+//! and reviews of held commissions.
 //! Who may read or pay for which merchant is `policy`'s; the exactly-once
 //! payout is the store's, from a quote the domain accepts here.
 
@@ -7,11 +8,12 @@ use chrono::{DateTime, Utc};
 use crate::auth::Caller;
 use crate::error::{Error, Result};
 use crate::model::{
-    Commission, CommissionCursor, CommissionQuery, CommissionStatus, CreatorId, EarningsBalance,
-    MerchantId, NewPayout, Page, Payout, PayoutCursor, PayoutId, PayoutQuery,
+    Commission, CommissionCursor, CommissionDecision, CommissionQuery, CommissionReview,
+    CommissionStatus, CreatorId, EarningsBalance, MerchantId, NewPayout, OrderId, Page, Payout,
+    PayoutCursor, PayoutId, PayoutQuery,
 };
 use crate::policy;
-use crate::store::PayoutWrite;
+use crate::store::{PayoutWrite, ReviewWrite};
 
 use super::{Cartclick, MONEY_WRITE_ATTEMPTS};
 
@@ -39,6 +41,19 @@ pub(crate) struct CommissionFilter {
     pub(crate) status: Option<CommissionStatus>,
     /// Those one payout paid.
     pub(crate) payout_id: Option<PayoutId>,
+}
+
+/// An admin's review of a held commission, validated.
+#[derive(Debug, Clone)]
+pub(crate) struct ReviewRequest {
+    /// The merchant whose sale earned it.
+    pub(crate) merchant_id: MerchantId,
+    /// The order whose sale earned it.
+    pub(crate) order_id: OrderId,
+    /// Release it, or void it.
+    pub(crate) decision: CommissionDecision,
+    /// Why (may be empty).
+    pub(crate) reason: String,
 }
 
 /// What making a payout did.
@@ -157,5 +172,28 @@ impl Cartclick {
         }
         // Only while sales, refunds or payouts keep moving the ledger.
         Err(Error::StoreUnavailable)
+    }
+
+    /// Reviews the held commission of an order: RELEASE lets it be paid
+    /// (PENDING or PAYABLE by its payable time), VOID makes it earn
+    /// nothing. With the instant its status is told at. A commission not
+    /// HELD, or a sale that earned none, is `COMMISSION_NOT_HELD`; an
+    /// order never confirmed (or past its retention) `ORDER_NOT_FOUND`.
+    pub(crate) async fn review_commission(
+        &self,
+        request: ReviewRequest,
+    ) -> Result<(Commission, DateTime<Utc>)> {
+        let review = CommissionReview {
+            merchant_id: request.merchant_id,
+            order_id: request.order_id,
+            decision: request.decision,
+            reason: request.reason,
+            now: self.clock.now(),
+        };
+        match self.store.review_commission(&review).await? {
+            ReviewWrite::Reviewed(commission) => Ok((*commission, review.now)),
+            ReviewWrite::NotHeld => Err(Error::CommissionNotHeld),
+            ReviewWrite::NoOrder => Err(Error::OrderNotFound),
+        }
     }
 }

@@ -6,7 +6,7 @@
 
 mod earnings;
 
-pub(crate) use earnings::{CommissionFilter, PayoutRequest};
+pub(crate) use earnings::{CommissionFilter, PayoutRequest, ReviewRequest};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -214,6 +214,21 @@ pub struct NewPayout {
     pub quoted: Option<PayoutQuote>,
 }
 
+/// An admin's review of a held commission to write (`ReviewCommission`).
+#[derive(Debug, Clone)]
+pub struct CommissionReview {
+    /// The merchant whose sale earned it.
+    pub merchant_id: MerchantId,
+    /// The order whose sale earned it.
+    pub order_id: OrderId,
+    /// Release it, or void it.
+    pub decision: CommissionDecision,
+    /// Why, as the admin wrote it (may be empty).
+    pub reason: String,
+    /// Now: when it is reviewed.
+    pub now: DateTime<Utc>,
+}
+
 /// A payout's quote, and what the payout rule
 /// ([`crate::policy::payout_amount`]) makes of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

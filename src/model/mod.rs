@@ -25,9 +25,9 @@ pub use counters::{
 };
 pub(crate) use counters::{commission_count, rank};
 pub use earnings::{
-    Commission, CommissionCursor, CommissionDecision, CommissionQuery, CommissionState,
-    CommissionStatus, CommissionTerms, EarningsBalance, LedgerMove, NewPayout, OrderState, Page,
-    Payout, PayoutCursor, PayoutQuery, PayoutQuote, RefundPlan,
+    Commission, CommissionCursor, CommissionDecision, CommissionQuery, CommissionReview,
+    CommissionState, CommissionStatus, CommissionTerms, EarningsBalance, LedgerMove, NewPayout,
+    OrderState, Page, Payout, PayoutCursor, PayoutQuery, PayoutQuote, RefundPlan,
 };
 pub use events::{Event, EventKind};
 pub use fraud::{FraudRules, FraudSignal, Signals, TapFraud};

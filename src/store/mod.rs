@@ -20,7 +20,9 @@ pub(crate) mod metered;
 pub(crate) mod outcome;
 pub mod redis;
 
-pub use outcome::{ClickWrite, PayoutWrite, RefundFacts, ReversalRecord, ReversalWrite, SaleWrite};
+pub use outcome::{
+    ClickWrite, PayoutWrite, RefundFacts, ReversalRecord, ReversalWrite, ReviewWrite, SaleWrite,
+};
 
 /// What [`forward_store!`](crate::forward_store) names when it expands in another crate.
 #[doc(hidden)]
@@ -38,9 +40,9 @@ use crate::privacy::ViewerHash;
 
 use crate::model::ApiKey;
 use crate::model::{
-    BucketRange, Campaign, Commission, CommissionCursor, CommissionQuery, CounterCell, Counts,
-    Dimension, EarningsBalance, Event, Merchant, MerchantRecords, NewClick, NewPayout, NewReversal,
-    NewSale, Page, Payout, PayoutCursor, PayoutQuery, TopEntry, TopMetric,
+    BucketRange, Campaign, Commission, CommissionCursor, CommissionQuery, CommissionReview,
+    CounterCell, Counts, Dimension, EarningsBalance, Event, Merchant, MerchantRecords, NewClick,
+    NewPayout, NewReversal, NewSale, Page, Payout, PayoutCursor, PayoutQuery, TopEntry, TopMetric,
 };
 
 /// Whether the store can serve: drives the health service.
@@ -172,6 +174,15 @@ pub trait Earnings: Send + Sync + 'static {
         after: Option<&PayoutCursor>,
         limit: usize,
     ) -> Result<Page<Payout, PayoutCursor>>;
+
+    /// Reviews the commission of an order, atomically: `NoOrder` when there
+    /// is neither the order nor a commission, `NotHeld` when the commission
+    /// is not HELD or the sale earned none, else the decision applied (a
+    /// released one unpaid again, PENDING or PAYABLE by its payable time; a
+    /// voided one VOID at 0, kept as long as its order), the ledger's held
+    /// total moved, the reason and time kept, and a review event appended.
+    /// Only the last writes anything; no counter moves.
+    async fn review_commission(&self, review: &CommissionReview) -> Result<ReviewWrite>;
 }
 
 /// What the flow counted: counters, top lists and the event streams.
@@ -300,6 +311,8 @@ macro_rules! forward_store {
                     after: Option<&$crate::model::PayoutCursor>,
                     limit: usize
                 ) -> $crate::model::Page<$crate::model::Payout, $crate::model::PayoutCursor>;
+                review_commission(review: &$crate::model::CommissionReview)
+                    -> $crate::store::ReviewWrite;
             }
             Counters {
                 read_counters(

@@ -4,7 +4,7 @@
 //! these into answers and contract errors with rules from `policy`
 //! (`ORDER_CONFLICT`, `TOKEN_EXPIRED`, `REVERSAL_EXCEEDS_SALE`, ...).
 
-use crate::model::{FirstClick, Money, OrderState, Payout, SaleRecord, Signals};
+use crate::model::{Commission, FirstClick, Money, OrderState, Payout, SaleRecord, Signals};
 pub use crate::model::{RefundFacts, ReversalRecord};
 use crate::token::ClickId;
 
@@ -90,4 +90,19 @@ pub enum PayoutWrite {
         /// The outstanding clawback.
         clawback: i64,
     },
+}
+
+/// What reviewing a held commission found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewWrite {
+    /// It was HELD: released or voided as decided, with the reason and
+    /// time kept and an event appended. The commission as it now stands
+    /// (boxed: the other answers carry nothing).
+    Reviewed(Box<Commission>),
+    /// The order has a commission that is not HELD (unpaid, paid, void, or
+    /// reviewed before), or was confirmed with none: nothing written.
+    NotHeld,
+    /// No stored order and no commission under that id (never confirmed,
+    /// or past its retention): nothing written.
+    NoOrder,
 }

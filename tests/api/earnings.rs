@@ -16,7 +16,7 @@ const DAY: i64 = 86_400;
 
 impl TestApp {
     /// EarningsService over the shared connection.
-    fn earnings_client(
+    pub(crate) fn earnings_client(
         &self,
     ) -> earnings_service_client::EarningsServiceClient<tonic::transport::Channel> {
         earnings_service_client::EarningsServiceClient::new(self.channel.clone())
@@ -24,7 +24,12 @@ impl TestApp {
 
     /// Puts and approves campaign `id` of MERCHANT paying `rate_bps` after
     /// `holding_days`.
-    async fn paying_campaign(&self, id: &str, rate_bps: u32, holding_days: i64) -> Campaign {
+    pub(crate) async fn paying_campaign(
+        &self,
+        id: &str,
+        rate_bps: u32,
+        holding_days: i64,
+    ) -> Campaign {
         let campaign = Campaign {
             commission_rate_bps: rate_bps,
             holding_period: Some(prost_types::Duration {
@@ -38,7 +43,7 @@ impl TestApp {
     }
 
     /// A new click on `creator`'s video under `campaign`, and its token.
-    async fn tap_for(&self, creator: &str, campaign: &str) -> String {
+    pub(crate) async fn tap_for(&self, creator: &str, campaign: &str) -> String {
         let viewer = format!("viewer-{}", rand::random::<u64>());
         let request = IssueTokenRequest {
             creator_id: creator.into(),
@@ -54,7 +59,7 @@ impl TestApp {
     }
 
     /// A sale of `amount_minor` DKK on `token` as MERCHANT; its commission.
-    async fn sale(&self, token: &str, order_id: &str, amount_minor: i64) -> Money {
+    pub(crate) async fn sale(&self, token: &str, order_id: &str, amount_minor: i64) -> Money {
         self.confirm(token, order_id, amount_minor, "DKK")
             .await
             .expect("confirm sale")
@@ -83,7 +88,7 @@ impl TestApp {
 
     /// The one DKK balance of `creator` with MERCHANT, as the dashboard
     /// reads it: (pending, payable, held, paid, clawback).
-    async fn balance(&self, creator: &str) -> (i64, i64, i64, i64, i64) {
+    pub(crate) async fn balance(&self, creator: &str) -> (i64, i64, i64, i64, i64) {
         let balances = self
             .earnings_of(&self.keys.dashboard, creator, MERCHANT)
             .await
@@ -102,7 +107,7 @@ impl TestApp {
     }
 
     /// ListCommissions with `key`.
-    async fn commissions(
+    pub(crate) async fn commissions(
         &self,
         key: &str,
         request: ListCommissionsRequest,
@@ -115,7 +120,7 @@ impl TestApp {
     }
 
     /// Every commission of `creator` with MERCHANT, walking pages of 1000.
-    async fn all_commissions(&self, creator: &str) -> Vec<Commission> {
+    pub(crate) async fn all_commissions(&self, creator: &str) -> Vec<Commission> {
         let mut all = Vec::new();
         let mut page_token = String::new();
         loop {
@@ -140,7 +145,7 @@ impl TestApp {
     }
 
     /// CreatePayout with `key`.
-    async fn payout(
+    pub(crate) async fn payout(
         &self,
         key: &str,
         payout_id: &str,

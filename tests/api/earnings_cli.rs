@@ -1,5 +1,6 @@
 //! The earnings commands of the `cartclick` binary (`earnings`,
-//! `commissions`, `payout create`, `payouts`) against a served app: the
+//! `commissions`, `commission review`, `payout create`, `payouts`) against
+//! a served app: the
 //! figures they print, and how they refuse. The campaign is set up with
 //! `cartclick admin`, so its commission flags are checked end to end too.
 
@@ -294,4 +295,99 @@ async fn a_refused_payout_prints_the_reason_in_one_line() {
         "{stderr}"
     );
     assert!(output.stdout.is_empty());
+}
+
+/// The review command's arguments for `order` with `decision` flags.
+fn review_args<'a>(order: &'a str, decision: &[&'a str]) -> Vec<&'a str> {
+    let review = [
+        "commission",
+        "review",
+        "--merchant",
+        MERCHANT,
+        "--order",
+        order,
+    ];
+    [&review[..], decision].concat()
+}
+
+#[tokio::test]
+async fn commission_review_releases_a_held_commission_and_prints_it() {
+    let app = app_with_a_sale().await;
+    // Confirmed at once after its tap: SALE_TOO_FAST holds it.
+    let issued = app.issue(tap("viewer-2")).await.unwrap();
+    app.confirm(&issued.token, "order-2", 5_000, "DKK")
+        .await
+        .unwrap();
+    let held = run_ok(
+        &app,
+        &app.keys.dashboard,
+        &["earnings", "--creator", "cr-1"],
+    )
+    .await;
+
+    let released = run_ok(
+        &app,
+        &app.keys.admin,
+        &review_args(
+            "order-2",
+            &["--release", "--reason", "checked with the shop"],
+        ),
+    )
+    .await;
+    let again = client_command(
+        app.addr,
+        &app.keys.admin,
+        &review_args("order-2", &["--void"]),
+    )
+    .await;
+    let by_merchant = client_command(
+        app.addr,
+        &app.keys.merchant,
+        &review_args("order-2", &["--void"]),
+    )
+    .await;
+    let both = client_command(
+        app.addr,
+        &app.keys.admin,
+        &review_args("order-2", &["--release", "--void"]),
+    )
+    .await;
+    let neither = client_command(app.addr, &app.keys.admin, &review_args("order-2", &[])).await;
+    let after = run_ok(
+        &app,
+        &app.keys.dashboard,
+        &["earnings", "--creator", "cr-1"],
+    )
+    .await;
+
+    assert_line(&held, "m-1 DKK 0 1250 500 0 0");
+    assert_line(&released, "merchant_id m-1");
+    assert_line(&released, "order_id order-2");
+    assert_line(&released, "creator_id cr-1");
+    assert_line(&released, "commission 500 DKK");
+    assert_line(&released, "status PAYABLE");
+    assert_line(&released, "signals SALE_TOO_FAST");
+    assert_line(&released, "review_reason checked with the shop");
+    assert_line(
+        &released,
+        &format!("reviewed_at {}", first_sale_time().to_rfc3339()),
+    );
+    for (output, reason) in [
+        (&again, "FailedPrecondition COMMISSION_NOT_HELD"),
+        (&by_merchant, "PermissionDenied PERMISSION_DENIED"),
+    ] {
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.starts_with(&format!("cartclick: {reason}")),
+            "{stderr}"
+        );
+        assert!(output.stdout.is_empty());
+    }
+    for usage in [&both, &neither] {
+        assert_eq!(usage.status.code(), Some(2), "a usage error");
+        let stderr = String::from_utf8_lossy(&usage.stderr);
+        assert!(stderr.contains("--release"), "{stderr}");
+    }
+    assert_line(&after, "m-1 DKK 0 1750 0 0 0");
 }

@@ -187,6 +187,12 @@ fn http_routes(token: &str) -> Vec<(reqwest::Method, &'static str, String)> {
             "/v1/payouts",
             "merchantId=m-1&creatorId=cr-1&pageSize=5&pageToken=".into(),
         ),
+        (
+            reqwest::Method::POST,
+            "/v1/commissions:review",
+            r#"{"merchantId": "m-1", "orderId": "o-1", "decision": "COMMISSION_DECISION_RELEASE", "reason": "fuzz"}"#
+                .into(),
+        ),
     ]
 }
 

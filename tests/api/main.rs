@@ -12,6 +12,7 @@ mod api_keys;
 mod auth;
 mod binary;
 mod cluster;
+mod commission_review;
 mod confirm_sale;
 pub(crate) mod earnings;
 mod earnings_cli;

@@ -60,6 +60,7 @@ impl HttpApi {
             Rpc::ListCommissions => request.run(|r| self.earnings.list_commissions(r)).await,
             Rpc::CreatePayout => request.run(|r| self.earnings.create_payout(r)).await,
             Rpc::ListPayouts => request.run(|r| self.earnings.list_payouts(r)).await,
+            Rpc::ReviewCommission => request.run(|r| self.earnings.review_commission(r)).await,
         }
     }
 }

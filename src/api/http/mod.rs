@@ -12,6 +12,7 @@
 //! | `GET /v1/commissions?creatorId=…&merchantId=…&status=…&payoutId=…&pageSize=…&pageToken=…` | `EarningsService.ListCommissions` |
 //! | `POST /v1/payouts` | `EarningsService.CreatePayout` |
 //! | `GET /v1/payouts?merchantId=…&creatorId=…&pageSize=…&pageToken=…` | `EarningsService.ListPayouts` |
+//! | `POST /v1/commissions:review` | `EarningsService.ReviewCommission` |
 //! | `GET /openapi.yaml` | this API's OpenAPI document |
 //!
 //! This is a transcoder, not a second implementation: the body (or the query)
@@ -57,7 +58,8 @@ pub(crate) struct HttpApi {
     sales: SaleApi,
     /// Runs GetCounters and ListTop.
     counters: CounterApi,
-    /// Runs GetEarnings, ListCommissions, CreatePayout and ListPayouts.
+    /// Runs GetEarnings, ListCommissions, CreatePayout, ListPayouts and
+    /// ReviewCommission.
     earnings: EarningsApi,
     /// The message types of each route, in the order of [`ROUTES`].
     messages: Vec<Messages>,

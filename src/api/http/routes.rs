@@ -50,6 +50,7 @@ pub(super) enum Rpc {
     ListCommissions,
     CreatePayout,
     ListPayouts,
+    ReviewCommission,
 }
 
 impl Rpc {
@@ -64,12 +65,13 @@ impl Rpc {
             Rpc::ListCommissions => "ListCommissions",
             Rpc::CreatePayout => "CreatePayout",
             Rpc::ListPayouts => "ListPayouts",
+            Rpc::ReviewCommission => "ReviewCommission",
         }
     }
 }
 
 /// The routes, in the order of the module docs.
-pub(super) const ROUTES: [Route; 8] = [
+pub(super) const ROUTES: [Route; 9] = [
     Route {
         method: Method::POST,
         path: "/v1/sales:confirm",
@@ -117,6 +119,12 @@ pub(super) const ROUTES: [Route; 8] = [
         path: "/v1/payouts",
         service: "cartclick.v1.EarningsService",
         rpc: Rpc::ListPayouts,
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/commissions:review",
+        service: "cartclick.v1.EarningsService",
+        rpc: Rpc::ReviewCommission,
     },
 ];
 

@@ -10,11 +10,12 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Result;
 use crate::model::{
-    Commission, CommissionCursor, CommissionQuery, CommissionState, CreatorId, EarningsBalance,
-    Event, EventKind, LedgerTotals, MerchantId, Money, NewPayout, OrderId, Page, Payout,
-    PayoutCursor, PayoutId, PayoutQuery, RefundPlan,
+    Commission, CommissionCursor, CommissionDecision, CommissionQuery, CommissionReview,
+    CommissionState, CreatorId, EarningsBalance, Event, EventKind, LedgerTotals, MerchantId, Money,
+    NewPayout, OrderId, Page, Payout, PayoutCursor, PayoutId, PayoutQuery, RefundPlan,
 };
-use crate::store::{Earnings, PayoutWrite};
+use crate::store::{Earnings, PayoutWrite, ReviewWrite};
+use crate::token::ClickId;
 
 use super::MemoryStore;
 
@@ -111,6 +112,39 @@ impl Book {
             kept.until = Some(void_until);
         }
         self.commissions.insert(key.clone(), kept);
+    }
+
+    /// Applies an admin's review to the HELD commission under `key`: out
+    /// of the ledger's held total, and into its unpaid total when released;
+    /// a voided one earns 0 and is kept until `void_until` (its order's
+    /// end). The commission as it then stands, and what it was at review.
+    pub(super) fn review(
+        &mut self,
+        key: &(MerchantId, OrderId),
+        review: &CommissionReview,
+        void_until: DateTime<Utc>,
+    ) -> Option<(Commission, i64)> {
+        let mut kept = self.commissions.remove(key)?;
+        let reviewed = kept.commission.commission.amount_minor;
+        let ledger = self.ledger(&kept.commission);
+        ledger.held -= reviewed;
+        let commission = &mut kept.commission;
+        match review.decision {
+            CommissionDecision::Release => {
+                ledger.unpaid += reviewed;
+                commission.state = CommissionState::Unpaid;
+            }
+            CommissionDecision::Void => {
+                commission.state = CommissionState::Void;
+                commission.commission.amount_minor = 0;
+                kept.until = Some(void_until);
+            }
+        }
+        commission.review_reason = review.reason.clone();
+        commission.reviewed_at = Some(review.now);
+        let after = kept.commission.clone();
+        self.commissions.insert(key.clone(), kept);
+        Some((after, reviewed))
     }
 
     /// The unpaid commissions of a ledger that are payable at `now`,
@@ -340,6 +374,39 @@ impl Earnings for MemoryStore {
         Ok(PayoutWrite::New(made))
     }
 
+    async fn review_commission(&self, review: &CommissionReview) -> Result<ReviewWrite> {
+        let mut inner = self.lock();
+        inner.wrote(review.now);
+        let key = (review.merchant_id.clone(), review.order_id.clone());
+        let order = inner
+            .orders
+            .get(&key)
+            .filter(|sale| sale.live(review.now).is_some())
+            .map(|sale| (sale.value.click_id, sale.until));
+        let state = inner
+            .book
+            .commissions
+            .get(&key)
+            .filter(|kept| kept.until.is_none_or(|until| until > review.now))
+            .map(|kept| kept.commission.state);
+        match (state, order) {
+            (None, None) => return Ok(ReviewWrite::NoOrder),
+            (Some(CommissionState::Held), _) => {}
+            _ => return Ok(ReviewWrite::NotHeld),
+        }
+        // A held commission outlives its order when the order's retention
+        // ends first: a voided one then keeps order retention from now,
+        // and its event names no click.
+        let void_until = order.map_or(review.now + self.retention.orders, |(_, until)| until);
+        let click_id = order.map_or(ClickId::from_bytes([0; 16]), |(click_id, _)| click_id);
+        let Some((commission, reviewed)) = inner.book.review(&key, review, void_until) else {
+            return Ok(ReviewWrite::NotHeld);
+        };
+        let event = review_event(&commission, reviewed, click_id, review);
+        inner.emit(event, &self.retention);
+        Ok(ReviewWrite::Reviewed(Box::new(commission)))
+    }
+
     async fn list_payouts(
         &self,
         query: &PayoutQuery,
@@ -363,6 +430,34 @@ impl Earnings for MemoryStore {
             .map(|p| (PayoutCursor::of(p), p.clone()))
             .collect();
         Ok(page(items, after, limit))
+    }
+}
+
+/// The event of a review: the commission's sale (its click, attribution
+/// and order), what the commission was when reviewed, the decision and
+/// the signals that held it.
+fn review_event(
+    commission: &Commission,
+    reviewed: i64,
+    click_id: ClickId,
+    review: &CommissionReview,
+) -> Event {
+    Event {
+        id: String::new(),
+        kind: EventKind::CommissionReviewed,
+        at: review.now,
+        attribution: commission.attribution.clone(),
+        click_id,
+        order_id: commission.order_id.to_string(),
+        reversal_id: String::new(),
+        amount: None,
+        commission: Some(Money {
+            currency: commission.commission.currency.clone(),
+            amount_minor: reviewed,
+        }),
+        payout_id: String::new(),
+        signals: commission.signals,
+        decision: Some(review.decision),
     }
 }
 

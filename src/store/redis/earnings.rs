@@ -15,18 +15,18 @@ use redis::{AsyncCommands, Value};
 
 use crate::error::Result;
 use crate::model::{
-    Commission, CommissionCursor, CommissionQuery, CommissionState, CommissionStatus,
-    CommissionTerms, CreatorId, EarningsBalance, MerchantId, Money, NewPayout, OrderId, Page,
-    Payout, PayoutCursor, PayoutId, PayoutQuery, Signals,
+    Commission, CommissionCursor, CommissionQuery, CommissionReview, CommissionState,
+    CommissionStatus, CommissionTerms, CreatorId, EarningsBalance, MerchantId, Money, NewPayout,
+    OrderId, Page, Payout, PayoutCursor, PayoutId, PayoutQuery, Signals,
 };
-use crate::store::{Earnings, PayoutWrite};
+use crate::store::{Earnings, PayoutWrite, ReviewWrite};
 
 use super::RedisStore;
 use super::codec::{corrupt, from_millis, millis, parse_signals, reply, stored_attribution};
 use super::keys::{
-    commission_index_key, commission_prefix, currencies_key, earnings_index_key, events_key,
-    ledger_key, own_tag, payout_commissions_key, payout_index_key, payout_key, payout_prefix,
-    unpaid_key,
+    commission_index_key, commission_key, commission_prefix, currencies_key, earnings_index_key,
+    events_key, ledger_key, order_key, own_tag, payout_commissions_key, payout_index_key,
+    payout_key, payout_prefix, unpaid_key,
 };
 
 /// Index members one listing call looks at, at most, per merchant: a bound
@@ -480,6 +480,48 @@ impl Earnings for RedisStore {
                 Ok(PayoutWrite::Quote { payable, clawback })
             }
             _ => Err(corrupt("create_payout reply")),
+        }
+    }
+
+    async fn review_commission(&self, review: &CommissionReview) -> Result<ReviewWrite> {
+        self.writable()?;
+        let merchant = review.merchant_id.as_str();
+        let order = review.order_id.as_str();
+        let (events_max_len, events_min_id, events_ttl) = self.event_trim();
+        let value: Value = self
+            .run(
+                self.scripts
+                    .review_commission
+                    .key(commission_key(merchant, order))
+                    .key(order_key(merchant, order))
+                    .key(events_key(merchant))
+                    .arg(order)
+                    .arg(review.decision.code())
+                    .arg(&review.reason)
+                    .arg(millis(review.now))
+                    .arg(own_tag(merchant))
+                    .arg(self.retention.orders.as_millis() as i64)
+                    .arg(events_max_len)
+                    .arg(events_min_id)
+                    .arg(events_ttl)
+                    .invoke_async(&mut self.conn.clone()),
+            )
+            .await?;
+        let Value::Array(items) = value else {
+            return Err(corrupt("review_commission reply"));
+        };
+        let mut items = items.into_iter();
+        let tag: String = items
+            .next()
+            .and_then(|tag| redis::from_redis_value(tag).ok())
+            .ok_or_else(|| corrupt("review_commission reply"))?;
+        match (tag.as_str(), items.next()) {
+            ("reviewed", Some(fields)) => parse_commission(merchant, order, fields)?
+                .map(|commission| ReviewWrite::Reviewed(Box::new(commission)))
+                .ok_or_else(|| corrupt("review_commission reply")),
+            ("not_held", None) => Ok(ReviewWrite::NotHeld),
+            ("no_order", None) => Ok(ReviewWrite::NoOrder),
+            _ => Err(corrupt("review_commission reply")),
         }
     }
 

@@ -40,16 +40,16 @@
 //! | `f:{m}:<order id>` | string | what has been refunded of the sale | with the order |
 //! | `v:{m}:<reversal id>` | string | the recorded reversal: order, amount, currency, what remained, the commission after it, when, what it took back of the commission, the sale's attribution | with the order |
 //! | `w:{m}:<order id>` | set | the order's reversal ids, so that a payout keeps them as long as the order | with the order |
-//! | `c:{m}:<order id>` | hash | the sale's commission (when above zero): state `st` (`u` unpaid, `h` held, `p` paid, `v` void), `c` now, `c0` at the sale, `a0` the sale, `sa` the sale less refunds, `cu`, `cf` confirmed ms, `pa` payable ms, `r` rate, `h` holding s, `a` attribution, `po` payout | never while owed; once paid, order retention after the payout; once void, with the order |
+//! | `c:{m}:<order id>` | hash | the sale's commission (when above zero): state `st` (`u` unpaid, `h` held, `p` paid, `v` void), `c` now, `c0` at the sale, `a0` the sale, `sa` the sale less refunds, `cu`, `cf` confirmed ms, `pa` payable ms, `r` rate, `h` holding s, `a` attribution, `po` payout, `sg` the sale's fraud signals (the sum of their bits) when it has any, `rr` review reason and `ra` reviewed ms once an admin reviewed it (`review_commission.lua`) | never while owed; once paid, order retention after the payout; once void, with the order (voided on review after its order is gone: order retention) |
 //! | `l:{m}:<creator>:<currency>` | hash | the ledger: `u` unpaid (pending and payable), `h` held, `p` paid, `cb` clawback | never: money owed |
-//! | `u:{m}:<creator>:<currency>` | sorted set | the ledger's unpaid commissions: order id by payable ms (payouts take the earliest) | never (empty once all are paid) |
+//! | `u:{m}:<creator>:<currency>` | sorted set | the ledger's unpaid commissions: order id by payable ms (payouts take the earliest); a held one only once released on review | never (empty once all are paid) |
 //! | `y:{m}:<creator>` | set | the currencies the creator has ledgers in | never |
 //! | `i:{m}`, `i:{m}:<creator>` | sorted set | listing indexes of the merchant's commissions, and of a creator's there: members `<13 digits, newest first>\|<order id>` | never; each sale drops the oldest member whose commission expired |
 //! | `p:{m}:<payout id>` | string | the payout: creator, currency, amount, commissions, clawback deducted, created ms | payout retention |
 //! | `s:{m}`, `s:{m}:<creator>` | sorted set | listing indexes of the merchant's payouts, and of a creator's there | payout retention after the last payout |
 //! | `j:{m}:<payout id>` | sorted set | the commissions a payout paid (its statement) | payout retention |
 //! | `x:earn:<creator>` | set | the merchants a creator may have ledgers with (written at the taps of campaigns that pay) | never: as long as the ledgers |
-//! | `e:{m}` | stream | the merchant's events: every click, repeat tap, sale and reversal, written by the same script as its counters | trimmed to `events_max_len` (and `events_max_age_hours`); the key itself after daily retention without writes |
+//! | `e:{m}` | stream | the merchant's events: every click, repeat tap, sale and reversal, written by the same script as its counters; payouts and commission reviews, which count nothing | trimmed to `events_max_len` (and `events_max_age_hours`); the key itself after daily retention without writes |
 //! | `t:{m}:<day start>:<dimension>:<metric>` | sorted set | the day's top list of campaigns, creators, videos or products by clicks `c`, conversions `v` or revenue `r:<CUR>` | daily retention |
 //! | `x:day:<day start>` | set | the merchants that counted anything that day: where global top lists look | daily retention |
 //! | `x:<dimension>:<id>` | set | the merchants (their shard tags) that counted for a campaign, creator, video or product; for a merchant id, the shard tags its taps used | daily retention |

@@ -30,6 +30,7 @@ pub(super) struct Scripts {
     pub(super) create_payout: Script,
     pub(super) earnings: Script,
     pub(super) list_index: Script,
+    pub(super) review_commission: Script,
 }
 
 impl Scripts {
@@ -45,6 +46,7 @@ impl Scripts {
             create_payout: script!("create_payout"),
             earnings: script!("earnings"),
             list_index: script!("list_index"),
+            review_commission: script!("review_commission"),
         }
     }
 }
@@ -63,6 +65,7 @@ impl RedisStore {
             &self.scripts.create_payout,
             &self.scripts.earnings,
             &self.scripts.list_index,
+            &self.scripts.review_commission,
         ] {
             let mut conn = self.conn.clone();
             let loaded: Result<String> = self.run(script.load_async(&mut conn)).await;

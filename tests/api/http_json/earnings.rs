@@ -1,5 +1,6 @@
 //! EarningsService over HTTP/JSON (`GET /v1/earnings`, `GET /v1/commissions`,
-//! `POST /v1/payouts`, `GET /v1/payouts`): each route answers what its gRPC
+//! `POST /v1/payouts`, `GET /v1/payouts`, `POST /v1/commissions:review`):
+//! each route answers what its gRPC
 //! RPC answers for the same key and request, commissions of sales confirmed
 //! over HTTP included, and refuses what it refuses, naming the field.
 
@@ -447,4 +448,133 @@ async fn only_merchant_keys_pay_and_only_earnings_roles_read_over_http() {
         .await;
     assert_eq!(paid.status, StatusCode::OK, "{}", paid.body);
     assert_eq!(paid.body["payout"]["amount"]["amountMinor"], "100");
+}
+
+#[tokio::test]
+async fn an_admin_reviews_a_held_commission_over_http_and_only_an_admin() {
+    let app = paying_app(0).await;
+    let http = Http::of(&app);
+    // Confirmed at once after its tap: SALE_TOO_FAST holds it.
+    for (viewer, order, amount) in [
+        ("viewer-1", "order-1", 12_900),
+        ("viewer-2", "order-2", 1_000),
+    ] {
+        let issued = app.issue(tap(viewer)).await.unwrap();
+        let body = confirm_body(&issued.token, order, amount, "DKK");
+        let sale = http
+            .post("/v1/sales:confirm", Some(&app.keys.merchant), &body)
+            .await;
+        assert_eq!(sale.status, StatusCode::OK, "{}", sale.body);
+        assert_eq!(sale.body["signals"], json!(["FRAUD_SIGNAL_SALE_TOO_FAST"]));
+    }
+    let keys = &app.keys;
+    let release = json!({
+        "merchantId": MERCHANT,
+        "orderId": "order-1",
+        "decision": "COMMISSION_DECISION_RELEASE",
+        "reason": "checked with the shop",
+    });
+
+    for key in [&keys.merchant, &keys.dashboard, &keys.feed] {
+        let denied = http
+            .post("/v1/commissions:review", Some(key), &release)
+            .await;
+        assert_status_json(&denied, 403, Code::PermissionDenied, "PERMISSION_DENIED");
+    }
+    // (body, field)
+    let bodies = [
+        (
+            json!({"orderId": "order-1", "decision": "COMMISSION_DECISION_RELEASE"}),
+            "merchant_id",
+        ),
+        (
+            json!({"merchantId": MERCHANT, "decision": "COMMISSION_DECISION_VOID"}),
+            "order_id",
+        ),
+        (
+            json!({"merchantId": MERCHANT, "orderId": "order-1"}),
+            "decision",
+        ),
+        (
+            json!({"merchantId": MERCHANT, "orderId": "order-1", "decision": "COMMISSION_DECISION_MAYBE"}),
+            "decision",
+        ),
+        (
+            json!({"merchantId": MERCHANT, "orderId": "order-1",
+                   "decision": "COMMISSION_DECISION_VOID", "reason": "r".repeat(257)}),
+            "reason",
+        ),
+    ];
+    for (body, expected) in bodies {
+        let answer = http
+            .post("/v1/commissions:review", Some(&keys.admin), &body)
+            .await;
+        assert_status_json(&answer, 400, Code::InvalidArgument, "INVALID_FIELD");
+        assert_eq!(json_error(&answer).2.as_deref(), Some(expected), "{body}");
+    }
+    let held = ok(
+        &http,
+        "/v1/commissions?creatorId=cr-1&status=COMMISSION_STATUS_HELD",
+        &keys.merchant,
+    )
+    .await;
+    assert_eq!(held["commissions"].as_array().unwrap().len(), 2, "{held}");
+
+    let released = http
+        .post("/v1/commissions:review", Some(&keys.admin), &release)
+        .await;
+    assert_eq!(released.status, StatusCode::OK, "{}", released.body);
+    let commission = &released.body["commission"];
+    assert_eq!(commission["orderId"], "order-1");
+    assert_eq!(commission["status"], "COMMISSION_STATUS_PAYABLE");
+    assert_eq!(
+        commission["commission"],
+        json!({"currencyCode": "DKK", "amountMinor": "1290"})
+    );
+    assert_eq!(commission["signals"], json!(["FRAUD_SIGNAL_SALE_TOO_FAST"]));
+    assert_eq!(commission["reviewReason"], "checked with the shop");
+    assert!(commission["reviewedAt"].is_string(), "{commission}");
+    // What the listing says of it now, field for field.
+    let listed = ok(
+        &http,
+        "/v1/commissions?creatorId=cr-1&status=COMMISSION_STATUS_PAYABLE",
+        &keys.merchant,
+    )
+    .await;
+    assert_eq!(listed["commissions"], json!([commission]));
+
+    let again = http
+        .post("/v1/commissions:review", Some(&keys.admin), &release)
+        .await;
+    assert_status_json(&again, 400, Code::FailedPrecondition, "COMMISSION_NOT_HELD");
+    let grpc = earnings(&app)
+        .review_commission(authed(
+            &keys.admin,
+            ReviewCommissionRequest {
+                merchant_id: MERCHANT.into(),
+                order_id: "order-1".into(),
+                decision: CommissionDecision::Release.into(),
+                reason: String::new(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(json_error(&again), grpc_error(&grpc));
+    let unknown = http
+        .post(
+            "/v1/commissions:review",
+            Some(&keys.admin),
+            &json!({"merchantId": MERCHANT, "orderId": "order-9",
+                    "decision": "COMMISSION_DECISION_VOID"}),
+        )
+        .await;
+    assert_status_json(&unknown, 404, Code::NotFound, "ORDER_NOT_FOUND");
+
+    let balances = ok(&http, "/v1/earnings?creatorId=cr-1", &keys.merchant).await;
+    let balance = &balances["balances"][0];
+    assert_eq!(balance["payable"]["amountMinor"], "1290");
+    assert_eq!(
+        balance["held"]["amountMinor"], "100",
+        "order-2 is still held"
+    );
 }

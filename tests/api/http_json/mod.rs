@@ -481,7 +481,7 @@ async fn every_path_refuses_every_other_method_with_405_naming_its_own() {
     let app = TestApp::builder().memory().seeded().spawn().await;
     let base = format!("http://{}", app.http_addr.unwrap());
     let client = reqwest::Client::new();
-    let paths: [(&str, &[&str]); 8] = [
+    let paths: [(&str, &[&str]); 9] = [
         ("/v1/sales:confirm", &["POST"]),
         ("/v1/sales:reverse", &["POST"]),
         ("/v1/counters", &["GET"]),
@@ -490,6 +490,7 @@ async fn every_path_refuses_every_other_method_with_405_naming_its_own() {
         ("/v1/commissions", &["GET"]),
         // A list and its create share a path: Allow names both.
         ("/v1/payouts", &["GET", "POST"]),
+        ("/v1/commissions:review", &["POST"]),
         ("/openapi.yaml", &["GET"]),
     ];
     let methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"];
@@ -613,6 +614,7 @@ async fn the_openapi_document_is_served_and_names_every_route() {
         "/v1/earnings",
         "/v1/commissions",
         "/v1/payouts",
+        "/v1/commissions:review",
     ] {
         assert!(
             text.contains(&format!("  {path}:")),
