@@ -10,7 +10,7 @@ use chrono::{DateTime, SecondsFormat};
 use clap::{Subcommand, ValueEnum};
 use tonic::transport::Channel;
 
-use super::client::{ClientArgs, answer, authorized, channel, time_text};
+use super::client::{ClientArgs, answer, authorized, channel, signals_text, time_text};
 use super::table;
 use crate::proto;
 use crate::proto::earnings_service_client::EarningsServiceClient;
@@ -320,6 +320,7 @@ pub(super) async fn commissions(args: CommissionsArgs) -> Result<(), String> {
         "status",
         "payable_at",
         "payout",
+        "signals",
     ]);
     for c in &items {
         out.add_row(vec![
@@ -336,6 +337,7 @@ pub(super) async fn commissions(args: CommissionsArgs) -> Result<(), String> {
                 .to_owned(),
             table_time(c.payable_at),
             or_dash(c.payout_id.clone()),
+            signals_text(&c.signals),
         ]);
     }
     table::print(out);

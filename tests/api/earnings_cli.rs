@@ -194,10 +194,10 @@ async fn commissions_status_paid_lists_the_paid_order() {
     assert_line(&before, "(no commissions)");
     assert_eq!(
         after[0],
-        "confirmed_at merchant order creator campaign sale_amount commission status payable_at payout"
+        "confirmed_at merchant order creator campaign sale_amount commission status payable_at payout signals"
     );
     let at = in_table(first_sale_time());
-    let row = format!("{at} m-1 order-1 cr-1 c-1 12500 DKK 1250 DKK PAID {at} p-1");
+    let row = format!("{at} m-1 order-1 cr-1 c-1 12500 DKK 1250 DKK PAID {at} p-1 none");
     assert_eq!(after[1..], [row], "one commission, no next page");
 }
 
@@ -324,6 +324,12 @@ async fn commission_review_releases_a_held_commission_and_prints_it() {
         &["earnings", "--creator", "cr-1"],
     )
     .await;
+    let listed = run_ok(
+        &app,
+        &app.keys.dashboard,
+        &["commissions", "--creator", "cr-1", "--status", "held"],
+    )
+    .await;
 
     let released = run_ok(
         &app,
@@ -361,6 +367,12 @@ async fn commission_review_releases_a_held_commission_and_prints_it() {
     .await;
 
     assert_line(&held, "m-1 DKK 0 1250 500 0 0");
+    assert_eq!(listed.len(), 2, "the header and the held one: {listed:?}");
+    assert!(
+        listed[1].contains(" order-2 cr-1 c-1 5000 DKK 500 DKK HELD ")
+            && listed[1].ends_with(" - SALE_TOO_FAST"),
+        "{listed:?}"
+    );
     assert_line(&released, "merchant_id m-1");
     assert_line(&released, "order_id order-2");
     assert_line(&released, "creator_id cr-1");

@@ -464,7 +464,10 @@ async fn the_cli_prints_the_signals_of_a_tap_and_a_sale_and_the_flagged_counts()
     )
     .await;
 
-    assert!(issued.contains(&"signals SELF_REFERRAL".to_owned()), "{issued:?}");
+    assert!(
+        issued.contains(&"signals SELF_REFERRAL".to_owned()),
+        "{issued:?}"
+    );
     // The sale came at once: the click's signal and its own.
     let confirmed = words(&confirmed);
     assert!(
@@ -473,9 +476,14 @@ async fn the_cli_prints_the_signals_of_a_tap_and_a_sale_and_the_flagged_counts()
     );
     let counters = words(&counters);
     let header = &counters[0];
-    assert!(header.ends_with("flagged clicks flagged conversions"), "{counters:?}");
     assert!(
-        counters.iter().any(|l| l.starts_with("total ") && l.ends_with(" 1 1")),
+        header.ends_with("flagged clicks flagged conversions"),
+        "{counters:?}"
+    );
+    assert!(
+        counters
+            .iter()
+            .any(|l| l.starts_with("total ") && l.ends_with(" 1 1")),
         "{counters:?}"
     );
 }
