@@ -215,6 +215,17 @@ async fn a_viewer_who_is_the_creator_is_a_self_referral_and_its_sale_is_held(bac
     );
 }
 
+/// Reconcile finds MERCHANT's counters of the test day equal to a recount
+/// of its records, the flagged counts included.
+async fn assert_reconciled(app: &TestApp) {
+    let report = app
+        .domain
+        .reconcile(&MerchantId::stored(MERCHANT), start_time().date_naive())
+        .await
+        .unwrap();
+    assert_eq!(report.drift, Vec::<String>::new());
+}
+
 fn amount_of(money: &Option<Money>) -> i64 {
     money.as_ref().map_or(0, |m| m.amount_minor)
 }
@@ -281,12 +292,7 @@ async fn a_sale_sooner_than_the_minimum_after_its_first_tap_is_too_fast(backend:
         .map(|e| (e.order_id.as_str(), e.signals.iter().count()))
         .collect();
     assert_eq!(sales, [("order-fast", 1), ("order-slow", 0)]);
-    let report = app
-        .domain
-        .reconcile(&MerchantId::stored(MERCHANT), start_time().date_naive())
-        .await
-        .unwrap();
-    assert_eq!(report.drift, Vec::<String>::new());
+    assert_reconciled(&app).await;
 }
 
 async fn concurrent_taps_around_the_limit_flag_exactly_those_over_it(backend: Backend) {
@@ -309,12 +315,7 @@ async fn concurrent_taps_around_the_limit_flag_exactly_those_over_it(backend: Ba
     assert_eq!((clean, flagged), (10, 20), "{answers:?}");
     let creator = app.total(Dimension::Creator, "cr-busy").await;
     assert_eq!((creator.clicks, creator.flagged_clicks), (30, 20));
-    let report = app
-        .domain
-        .reconcile(&MerchantId::stored(MERCHANT), start_time().date_naive())
-        .await
-        .unwrap();
-    assert_eq!(report.drift, Vec::<String>::new());
+    assert_reconciled(&app).await;
 }
 
 async fn erasing_a_viewer_forgets_the_creators_it_tapped_this_hour(backend: Backend) {
