@@ -181,6 +181,23 @@ async fn a_viewer_tapping_more_creators_than_the_hour_limit_is_hopping_until_the
     assert!(next_hour.is_empty(), "{next_hour:?}");
 }
 
+async fn a_repeat_tap_in_a_new_hour_counts_its_creator_in_that_hour(backend: Backend) {
+    let app = app_with(backend, 600, 2).await;
+    app.clock.advance(TimeDelta::minutes(59));
+    app.issue(tap_of("v-r", "cr-1", "vid-1")).await.unwrap();
+    app.clock.advance(TimeDelta::minutes(2));
+
+    // Inside the dedup window, in the next hour: a repeat, whose creator
+    // counts among the viewer's creators of this hour.
+    let repeat = app.issue(tap_of("v-r", "cr-1", "vid-1")).await.unwrap();
+    let second = app.signals_of(tap_of("v-r", "cr-2", "vid-2")).await;
+    let third = app.signals_of(tap_of("v-r", "cr-3", "vid-3")).await;
+
+    assert!(repeat.deduplicated);
+    assert!(second.is_empty(), "{second:?}");
+    assert_eq!(third, [FraudSignal::CreatorHopping]);
+}
+
 async fn a_viewer_who_is_the_creator_is_a_self_referral_and_its_sale_is_held(backend: Backend) {
     let app = app_with(backend, 600, 10).await;
     app.paying().await;
@@ -388,6 +405,7 @@ async fn with_signals_off_nothing_is_flagged_and_nothing_extra_is_written(backen
 on_all_backends!(
     a_creators_taps_over_the_minute_limit_are_a_tap_flood_until_the_minute_turns,
     a_viewer_tapping_more_creators_than_the_hour_limit_is_hopping_until_the_hour_turns,
+    a_repeat_tap_in_a_new_hour_counts_its_creator_in_that_hour,
     a_viewer_who_is_the_creator_is_a_self_referral_and_its_sale_is_held,
     a_sale_sooner_than_the_minimum_after_its_first_tap_is_too_fast,
     concurrent_taps_around_the_limit_flag_exactly_those_over_it,

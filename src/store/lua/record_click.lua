@@ -98,31 +98,22 @@ local function count(field)
   end
 end
 
--- Counts a tap answered OK in the fraud windows: the creator's taps this
--- minute, and the viewer's distinct creators this hour (no more than one
--- over the limit is kept: past it every new click is flagged anyway).
--- Returns the new click's signals, as `policy::click_signals` raises them.
-local function fraud_signals()
-  local creator = ARGV[18]
-  local taps = hincr(KEYS[21], creator, 1, ARGV[27])
-  local limit = tonumber(ARGV[25])
-  local seen = redis.call('HGET', KEYS[22], ARGV[13])
-  if not seen then
-    redis.call('HSET', KEYS[22], ARGV[13], '\n' .. creator .. '\n')
+-- Counts the creator among the viewer's creators of this hour (no more
+-- than one over the limit is kept: past it every new click is flagged
+-- anyway). Returns how many the viewer has now.
+local function count_creator()
+  local viewer, creator = ARGV[13], ARGV[18]
+  if redis.call('HSETNX', KEYS[22], viewer, '\n' .. creator .. '\n') == 1 then
     redis.call('PEXPIRE', KEYS[22], ARGV[28], 'NX')
-    seen = 1
-  else
-    local count = select(2, string.gsub(seen, '\n', '')) - 1
-    if count <= limit and not string.find(seen, '\n' .. creator .. '\n', 1, true) then
-      redis.call('HSET', KEYS[22], ARGV[13], seen .. creator .. '\n')
-      count = count + 1
-    end
-    seen = count
+    return 1
   end
-  local signals = tonumber(ARGV[26])
-  if taps > tonumber(ARGV[24]) then signals = signals + 2 end
-  if seen > limit then signals = signals + 4 end
-  return signals
+  local seen = redis.call('HGET', KEYS[22], viewer)
+  local count = select(2, string.gsub(seen, '\n', '')) - 1
+  if count <= tonumber(ARGV[25]) and not string.find(seen, '\n' .. creator .. '\n', 1, true) then
+    redis.call('HSET', KEYS[22], viewer, seen .. creator .. '\n')
+    count = count + 1
+  end
+  return count
 end
 
 -- A value with the signals the click was flagged with, if any.
@@ -142,9 +133,21 @@ local taps = hincr(KEYS[15], ARGV[13], 1, ARGV[23])
 if taps > tonumber(ARGV[12]) then
   return {'limited'}
 end
+-- Every tap answered OK counts in the fraud windows: the creator's taps
+-- this minute, and the viewer's distinct creators this hour. A new click's
+-- signals are raised from them, as `policy::click_signals` raises them.
 local signals = 0
 if ARGV[24] ~= '' then
-  signals = fraud_signals()
+  local creator_taps = hincr(KEYS[21], ARGV[18], 1, ARGV[27])
+  if not first then
+    signals = tonumber(ARGV[26])
+    if creator_taps > tonumber(ARGV[24]) then signals = signals + 2 end
+    if count_creator() > tonumber(ARGV[25]) then signals = signals + 4 end
+  elseif math.floor(tonumber(string.match(first, '^(%d+)', 17)) / 3600000) ~= math.floor(now / 3600000) then
+    -- A repeat's first tap counted its creator already, unless that was
+    -- in an earlier hour (the count of this hour is what the key holds).
+    count_creator()
+  end
 end
 
 if first then
