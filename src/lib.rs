@@ -11,14 +11,15 @@
 //!   ([`model::MerchantId`], ...) and API keys with their [`model::Grant`].
 //! - [`policy`]: every platform rule, one file a seam: ids, money, domains,
 //!   landing and redirect URLs, categories, campaigns and review, windows,
-//!   top lists, sales sent again, commissions and payouts, pages, and which
-//!   merchant's data a key reaches.
+//!   top lists, sales sent again, commissions and payouts, fraud signals,
+//!   pages, and which merchant's data a key reaches.
 //! - [`token`]: the token format, click ids, the key ring, sign and verify.
 //! - [`privacy`]: keyed hashing of viewer ids.
 //!
 //! The service:
 //! - [`domain`]: the operations (a tap, a sale, a refund, a counter read,
-//!   admin writes; `domain/earnings.rs` balances, listings and payouts):
+//!   admin writes; `domain/earnings.rs` balances, listings, payouts and
+//!   reviews of held commissions):
 //!   decide with `policy`, persist with the store.
 //! - [`store`]: narrow store traits, one per concern ([`store::Store`] is
 //!   all of them), the outcomes their writes report, the memory and Redis

@@ -78,6 +78,24 @@ impl TestApp {
         self.try_put_campaign(campaign).await.expect("put campaign");
     }
 
+    /// The test day's totals of `id`, from its hourly and its daily buckets.
+    async fn hour_and_day(
+        &self,
+        dimension: Dimension,
+        id: &str,
+    ) -> [(Granularity, CounterBucket); 2] {
+        let mut totals =
+            [Granularity::Hour, Granularity::Day].map(|g| (g, CounterBucket::default()));
+        for (granularity, total) in &mut totals {
+            *total = self
+                .counters_of(dimension, id, *granularity)
+                .await
+                .total
+                .unwrap();
+        }
+        totals
+    }
+
     /// `creator`'s balance at MERCHANT in DKK.
     async fn balance_of(&self, creator: &str) -> EarningsBalance {
         let request = GetEarningsRequest {
@@ -132,12 +150,7 @@ async fn a_creators_taps_over_the_minute_limit_are_a_tap_flood_until_the_minute_
         (Dimension::Video, "vid-f"),
         (Dimension::Product, "sku-1"),
     ] {
-        for granularity in [Granularity::Hour, Granularity::Day] {
-            let total = app
-                .counters_of(dimension, id, granularity)
-                .await
-                .total
-                .unwrap();
+        for (granularity, total) in app.hour_and_day(dimension, id).await {
             // cr-g's click counts in the merchant, campaign and product.
             let want = match dimension {
                 Dimension::Creator | Dimension::Video => (5, 2),
@@ -283,12 +296,7 @@ async fn a_sale_sooner_than_the_minimum_after_its_first_tap_is_too_fast(backend:
         (Dimension::Video, "vid-1", 1),
         (Dimension::Product, "sku-1", 1),
     ] {
-        for granularity in [Granularity::Hour, Granularity::Day] {
-            let total = app
-                .counters_of(dimension, id, granularity)
-                .await
-                .total
-                .unwrap();
+        for (granularity, total) in app.hour_and_day(dimension, id).await {
             assert_eq!(
                 total.flagged_conversions, flagged,
                 "{dimension:?} {id} {granularity:?}"

@@ -61,20 +61,14 @@ pub(super) fn window_ttl_ms(window: Duration) -> u64 {
     (window + Duration::from_secs(60)).as_millis() as u64
 }
 
-/// A stored set of fraud signals: the sum of their bits, as digits.
-pub(super) fn parse_signals(digits: &[u8]) -> Option<Signals> {
-    std::str::from_utf8(digits)
-        .ok()?
-        .parse()
-        .ok()
-        .and_then(Signals::from_bits)
-}
-
-/// The signals of an optional trailing field: none when it is missing.
-fn trailing_signals(field: Option<&str>) -> Option<Signals> {
-    field.map_or(Some(Signals::NONE), |digits| {
-        parse_signals(digits.as_bytes())
-    })
+/// A stored set of fraud signals (the sum of their bits, as digits), from
+/// an optional field (a record's last, or a hash's): none when it is
+/// missing.
+pub(super) fn trailing_signals(field: Option<&str>) -> Option<Signals> {
+    match field {
+        None => Some(Signals::NONE),
+        Some(digits) => digits.parse().ok().and_then(Signals::from_bits),
+    }
 }
 
 /// A script answer: a tag and an optional payload.

@@ -17,12 +17,12 @@ use crate::error::Result;
 use crate::model::{
     Commission, CommissionCursor, CommissionQuery, CommissionReview, CommissionState,
     CommissionStatus, CommissionTerms, CreatorId, EarningsBalance, MerchantId, Money, NewPayout,
-    OrderId, Page, Payout, PayoutCursor, PayoutId, PayoutQuery, Signals,
+    OrderId, Page, Payout, PayoutCursor, PayoutId, PayoutQuery,
 };
 use crate::store::{Earnings, PayoutWrite, ReviewWrite};
 
 use super::RedisStore;
-use super::codec::{corrupt, from_millis, millis, parse_signals, reply, stored_attribution};
+use super::codec::{corrupt, from_millis, millis, reply, stored_attribution, trailing_signals};
 use super::keys::{
     commission_index_key, commission_key, commission_prefix, currencies_key, earnings_index_key,
     events_key, ledger_key, order_key, own_tag, payout_commissions_key, payout_index_key,
@@ -186,12 +186,8 @@ pub(super) fn parse_commission(
         confirmed_at: ms("cf")?,
         payable_at: ms("pa")?,
         payout_id: fields.get("po").map(PayoutId::stored),
-        signals: match fields.get("sg") {
-            Some(digits) => {
-                parse_signals(digits.as_bytes()).ok_or_else(|| corrupt("commission"))?
-            }
-            None => Signals::NONE,
-        },
+        signals: trailing_signals(fields.get("sg").map(String::as_str))
+            .ok_or_else(|| corrupt("commission"))?,
         review_reason: fields.get("rr").cloned().unwrap_or_default(),
         reviewed_at: fields
             .get("ra")

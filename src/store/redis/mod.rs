@@ -115,7 +115,7 @@ use crate::store::{
 
 use codec::{
     attribution_text, click_value, corrupt, millis, parse_campaign, parse_counts, parse_event,
-    parse_first_click, parse_order, parse_reversal, parse_signals, reply, status_code, ttl_ms,
+    parse_first_click, parse_order, parse_reversal, reply, status_code, trailing_signals, ttl_ms,
     window_ttl_ms,
 };
 use connect::Conn;
@@ -397,7 +397,10 @@ impl Ledger for RedisStore {
         match reply(value)? {
             (tag, Some(signals)) if tag == "new" => Ok(ClickWrite::New(
                 click_id,
-                parse_signals(&signals).ok_or_else(|| corrupt("record_click reply"))?,
+                std::str::from_utf8(&signals)
+                    .ok()
+                    .and_then(|digits| trailing_signals(Some(digits)))
+                    .ok_or_else(|| corrupt("record_click reply"))?,
             )),
             (tag, Some(first)) if tag == "retry" => Ok(ClickWrite::New(
                 click_id,
@@ -481,11 +484,11 @@ impl Ledger for RedisStore {
         }
         invocation
             .arg(own_tag(merchant))
-            .arg(self.retention.orders.as_millis() as i64)
-            .arg(match &sale.fraud {
-                Some(rules) => rules.min_click_to_sale.as_millis().to_string(),
-                None => String::new(),
-            });
+            .arg(self.retention.orders.as_millis() as i64);
+        match &sale.fraud {
+            Some(rules) => invocation.arg(rules.min_click_to_sale.as_millis() as u64),
+            None => invocation.arg(""),
+        };
         self.index(vec![IndexEntry::day(day, merchant)]).await?;
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))
