@@ -2,7 +2,8 @@
 # Checks the HTTP/JSON API against its OpenAPI document with schemathesis:
 # starts a built cartclick on the memory store with keys made for this run,
 # seeds a merchant, an approved campaign paying commission with no holding
-# period, a real token and a confirmed order (so a payable commission),
+# period, a real token and a confirmed order (so a payable commission), a
+# self-referral's confirmed order (so a held commission for the admin pass),
 # then lets schemathesis generate requests from the document the server
 # serves (GET /openapi.yaml) and check every answer against it. Builds
 # nothing: CARTCLICK_BIN (default ${CARGO_TARGET_DIR:-target}/debug/cartclick)
@@ -82,6 +83,11 @@ sha256 = "$(sha "$DASHBOARD_KEY")"
 id = "ci-admin"
 role = "admin"
 sha256 = "$(sha "$ADMIN_KEY")"
+
+# The seeded sale comes at once after its tap: not SALE_TOO_FAST here, so
+# its commission is payable; a self-referral seeds a held one.
+[fraud]
+min_click_to_sale_seconds = 0
 TOML
 
 "$BIN" --log-format json serve --config "$WORK/cartclick.toml" >"$WORK/server.log" 2>&1 &
@@ -142,6 +148,17 @@ if [ -z "$TOKEN" ]; then
 fi
 CARTCLICK_API_KEY="$MERCHANT_KEY" cli confirm --token "$TOKEN" --order order-1001 \
   --amount-minor 12900 --currency DKK
+# The creator tapping its own cart: SELF_REFERRAL holds order-1002's
+# commission, for the admin's reviews.
+OWN_TOKEN="$("$BIN" issue --campaign c-1 --product sku-1 --video vid-1 \
+  --creator cr-1 --viewer cr-1 --landing-url https://shop.example/p/sku-1 |
+  awk '$1 == "token" { print $2 }')"
+if [ -z "$OWN_TOKEN" ]; then
+  printf 'FAILED: cartclick issue printed no token\n' >&2
+  exit 1
+fi
+CARTCLICK_API_KEY="$MERCHANT_KEY" cli confirm --token "$OWN_TOKEN" --order order-1002 \
+  --amount-minor 5000 --currency DKK
 unset CARTCLICK_API_KEY
 
 # Schema-valid requests still meet rules no schema states (a token must be
@@ -203,6 +220,16 @@ values = ["cr-1"]
 [[operations]]
 include-operation-id = "reverseSale"
 parameters = { "body.orderId" = { dictionary = "orders", probability = 0.7 } }
+
+[dictionaries.held]
+values = ["order-1002"]
+
+[dictionaries.merchants]
+values = ["m-1"]
+
+[[operations]]
+include-operation-id = "reviewCommission"
+parameters = { "body.orderId" = { dictionary = "held", probability = 0.7 }, "body.merchantId" = { dictionary = "merchants", probability = 0.7 } }
 TOML
 
 # run_schemathesis KEY LOG [st run options...]: one pass with KEY as the
@@ -222,14 +249,19 @@ run_schemathesis() {
     --no-color "$@" | tee "$log"
 }
 cd "$WORK"
-# Every operation as the shop; then the counters and the earnings reads as a
-# dashboard, which may read every dimension and every merchant's earnings
-# (fewer examples: the same schemas, another role; it may not pay).
-run_schemathesis "$MERCHANT_KEY" "$WORK/merchant.log" --max-examples "$MAX_EXAMPLES"
+# Every operation a shop may call, as the shop; then the counters and the
+# earnings reads as a dashboard, which may read every dimension and every
+# merchant's earnings (fewer examples: the same schemas, another role; it
+# may not pay); then the review of held commissions, which only an admin
+# may call.
+run_schemathesis "$MERCHANT_KEY" "$WORK/merchant.log" --max-examples "$MAX_EXAMPLES" \
+  --exclude-operation-id reviewCommission
 run_schemathesis "$DASHBOARD_KEY" "$WORK/dashboard.log" --max-examples "$((MAX_EXAMPLES / 5 + 1))" \
   --include-tag-regex '^(counters|earnings)$' --exclude-method POST \
   --phases examples,coverage,fuzzing
-# A plain closing line for CI: the test cases of both passes, all passed.
+run_schemathesis "$ADMIN_KEY" "$WORK/admin.log" --max-examples "$((MAX_EXAMPLES / 5 + 1))" \
+  --include-operation-id reviewCommission --phases examples,coverage,fuzzing
+# A plain closing line for CI: the test cases of every pass, all passed.
 sed -n 's/^ *[0-9]* generated, \([0-9]*\) passed\(, \([0-9]*\) skipped\)\{0,1\}$/\1 \3/p' \
-  "$WORK/merchant.log" "$WORK/dashboard.log" |
+  "$WORK/merchant.log" "$WORK/dashboard.log" "$WORK/admin.log" |
   awk '{ passed += $1; skipped += $2 } END { printf "schemathesis: %d passed, 0 failed, %d skipped\n", passed, skipped }'
