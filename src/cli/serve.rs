@@ -128,38 +128,30 @@ async fn seed_demo(app: &Application) -> Result<(), String> {
     Ok(())
 }
 
-/// What `--dev` prints: the demo, its keys and commands to try them with.
+/// What `--dev` prints: the demo, then `export` lines (the server's
+/// addresses and a key per role) to paste into another terminal, where
+/// README's quick start runs as written.
 fn dev_banner(addr: &str, http: Option<std::net::SocketAddr>, keys: &[(Role, String)]) -> String {
-    let key = |role: Role| {
-        keys.iter()
-            .find(|(r, _)| *r == role)
-            .map(|(_, secret)| secret.as_str())
-            .unwrap_or_default()
-    };
-    format!(
-        "cartclick dev server on {addr} (memory store: nothing is kept after exit)\n\
-         demo merchant {DEMO_MERCHANT} (https://{DEMO_DOMAIN}), approved campaign {DEMO_CAMPAIGN}\n\
-         api keys (valid until this process exits):\n  \
-           feed      {feed}\n  merchant  {merchant}   (for {DEMO_MERCHANT})\n  \
-           dashboard {dashboard}\n  admin     {admin}\n\
-         try it, in another terminal:\n  \
-           cartclick issue --server http://{addr} --api-key {feed} --campaign {DEMO_CAMPAIGN} --product sku-1 --video vid-1 --creator cr-1 --viewer viewer-1 --landing-url https://{DEMO_DOMAIN}/p/sku-1\n  \
-           cartclick confirm --server http://{addr} --api-key {merchant} --token <token> --order order-1 --amount-minor 12500 --currency DKK\n  \
-           cartclick counters --server http://{addr} --api-key {dashboard} --dimension campaign --id {DEMO_CAMPAIGN}{http}",
-        http = match http {
-            Some(http) => format!(
-                "\nthe shop's side over HTTP/JSON on {http}:\n  \
-                 curl -s http://{http}/v1/sales:confirm -H 'authorization: Bearer {merchant}' \
-                 -d '{{\"token\": \"<token>\", \"orderId\": \"order-2\", \"amount\": {{\"currencyCode\": \"DKK\", \"amountMinor\": \"12500\"}}}}'",
-                merchant = key(Role::Merchant),
-            ),
-            None => String::new(),
-        },
-        feed = key(Role::Feed),
-        merchant = key(Role::Merchant),
-        dashboard = key(Role::Dashboard),
-        admin = key(Role::Admin),
-    )
+    let mut out = format!(
+        "cartclick dev server: gRPC on {addr}{http} (memory store: nothing is kept after exit)\n\
+         demo merchant {DEMO_MERCHANT} (https://{DEMO_DOMAIN}), approved campaign {DEMO_CAMPAIGN} \
+         paying 10 % commission\n\
+         paste these into another terminal (the keys live as long as this process), \
+         then follow README's quick start:\n\
+         export CARTCLICK_SERVER=http://{addr}\n",
+        http = http.map_or_else(String::new, |http| format!(", HTTP/JSON on {http}")),
+    );
+    if let Some(http) = http {
+        out.push_str(&format!("export CARTCLICK_HTTP=http://{http}\n"));
+    }
+    for (role, secret) in keys {
+        out.push_str(&format!(
+            "export {}_KEY={secret}\n",
+            role.as_str().to_ascii_uppercase()
+        ));
+    }
+    out.pop();
+    out
 }
 
 /// A future that completes on SIGTERM or Ctrl-C. The handlers are installed

@@ -31,6 +31,7 @@ mod logs;
 mod overload;
 mod privacy;
 mod rate_limit;
+mod readme;
 mod redis_store;
 mod reverse_sale;
 mod sale_window;
