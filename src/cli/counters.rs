@@ -227,10 +227,11 @@ pub(super) async fn counters(args: CountersArgs) -> Result<(), String> {
     let from = from.unwrap_or(to - chrono::TimeDelta::hours(24));
     if from >= to {
         let to_said = if to_given { "" } else { " (now)" };
+        let said = |at: DateTime<Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         return Err(format!(
             "--from {} is not before --to {}{to_said}",
-            from.to_rfc3339(),
-            to.to_rfc3339()
+            said(from),
+            said(to)
         ));
     }
     let request = proto::GetCountersRequest {
