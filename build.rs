@@ -1,6 +1,7 @@
 //! Protobuf code generation, and nothing else. `protox` compiles the contract
 //! in pure Rust, so a machine with only a Rust toolchain builds the crate: no
-//! system `protoc`. The descriptor set is kept for gRPC server reflection.
+//! system `protoc`. The descriptor set is kept for gRPC server reflection
+//! and the JSON mapping.
 
 use std::{env, path::PathBuf};
 
@@ -21,12 +22,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("cartclick_descriptor.bin"),
         prost::Message::encode_to_vec(&descriptors),
     )?;
+    // Type names (`prost::Name`) let a client print any message in the
+    // protobuf JSON mapping by looking its descriptor up (src/cli/output.rs).
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
         // prost's codec, but a message that does not decode is
         // MALFORMED_REQUEST rather than tonic's INTERNAL (src/codec.rs).
         .codec_path("crate::codec::Codec")
-        .compile_fds(descriptors)?;
+        .compile_fds_with_config(descriptors, config)?;
     Ok(())
 }

@@ -1,11 +1,46 @@
 //! `admin`: the operator commands over gRPC (AdminService), for merchants,
-//! campaigns and their review, and API keys; they need an admin key.
+//! campaigns and their review, API keys, and erasing a viewer; they need an
+//! admin key.
 
 use clap::{Subcommand, ValueEnum};
 
-use super::client::{ClientArgs, answer, authorized, channel};
-use super::table;
+use super::client::{ClientArgs, Flags};
+use super::{output, table};
 use crate::proto;
+
+/// `admin merchant put|get`'s flags by the fields they set.
+const MERCHANT_FLAGS: Flags = &[
+    ("merchant.merchant_id", "--id"),
+    ("merchant.display_name", "--name"),
+    ("merchant.allowed_domains", "--domain"),
+    ("merchant.token_param", "--token-param"),
+    ("merchant_id", "--id"),
+];
+
+/// `admin campaign put|get|review`'s flags by the fields they set.
+const CAMPAIGN_FLAGS: Flags = &[
+    ("campaign.campaign_id", "--id"),
+    ("campaign.merchant_id", "--merchant"),
+    ("campaign.category", "--category"),
+    ("campaign.attribution_window", "--window-hours"),
+    ("campaign.product_ids", "--product"),
+    ("campaign.commission_rate_bps", "--commission-rate-bps"),
+    ("campaign.holding_period", "--holding-days"),
+    ("campaign_id", "--id"),
+    ("decision", "--decision"),
+    ("reason", "--reason"),
+];
+
+/// `admin key create|revoke`'s flags by the fields they set.
+const KEY_FLAGS: Flags = &[
+    ("role", "--role"),
+    ("merchant_id", "--merchant"),
+    ("label", "--label"),
+    ("key_id", "--id"),
+];
+
+/// `admin viewer erase`'s flags by the fields they set.
+const VIEWER_FLAGS: Flags = &[("viewer_id", "--viewer")];
 
 /// `cartclick admin`: the server and key, and what to manage.
 #[derive(Debug, clap::Args)]
@@ -38,6 +73,24 @@ pub(crate) enum AdminCommand {
         /// create or revoke.
         #[command(subcommand)]
         command: KeyCommand,
+    },
+    /// Viewers: erasing every link from stored data to one.
+    Viewer {
+        /// erase.
+        #[command(subcommand)]
+        command: ViewerCommand,
+    },
+}
+
+/// `cartclick admin viewer …`
+#[derive(Debug, Subcommand)]
+pub(crate) enum ViewerCommand {
+    /// Remove every link from stored data to a viewer (clicks keep counting
+    /// in the figures, unlinked); prints how many clicks were unlinked.
+    Erase {
+        /// The viewer's id, as the feed reported it.
+        #[arg(long)]
+        viewer: String,
     },
 }
 
@@ -164,8 +217,8 @@ pub(crate) enum RoleArg {
 }
 
 /// A merchant as `name value` lines.
-fn print_merchant(merchant: Option<proto::Merchant>) {
-    let merchant = merchant.unwrap_or_default();
+fn print_merchant(merchant: Option<&proto::Merchant>) {
+    let merchant = merchant.cloned().unwrap_or_default();
     table::print(table::fields([
         ("merchant_id", merchant.merchant_id),
         ("display_name", merchant.display_name),
@@ -175,8 +228,8 @@ fn print_merchant(merchant: Option<proto::Merchant>) {
 }
 
 /// A campaign and its review as `name value` lines.
-fn print_campaign(campaign: Option<proto::Campaign>) {
-    let campaign = campaign.unwrap_or_default();
+fn print_campaign(campaign: Option<&proto::Campaign>) {
+    let campaign = campaign.cloned().unwrap_or_default();
     let window = campaign.attribution_window.map_or(0, |d| d.seconds / 3600);
     let holding = campaign.holding_period.map_or(0, |d| d.seconds / 86_400);
     let products = if campaign.product_ids.is_empty() {
@@ -207,7 +260,8 @@ fn print_campaign(campaign: Option<proto::Campaign>) {
 /// Runs one admin command and prints what the server answered.
 pub(super) async fn admin(args: AdminArgs) -> Result<(), String> {
     let AdminArgs { client, command } = args;
-    let mut rpc = proto::admin_service_client::AdminServiceClient::new(channel(&client).await?);
+    let mut rpc = proto::admin_service_client::AdminServiceClient::new(client.channel().await?);
+    let format = client.output;
     match command {
         AdminCommand::Merchant {
             command:
@@ -227,13 +281,21 @@ pub(super) async fn admin(args: AdminArgs) -> Result<(), String> {
             let request = proto::PutMerchantRequest {
                 merchant: Some(merchant),
             };
-            print_merchant(answer(rpc.put_merchant(authorized(&client, request)?).await)?.merchant);
+            let response = client.answer(
+                rpc.put_merchant(client.authorized(request)?).await,
+                MERCHANT_FLAGS,
+            )?;
+            output::print(format, &response, |r| print_merchant(r.merchant.as_ref()))?;
         }
         AdminCommand::Merchant {
             command: MerchantCommand::Get { id },
         } => {
             let request = proto::GetMerchantRequest { merchant_id: id };
-            print_merchant(answer(rpc.get_merchant(authorized(&client, request)?).await)?.merchant);
+            let response = client.answer(
+                rpc.get_merchant(client.authorized(request)?).await,
+                MERCHANT_FLAGS,
+            )?;
+            output::print(format, &response, |r| print_merchant(r.merchant.as_ref()))?;
         }
         AdminCommand::Campaign {
             command:
@@ -266,13 +328,21 @@ pub(super) async fn admin(args: AdminArgs) -> Result<(), String> {
             let request = proto::PutCampaignRequest {
                 campaign: Some(campaign),
             };
-            print_campaign(answer(rpc.put_campaign(authorized(&client, request)?).await)?.campaign);
+            let response = client.answer(
+                rpc.put_campaign(client.authorized(request)?).await,
+                CAMPAIGN_FLAGS,
+            )?;
+            output::print(format, &response, |r| print_campaign(r.campaign.as_ref()))?;
         }
         AdminCommand::Campaign {
             command: CampaignCommand::Get { id },
         } => {
             let request = proto::GetCampaignRequest { campaign_id: id };
-            print_campaign(answer(rpc.get_campaign(authorized(&client, request)?).await)?.campaign);
+            let response = client.answer(
+                rpc.get_campaign(client.authorized(request)?).await,
+                CAMPAIGN_FLAGS,
+            )?;
+            output::print(format, &response, |r| print_campaign(r.campaign.as_ref()))?;
         }
         AdminCommand::Campaign {
             command:
@@ -292,9 +362,11 @@ pub(super) async fn admin(args: AdminArgs) -> Result<(), String> {
                 decision: decision.into(),
                 reason,
             };
-            print_campaign(
-                answer(rpc.review_campaign(authorized(&client, request)?).await)?.campaign,
-            );
+            let response = client.answer(
+                rpc.review_campaign(client.authorized(request)?).await,
+                CAMPAIGN_FLAGS,
+            )?;
+            output::print(format, &response, |r| print_campaign(r.campaign.as_ref()))?;
         }
         AdminCommand::Key {
             command:
@@ -315,19 +387,42 @@ pub(super) async fn admin(args: AdminArgs) -> Result<(), String> {
                 merchant_id: merchant.unwrap_or_default(),
                 label,
             };
-            let key = answer(rpc.create_api_key(authorized(&client, request)?).await)?;
-            table::print(table::fields([
-                ("key_id", key.key_id),
-                ("secret", key.secret),
-            ]));
+            let key = client.answer(
+                rpc.create_api_key(client.authorized(request)?).await,
+                KEY_FLAGS,
+            )?;
+            output::print(format, &key, |k| {
+                table::print(table::fields([
+                    ("key_id", k.key_id.clone()),
+                    ("secret", k.secret.clone()),
+                ]));
+            })?;
             eprintln!("the secret is shown once: store it now");
         }
         AdminCommand::Key {
             command: KeyCommand::Revoke { id },
         } => {
             let request = proto::RevokeApiKeyRequest { key_id: id.clone() };
-            answer(rpc.revoke_api_key(authorized(&client, request)?).await)?;
-            println!("revoked {id}");
+            let response = client.answer(
+                rpc.revoke_api_key(client.authorized(request)?).await,
+                KEY_FLAGS,
+            )?;
+            output::print(format, &response, |_| println!("revoked {id}"))?;
+        }
+        AdminCommand::Viewer {
+            command: ViewerCommand::Erase { viewer },
+        } => {
+            let request = proto::EraseViewerRequest { viewer_id: viewer };
+            let response = client.answer(
+                rpc.erase_viewer(client.authorized(request)?).await,
+                VIEWER_FLAGS,
+            )?;
+            output::print(format, &response, |r| {
+                table::print(table::fields([(
+                    "clicks_erased",
+                    r.clicks_erased.to_string(),
+                )]));
+            })?;
         }
     }
     Ok(())

@@ -1,8 +1,9 @@
 //! `earnings`, `commissions`, `commission review`, `payout create` and
 //! `payouts`: what creators earned, the review of what a fraud signal
-//! holds, and how it was paid (EarningsService), as tables. Amounts are in
-//! minor units, as every table prints money; the lists walk their pages one
-//! at a time, or to the end with `--all`.
+//! holds, and how it was paid (EarningsService), as tables. Amounts are
+//! printed as every table prints money (`1250 (12.50 DKK)`); the lists walk
+//! their pages one at a time, or to the end with `--all` (with `--output
+//! json`, a line a page).
 
 use std::future::Future;
 
@@ -10,10 +11,42 @@ use chrono::{DateTime, SecondsFormat};
 use clap::{Subcommand, ValueEnum};
 use tonic::transport::Channel;
 
-use super::client::{ClientArgs, answer, authorized, channel, signals_text, time_text};
-use super::table;
+use super::client::{ClientArgs, Flags, signals_text, time_text};
+use super::{flags, output, table};
 use crate::proto;
 use crate::proto::earnings_service_client::EarningsServiceClient;
+
+/// The flags of the earnings commands by the fields they set (`--id` is
+/// `payout create`'s payout id; `commissions` calls it `--payout`).
+const EARNINGS_FLAGS: Flags = &[
+    ("creator_id", "--creator"),
+    ("merchant_id", "--merchant"),
+    ("status", "--status"),
+    ("currency_code", "--currency"),
+    ("order_id", "--order"),
+    ("decision", "--release/--void"),
+    ("reason", "--reason"),
+    ("page_size", "--page-size"),
+    ("page_token", "--page-token"),
+];
+
+/// `payout create`'s flags: the payout's id is `--id`.
+const PAYOUT_FLAGS: Flags = &[
+    ("payout_id", "--id"),
+    ("creator_id", "--creator"),
+    ("merchant_id", "--merchant"),
+    ("currency_code", "--currency"),
+];
+
+/// `commissions`' flags: a payout statement's payout is `--payout`.
+const COMMISSIONS_FLAGS: Flags = &[
+    ("payout_id", "--payout"),
+    ("creator_id", "--creator"),
+    ("merchant_id", "--merchant"),
+    ("status", "--status"),
+    ("page_size", "--page-size"),
+    ("page_token", "--page-token"),
+];
 
 /// `cartclick earnings`: whose balances.
 #[derive(Debug, clap::Args)]
@@ -105,8 +138,8 @@ pub(crate) struct PayoutCreateArgs {
     /// The creator paid.
     #[arg(long)]
     creator: String,
-    /// The currency paid in, e.g. DKK.
-    #[arg(long)]
+    /// The currency paid in, e.g. DKK (upper-cased).
+    #[arg(long, value_parser = flags::currency)]
     currency: String,
     /// The merchant that pays [default: a merchant key's own].
     #[arg(long)]
@@ -171,20 +204,6 @@ fn status_proto(status: StatusArg) -> proto::CommissionStatus {
     }
 }
 
-/// An amount in minor units alone, for a table that names the currency in
-/// a column of its own; 0 when absent.
-fn minor(money: Option<&proto::Money>) -> String {
-    money.map_or(0, |m| m.amount_minor).to_string()
-}
-
-/// An amount as `12500 DKK`, as the counters print money, or `-` for none.
-fn money_text(money: Option<&proto::Money>) -> String {
-    money.map_or_else(
-        || "-".to_owned(),
-        |m| format!("{} {}", m.amount_minor, m.currency_code),
-    )
-}
-
 /// A time in a table: UTC to the second (`2026-11-02T10:01:00Z`), which
 /// keeps the column narrow; nothing when absent or out of range.
 fn table_time(at: Option<prost_types::Timestamp>) -> String {
@@ -203,27 +222,32 @@ fn or_dash(value: String) -> String {
     }
 }
 
-/// The items of one page, or of every page from `page.page_token` on with
-/// `--all`, and the token of the page after them (empty after the last).
-/// `fetch` asks for the page at a token. A server that answered the same
-/// token twice would never end the walk, so that stops it with an error.
-async fn walk<T, F, Fut>(page: &PageArgs, mut fetch: F) -> Result<(Vec<T>, String), String>
+/// The page at `page.page_token`, or every page from there with `--all`.
+/// `fetch` asks for the page at a token; `next` reads a page's
+/// `next_page_token`. A server that answered the same token twice would
+/// never end the walk, so that stops it with an error.
+async fn walk<R, F, Fut>(
+    page: &PageArgs,
+    next: impl Fn(&R) -> &str,
+    mut fetch: F,
+) -> Result<Vec<R>, String>
 where
     F: FnMut(String) -> Fut,
-    Fut: Future<Output = Result<(Vec<T>, String), String>>,
+    Fut: Future<Output = Result<R, String>>,
 {
-    let mut items = Vec::new();
+    let mut pages = Vec::new();
     let mut token = page.page_token.clone().unwrap_or_default();
     loop {
-        let (mut more, next) = fetch(token.clone()).await?;
-        items.append(&mut more);
-        if !page.all || next.is_empty() {
-            return Ok((items, next));
+        let response = fetch(token.clone()).await?;
+        let after = next(&response).to_owned();
+        pages.push(response);
+        if !page.all || after.is_empty() {
+            return Ok(pages);
         }
-        if next == token {
-            return Err(format!("the server repeated page token {next}"));
+        if after == token {
+            return Err(format!("the server repeated page token {after}"));
         }
-        token = next;
+        token = after;
     }
 }
 
@@ -237,7 +261,7 @@ fn print_next(next: &str) {
 
 /// The EarningsService client over a new connection to the server.
 async fn connect(client: &ClientArgs) -> Result<EarningsServiceClient<Channel>, String> {
-    Ok(EarningsServiceClient::new(channel(client).await?))
+    Ok(EarningsServiceClient::new(client.channel().await?))
 }
 
 /// Prints a creator's balances, one row per merchant and currency.
@@ -252,27 +276,39 @@ pub(super) async fn earnings(args: EarningsArgs) -> Result<(), String> {
         merchant_id: merchant.unwrap_or_default(),
     };
     let mut rpc = connect(&client).await?;
-    let response = answer(rpc.get_earnings(authorized(&client, request)?).await)?;
-    let mut out = table::table(&[
-        "merchant", "currency", "pending", "payable", "held", "paid", "clawback",
-    ]);
-    for b in &response.balances {
-        out.add_row(vec![
-            b.merchant_id.clone(),
-            b.currency_code.clone(),
-            minor(b.pending.as_ref()),
-            minor(b.payable.as_ref()),
-            minor(b.held.as_ref()),
-            minor(b.paid.as_ref()),
-            minor(b.clawback.as_ref()),
+    let response = client.answer(
+        rpc.get_earnings(client.authorized(request)?).await,
+        EARNINGS_FLAGS,
+    )?;
+    output::print(client.output, &response, |r| {
+        let mut out = table::table(&[
+            "merchant", "currency", "pending", "payable", "held", "paid", "clawback",
         ]);
-    }
-    table::align_right(&mut out, &[2, 3, 4, 5, 6]);
-    table::print(out);
-    if response.balances.is_empty() {
-        println!("(nothing earned)");
-    }
-    Ok(())
+        for b in &r.balances {
+            out.add_row(vec![
+                b.merchant_id.clone(),
+                b.currency_code.clone(),
+                table::money_of(b.pending.as_ref()),
+                table::money_of(b.payable.as_ref()),
+                table::money_of(b.held.as_ref()),
+                table::money_of(b.paid.as_ref()),
+                table::money_of(b.clawback.as_ref()),
+            ]);
+        }
+        table::align_right(&mut out, &[2, 3, 4, 5, 6]);
+        table::print(out);
+        if r.balances.is_empty() {
+            println!("(nothing earned)");
+        }
+    })
+}
+
+/// A commission's status without the enum's prefix (`PAYABLE`).
+fn status_text(c: &proto::Commission) -> String {
+    c.status()
+        .as_str_name()
+        .trim_start_matches("COMMISSION_STATUS_")
+        .to_owned()
 }
 
 /// Prints a page of commissions, or every page with `--all`.
@@ -294,58 +330,56 @@ pub(super) async fn commissions(args: CommissionsArgs) -> Result<(), String> {
         page_size: page.page_size.unwrap_or(0),
         page_token: String::new(),
     };
-    let (items, next) = walk(&page, |page_token| {
-        let mut rpc = rpc.clone();
-        let request = authorized(
-            &client,
-            proto::ListCommissionsRequest {
+    let pages = walk(
+        &page,
+        |r: &proto::ListCommissionsResponse| &r.next_page_token,
+        |page_token| {
+            let mut rpc = rpc.clone();
+            let request = client.authorized(proto::ListCommissionsRequest {
                 page_token,
                 ..request.clone()
-            },
-        );
-        async move {
-            let response = answer(rpc.list_commissions(request?).await)?;
-            Ok((response.commissions, response.next_page_token))
-        }
-    })
+            });
+            let client = &client;
+            async move { client.answer(rpc.list_commissions(request?).await, COMMISSIONS_FLAGS) }
+        },
+    )
     .await?;
-    let mut out = table::table(&[
-        "confirmed_at",
-        "merchant",
-        "order",
-        "creator",
-        "campaign",
-        "sale_amount",
-        "commission",
-        "status",
-        "payable_at",
-        "payout",
-        "signals",
-    ]);
-    for c in &items {
-        out.add_row(vec![
-            table_time(c.confirmed_at),
-            c.merchant_id.clone(),
-            c.order_id.clone(),
-            c.creator_id.clone(),
-            c.campaign_id.clone(),
-            money_text(c.sale_amount.as_ref()),
-            money_text(c.commission.as_ref()),
-            c.status()
-                .as_str_name()
-                .trim_start_matches("COMMISSION_STATUS_")
-                .to_owned(),
-            table_time(c.payable_at),
-            or_dash(c.payout_id.clone()),
-            signals_text(&c.signals),
+    output::print_pages(client.output, &pages, |pages| {
+        let mut out = table::table(&[
+            "confirmed_at",
+            "merchant",
+            "order",
+            "creator",
+            "campaign",
+            "sale_amount",
+            "commission",
+            "status",
+            "payable_at",
+            "payout",
+            "signals",
         ]);
-    }
-    table::print(out);
-    if items.is_empty() {
-        println!("(no commissions)");
-    }
-    print_next(&next);
-    Ok(())
+        let items: Vec<&proto::Commission> = pages.iter().flat_map(|p| &p.commissions).collect();
+        for c in &items {
+            out.add_row(vec![
+                table_time(c.confirmed_at),
+                c.merchant_id.clone(),
+                c.order_id.clone(),
+                c.creator_id.clone(),
+                c.campaign_id.clone(),
+                table::money_of(c.sale_amount.as_ref()),
+                table::money_of(c.commission.as_ref()),
+                status_text(c),
+                table_time(c.payable_at),
+                or_dash(c.payout_id.clone()),
+                signals_text(&c.signals),
+            ]);
+        }
+        table::print(out);
+        if items.is_empty() {
+            println!("(no commissions)");
+        }
+        print_next(pages.last().map_or("", |p| &p.next_page_token));
+    })
 }
 
 /// Reviews a held commission and prints it as it then stands.
@@ -371,31 +405,29 @@ pub(super) async fn commission(command: CommissionCommand) -> Result<(), String>
         reason,
     };
     let mut rpc = connect(&client).await?;
-    let response = answer(rpc.review_commission(authorized(&client, request)?).await)?;
-    let c = response.commission.unwrap_or_default();
-    let signals = c
-        .signals()
-        .map(|s| s.as_str_name().trim_start_matches("FRAUD_SIGNAL_"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    table::print(table::fields([
-        ("merchant_id", c.merchant_id.clone()),
-        ("order_id", c.order_id.clone()),
-        ("creator_id", c.creator_id.clone()),
-        ("commission", money_text(c.commission.as_ref())),
-        (
-            "status",
-            c.status()
-                .as_str_name()
-                .trim_start_matches("COMMISSION_STATUS_")
-                .to_owned(),
-        ),
-        ("payable_at", time_text(c.payable_at)),
-        ("signals", or_dash(signals)),
-        ("review_reason", or_dash(c.review_reason.clone())),
-        ("reviewed_at", time_text(c.reviewed_at)),
-    ]));
-    Ok(())
+    let response = client.answer(
+        rpc.review_commission(client.authorized(request)?).await,
+        EARNINGS_FLAGS,
+    )?;
+    output::print(client.output, &response, |r| {
+        let c = r.commission.clone().unwrap_or_default();
+        let signals = c
+            .signals()
+            .map(|s| s.as_str_name().trim_start_matches("FRAUD_SIGNAL_"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        table::print(table::fields([
+            ("merchant_id", c.merchant_id.clone()),
+            ("order_id", c.order_id.clone()),
+            ("creator_id", c.creator_id.clone()),
+            ("commission", table::money_of(c.commission.as_ref())),
+            ("status", status_text(&c)),
+            ("payable_at", time_text(c.payable_at)),
+            ("signals", or_dash(signals)),
+            ("review_reason", or_dash(c.review_reason.clone())),
+            ("reviewed_at", time_text(c.reviewed_at)),
+        ]));
+    })
 }
 
 /// Makes a payout and prints it, and whether it repeats one already made.
@@ -414,22 +446,26 @@ pub(super) async fn payout(command: PayoutCommand) -> Result<(), String> {
         currency_code: currency,
     };
     let mut rpc = connect(&client).await?;
-    let response = answer(rpc.create_payout(authorized(&client, request)?).await)?;
-    let payout = response.payout.unwrap_or_default();
-    table::print(table::fields([
-        ("payout_id", payout.payout_id),
-        ("merchant_id", payout.merchant_id),
-        ("creator_id", payout.creator_id),
-        ("amount", money_text(payout.amount.as_ref())),
-        ("commissions", payout.commissions.to_string()),
-        (
-            "clawback_deducted",
-            money_text(payout.clawback_deducted.as_ref()),
-        ),
-        ("created_at", time_text(payout.created_at)),
-        ("replayed", response.replayed.to_string()),
-    ]));
-    Ok(())
+    let response = client.answer(
+        rpc.create_payout(client.authorized(request)?).await,
+        PAYOUT_FLAGS,
+    )?;
+    output::print(client.output, &response, |r| {
+        let payout = r.payout.clone().unwrap_or_default();
+        table::print(table::fields([
+            ("payout_id", payout.payout_id),
+            ("merchant_id", payout.merchant_id),
+            ("creator_id", payout.creator_id),
+            ("amount", table::money_of(payout.amount.as_ref())),
+            ("commissions", payout.commissions.to_string()),
+            (
+                "clawback_deducted",
+                table::money_of(payout.clawback_deducted.as_ref()),
+            ),
+            ("created_at", time_text(payout.created_at)),
+            ("replayed", r.replayed.to_string()),
+        ]));
+    })
 }
 
 /// Prints a page of payouts, or every page with `--all`.
@@ -447,46 +483,47 @@ pub(super) async fn payouts(args: PayoutsArgs) -> Result<(), String> {
         page_size: page.page_size.unwrap_or(0),
         page_token: String::new(),
     };
-    let (items, next) = walk(&page, |page_token| {
-        let mut rpc = rpc.clone();
-        let request = authorized(
-            &client,
-            proto::ListPayoutsRequest {
+    let pages = walk(
+        &page,
+        |r: &proto::ListPayoutsResponse| &r.next_page_token,
+        |page_token| {
+            let mut rpc = rpc.clone();
+            let request = client.authorized(proto::ListPayoutsRequest {
                 page_token,
                 ..request.clone()
-            },
-        );
-        async move {
-            let response = answer(rpc.list_payouts(request?).await)?;
-            Ok((response.payouts, response.next_page_token))
-        }
-    })
+            });
+            let client = &client;
+            async move { client.answer(rpc.list_payouts(request?).await, EARNINGS_FLAGS) }
+        },
+    )
     .await?;
-    let mut out = table::table(&[
-        "created_at",
-        "payout",
-        "merchant",
-        "creator",
-        "amount",
-        "commissions",
-        "clawback_deducted",
-    ]);
-    for p in &items {
-        out.add_row(vec![
-            table_time(p.created_at),
-            p.payout_id.clone(),
-            p.merchant_id.clone(),
-            p.creator_id.clone(),
-            money_text(p.amount.as_ref()),
-            p.commissions.to_string(),
-            money_text(p.clawback_deducted.as_ref()),
+    output::print_pages(client.output, &pages, |pages| {
+        let mut out = table::table(&[
+            "created_at",
+            "payout",
+            "merchant",
+            "creator",
+            "amount",
+            "commissions",
+            "clawback_deducted",
         ]);
-    }
-    table::align_right(&mut out, &[5]);
-    table::print(out);
-    if items.is_empty() {
-        println!("(no payouts)");
-    }
-    print_next(&next);
-    Ok(())
+        let items: Vec<&proto::Payout> = pages.iter().flat_map(|p| &p.payouts).collect();
+        for p in &items {
+            out.add_row(vec![
+                table_time(p.created_at),
+                p.payout_id.clone(),
+                p.merchant_id.clone(),
+                p.creator_id.clone(),
+                table::money_of(p.amount.as_ref()),
+                p.commissions.to_string(),
+                table::money_of(p.clawback_deducted.as_ref()),
+            ]);
+        }
+        table::align_right(&mut out, &[5]);
+        table::print(out);
+        if items.is_empty() {
+            println!("(no payouts)");
+        }
+        print_next(pages.last().map_or("", |p| &p.next_page_token));
+    })
 }

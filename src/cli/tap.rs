@@ -1,11 +1,35 @@
-//! `issue` and `confirm`: a tap as a feed reports it, and the sale a shop
-//! confirms with its token, for trying the service by hand.
+//! `issue`, `confirm` and `reverse`: a tap as a feed reports it, the sale a
+//! shop confirms with its token, and its refund, for trying the service by
+//! hand.
 
 use clap::ValueEnum;
 
-use super::client::{ClientArgs, answer, authorized, channel, signals_text, time_text};
-use super::table;
+use super::client::{ClientArgs, Flags, signals_text, time_text};
+use super::{flags, output, table};
 use crate::proto;
+use crate::proto::sale_service_client::SaleServiceClient;
+
+/// The flags of `issue` by the fields they set.
+const ISSUE_FLAGS: Flags = &[
+    ("viewer_id", "--viewer"),
+    ("video_id", "--video"),
+    ("creator_id", "--creator"),
+    ("campaign_id", "--campaign"),
+    ("product_id", "--product"),
+    ("landing_url", "--landing-url"),
+    ("age_bracket", "--age"),
+];
+
+/// The flags of `confirm` and `reverse` by the fields they set.
+const SALE_FLAGS: Flags = &[
+    ("token", "--token"),
+    ("order_id", "--order"),
+    ("reversal_id", "--reversal"),
+    ("amount.currency_code", "--currency"),
+    ("currency_code", "--currency"),
+    ("amount.amount_minor", "--amount-minor"),
+    ("amount_minor", "--amount-minor"),
+];
 
 /// `cartclick issue`: the flags of a tap.
 #[derive(Debug, clap::Args)]
@@ -49,10 +73,30 @@ pub(crate) struct ConfirmArgs {
     #[arg(long)]
     order: String,
     /// Amount in minor units (øre, cents): 12500 is 125.00.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     amount_minor: i64,
-    /// ISO 4217 currency code.
+    /// ISO 4217 currency code, e.g. DKK (upper-cased).
+    #[arg(long, value_parser = flags::currency)]
+    currency: String,
+}
+
+/// `cartclick reverse`: the flags of a refund.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReverseArgs {
+    /// Server and key (a merchant key).
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The order refunded, as confirmed.
     #[arg(long)]
+    order: String,
+    /// The refund's id (idempotency key).
+    #[arg(long)]
+    reversal: String,
+    /// Amount refunded in minor units: a full or partial refund.
+    #[arg(long, allow_negative_numbers = true)]
+    amount_minor: i64,
+    /// ISO 4217 currency code of the sale, e.g. DKK (upper-cased).
+    #[arg(long, value_parser = flags::currency)]
     currency: String,
 }
 
@@ -96,17 +140,21 @@ pub(super) async fn issue(args: IssueArgs) -> Result<(), String> {
         }
         .into(),
     };
-    let mut rpc = proto::click_service_client::ClickServiceClient::new(channel(&client).await?);
-    let response = answer(rpc.issue_token(authorized(&client, request)?).await)?;
-    table::print(table::fields([
-        ("token", response.token),
-        ("redirect_url", response.redirect_url),
-        ("click_id", response.click_id),
-        ("expires_at", time_text(response.expires_at)),
-        ("deduplicated", response.deduplicated.to_string()),
-        ("signals", signals_text(&response.signals)),
-    ]));
-    Ok(())
+    let mut rpc = proto::click_service_client::ClickServiceClient::new(client.channel().await?);
+    let response = client.answer(
+        rpc.issue_token(client.authorized(request)?).await,
+        ISSUE_FLAGS,
+    )?;
+    output::print(client.output, &response, |r| {
+        table::print(table::fields([
+            ("token", r.token.clone()),
+            ("redirect_url", r.redirect_url.clone()),
+            ("click_id", r.click_id.clone()),
+            ("expires_at", time_text(r.expires_at)),
+            ("deduplicated", r.deduplicated.to_string()),
+            ("signals", signals_text(&r.signals)),
+        ]));
+    })
 }
 
 /// Confirms the sale and prints what it was attributed to.
@@ -126,18 +174,58 @@ pub(super) async fn confirm(args: ConfirmArgs) -> Result<(), String> {
             amount_minor,
         }),
     };
-    let mut rpc = proto::sale_service_client::SaleServiceClient::new(channel(&client).await?);
-    let response = answer(rpc.confirm_sale(authorized(&client, request)?).await)?;
-    table::print(table::fields([
-        ("click_id", response.click_id),
-        ("campaign_id", response.campaign_id),
-        ("creator_id", response.creator_id),
-        ("video_id", response.video_id),
-        ("product_id", response.product_id),
-        ("clicked_at", time_text(response.clicked_at)),
-        ("confirmed_at", time_text(response.confirmed_at)),
-        ("replayed", response.replayed.to_string()),
-        ("signals", signals_text(&response.signals)),
-    ]));
-    Ok(())
+    let mut rpc = SaleServiceClient::new(client.channel().await?);
+    let response = client.answer(
+        rpc.confirm_sale(client.authorized(request)?).await,
+        SALE_FLAGS,
+    )?;
+    output::print(client.output, &response, |r| {
+        table::print(table::fields([
+            ("click_id", r.click_id.clone()),
+            ("campaign_id", r.campaign_id.clone()),
+            ("creator_id", r.creator_id.clone()),
+            ("video_id", r.video_id.clone()),
+            ("product_id", r.product_id.clone()),
+            ("clicked_at", time_text(r.clicked_at)),
+            ("confirmed_at", time_text(r.confirmed_at)),
+            ("commission", table::money_of(r.commission.as_ref())),
+            ("replayed", r.replayed.to_string()),
+            ("signals", signals_text(&r.signals)),
+        ]));
+    })
+}
+
+/// Refunds a sale, in full or in part, and prints what remains of it and
+/// of its commission.
+pub(super) async fn reverse(args: ReverseArgs) -> Result<(), String> {
+    let ReverseArgs {
+        client,
+        order,
+        reversal,
+        amount_minor,
+        currency,
+    } = args;
+    let request = proto::ReverseSaleRequest {
+        order_id: order,
+        reversal_id: reversal,
+        amount: Some(proto::Money {
+            currency_code: currency,
+            amount_minor,
+        }),
+    };
+    let mut rpc = SaleServiceClient::new(client.channel().await?);
+    let response = client.answer(
+        rpc.reverse_sale(client.authorized(request)?).await,
+        SALE_FLAGS,
+    )?;
+    output::print(client.output, &response, |r| {
+        table::print(table::fields([
+            ("remaining", table::money_of(r.remaining.as_ref())),
+            (
+                "commission_remaining",
+                table::money_of(r.commission_remaining.as_ref()),
+            ),
+            ("replayed", r.replayed.to_string()),
+        ]));
+    })
 }

@@ -50,6 +50,28 @@ fn assert_line(lines: &[String], line: &str) {
     );
 }
 
+/// A balance row of m-1 in DKK: pending, payable, held, paid and clawback
+/// as the table prints money.
+fn balance_row(amounts: [i64; 5]) -> String {
+    let money = amounts.map(|minor| format!("{minor} ({}.{:02} DKK)", minor / 100, minor % 100));
+    format!("m-1 DKK {}", money.join(" "))
+}
+
+/// Whether `stderr` is the one line of a refusal: the code in words first,
+/// the contract's reason last.
+#[track_caller]
+fn assert_refused(stderr: &str, code: &str, reason: &str) {
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("cartclick: {code}: ")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.trim_end().ends_with(&format!("({reason})")),
+        "{stderr}"
+    );
+}
+
 /// A served app with MERCHANT and CAMPAIGN made with `cartclick admin`, the
 /// campaign paying 10 % with no holding period, and creator cr-1's sale
 /// order-1 of 12500 DKK, which earns 1250.
@@ -115,7 +137,7 @@ async fn pay(app: &TestApp) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn earnings_prints_the_creators_balance_in_minor_units() {
+async fn earnings_prints_the_creators_balance_in_minor_units_and_in_kroner() {
     let app = app_with_a_sale().await;
 
     let out = run_ok(
@@ -129,7 +151,7 @@ async fn earnings_prints_the_creators_balance_in_minor_units() {
         out[0],
         "merchant currency pending payable held paid clawback"
     );
-    assert_line(&out, "m-1 DKK 0 1250 0 0 0");
+    assert_line(&out, &balance_row([0, 1250, 0, 0, 0]));
     assert_eq!(out.len(), 2, "{out:#?}");
 }
 
@@ -144,9 +166,9 @@ async fn payout_create_pays_the_payable_commission_once() {
         assert_line(out, "payout_id p-1");
         assert_line(out, "merchant_id m-1");
         assert_line(out, "creator_id cr-1");
-        assert_line(out, "amount 1250 DKK");
+        assert_line(out, "amount 1250 (12.50 DKK)");
         assert_line(out, "commissions 1");
-        assert_line(out, "clawback_deducted 0 DKK");
+        assert_line(out, "clawback_deducted 0 (0.00 DKK)");
         assert_line(
             out,
             &format!("created_at {}", first_sale_time().to_rfc3339()),
@@ -159,7 +181,7 @@ async fn payout_create_pays_the_payable_commission_once() {
         &["earnings", "--creator", "cr-1", "--merchant", MERCHANT],
     )
     .await;
-    assert_line(&balance, "m-1 DKK 0 0 0 1250 0");
+    assert_line(&balance, &balance_row([0, 0, 0, 1250, 0]));
 }
 
 #[tokio::test]
@@ -176,7 +198,7 @@ async fn payouts_lists_the_payout() {
         "created_at payout merchant creator amount commissions clawback_deducted"
     );
     let row = format!(
-        "{} p-1 m-1 cr-1 1250 DKK 1 0 DKK",
+        "{} p-1 m-1 cr-1 1250 (12.50 DKK) 1 0 (0.00 DKK)",
         in_table(first_sale_time())
     );
     assert_eq!(after[1..], [row], "one payout, no next page");
@@ -197,7 +219,8 @@ async fn commissions_status_paid_lists_the_paid_order() {
         "confirmed_at merchant order creator campaign sale_amount commission status payable_at payout signals"
     );
     let at = in_table(first_sale_time());
-    let row = format!("{at} m-1 order-1 cr-1 c-1 12500 DKK 1250 DKK PAID {at} p-1 none");
+    let row =
+        format!("{at} m-1 order-1 cr-1 c-1 12500 (125.00 DKK) 1250 (12.50 DKK) PAID {at} p-1 none");
     assert_eq!(after[1..], [row], "one commission, no next page");
 }
 
@@ -239,9 +262,38 @@ async fn commissions_all_follows_the_page_tokens_to_the_end() {
     assert_eq!(orders(&all), ["order-2", "order-1"]);
     assert!(!all.iter().any(|l| l.starts_with("next_page_token")));
     assert!(
-        all[1].contains(" m-1 order-2 cr-1 c-1 5000 DKK 500 DKK PAYABLE "),
+        all[1].contains(" m-1 order-2 cr-1 c-1 5000 (50.00 DKK) 500 (5.00 DKK) PAYABLE "),
         "{all:#?}"
     );
+}
+
+#[tokio::test]
+async fn commissions_all_as_json_prints_a_line_a_page() {
+    let app = app_with_a_sale().await;
+    let issued = app.issue(tap_on("viewer-2", "vid-2")).await.unwrap();
+    app.clock.advance(TimeDelta::minutes(1));
+    app.confirmed(&issued.token, "order-2", 5_000, "DKK").await;
+    let list = ["commissions", "--merchant", MERCHANT, "--page-size", "1"];
+
+    let all = run_ok(
+        &app,
+        &app.keys.dashboard,
+        &[&list[..], &["--all", "--output", "json"]].concat(),
+    )
+    .await;
+
+    let pages: Vec<serde_json::Value> = all
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(pages.len(), 2, "{all:#?}");
+    assert_eq!(pages[0]["commissions"][0]["orderId"], "order-2");
+    assert_ne!(
+        pages[0]["nextPageToken"], "",
+        "the first page names the next"
+    );
+    assert_eq!(pages[1]["commissions"][0]["orderId"], "order-1");
+    assert_eq!(pages[1]["nextPageToken"], "", "the last page names none");
 }
 
 #[tokio::test]
@@ -290,10 +342,7 @@ async fn a_refused_payout_prints_the_reason_in_one_line() {
 
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.starts_with("cartclick: FailedPrecondition NOTHING_TO_PAY"),
-        "{stderr}"
-    );
+    assert_refused(&stderr, "failed precondition", "NOTHING_TO_PAY");
     assert!(output.stdout.is_empty());
 }
 
@@ -366,17 +415,17 @@ async fn commission_review_releases_a_held_commission_and_prints_it() {
     )
     .await;
 
-    assert_line(&held, "m-1 DKK 0 1250 500 0 0");
+    assert_line(&held, &balance_row([0, 1250, 500, 0, 0]));
     assert_eq!(listed.len(), 2, "the header and the held one: {listed:?}");
     assert!(
-        listed[1].contains(" order-2 cr-1 c-1 5000 DKK 500 DKK HELD ")
+        listed[1].contains(" order-2 cr-1 c-1 5000 (50.00 DKK) 500 (5.00 DKK) HELD ")
             && listed[1].ends_with(" - SALE_TOO_FAST"),
         "{listed:?}"
     );
     assert_line(&released, "merchant_id m-1");
     assert_line(&released, "order_id order-2");
     assert_line(&released, "creator_id cr-1");
-    assert_line(&released, "commission 500 DKK");
+    assert_line(&released, "commission 500 (5.00 DKK)");
     assert_line(&released, "status PAYABLE");
     assert_line(&released, "signals SALE_TOO_FAST");
     assert_line(&released, "review_reason checked with the shop");
@@ -385,15 +434,12 @@ async fn commission_review_releases_a_held_commission_and_prints_it() {
         &format!("reviewed_at {}", first_sale_time().to_rfc3339()),
     );
     for (output, reason) in [
-        (&again, "FailedPrecondition COMMISSION_NOT_HELD"),
-        (&by_merchant, "PermissionDenied PERMISSION_DENIED"),
+        (&again, ("failed precondition", "COMMISSION_NOT_HELD")),
+        (&by_merchant, ("permission denied", "PERMISSION_DENIED")),
     ] {
         assert_eq!(output.status.code(), Some(1));
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            stderr.starts_with(&format!("cartclick: {reason}")),
-            "{stderr}"
-        );
+        assert_refused(&stderr, reason.0, reason.1);
         assert!(output.stdout.is_empty());
     }
     for usage in [&both, &neither] {
@@ -401,5 +447,5 @@ async fn commission_review_releases_a_held_commission_and_prints_it() {
         let stderr = String::from_utf8_lossy(&usage.stderr);
         assert!(stderr.contains("--release"), "{stderr}");
     }
-    assert_line(&after, "m-1 DKK 0 1750 0 0 0");
+    assert_line(&after, &balance_row([0, 1750, 0, 0, 0]));
 }

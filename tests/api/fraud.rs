@@ -504,13 +504,12 @@ async fn the_cli_prints_the_signals_of_a_tap_and_a_sale_and_the_flagged_counts()
     let counters = words(&counters);
     let header = &counters[0];
     assert!(
-        header.ends_with("flagged clicks flagged conversions"),
+        header.contains(" taps clicks flagged clicks conversions flagged conversions "),
         "{counters:?}"
     );
+    // Taps, clicks, flagged clicks, conversions, flagged conversions.
     assert!(
-        counters
-            .iter()
-            .any(|l| l.starts_with("total ") && l.ends_with(" 1 1")),
+        counters.iter().any(|l| l.starts_with("total 1 1 1 1 1 ")),
         "{counters:?}"
     );
 }

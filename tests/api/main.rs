@@ -11,6 +11,7 @@ mod admin;
 mod api_keys;
 mod auth;
 mod binary;
+mod cli;
 mod cluster;
 mod commission_review;
 mod confirm_sale;

@@ -158,8 +158,8 @@ fn field_path(descriptor: &MessageDescriptor, path: &serde_path_to_error::Path) 
 }
 
 /// Writes a response message in the protobuf JSON mapping, every field
-/// present (a `false` or `0` is written, not left out).
-pub(super) fn to_json<T: prost::Message>(
+/// present (a `false` or `0` is written, not left out), on one line.
+pub(crate) fn to_json<T: prost::Message>(
     descriptor: &MessageDescriptor,
     message: &T,
 ) -> Result<Vec<u8>, tonic::Status> {

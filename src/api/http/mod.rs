@@ -28,8 +28,9 @@
 //! One concern a file: [`routes`] the paths and methods (an
 //! `axum::Router`), [`admission`] a call's way in (key, body, permit,
 //! deadline), [`call`] the transcoding glue to the adapter, [`json`] the
-//! protobuf JSON mapping (with [`unique_keys`] refusing a key given twice),
-//! [`error`] the error answers.
+//! protobuf JSON mapping (with [`unique_keys`] refusing a key given twice;
+//! the CLI's `--output json` writes through it too), [`error`] the error
+//! answers.
 
 mod admission;
 mod call;
@@ -42,6 +43,7 @@ use std::sync::Arc;
 
 use prost_reflect::DescriptorPool;
 
+pub(crate) use json::to_json;
 pub use routes::OPENAPI;
 
 use crate::api::counter::CounterApi;

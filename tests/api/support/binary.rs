@@ -5,8 +5,10 @@
 //! 127.0.0.1:0` with a clean environment, collects stderr line by line and
 //! reads the address from the `serving` line. The process is killed on drop.
 //! [`binary_on_proxied_redis`] puts it on a Redis whose replies a test can
-//! hold; [`reconcile_command`] runs the operator command `reconcile`, and
-//! [`client_command`] any gRPC client command against a served app.
+//! hold; [`reconcile_command`] runs the operator command `reconcile`,
+//! [`client_command`] any gRPC client command against a served app,
+//! [`bare_command`] one with nothing in its environment, and
+//! [`spawn_client_command`] one that runs until stopped (`watch`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -333,19 +335,113 @@ pub async fn reconcile_command(url: &str, merchant: &str) -> std::process::Outpu
 /// and `CARTCLICK_API_KEY`, which every client command reads wherever its
 /// group puts the flags; nothing else is inherited but `PATH`.
 pub async fn client_command(addr: SocketAddr, key: &str, args: &[&str]) -> std::process::Output {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let key = key.to_owned();
+    let env = [
+        ("CARTCLICK_SERVER", format!("http://{addr}")),
+        ("CARTCLICK_API_KEY", key.to_owned()),
+    ];
+    command_with(&env, args).await
+}
+
+/// Runs `cartclick args` with nothing in its environment but `PATH`: the
+/// server and key only as the flags in `args` give them.
+pub async fn bare_command(args: &[&str]) -> std::process::Output {
+    command_with(&[], args).await
+}
+
+/// Runs `cartclick args` with `env` and `PATH` as its environment.
+async fn command_with(env: &[(&str, String)], args: &[&str]) -> std::process::Output {
+    let mut command = client_process(env, args);
     tokio::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .env_clear()
-            .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
-            .env("CARTCLICK_SERVER", format!("http://{addr}"))
-            .env("CARTCLICK_API_KEY", key)
-            .args(&args)
+        command
             .stdin(Stdio::null())
             .output()
             .expect("runs a cartclick client command")
     })
     .await
     .unwrap()
+}
+
+/// The command `cartclick args` with `env` and `PATH` as its environment.
+fn client_process(env: &[(&str, String)], args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .args(args);
+    command
+}
+
+/// A client command that runs until it is stopped (`watch`), against the
+/// gRPC server at `addr` with the key `key`, as [`client_command`] runs
+/// one: its stdout's lines arrive on the receiver as it prints them. The
+/// process is killed when the [`ClientProcess`] is dropped.
+pub fn spawn_client_command(addr: SocketAddr, key: &str, args: &[&str]) -> ClientProcess {
+    let env = [
+        ("CARTCLICK_SERVER", format!("http://{addr}")),
+        ("CARTCLICK_API_KEY", key.to_owned()),
+    ];
+    let mut child = client_process(&env, args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs a cartclick client command");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    ClientProcess { child, lines }
+}
+
+/// A running client command (see [`spawn_client_command`]).
+pub struct ClientProcess {
+    /// The process, killed on drop.
+    pub child: Child,
+    /// Its stdout, a line at a time.
+    pub lines: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+impl ClientProcess {
+    /// The next line it prints, within `bound`.
+    pub async fn next_line(&mut self, bound: Duration) -> String {
+        tokio::time::timeout(bound, self.lines.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no line within {bound:?}"))
+            .expect("stdout ended before a line")
+    }
+
+    /// Sends SIGINT (Ctrl-C) and waits for the exit, at most `bound`.
+    pub async fn interrupt(&mut self, bound: Duration) -> ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("runs kill");
+        assert!(sent.success(), "kill -INT failed");
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the command did not exit within {bound:?} of SIGINT"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for ClientProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
