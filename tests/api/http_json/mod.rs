@@ -5,7 +5,9 @@
 //! gRPC code maps to, and the limits of a gRPC call. EarningsService's
 //! routes are in [`earnings`].
 
+mod defaults;
 mod earnings;
+mod probes;
 
 use std::num::NonZero;
 use std::time::Duration;
