@@ -99,6 +99,8 @@ pub struct Application {
     shutdown_tx: tokio::sync::watch::Sender<bool>,
     /// Concurrency, time and connection limits.
     limits: Limits,
+    /// Whether each RPC writes its access-log line.
+    access_log: bool,
 }
 
 /// The server's limits, from the config.
@@ -168,6 +170,7 @@ impl Application {
             local_addr,
             http,
             grpc_web_origins: config.grpc_web_origins,
+            access_log: config.access_log,
             state,
             shutdown_grace: config.shutdown_grace,
             shutdown_tx,
@@ -249,7 +252,11 @@ impl Application {
         };
         let state = &self.state;
         let limits = self.limits;
-        let admission = Arc::new(Admission::new(state.auth.clone(), limits.calls));
+        let admission = Arc::new(Admission::new(
+            state.auth.clone(),
+            limits.calls,
+            self.access_log,
+        ));
 
         let mut routes = Routes::builder();
         routes
