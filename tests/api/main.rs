@@ -11,6 +11,7 @@ mod access_log;
 mod admin;
 mod api_keys;
 mod auth;
+mod bench;
 mod binary;
 mod cluster;
 mod commission_review;
