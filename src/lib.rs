@@ -38,6 +38,7 @@
 //!   the HTTP/JSON transport with its axum router.
 //! - `rpc_layer`: the span, latency metric and admission of every RPC
 //!   (key, body, permit, deadline), shared by both transports.
+//! - `access_log`: the one info line each RPC writes when it ends.
 //! - `serve`: the accept loop and connection limits of both ports.
 //! - `codec`: prost's codec, with undecodable messages as MALFORMED_REQUEST.
 //! - [`startup`]: building and running the server, graceful shutdown.
@@ -53,6 +54,7 @@
 #![forbid(unsafe_code)]
 #![warn(unreachable_pub)]
 
+pub(crate) mod access_log;
 pub(crate) mod api;
 pub mod auth;
 pub mod cli;

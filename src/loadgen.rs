@@ -11,7 +11,13 @@
 //! work behind it, the ceiling the others are compared with).
 //!
 //! Setup uses an admin key: it registers a merchant and an approved
-//! campaign and makes a feed and a merchant key for the run.
+//! campaign and makes a feed and a merchant key for the run, all named
+//! `bench-<run>` (ids and key labels). The run owns them: when it ends
+//! (done, failed, or Ctrl-C) it revokes its keys and pauses its campaign
+//! (the contract has no DeleteMerchant or DeleteCampaign: the paused
+//! campaign issues nothing more, and what the run recorded expires by
+//! `[retention]`). It refuses a store that holds merchants not named
+//! `bench-…` unless `--yes` ([`other_merchants`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,7 +53,11 @@ pub(crate) enum Scenario {
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct BenchArgs {
     /// The server.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        env = "CARTCLICK_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
     pub server: String,
     /// An admin key, to set up a merchant, campaign and keys for the run.
     #[arg(long, env = "CARTCLICK_API_KEY", hide_env_values = true)]
@@ -71,10 +81,16 @@ pub(crate) struct BenchArgs {
     #[arg(long, default_value_t = 200_000)]
     pub tokens: usize,
     /// The merchant id to register and load (default: `bench-<random>`), so
-    /// that a server's `[merchant_shards]` can name it.
+    /// that a server's `[merchant_shards]` can name it; must start `bench-`.
     #[arg(long)]
     pub merchant: Option<String>,
+    /// Run even though the store holds merchants other than bench ones.
+    #[arg(long)]
+    pub yes: bool,
 }
+
+/// The prefix of everything a run makes.
+pub(crate) const BENCH_PREFIX: &str = "bench-";
 
 /// What a run measured.
 #[derive(Debug, Clone)]
@@ -134,9 +150,22 @@ impl Report {
 
 /// The keys and ids a run uses.
 struct Setup {
+    /// The feed key's secret.
     feed: String,
+    /// The merchant key's secret.
     merchant: String,
+    /// The campaign the taps go to.
     campaign: String,
+}
+
+/// What a run made, to undo when it ends: filled in as it is made, so a
+/// setup that fails half way is undone as far as it got.
+#[derive(Debug, Default)]
+pub(crate) struct Made {
+    /// The campaign, once put.
+    campaign: Option<String>,
+    /// The ids of the keys made.
+    keys: Vec<String>,
 }
 
 fn authed<T>(secret: &str, message: T) -> tonic::Request<T> {
@@ -164,20 +193,63 @@ async fn connect(server: &str, connections: usize) -> Result<Vec<Channel>, Strin
     Ok(channels)
 }
 
-/// Registers a merchant and an approved campaign, and makes keys, for this run.
+/// The merchants the store holds that a bench run did not make. Today
+/// the contract lists no merchants, so this looks at the campaigns with
+/// clicks today or yesterday (ListTop, every merchant) and their merchants
+/// (GetCampaign): a store in use shows there. With
+/// `AdminService.ListMerchants` this becomes one listing.
+async fn other_merchants(channel: Channel, admin_key: &str) -> Result<Vec<String>, String> {
+    let mut counters = proto::counter_service_client::CounterServiceClient::new(channel.clone());
+    let mut admin = AdminServiceClient::new(channel);
+    let today = chrono::Utc::now().date_naive();
+    let mut others = std::collections::BTreeSet::new();
+    for day in [today, today - chrono::Days::new(1)] {
+        let request = proto::ListTopRequest {
+            dimension: proto::Dimension::Campaign.into(),
+            day: day.format("%Y-%m-%d").to_string(),
+            metric: proto::TopMetric::Clicks.into(),
+            limit: 100,
+            ..proto::ListTopRequest::default()
+        };
+        let top = counters
+            .list_top(authed(admin_key, request))
+            .await
+            .map_err(|s| format!("checking the store: {}", s.message()))?;
+        for entry in top.into_inner().entries {
+            if entry.id.starts_with(BENCH_PREFIX) {
+                continue;
+            }
+            let request = proto::GetCampaignRequest {
+                campaign_id: entry.id,
+            };
+            if let Ok(campaign) = admin.get_campaign(authed(admin_key, request)).await
+                && let Some(campaign) = campaign.into_inner().campaign
+                && !campaign.merchant_id.starts_with(BENCH_PREFIX)
+            {
+                others.insert(campaign.merchant_id);
+            }
+        }
+    }
+    Ok(others.into_iter().collect())
+}
+
+/// Registers a merchant and an approved campaign, and makes keys, for this
+/// run, noting each in `made` as it is made.
 async fn set_up(
     channel: Channel,
     admin_key: &str,
     merchant: Option<&str>,
+    made: &Mutex<Made>,
 ) -> Result<Setup, String> {
     let mut admin = AdminServiceClient::new(channel);
     let run = hex::encode(rand::random::<[u8; 4]>());
-    let merchant_id = merchant.map_or_else(|| format!("bench-{run}"), str::to_owned);
-    let campaign_id = format!("bench-campaign-{run}");
+    let merchant_id = merchant.map_or_else(|| format!("{BENCH_PREFIX}{run}"), str::to_owned);
+    let campaign_id = format!("{BENCH_PREFIX}campaign-{run}");
     let fail = |what: &str, status: tonic::Status| format!("setup {what}: {}", status.message());
+    eprintln!("bench: putting merchant {merchant_id}");
     let merchant = proto::Merchant {
         merchant_id: merchant_id.clone(),
-        display_name: "cartclick bench".into(),
+        display_name: format!("{BENCH_PREFIX}{run}"),
         allowed_domains: vec!["bench.example".into()],
         token_param: String::new(),
     };
@@ -190,6 +262,7 @@ async fn set_up(
         ))
         .await
         .map_err(|s| fail("merchant", s))?;
+    eprintln!("bench: putting and approving campaign {campaign_id}");
     let campaign = proto::Campaign {
         campaign_id: campaign_id.clone(),
         merchant_id: merchant_id.clone(),
@@ -205,6 +278,7 @@ async fn set_up(
         ))
         .await
         .map_err(|s| fail("campaign", s))?;
+    made.lock().await.campaign = Some(campaign_id.clone());
     let review = proto::ReviewCampaignRequest {
         campaign_id: campaign_id.clone(),
         decision: proto::ReviewDecision::Approve.into(),
@@ -214,26 +288,33 @@ async fn set_up(
         .review_campaign(authed(admin_key, review))
         .await
         .map_err(|s| fail("review", s))?;
-    let key = |role: proto::Role, merchant: &str| {
+    eprintln!("bench: making a feed and a merchant key");
+    let key = |role: proto::Role, merchant: &str, label: String| {
         let request = proto::CreateApiKeyRequest {
             role: role.into(),
             merchant_id: merchant.to_owned(),
-            label: "cartclick bench".into(),
+            label,
         };
         let mut admin = admin.clone();
         async move {
-            admin
+            let made_key = admin
                 .create_api_key(authed(admin_key, request))
-                .await
-                .map(|r| r.into_inner().secret)
+                .await?
+                .into_inner();
+            made.lock().await.keys.push(made_key.key_id);
+            Ok::<_, tonic::Status>(made_key.secret)
         }
     };
-    let feed = key(proto::Role::Feed, "")
+    let feed = key(proto::Role::Feed, "", format!("{BENCH_PREFIX}{run}-feed"))
         .await
         .map_err(|s| fail("feed key", s))?;
-    let merchant = key(proto::Role::Merchant, &merchant_id)
-        .await
-        .map_err(|s| fail("merchant key", s))?;
+    let merchant = key(
+        proto::Role::Merchant,
+        &merchant_id,
+        format!("{BENCH_PREFIX}{run}-merchant"),
+    )
+    .await
+    .map_err(|s| fail("merchant key", s))?;
     Ok(Setup {
         feed,
         merchant,
@@ -265,20 +346,97 @@ fn sale(token: String, n: u64) -> proto::ConfirmSaleRequest {
     }
 }
 
-/// Runs the scenario and reports.
+/// Undoes what a run made: revokes its keys and pauses its campaign, each
+/// step tried whatever the others did; says on stderr what it did.
+async fn clean_up(channel: Channel, admin_key: &str, made: &Made) -> Result<(), String> {
+    let mut admin = AdminServiceClient::new(channel);
+    let mut problems = Vec::new();
+    for key_id in &made.keys {
+        let request = proto::RevokeApiKeyRequest {
+            key_id: key_id.clone(),
+        };
+        match admin.revoke_api_key(authed(admin_key, request)).await {
+            Ok(_) => eprintln!("bench: revoked key {key_id}"),
+            Err(status) => problems.push(format!("revoking key {key_id}: {}", status.message())),
+        }
+    }
+    if let Some(campaign_id) = &made.campaign {
+        let request = proto::ReviewCampaignRequest {
+            campaign_id: campaign_id.clone(),
+            decision: proto::ReviewDecision::Pause.into(),
+            reason: "bench run ended".into(),
+        };
+        match admin.review_campaign(authed(admin_key, request)).await {
+            Ok(_) => {
+                eprintln!("bench: paused campaign {campaign_id} (its data expires by [retention])")
+            }
+            Err(status) => problems.push(format!(
+                "pausing campaign {campaign_id}: {}",
+                status.message()
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("cleaning up: {}", problems.join("; ")))
+    }
+}
+
+/// Runs the scenario and reports; whatever the run made is undone when it
+/// ends, Ctrl-C included (which then fails the run).
 pub(crate) async fn run(args: &BenchArgs) -> Result<Report, String> {
+    if let Some(merchant) = &args.merchant
+        && !merchant.starts_with(BENCH_PREFIX)
+    {
+        return Err(format!(
+            "--merchant: a bench merchant's id starts with {BENCH_PREFIX:?}, so it can be told from real ones"
+        ));
+    }
     let channels = connect(&args.server, args.connections).await?;
+    if args.scenario != Scenario::Echo && !args.yes {
+        let others = other_merchants(channels[0].clone(), &args.api_key).await?;
+        if !others.is_empty() {
+            return Err(format!(
+                "the store holds merchants other than bench ones ({}): pass --yes to run here anyway",
+                others.join(", ")
+            ));
+        }
+    }
+    let made = Mutex::new(Made::default());
+    let outcome = tokio::select! {
+        outcome = measure(args, &channels, &made) => outcome,
+        _ = tokio::signal::ctrl_c() => Err("interrupted".to_owned()),
+    };
+    let cleaned = clean_up(channels[0].clone(), &args.api_key, &*made.lock().await).await;
+    let report = outcome?;
+    cleaned.map(|()| report)
+}
+
+/// Sets up, warms up and measures; what it makes goes into `made`.
+async fn measure(
+    args: &BenchArgs,
+    channels: &[Channel],
+    made: &Mutex<Made>,
+) -> Result<Report, String> {
     let setup = match args.scenario {
         Scenario::Echo => None,
         _ => Some(Arc::new(
-            set_up(channels[0].clone(), &args.api_key, args.merchant.as_deref()).await?,
+            set_up(
+                channels[0].clone(),
+                &args.api_key,
+                args.merchant.as_deref(),
+                made,
+            )
+            .await?,
         )),
     };
     let next = Arc::new(AtomicU64::new(0));
     // Tokens to confirm: issued before a confirm run, during a mixed one.
     let tokens: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
     if let (Scenario::Confirm, Some(setup)) = (args.scenario, &setup) {
-        eprintln!("issuing {} tokens to confirm", args.tokens);
+        eprintln!("bench: issuing {} tokens to confirm", args.tokens);
+        let step = (args.tokens as u64 / 10).max(1);
         let mut tasks = tokio::task::JoinSet::new();
         for stream in 0..args.streams {
             let mut clicks = ClickServiceClient::new(channels[stream % channels.len()].clone());
@@ -289,6 +447,9 @@ pub(crate) async fn run(args: &BenchArgs) -> Result<Report, String> {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     if n >= total {
                         return;
+                    }
+                    if n > 0 && n % step == 0 {
+                        eprintln!("bench: {n} of {total} tokens issued");
                     }
                     if let Ok(issued) = clicks
                         .issue_token(authed(&setup.feed, tap(&setup.campaign, n)))

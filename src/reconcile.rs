@@ -11,6 +11,10 @@
 //! state, what it paid less its clawback must cover the paid commissions
 //! still kept (those past retention are gone, never the ledger), and every
 //! commission must be what the proportional rule makes of its sale.
+//!
+//! A recount of a busy merchant reads many records: [`reconcile_with`]
+//! reports each step as it starts and what it read (the CLI prints these
+//! on stderr, one line each, so they read in CI logs as at a terminal).
 
 use std::collections::BTreeMap;
 
@@ -54,9 +58,31 @@ pub(crate) async fn reconcile(
     merchant_id: &str,
     day: NaiveDate,
 ) -> Result<ReconcileReport> {
+    reconcile_with(store, merchant_id, day, &|_| {}).await
+}
+
+/// [`reconcile`], telling `progress` each step as it starts and what it
+/// read.
+pub(crate) async fn reconcile_with(
+    store: &dyn Operator,
+    merchant_id: &str,
+    day: NaiveDate,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<ReconcileReport> {
     let from = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
     let to = from + TimeDelta::days(1);
+    progress(&format!(
+        "reading the records of merchant {merchant_id} on {day}"
+    ));
     let records = store.merchant_records(merchant_id, from, to).await?;
+    progress(&format!(
+        "read {} click, {} sale and {} refund records, {} commissions, {} ledgers",
+        records.clicks.len(),
+        records.sales.len(),
+        records.refunds.len(),
+        records.commissions.len(),
+        records.ledgers.len()
+    ));
 
     let mut expected: BTreeMap<CellKey, Counts> = BTreeMap::new();
     let mut add = |attribution: &Attribution, at, delta: &Counts| {
@@ -111,6 +137,10 @@ pub(crate) async fn reconcile(
         add(&facts.attribution, facts.at, &delta);
     }
 
+    progress(&format!(
+        "recounted {} counter cells; reading the counters",
+        expected.len()
+    ));
     let mut counted: BTreeMap<CellKey, Counts> = BTreeMap::new();
     for (granularity, count) in [(Granularity::Hour, 24), (Granularity::Day, 1)] {
         let range = BucketRange {
@@ -127,6 +157,7 @@ pub(crate) async fn reconcile(
         }
     }
 
+    progress(&format!("read {} counter cells; comparing", counted.len()));
     let mut drift = Vec::new();
     let keys: std::collections::BTreeSet<&CellKey> =
         expected.keys().chain(counted.keys()).collect();

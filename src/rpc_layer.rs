@@ -22,6 +22,9 @@
 //! Every error status leaving the layer carries its ErrorInfo, tonic's own
 //! (an unknown method) included. Health checks and reflection skip steps 1
 //! to 3: an overloaded replica must still answer its probes.
+//!
+//! Each call's end is measured once ([`Measure`]): its status on the span,
+//! its latency in the histogram, and its access-log line (`access_log`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -39,6 +42,7 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::access_log::{AccessLine, reason_of};
 use crate::auth::{Authenticator, Caller};
 use crate::error::{Error, with_error_info};
 use crate::telemetry::{metrics, rpc_attributes};
@@ -67,17 +71,36 @@ pub(crate) struct Admission {
     limits: CallLimits,
     /// Counts shed calls for the once-a-second summary.
     shed_log: ShedLog,
+    /// Whether each call writes its access-log line (`access_log`).
+    access_log: bool,
 }
 
 impl Admission {
-    /// Admission under `limits`, authenticating with `auth`.
-    pub(crate) fn new(auth: Arc<Authenticator>, limits: CallLimits) -> Admission {
+    /// Admission under `limits`, authenticating with `auth`; each call
+    /// writes an access-log line when `access_log` is on.
+    pub(crate) fn new(auth: Arc<Authenticator>, limits: CallLimits, access_log: bool) -> Admission {
         Admission {
             auth,
             in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
             limits,
             shed_log: ShedLog::default(),
+            access_log,
         }
+    }
+
+    /// The measure of a call of `service`'s `method` by `transport`, with
+    /// its access-log line when the log is on.
+    pub(crate) fn measure(
+        &self,
+        span: tracing::Span,
+        transport: &'static str,
+        service: &str,
+        method: &str,
+    ) -> Measure {
+        let access = self
+            .access_log
+            .then(|| AccessLine::new(transport, service, method));
+        Measure::start(span, method, access)
     }
 
     /// The limits calls are admitted under.
@@ -337,9 +360,15 @@ where
             .split_once('/')
             .unwrap_or(("", path));
         let span = rpc_span("grpc", service, method, request.headers());
-        let mut measure = Measure::start(span.clone(), method);
         let essential =
             service.starts_with("grpc.health.") || service.starts_with("grpc.reflection.");
+        // Probes and reflection are measured but not access-logged.
+        let mut measure = if essential {
+            Measure::start(span.clone(), method, None)
+        } else {
+            self.admission
+                .measure(span.clone(), "grpc", service, method)
+        };
 
         // The clone that was made ready is the one to call (tower's rule).
         let clone = self.inner.clone();
@@ -366,7 +395,12 @@ where
                     response
                 };
                 let response = with_details(response);
-                measure.finish(status_code(&response));
+                let code = status_code(&response);
+                let reason = (code != 0)
+                    .then(|| tonic::Status::from_header_map(response.headers()))
+                    .flatten()
+                    .and_then(|status| reason_of(&status));
+                measure.finish(code, reason.as_deref());
                 Ok(response)
             }
             .instrument(span),
@@ -396,7 +430,7 @@ async fn admit(
     measure: &mut Measure,
 ) -> Result<Admitted, http::Response<tonic::body::Body>> {
     let refuse = |measure: &mut Measure, error: Error| {
-        measure.finish(error.code() as i32);
+        measure.finish(error.code() as i32, Some(error.reason()));
         answer(error)
     };
     let limits = admission.limits;
@@ -424,6 +458,7 @@ async fn admit(
         Ok(permit) => permit,
         Err(error) => return Err(answer(error)),
     };
+    measure.caller(&caller);
     parts.extensions.insert(caller);
     Ok(Admitted {
         request: http::Request::from_parts(parts, tonic::body::Body::new(Full::new(body))),
@@ -463,25 +498,39 @@ pub(crate) fn rpc_span(
     span
 }
 
-/// Records how one call ended: the status code on its span and its latency.
-/// A call dropped before it answers (a client that went away) is recorded
-/// as CANCELLED when dropped, so the slowest calls are not missing from the
-/// latency histogram.
+/// Records how one call ended: the status code on its span, its latency,
+/// and its access-log line. A call dropped before it answers (a client
+/// that went away) is recorded as CANCELLED when dropped, so the slowest
+/// calls are not missing from the latency histogram.
 pub(crate) struct Measure {
+    /// The call's span.
     span: tracing::Span,
+    /// The method's name, the histogram's attribute.
     method: String,
+    /// When the call came in.
     started: Instant,
+    /// Whether its end is recorded (once).
     done: bool,
+    /// Its access-log line; `None` when the call is not logged.
+    access: Option<AccessLine>,
 }
 
 impl Measure {
-    /// Starts the clock of a call.
-    pub(crate) fn start(span: tracing::Span, method: &str) -> Measure {
+    /// Starts the clock of a call, which writes `access` when it ends.
+    fn start(span: tracing::Span, method: &str, access: Option<AccessLine>) -> Measure {
         Measure {
             span,
             method: method.to_owned(),
             started: Instant::now(),
             done: false,
+            access,
+        }
+    }
+
+    /// Notes who calls, for the access line.
+    pub(crate) fn caller(&mut self, caller: &Caller) {
+        if let Some(access) = &mut self.access {
+            access.caller(caller);
         }
     }
 
@@ -492,22 +541,27 @@ impl Measure {
         let error = Error::RateLimited;
         self.span.record("outcome", "error");
         self.span.record("reason", error.reason());
-        self.finish(error.code() as i32);
+        // Shedding is logged as its summary, never a line a call.
+        self.access = None;
+        self.finish(error.code() as i32, Some(error.reason()));
         error
     }
 
-    /// Records the status code the call ended with (once: a later call is
-    /// ignored).
-    pub(crate) fn finish(&mut self, code: i32) {
+    /// Records the status code the call ended with, and the ErrorInfo
+    /// reason of an error (once: a later call is ignored).
+    pub(crate) fn finish(&mut self, code: i32, reason: Option<&str>) {
         if self.done {
             return;
         }
         self.done = true;
+        let elapsed = self.started.elapsed();
         self.span.record("rpc.grpc.status_code", code);
-        metrics().rpc_duration.record(
-            self.started.elapsed().as_secs_f64(),
-            &rpc_attributes(&self.method, code),
-        );
+        metrics()
+            .rpc_duration
+            .record(elapsed.as_secs_f64(), &rpc_attributes(&self.method, code));
+        if let Some(access) = &self.access {
+            access.write(code, reason, elapsed);
+        }
     }
 }
 
@@ -515,7 +569,8 @@ impl Drop for Measure {
     fn drop(&mut self) {
         if !self.done {
             self.span.record("outcome", "error");
-            self.finish(tonic::Code::Cancelled as i32);
+            let _entered = self.span.clone().entered();
+            self.finish(tonic::Code::Cancelled as i32, None);
         }
     }
 }

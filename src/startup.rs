@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
@@ -98,6 +99,8 @@ pub struct Application {
     shutdown_tx: tokio::sync::watch::Sender<bool>,
     /// Concurrency, time and connection limits.
     limits: Limits,
+    /// Whether each RPC writes its access-log line.
+    access_log: bool,
 }
 
 /// The server's limits, from the config.
@@ -167,6 +170,7 @@ impl Application {
             local_addr,
             http,
             grpc_web_origins: config.grpc_web_origins,
+            access_log: config.access_log,
             state,
             shutdown_grace: config.shutdown_grace,
             shutdown_tx,
@@ -213,21 +217,29 @@ impl Application {
         health
             .set_service_status(LIVENESS, ServingStatus::Serving)
             .await;
-        let health_task = tokio::spawn(watch_store(self.state.domain.clone(), health.clone()));
+        // `/readyz` on the HTTP port reports what gRPC health reports on "".
+        let ready = Arc::new(AtomicBool::new(true));
+        let health_task = tokio::spawn(watch_store(
+            self.state.domain.clone(),
+            health.clone(),
+            ready.clone(),
+        ));
 
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+        // Both reflection versions: grpcurl and grpcui speak v1, older
+        // clients (grpcio-reflection, older grpcurl) only v1alpha.
+        let reflection = reflection_builder().build_v1()?;
+        let reflection_v1alpha = reflection_builder().build_v1alpha()?;
 
         let (drain_started, drain_rx) = tokio::sync::oneshot::channel::<()>();
         let shutdown_tx = self.shutdown_tx;
         let signal = {
             let health = health.clone();
+            let ready = ready.clone();
             async move {
                 shutdown.await;
                 tracing::info!("shutdown: reporting NOT_SERVING, draining in-flight calls");
                 health_task.abort();
+                ready.store(false, Ordering::Relaxed);
                 set_health(&health, ServingStatus::NotServing).await;
                 health
                     .set_service_status(LIVENESS, ServingStatus::NotServing)
@@ -240,12 +252,17 @@ impl Application {
         };
         let state = &self.state;
         let limits = self.limits;
-        let admission = Arc::new(Admission::new(state.auth.clone(), limits.calls));
+        let admission = Arc::new(Admission::new(
+            state.auth.clone(),
+            limits.calls,
+            self.access_log,
+        ));
 
         let mut routes = Routes::builder();
         routes
             .add_service(health_service)
             .add_service(reflection)
+            .add_service(reflection_v1alpha)
             .add_service(
                 ClickServiceServer::new(ClickApi {
                     state: state.clone(),
@@ -292,7 +309,7 @@ impl Application {
         );
         let http_addr = self.http.as_ref().map(|(_, addr)| *addr);
         let http = self.http.map(|(listener, _)| {
-            let api = HttpApi::new(state.clone(), admission);
+            let api = HttpApi::new(state.clone(), admission, ready);
             serve(
                 listener,
                 api.router(),
@@ -331,6 +348,13 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Server reflection over the contract's descriptors and health's.
+fn reflection_builder() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
 
 /// A listener on `addr`, and the address it got (the real port for 0).
@@ -424,10 +448,11 @@ async fn set_health(health: &HealthReporter, status: ServingStatus) {
     }
 }
 
-/// Keeps the health service in step with the store: NOT_SERVING while it
-/// does not answer or refuses writes (a Redis node would evict; the store
-/// logs which), SERVING again when it answers and takes writes.
-async fn watch_store(domain: Arc<Cartclick>, health: HealthReporter) {
+/// Keeps the health service (and `ready`, which `/readyz` reads) in step
+/// with the store: NOT_SERVING while it does not answer or refuses writes
+/// (a Redis node would evict; the store logs which), SERVING again when it
+/// answers and takes writes.
+async fn watch_store(domain: Arc<Cartclick>, health: HealthReporter, ready: Arc<AtomicBool>) {
     let mut serving = true;
     let mut tick = tokio::time::interval(HEALTH_CHECK_EVERY);
     loop {
@@ -440,6 +465,7 @@ async fn watch_store(domain: Arc<Cartclick>, health: HealthReporter) {
             } else {
                 tracing::warn!("store does not answer or refuses writes: NOT_SERVING");
             }
+            ready.store(up, Ordering::Relaxed);
             let status = if up {
                 ServingStatus::Serving
             } else {

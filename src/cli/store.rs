@@ -1,6 +1,8 @@
 //! `events tail` and `reconcile`: operator commands that read the Redis
 //! store directly (no server, no key): a merchant's event stream, and a
-//! recount of its day against its counters.
+//! recount of its day against its counters (of a merchant the registry
+//! knows: an unknown one exits 2, "merchant not found"), its progress on
+//! stderr, a line a step.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -180,7 +182,21 @@ pub(super) async fn reconcile(args: ReconcileArgs) -> ExitCode {
         };
         let config = Config::load(&args).map_err(|e| e.to_string())?;
         let store = open_redis(&config).await?;
-        crate::reconcile::reconcile(&store, &merchant, day)
+        // A typo must not read as "no drift": the merchant must exist.
+        let known = crate::store::Registry::get_merchant(&store, &merchant)
+            .await
+            .map_err(|e| format!("reconcile: {e}"))?;
+        if known.is_none() {
+            return Err(format!("merchant not found: {merchant}"));
+        }
+        let started = std::time::Instant::now();
+        let progress = |step: &str| {
+            eprintln!(
+                "reconcile: {step} ({:.1} s)",
+                started.elapsed().as_secs_f64()
+            );
+        };
+        crate::reconcile::reconcile_with(&store, &merchant, day, &progress)
             .await
             .map_err(|e| format!("reconcile: {e}"))
     }

@@ -125,6 +125,10 @@ pub struct Config {
     /// Hot merchants spread over this many Redis shards (hash tags), from
     /// `[merchant_shards]`; absent merchants use one.
     pub merchant_shards: HashMap<String, u16>,
+    /// One info line per RPC (method, status, reason, duration, key and
+    /// merchant): on unless turned off (`--no-access-log`,
+    /// `CARTCLICK_ACCESS_LOG=false`, `access_log = false`).
+    pub access_log: bool,
 }
 
 impl Default for Config {
@@ -153,6 +157,7 @@ impl Default for Config {
             policy: Policy::default(),
             retention: Retention::default(),
             merchant_shards: HashMap::new(),
+            access_log: true,
         }
     }
 }
@@ -172,6 +177,18 @@ pub(crate) struct ServeArgs {
     /// Store URL: memory://, redis://host:port/db, rediss://…, redis+cluster://h:p,h:p [default: memory://].
     #[arg(long, env = "CARTCLICK_STORE", value_name = "URL")]
     pub(crate) store: Option<String>,
+    /// Write no access-log line per RPC [default: one info line each].
+    #[arg(long)]
+    pub(crate) no_access_log: bool,
+    /// Whether to write one access-log line per RPC (true or false)
+    /// [default: true].
+    #[arg(
+        long,
+        env = "CARTCLICK_ACCESS_LOG",
+        value_name = "BOOL",
+        conflicts_with = "no_access_log"
+    )]
+    pub(crate) access_log: Option<bool>,
 }
 
 impl Config {
@@ -298,6 +315,11 @@ impl Config {
             policy,
             retention,
             merchant_shards: checks::merchant_shards(file.merchant_shards)?,
+            access_log: !args.no_access_log
+                && args
+                    .access_log
+                    .or(file.access_log)
+                    .unwrap_or(defaults.access_log),
         })
     }
 }
@@ -442,6 +464,24 @@ tap_rate_limit_per_minute = 60
         assert_eq!(set.min_click_to_sale, Duration::ZERO);
         let off = Config::from_toml("[fraud]\nenabled = false").unwrap();
         assert_eq!(off.policy.fraud, None);
+    }
+
+    #[test]
+    fn the_access_log_is_on_unless_a_flag_env_or_the_file_turns_it_off() {
+        assert!(Config::from_toml("").unwrap().access_log);
+        assert!(!Config::from_toml("access_log = false").unwrap().access_log);
+        let file = file::parse("access_log = true").unwrap();
+        let flag = ServeArgs {
+            no_access_log: true,
+            ..ServeArgs::default()
+        };
+        assert!(!Config::from_parts(file, &flag).unwrap().access_log);
+        let env = ServeArgs {
+            access_log: Some(false),
+            ..ServeArgs::default()
+        };
+        let file = file::parse("access_log = true").unwrap();
+        assert!(!Config::from_parts(file, &env).unwrap().access_log);
     }
 
     #[test]

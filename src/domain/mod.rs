@@ -160,6 +160,11 @@ impl Cartclick {
         &self.page_key
     }
 
+    /// The time now, by the service's clock: for defaults that mean today.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     /// The store, for health checks.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store

@@ -7,9 +7,11 @@
 //! `support` is the harness: one `TestApp` builder for every server a test
 //! starts, one `Client` for the in-process server and the built binary.
 
+mod access_log;
 mod admin;
 mod api_keys;
 mod auth;
+mod bench;
 mod binary;
 mod cli;
 mod cluster;

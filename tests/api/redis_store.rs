@@ -467,6 +467,45 @@ async fn the_reconcile_command_exits_zero_when_clean_and_one_on_drift() {
 }
 
 #[tokio::test]
+async fn the_reconcile_command_exits_two_on_an_unknown_merchant() {
+    let app = TestApp::builder().redis().spawn().await;
+    full_flow(&app).await;
+    let url = app.redis().url();
+
+    let unknown = reconcile_command(&url, "nope").await;
+
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("merchant not found"), "{stderr}");
+    assert!(
+        !String::from_utf8_lossy(&unknown.stdout).contains("no drift"),
+        "{unknown:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_reconcile_command_shows_its_progress_on_stderr() {
+    let app = TestApp::builder().redis().spawn().await;
+    full_flow(&app).await;
+    let url = app.redis().url();
+
+    let clean = reconcile_command(&url, MERCHANT).await;
+
+    assert!(clean.status.success(), "{clean:?}");
+    let stderr = String::from_utf8_lossy(&clean.stderr);
+    let steps: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("reconcile: "))
+        .collect();
+    assert!(steps.len() >= 3, "{stderr}");
+    assert!(
+        steps.iter().any(|line| line.contains("2 sale and")),
+        "names what it read: {stderr}"
+    );
+    assert!(String::from_utf8_lossy(&clean.stdout).contains("no drift"));
+}
+
+#[tokio::test]
 async fn reconcile_finds_a_ledger_or_a_commission_counter_tampered_with() {
     let app = TestApp::builder().redis().spawn().await;
     crate::earnings::earnings_day(&app).await;

@@ -14,6 +14,7 @@ use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+use tonic_reflection::pb::v1alpha;
 
 use crate::support::*;
 
@@ -80,13 +81,47 @@ async fn reflection_lists_the_contracts_services(backend: Backend) {
         panic!("unexpected reflection answer: {response:?}");
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for service in [
-        "cartclick.v1.ClickService",
-        "cartclick.v1.SaleService",
-        "cartclick.v1.CounterService",
-        "cartclick.v1.AdminService",
-        "grpc.health.v1.Health",
-    ] {
+    for service in REFLECTED {
+        assert!(
+            names.iter().any(|n| n == service),
+            "{service} missing from {names:?}"
+        );
+    }
+}
+
+/// The services every reflection version must list.
+const REFLECTED: [&str; 5] = [
+    "cartclick.v1.ClickService",
+    "cartclick.v1.SaleService",
+    "cartclick.v1.CounterService",
+    "cartclick.v1.AdminService",
+    "grpc.health.v1.Health",
+];
+
+async fn reflection_v1alpha_lists_the_contracts_services(backend: Backend) {
+    use v1alpha::server_reflection_client::ServerReflectionClient;
+    use v1alpha::server_reflection_request::MessageRequest;
+    use v1alpha::server_reflection_response::MessageResponse;
+
+    let app = TestApp::builder().on(backend).spawn().await;
+    let mut reflection = ServerReflectionClient::new(app.channel.clone());
+    let request = v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+
+    let mut responses = reflection
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .expect("v1alpha reflection is served")
+        .into_inner();
+    let response = responses.next().await.unwrap().unwrap();
+
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection answer: {response:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for service in REFLECTED {
         assert!(
             names.iter().any(|n| n == service),
             "{service} missing from {names:?}"
@@ -165,4 +200,5 @@ async fn shutdown_ends_within_the_grace_period_even_when_a_call_never_finishes()
 on_all_backends!(
     health_serves_without_credentials,
     reflection_lists_the_contracts_services,
+    reflection_v1alpha_lists_the_contracts_services,
 );

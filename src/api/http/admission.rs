@@ -18,9 +18,10 @@ use super::HttpApi;
 use super::call::Input;
 use super::error::error_response;
 use super::routes::ROUTES;
+use crate::access_log::reason_of;
 use crate::api::refused;
 use crate::error::Error;
-use crate::rpc_layer::{Measure, rpc_span};
+use crate::rpc_layer::rpc_span;
 
 /// The handler of route `index`: admits its request and runs its RPC as
 /// the gRPC transport would (`rpc_layer`): the key from the headers first,
@@ -30,8 +31,8 @@ pub(super) async fn handle(api: Arc<HttpApi>, index: usize, request: Request) ->
     let (parts, body) = request.into_parts();
     let route = &ROUTES[index];
     let span = rpc_span("http", route.service, route.rpc.name(), &parts.headers);
-    let mut measure = Measure::start(span.clone(), route.rpc.name());
     let admission = &api.admission;
+    let mut measure = admission.measure(span.clone(), "http", route.service, route.rpc.name());
     let limits = admission.limits();
     let deadline = tokio::time::Instant::now() + limits.request_timeout;
     // Each refusal with its HTTP status where the gRPC code's usual one
@@ -66,10 +67,11 @@ pub(super) async fn handle(api: Arc<HttpApi>, index: usize, request: Request) ->
     let (caller, input) = match admitted.instrument(span.clone()).await {
         Ok(admitted) => admitted,
         Err((error, http)) => {
-            measure.finish(error.code() as i32);
+            span.in_scope(|| measure.finish(error.code() as i32, Some(error.reason())));
             return span.in_scope(|| error_response(&refused(error), http));
         }
     };
+    measure.caller(&caller);
     let permit = match admission.permit(&mut measure) {
         Ok(permit) => permit,
         Err(error) => return span.in_scope(|| error_response(&refused(error), None)),
@@ -78,11 +80,12 @@ pub(super) async fn handle(api: Arc<HttpApi>, index: usize, request: Request) ->
     let outcome = tokio::time::timeout_at(deadline, call.instrument(span.clone())).await;
     let response = match outcome {
         Ok(Ok(json)) => {
-            measure.finish(Code::Ok as i32);
+            span.in_scope(|| measure.finish(Code::Ok as i32, None));
             ([(CONTENT_TYPE, "application/json")], json).into_response()
         }
         Ok(Err(status)) => {
-            measure.finish(status.code() as i32);
+            let reason = reason_of(&status);
+            span.in_scope(|| measure.finish(status.code() as i32, reason.as_deref()));
             error_response(&status, None)
         }
         Err(_) => {
@@ -90,7 +93,7 @@ pub(super) async fn handle(api: Arc<HttpApi>, index: usize, request: Request) ->
                 "no answer within {} ms",
                 limits.request_timeout.as_millis()
             ));
-            measure.finish(late.code() as i32);
+            span.in_scope(|| measure.finish(late.code() as i32, Some(late.reason())));
             span.in_scope(|| error_response(&refused(late), None))
         }
     };

@@ -10,6 +10,7 @@ use prost_reflect::MessageDescriptor;
 use tonic::metadata::MetadataMap;
 
 use super::HttpApi;
+use super::defaults;
 use super::json::{from_json, from_query, to_json};
 use super::routes::{ROUTES, Rpc};
 use crate::api::refused;
@@ -51,11 +52,22 @@ impl HttpApi {
             caller,
             input,
         };
+        let now = self.counters.state.domain.now();
         match ROUTES[index].rpc {
             Rpc::ConfirmSale => request.run(|r| self.sales.confirm_sale(r)).await,
             Rpc::ReverseSale => request.run(|r| self.sales.reverse_sale(r)).await,
-            Rpc::GetCounters => request.run(|r| self.counters.get_counters(r)).await,
-            Rpc::ListTop => request.run(|r| self.counters.list_top(r)).await,
+            Rpc::GetCounters => {
+                let fill = |r: &mut _| defaults::get_counters(r, now);
+                request
+                    .run_filled(fill, |r| self.counters.get_counters(r))
+                    .await
+            }
+            Rpc::ListTop => {
+                let fill = |r: &mut _| defaults::list_top(r, now);
+                request
+                    .run_filled(fill, |r| self.counters.list_top(r))
+                    .await
+            }
             Rpc::GetEarnings => request.run(|r| self.earnings.get_earnings(r)).await,
             Rpc::ListCommissions => request.run(|r| self.earnings.list_commissions(r)).await,
             Rpc::CreatePayout => request.run(|r| self.earnings.create_payout(r)).await,
@@ -88,11 +100,29 @@ impl Call<'_> {
         Adapter: FnOnce(tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Res>, tonic::Status>>,
     {
-        let message = match self.input {
+        self.run_filled(|_: &mut Req| {}, adapter).await
+    }
+
+    /// [`Call::run`], with `fill` applied to the decoded request first:
+    /// what the route defaults ([`defaults`]).
+    async fn run_filled<Req, Res, Fill, Adapter, Fut>(
+        self,
+        fill: Fill,
+        adapter: Adapter,
+    ) -> Result<Vec<u8>, tonic::Status>
+    where
+        Req: prost::Message + Default,
+        Res: prost::Message,
+        Fill: FnOnce(&mut Req),
+        Adapter: FnOnce(tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Res>, tonic::Status>>,
+    {
+        let mut message = match self.input {
             Input::Body(body) => from_json(&self.messages.input, &body),
             Input::Query(query) => from_query(&self.messages.input, query.as_deref().unwrap_or("")),
         }
         .map_err(refused)?;
+        fill(&mut message);
         let mut extensions = tonic::Extensions::default();
         extensions.insert(self.caller);
         let request = tonic::Request::from_parts(

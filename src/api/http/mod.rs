@@ -14,6 +14,8 @@
 //! | `GET /v1/payouts?merchantId=…&creatorId=…&pageSize=…&pageToken=…` | `EarningsService.ListPayouts` |
 //! | `POST /v1/commissions:review` | `EarningsService.ReviewCommission` |
 //! | `GET /openapi.yaml` | this API's OpenAPI document |
+//! | `GET /healthz` | 200 while the process serves (liveness) |
+//! | `GET /readyz` | 200 while the store answers and takes writes, else 503 (readiness) |
 //!
 //! This is a transcoder, not a second implementation: the body (or the query)
 //! is read with the protobuf JSON mapping (prost-reflect over the same
@@ -22,7 +24,8 @@
 //! metadata, so keys, roles and every check are the same. Answers are
 //! protobuf JSON with every field present; errors are the JSON form of
 //! `google.rpc.Status` with its `ErrorInfo`, under the HTTP status the
-//! standard gRPC-to-HTTP mapping gives the code. Each call has the span,
+//! standard gRPC-to-HTTP mapping gives the code. The counter routes fill in
+//! what a query leaves out as the CLI does ([`defaults`]). Each call has the span,
 //! latency metric, concurrency permit and time limit of a gRPC call.
 //!
 //! One concern a file: [`routes`] the paths and methods (an
@@ -34,12 +37,14 @@
 
 mod admission;
 mod call;
+mod defaults;
 mod error;
 mod json;
 mod routes;
 mod unique_keys;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use prost_reflect::DescriptorPool;
 
@@ -68,13 +73,20 @@ pub(crate) struct HttpApi {
     /// The gRPC server's admission: one key check, body-read timeout and
     /// concurrency limit for both transports.
     admission: Arc<Admission>,
+    /// Whether the store answers and takes writes, as gRPC health reports
+    /// it: what `/readyz` answers.
+    ready: Arc<AtomicBool>,
 }
 
 impl HttpApi {
     /// The API over the adapters' shared state. The descriptors come from the
     /// build's own descriptor set, so a route whose RPC they lack is a build
     /// error, caught by the first test that starts a server.
-    pub(crate) fn new(state: crate::api::State, admission: Arc<Admission>) -> HttpApi {
+    pub(crate) fn new(
+        state: crate::api::State,
+        admission: Arc<Admission>,
+        ready: Arc<AtomicBool>,
+    ) -> HttpApi {
         let pool = DescriptorPool::decode(crate::proto::FILE_DESCRIPTOR_SET)
             .expect("the build's descriptor set decodes");
         let messages = ROUTES
@@ -100,6 +112,7 @@ impl HttpApi {
             earnings: EarningsApi { state },
             messages,
             admission,
+            ready,
         }
     }
 

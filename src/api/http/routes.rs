@@ -1,11 +1,13 @@
 //! The routes of the HTTP port, as an `axum::Router`: the path and method
-//! of each RPC served as JSON and of the OpenAPI document that describes
-//! them. Everything else is answered with ROUTE_NOT_FOUND: an unknown path
+//! of each RPC served as JSON, of the OpenAPI document that describes
+//! them, and of the probes `/healthz` and `/readyz` (no key: a load
+//! balancer calls them; small plain-text bodies). Everything else is answered with ROUTE_NOT_FOUND: an unknown path
 //! 404, a known path asked with another method 405, its `Allow` naming the
 //! methods the path takes (one, or two where a list and its create share a
 //! path, as `GET` and `POST /v1/payouts` do).
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::extract::{Request, State};
 use axum::handler::Handler;
@@ -25,6 +27,12 @@ pub const OPENAPI: &str = include_str!("../../../openapi/cartclick.yaml");
 
 /// Where the OpenAPI document is served.
 const OPENAPI_PATH: &str = "/openapi.yaml";
+
+/// The liveness probe: 200 while the process serves.
+const HEALTHZ_PATH: &str = "/healthz";
+
+/// The readiness probe: 200 while the store answers, else 503.
+const READYZ_PATH: &str = "/readyz";
 
 /// One route: its HTTP method and path, and the RPC it runs.
 pub(super) struct Route {
@@ -133,8 +141,10 @@ pub(super) const ROUTES: [Route; 9] = [
 /// document. Routes that share a path share one method router, so a method
 /// none of them takes is refused naming them all.
 pub(super) fn router(api: Arc<HttpApi>) -> axum::Router {
-    let mut router =
-        axum::Router::new().route(OPENAPI_PATH, only(vec![(Method::GET, openapi_document)]));
+    let mut router = axum::Router::new()
+        .route(OPENAPI_PATH, only(vec![(Method::GET, openapi_document)]))
+        .route(HEALTHZ_PATH, only(vec![(Method::GET, healthz)]))
+        .route(READYZ_PATH, only(vec![(Method::GET, readyz)]));
     let mut paths: Vec<&'static str> = Vec::with_capacity(ROUTES.len());
     for route in &ROUTES {
         if !paths.contains(&route.path) {
@@ -183,6 +193,24 @@ where
 /// Serves the OpenAPI document.
 async fn openapi_document() -> Response {
     ([(CONTENT_TYPE, "application/yaml")], OPENAPI).into_response()
+}
+
+/// Liveness: the process serves, whatever the store does, so a Redis
+/// outage takes replicas out of rotation without restarting them.
+async fn healthz() -> Response {
+    ([(CONTENT_TYPE, "text/plain; charset=utf-8")], "ok\n").into_response()
+}
+
+/// Readiness: 200 while the store answers and takes writes (the condition
+/// of gRPC health SERVING), 503 while it does not or the server is
+/// shutting down.
+async fn readyz(State(api): State<Arc<HttpApi>>) -> Response {
+    let plain = [(CONTENT_TYPE, "text/plain; charset=utf-8")];
+    if api.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, plain, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, plain, "not ready\n").into_response()
+    }
 }
 
 /// A path this API does not serve: 404.
@@ -250,7 +278,10 @@ mod tests {
         let mut served: Vec<(String, String)> = ROUTES
             .iter()
             .map(|route| (route.method.to_string(), route.path.to_owned()))
-            .chain([("GET".to_owned(), OPENAPI_PATH.to_owned())])
+            .chain(
+                [OPENAPI_PATH, HEALTHZ_PATH, READYZ_PATH]
+                    .map(|path| ("GET".to_owned(), path.to_owned())),
+            )
             .collect();
         served.sort();
         assert_eq!(documented, served);

@@ -41,6 +41,8 @@ pub struct Launch {
     pub env: Vec<(String, String)>,
     /// Global flags before `serve`, e.g. `--log-format json`.
     pub global_args: Vec<String>,
+    /// Flags of `serve` itself, e.g. `--no-access-log`.
+    pub serve_args: Vec<String>,
 }
 
 impl Launch {
@@ -59,6 +61,12 @@ impl Launch {
     /// Adds a global flag.
     pub fn global_arg(mut self, arg: &str) -> Launch {
         self.global_args.push(arg.to_owned());
+        self
+    }
+
+    /// Adds a flag of `serve`.
+    pub fn serve_arg(mut self, arg: &str) -> Launch {
+        self.serve_args.push(arg.to_owned());
         self
     }
 }
@@ -159,6 +167,7 @@ impl ServerProcess {
             .args(["serve", "--listen", "127.0.0.1:0", "--config"])
             .arg(&config)
             .args(launch.store.iter().flat_map(|url| ["--store", url]))
+            .args(&launch.serve_args)
             .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
