@@ -120,7 +120,12 @@ impl RedisStore {
                 )
                 .await?;
             looked += batch.len();
-            for item in read(batch.clone()).await?.into_iter().flatten() {
+            let records = if batch.is_empty() {
+                Vec::new()
+            } else {
+                read(batch.clone()).await?
+            };
+            for item in records.into_iter().flatten() {
                 if items.len() == limit {
                     let next = items.last().map(&position);
                     return Ok(Page { items, next });
@@ -208,9 +213,6 @@ impl RedisStore {
         limit: usize,
     ) -> Result<Page<ApiKeyInfo, String>> {
         let read = |ids: Vec<String>| async move {
-            if ids.is_empty() {
-                return Ok(Vec::new());
-            }
             let mut pipe = redis::pipe();
             for id in &ids {
                 pipe.get(api_key_id_key(id));
