@@ -1,5 +1,9 @@
 //! `admin`: the operator commands over gRPC (AdminService), for merchants,
-//! campaigns and their review, and API keys; they need an admin key.
+//! campaigns and their review, and API keys; they need an admin key (a
+//! dashboard key lists merchants and campaigns, a merchant key its own
+//! campaigns). The `list` commands walk every page.
+
+use std::collections::HashSet;
 
 use clap::{Subcommand, ValueEnum};
 
@@ -23,19 +27,19 @@ pub(crate) struct AdminArgs {
 pub(crate) enum AdminCommand {
     /// Merchants: webshops and their registered domains.
     Merchant {
-        /// put or get.
+        /// put, get or list.
         #[command(subcommand)]
         command: MerchantCommand,
     },
     /// Campaigns and their review.
     Campaign {
-        /// put, get or review.
+        /// put, get, review or list.
         #[command(subcommand)]
         command: CampaignCommand,
     },
     /// API keys.
     Key {
-        /// create or revoke.
+        /// create, revoke or list.
         #[command(subcommand)]
         command: KeyCommand,
     },
@@ -65,6 +69,8 @@ pub(crate) enum MerchantCommand {
         #[arg(long)]
         id: String,
     },
+    /// List every merchant, by id.
+    List,
 }
 
 /// `cartclick admin campaign …`
@@ -114,6 +120,15 @@ pub(crate) enum CampaignCommand {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// List campaigns by id: every merchant's, or one's.
+    List {
+        /// Only this merchant's (a merchant key: its own).
+        #[arg(long)]
+        merchant: Option<String>,
+        /// Only those in this review status.
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+    },
 }
 
 /// `cartclick admin key …`
@@ -137,6 +152,28 @@ pub(crate) enum KeyCommand {
         #[arg(long)]
         id: String,
     },
+    /// List API keys by id (the config file's and made ones; never a secret).
+    List {
+        /// Only keys of this role.
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+        /// Only the keys bound to this merchant.
+        #[arg(long)]
+        merchant: Option<String>,
+    },
+}
+
+/// A campaign review status on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum StatusArg {
+    /// Waiting for review.
+    Pending,
+    /// Issues tokens.
+    Approved,
+    /// Refused.
+    Rejected,
+    /// Stopped until approved again.
+    Paused,
 }
 
 /// A review decision on the command line.
@@ -161,6 +198,131 @@ pub(crate) enum RoleArg {
     Dashboard,
     /// Operators.
     Admin,
+}
+
+impl RoleArg {
+    /// The role on the wire.
+    fn proto(self) -> proto::Role {
+        match self {
+            RoleArg::Feed => proto::Role::Feed,
+            RoleArg::Merchant => proto::Role::Merchant,
+            RoleArg::Dashboard => proto::Role::Dashboard,
+            RoleArg::Admin => proto::Role::Admin,
+        }
+    }
+}
+
+/// Every item of a listing: `fetch` asks for the page at a token (empty
+/// for the first) and answers its items and the next token, until one is
+/// empty. A server that answered the same token twice would never end the
+/// walk, so that stops it with an error.
+async fn every_page<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, String>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, String), String>>,
+{
+    let mut items = Vec::new();
+    let mut seen = HashSet::new();
+    let mut token = String::new();
+    loop {
+        let (mut page, next) = fetch(token).await?;
+        items.append(&mut page);
+        if next.is_empty() {
+            return Ok(items);
+        }
+        if !seen.insert(next.clone()) {
+            return Err("the server answered the same page token twice".into());
+        }
+        token = next;
+    }
+}
+
+/// An enum's name on the wire without its prefix, lower case
+/// (`CAMPAIGN_STATUS_APPROVED` as `approved`).
+fn short_name(name: &str, prefix: &str) -> String {
+    name.trim_start_matches(prefix).to_ascii_lowercase()
+}
+
+/// Merchants, one a row.
+fn print_merchants(merchants: Vec<proto::Merchant>) {
+    let mut rows = table::table(&[
+        "merchant_id",
+        "display_name",
+        "allowed_domains",
+        "token_param",
+    ]);
+    for merchant in merchants {
+        rows.add_row(vec![
+            merchant.merchant_id,
+            merchant.display_name,
+            merchant.allowed_domains.join(","),
+            merchant.token_param,
+        ]);
+    }
+    table::print(rows);
+}
+
+/// Campaigns, one a row.
+fn print_campaigns(campaigns: Vec<proto::Campaign>) {
+    let mut rows = table::table(&[
+        "campaign_id",
+        "merchant_id",
+        "category",
+        "status",
+        "commission_rate_bps",
+        "products",
+    ]);
+    for campaign in campaigns {
+        let status = short_name(campaign.status().as_str_name(), "CAMPAIGN_STATUS_");
+        let products = if campaign.product_ids.is_empty() {
+            "(any)".to_owned()
+        } else {
+            campaign.product_ids.join(",")
+        };
+        rows.add_row(vec![
+            campaign.campaign_id,
+            campaign.merchant_id,
+            campaign.category,
+            status,
+            campaign.commission_rate_bps.to_string(),
+            products,
+        ]);
+    }
+    table::align_right(&mut rows, &[4]);
+    table::print(rows);
+}
+
+/// API keys, one a row: never a secret (the server sends none).
+fn print_keys(keys: Vec<proto::ApiKeyInfo>) {
+    let mut rows = table::table(&[
+        "key_id",
+        "role",
+        "merchant_id",
+        "label",
+        "created_at",
+        "revoked",
+        "source",
+    ]);
+    for key in keys {
+        let role = short_name(key.role().as_str_name(), "ROLE_");
+        let created_at = key
+            .created_at
+            .and_then(|at| chrono::DateTime::from_timestamp(at.seconds, 0))
+            .map_or_else(
+                || "-".to_owned(),
+                |at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            );
+        rows.add_row(vec![
+            key.key_id,
+            role,
+            key.merchant_id,
+            key.label,
+            created_at,
+            if key.revoked { "yes" } else { "no" }.to_owned(),
+            if key.from_config { "config" } else { "stored" }.to_owned(),
+        ]);
+    }
+    table::print(rows);
 }
 
 /// A merchant as `name value` lines.
@@ -304,14 +466,8 @@ pub(super) async fn admin(args: AdminArgs) -> Result<(), String> {
                     label,
                 },
         } => {
-            let role = match role {
-                RoleArg::Feed => proto::Role::Feed,
-                RoleArg::Merchant => proto::Role::Merchant,
-                RoleArg::Dashboard => proto::Role::Dashboard,
-                RoleArg::Admin => proto::Role::Admin,
-            };
             let request = proto::CreateApiKeyRequest {
-                role: role.into(),
+                role: role.proto().into(),
                 merchant_id: merchant.unwrap_or_default(),
                 label,
             };
@@ -328,6 +484,77 @@ pub(super) async fn admin(args: AdminArgs) -> Result<(), String> {
             let request = proto::RevokeApiKeyRequest { key_id: id.clone() };
             answer(rpc.revoke_api_key(authorized(&client, request)?).await)?;
             println!("revoked {id}");
+        }
+        AdminCommand::Merchant {
+            command: MerchantCommand::List,
+        } => {
+            let merchants = every_page(|page_token| {
+                let mut rpc = rpc.clone();
+                let request = authorized(
+                    &client,
+                    proto::ListMerchantsRequest {
+                        page_size: 1000,
+                        page_token,
+                    },
+                );
+                async move {
+                    let page = answer(rpc.list_merchants(request?).await)?;
+                    Ok((page.merchants, page.next_page_token))
+                }
+            })
+            .await?;
+            print_merchants(merchants);
+        }
+        AdminCommand::Campaign {
+            command: CampaignCommand::List { merchant, status },
+        } => {
+            let status = status.map_or(proto::CampaignStatus::Unspecified, |status| match status {
+                StatusArg::Pending => proto::CampaignStatus::Pending,
+                StatusArg::Approved => proto::CampaignStatus::Approved,
+                StatusArg::Rejected => proto::CampaignStatus::Rejected,
+                StatusArg::Paused => proto::CampaignStatus::Paused,
+            });
+            let campaigns = every_page(|page_token| {
+                let mut rpc = rpc.clone();
+                let request = authorized(
+                    &client,
+                    proto::ListCampaignsRequest {
+                        merchant_id: merchant.clone().unwrap_or_default(),
+                        status: status.into(),
+                        page_size: 1000,
+                        page_token,
+                    },
+                );
+                async move {
+                    let page = answer(rpc.list_campaigns(request?).await)?;
+                    Ok((page.campaigns, page.next_page_token))
+                }
+            })
+            .await?;
+            print_campaigns(campaigns);
+        }
+        AdminCommand::Key {
+            command: KeyCommand::List { role, merchant },
+        } => {
+            let role = role.map_or(proto::Role::Unspecified, RoleArg::proto);
+            let keys = every_page(|page_token| {
+                let mut rpc = rpc.clone();
+                let request = authorized(
+                    &client,
+                    proto::ListApiKeysRequest {
+                        role: role.into(),
+                        merchant_id: merchant.clone().unwrap_or_default(),
+                        page_size: 1000,
+                        page_token,
+                    },
+                );
+                async move {
+                    let page = answer(rpc.list_api_keys(request?).await)?;
+                    Ok((page.api_keys, page.next_page_token))
+                }
+            })
+            .await?;
+            print_keys(keys);
         }
     }
     Ok(())
