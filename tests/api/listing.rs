@@ -667,3 +667,86 @@ mod cluster_store {
         .await
     }
 }
+
+/// Stdout's lines of a client command that must exit 0, each with its runs
+/// of spaces made one, so a test compares a row's words and not the
+/// table's column widths.
+async fn listed(app: &TestApp, key: &str, args: &[&str]) -> Vec<String> {
+    let output = client_command(app.addr, key, args).await;
+    assert!(
+        output.status.success(),
+        "{args:?} exited with {}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_list_commands_print_what_is_there_as_tables() {
+    let app = TestApp::builder().memory().seeded().spawn().await;
+    app.put_campaign("c-2", OTHER_MERCHANT, "shoes", &["sku-1", "sku-2"])
+        .await;
+    let made = create_key(&app, Role::Merchant, MERCHANT, "till").await;
+    let admin = app.keys.admin.clone();
+
+    let merchants = listed(&app, &admin, &["admin", "merchant", "list"]).await;
+    let campaigns = listed(&app, &admin, &["admin", "campaign", "list"]).await;
+    let approved = listed(
+        &app,
+        &app.keys.merchant,
+        &["admin", "campaign", "list", "--status", "approved"],
+    )
+    .await;
+    let keys = listed(
+        &app,
+        &admin,
+        &[
+            "admin",
+            "key",
+            "list",
+            "--role",
+            "merchant",
+            "--merchant",
+            MERCHANT,
+        ],
+    )
+    .await;
+
+    assert_eq!(
+        merchants,
+        [
+            "merchant_id display_name allowed_domains token_param",
+            "m-1 Shop m-1 shop.dk cc",
+            "m-2 Shop m-2 other.dk cc",
+        ]
+    );
+    assert_eq!(
+        campaigns,
+        [
+            "campaign_id merchant_id category status commission_rate_bps products",
+            "c-1 m-1 apparel approved 0 (any)",
+            "c-2 m-2 shoes pending 0 sku-1,sku-2",
+        ]
+    );
+    assert_eq!(approved[1..], ["c-1 m-1 apparel approved 0 (any)"]);
+    assert_eq!(keys.len(), 3, "{keys:#?}");
+    assert_eq!(
+        keys[0],
+        "key_id role merchant_id label created_at revoked source"
+    );
+    let made_row = keys
+        .iter()
+        .find(|row| row.starts_with(&made.key_id))
+        .unwrap();
+    assert!(made_row.contains(" merchant m-1 till "), "{made_row}");
+    assert!(made_row.ends_with(" no stored"), "{made_row}");
+    assert!(
+        keys.contains(&"merchant merchant m-1 - no config".to_owned()),
+        "{keys:#?}"
+    );
+    assert!(!keys.concat().contains(&made.secret));
+}

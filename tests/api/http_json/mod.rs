@@ -6,6 +6,7 @@
 //! routes are in [`earnings`].
 
 mod earnings;
+mod listing;
 
 use std::num::NonZero;
 use std::time::Duration;
