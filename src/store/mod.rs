@@ -77,6 +77,10 @@ pub trait Registry: Send + Sync + 'static {
 
     /// Up to `limit` merchants after the merchant id `after`, by merchant
     /// id; the page's `next` is its last id while more follow.
+    ///
+    /// Every listing's page holds each selected item up to where its
+    /// `next` goes on (its last item's id, or a later id where a walk's
+    /// budget ran out), and `next` is `None` only when none follows.
     async fn list_merchants(
         &self,
         after: Option<&str>,
@@ -84,8 +88,8 @@ pub trait Registry: Send + Sync + 'static {
     ) -> Result<Page<Merchant, String>>;
 
     /// Up to `limit` campaigns that `query` selects, after the campaign id
-    /// `after`, by campaign id; the page's `next` is its last id while more
-    /// that `query` selects may follow.
+    /// `after`, by campaign id; the page's `next` is where the walk goes on
+    /// while more that `query` selects may follow.
     async fn list_campaigns(
         &self,
         query: &CampaignQuery,
@@ -110,8 +114,8 @@ pub trait Keys: Send + Sync + 'static {
 
     /// Up to `limit` stored keys (revoked ones included) that `query`
     /// selects, after the key id `after`, by key id; the page's `next` is
-    /// its last id while more that `query` selects may follow. Never a
-    /// secret nor its hash.
+    /// where the walk goes on while more that `query` selects may follow.
+    /// Never a secret nor its hash.
     async fn list_api_keys(
         &self,
         query: &KeyQuery,
