@@ -193,44 +193,33 @@ async fn connect(server: &str, connections: usize) -> Result<Vec<Channel>, Strin
     Ok(channels)
 }
 
-/// The merchants the store holds that a bench run did not make. Today
-/// the contract lists no merchants, so this looks at the campaigns with
-/// clicks today or yesterday (ListTop, every merchant) and their merchants
-/// (GetCampaign): a store in use shows there. With
-/// `AdminService.ListMerchants` this becomes one listing.
+/// The merchants the store holds that a bench run did not make: every
+/// page of `AdminService.ListMerchants`, less the `bench-…` ones.
 async fn other_merchants(channel: Channel, admin_key: &str) -> Result<Vec<String>, String> {
-    let mut counters = proto::counter_service_client::CounterServiceClient::new(channel.clone());
     let mut admin = AdminServiceClient::new(channel);
-    let today = chrono::Utc::now().date_naive();
-    let mut others = std::collections::BTreeSet::new();
-    for day in [today, today - chrono::Days::new(1)] {
-        let request = proto::ListTopRequest {
-            dimension: proto::Dimension::Campaign.into(),
-            day: day.format("%Y-%m-%d").to_string(),
-            metric: proto::TopMetric::Clicks.into(),
-            limit: 100,
-            ..proto::ListTopRequest::default()
+    let mut others = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let request = proto::ListMerchantsRequest {
+            page_size: 1000,
+            page_token,
         };
-        let top = counters
-            .list_top(authed(admin_key, request))
+        let page = admin
+            .list_merchants(authed(admin_key, request))
             .await
-            .map_err(|s| format!("checking the store: {}", s.message()))?;
-        for entry in top.into_inner().entries {
-            if entry.id.starts_with(BENCH_PREFIX) {
-                continue;
-            }
-            let request = proto::GetCampaignRequest {
-                campaign_id: entry.id,
-            };
-            if let Ok(campaign) = admin.get_campaign(authed(admin_key, request)).await
-                && let Some(campaign) = campaign.into_inner().campaign
-                && !campaign.merchant_id.starts_with(BENCH_PREFIX)
-            {
-                others.insert(campaign.merchant_id);
-            }
+            .map_err(|s| format!("checking the store: {}", s.message()))?
+            .into_inner();
+        others.extend(
+            page.merchants
+                .into_iter()
+                .map(|m| m.merchant_id)
+                .filter(|id| !id.starts_with(BENCH_PREFIX)),
+        );
+        if page.next_page_token.is_empty() {
+            return Ok(others);
         }
+        page_token = page.next_page_token;
     }
-    Ok(others.into_iter().collect())
 }
 
 /// Registers a merchant and an approved campaign, and makes keys, for this

@@ -153,7 +153,14 @@ impl Application {
             );
         }
         let auth = Arc::new(Authenticator::with_store(&config.api_keys, store.clone()));
-        let domain = Cartclick::new(store, keys, pepper, config.policy.clone(), clock);
+        let domain = Cartclick::new(
+            store,
+            keys,
+            pepper,
+            config.policy.clone(),
+            clock,
+            &config.api_keys,
+        );
         let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
         let state = Arc::new(ApiState {
             domain: Arc::new(domain),

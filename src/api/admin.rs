@@ -4,21 +4,24 @@ use std::time::Duration;
 
 use tonic::{Request, Response, Status};
 
-use crate::api::{State, id, reply, required, required_enum};
+use crate::api::pages::Binding;
+use crate::api::{State, id, optional_id, reply, required, required_enum, to_timestamp};
 use crate::auth::caller;
 use crate::domain::CampaignSpec;
 use crate::error::{Error, Result};
 use crate::model::{
-    Campaign, CampaignId, CampaignStatus, CommissionTerms, KeyId, Merchant, MerchantId,
-    ReviewDecision, Role,
+    ApiKeyInfo, Campaign, CampaignId, CampaignStatus, CommissionTerms, KeyId, KeyQuery, Merchant,
+    MerchantId, ReviewDecision, Role,
 };
 use crate::policy;
 use crate::proto::admin_service_server::AdminService;
 use crate::proto::{
     self, CreateApiKeyRequest, CreateApiKeyResponse, EraseViewerRequest, EraseViewerResponse,
     GetCampaignRequest, GetCampaignResponse, GetMerchantRequest, GetMerchantResponse,
-    PutCampaignRequest, PutCampaignResponse, PutMerchantRequest, PutMerchantResponse,
-    ReviewCampaignRequest, ReviewCampaignResponse, RevokeApiKeyRequest, RevokeApiKeyResponse,
+    ListApiKeysRequest, ListApiKeysResponse, ListCampaignsRequest, ListCampaignsResponse,
+    ListMerchantsRequest, ListMerchantsResponse, PutCampaignRequest, PutCampaignResponse,
+    PutMerchantRequest, PutMerchantResponse, ReviewCampaignRequest, ReviewCampaignResponse,
+    RevokeApiKeyRequest, RevokeApiKeyResponse,
 };
 
 /// The AdminService adapter.
@@ -127,15 +130,67 @@ fn decision(value: i32) -> Result<ReviewDecision> {
     })
 }
 
-/// A required key role.
-fn role(value: i32) -> Result<Role> {
-    required_enum("role", value, |value| match value {
+/// A role of the wire; `None` for unspecified.
+fn known_role(value: proto::Role) -> Option<Role> {
+    match value {
         proto::Role::Feed => Some(Role::Feed),
         proto::Role::Merchant => Some(Role::Merchant),
         proto::Role::Dashboard => Some(Role::Dashboard),
         proto::Role::Admin => Some(Role::Admin),
         proto::Role::Unspecified => None,
-    })
+    }
+}
+
+/// A required key role.
+fn role(value: i32) -> Result<Role> {
+    required_enum("role", value, known_role)
+}
+
+/// An optional role filter: unspecified means any.
+fn role_filter(value: i32) -> Result<Option<Role>> {
+    proto::Role::try_from(value)
+        .map(known_role)
+        .map_err(|_| Error::invalid_field("role", "unknown value"))
+}
+
+/// An optional campaign status filter: unspecified means any.
+fn status_filter(value: i32) -> Result<Option<CampaignStatus>> {
+    match proto::CampaignStatus::try_from(value) {
+        Ok(proto::CampaignStatus::Unspecified) => Ok(None),
+        Ok(proto::CampaignStatus::Pending) => Ok(Some(CampaignStatus::Pending)),
+        Ok(proto::CampaignStatus::Approved) => Ok(Some(CampaignStatus::Approved)),
+        Ok(proto::CampaignStatus::Rejected) => Ok(Some(CampaignStatus::Rejected)),
+        Ok(proto::CampaignStatus::Paused) => Ok(Some(CampaignStatus::Paused)),
+        Err(_) => Err(Error::invalid_field("status", "unknown value")),
+    }
+}
+
+/// The wire form of a role.
+fn encode_role(role: Role) -> proto::Role {
+    match role {
+        Role::Feed => proto::Role::Feed,
+        Role::Merchant => proto::Role::Merchant,
+        Role::Dashboard => proto::Role::Dashboard,
+        Role::Admin => proto::Role::Admin,
+    }
+}
+
+/// The wire form of what a listing shows of a key: never a secret nor
+/// its hash (the model has neither).
+fn encode_key_info(key: ApiKeyInfo) -> proto::ApiKeyInfo {
+    proto::ApiKeyInfo {
+        key_id: key.key_id.into(),
+        role: encode_role(key.grant.role()).into(),
+        merchant_id: key
+            .grant
+            .merchant()
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
+        label: key.label,
+        created_at: key.created_at.map(to_timestamp),
+        revoked: key.revoked,
+        from_config: key.from_config,
+    }
 }
 
 impl AdminApi {
@@ -166,9 +221,14 @@ impl AdminService for AdminApi {
         request: Request<GetMerchantRequest>,
     ) -> Result<Response<GetMerchantResponse>, Status> {
         let result = async {
-            self.admin(&request)?;
+            let caller = caller(&request)?;
+            caller.require(&[Role::Merchant])?;
             let merchant_id: MerchantId = id("merchant_id", request.into_inner().merchant_id)?;
-            let merchant = self.state.domain.get_merchant(&merchant_id).await?;
+            let merchant = self
+                .state
+                .domain
+                .get_merchant(&caller, &merchant_id)
+                .await?;
             Ok(GetMerchantResponse {
                 merchant: Some(encode_merchant(merchant)),
             })
@@ -280,6 +340,99 @@ impl AdminService for AdminApi {
             let clicks_erased = self.state.domain.erase_viewer(&viewer_id).await?;
             Ok(EraseViewerResponse {
                 clicks_erased: i64::try_from(clicks_erased).unwrap_or(i64::MAX),
+            })
+        };
+        reply(result.await)
+    }
+
+    async fn list_merchants(
+        &self,
+        request: Request<ListMerchantsRequest>,
+    ) -> Result<Response<ListMerchantsResponse>, Status> {
+        let result = async {
+            let caller = caller(&request)?;
+            caller.require(&[Role::Dashboard])?;
+            let request = request.into_inner();
+            let binding = Binding {
+                key: self.state.domain.page_key(),
+                rpc: "ListMerchants",
+                key_id: &caller.key_id,
+                filters: &[],
+            };
+            let limit = policy::page_size("page_size", request.page_size)?;
+            let after = binding.cursor::<String>(&request.page_token)?;
+            let page = self.state.domain.list_merchants(after, limit).await?;
+            Ok(ListMerchantsResponse {
+                merchants: page.items.into_iter().map(encode_merchant).collect(),
+                next_page_token: binding.token(page.next.as_ref()),
+            })
+        };
+        reply(result.await)
+    }
+
+    async fn list_campaigns(
+        &self,
+        request: Request<ListCampaignsRequest>,
+    ) -> Result<Response<ListCampaignsResponse>, Status> {
+        let result = async {
+            let caller = caller(&request)?;
+            caller.require(&[Role::Merchant, Role::Dashboard])?;
+            let request = request.into_inner();
+            let status = request.status.to_string();
+            let filters = [request.merchant_id.as_str(), status.as_str()];
+            let binding = Binding {
+                key: self.state.domain.page_key(),
+                rpc: "ListCampaigns",
+                key_id: &caller.key_id,
+                filters: &filters,
+            };
+            let merchant_id = optional_id("merchant_id", request.merchant_id.clone())?;
+            let status = status_filter(request.status)?;
+            let limit = policy::page_size("page_size", request.page_size)?;
+            let after = binding.cursor::<String>(&request.page_token)?;
+            let page = self
+                .state
+                .domain
+                .list_campaigns(&caller, merchant_id, status, after, limit)
+                .await?;
+            Ok(ListCampaignsResponse {
+                campaigns: page.items.into_iter().map(encode_campaign).collect(),
+                next_page_token: binding.token(page.next.as_ref()),
+            })
+        };
+        reply(result.await)
+    }
+
+    async fn list_api_keys(
+        &self,
+        request: Request<ListApiKeysRequest>,
+    ) -> Result<Response<ListApiKeysResponse>, Status> {
+        let result = async {
+            let caller = caller(&request)?;
+            caller.require(&[Role::Admin])?;
+            let request = request.into_inner();
+            let role = request.role.to_string();
+            let filters = [role.as_str(), request.merchant_id.as_str()];
+            let binding = Binding {
+                key: self.state.domain.page_key(),
+                rpc: "ListApiKeys",
+                key_id: &caller.key_id,
+                filters: &filters,
+            };
+            let query = KeyQuery {
+                role: role_filter(request.role)?,
+                merchant_id: optional_id("merchant_id", request.merchant_id.clone())?,
+            };
+            let limit = policy::page_size("page_size", request.page_size)?;
+            let after = binding.cursor::<String>(&request.page_token)?;
+            let page = self
+                .state
+                .domain
+                .list_api_keys(&query, after, limit)
+                .await?;
+            Ok(ListApiKeysResponse {
+                api_keys: page.items.into_iter().map(encode_key_info).collect(),
+                next_page_token: binding.token(page.next.as_ref()),
             })
         };
         reply(result.await)

@@ -1,6 +1,9 @@
 //! `admin`: the operator commands over gRPC (AdminService), for merchants,
 //! campaigns and their review, API keys, and erasing a viewer; they need an
-//! admin key.
+//! admin key (a dashboard key lists merchants and campaigns, a merchant key
+//! its own campaigns). The `list` commands walk every page.
+
+use std::collections::HashSet;
 
 use clap::{Subcommand, ValueEnum};
 
@@ -41,6 +44,12 @@ const KEY_FLAGS: Flags = &[
 
 /// `admin viewer erase`'s flags by the fields they set.
 const VIEWER_FLAGS: Flags = &[("viewer_id", "--viewer")];
+/// The list commands' flags, by the request fields they fill.
+const LIST_FLAGS: Flags = &[
+    ("merchant_id", "--merchant"),
+    ("status", "--status"),
+    ("role", "--role"),
+];
 
 /// `cartclick admin`: the server and key, and what to manage.
 #[derive(Debug, clap::Args)]
@@ -58,19 +67,19 @@ pub(crate) struct AdminArgs {
 pub(crate) enum AdminCommand {
     /// Merchants: webshops and their registered domains.
     Merchant {
-        /// put or get.
+        /// put, get or list.
         #[command(subcommand)]
         command: MerchantCommand,
     },
     /// Campaigns and their review.
     Campaign {
-        /// put, get or review.
+        /// put, get, review or list.
         #[command(subcommand)]
         command: CampaignCommand,
     },
     /// API keys.
     Key {
-        /// create or revoke.
+        /// create, revoke or list.
         #[command(subcommand)]
         command: KeyCommand,
     },
@@ -118,6 +127,8 @@ pub(crate) enum MerchantCommand {
         #[arg(long)]
         id: String,
     },
+    /// List every merchant, by id.
+    List,
 }
 
 /// `cartclick admin campaign …`
@@ -167,6 +178,15 @@ pub(crate) enum CampaignCommand {
         #[arg(long, default_value = "")]
         reason: String,
     },
+    /// List campaigns by id: every merchant's, or one's.
+    List {
+        /// Only this merchant's (a merchant key: its own).
+        #[arg(long)]
+        merchant: Option<String>,
+        /// Only those in this review status.
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+    },
 }
 
 /// `cartclick admin key …`
@@ -190,6 +210,28 @@ pub(crate) enum KeyCommand {
         #[arg(long)]
         id: String,
     },
+    /// List API keys by id (the config file's and made ones; never a secret).
+    List {
+        /// Only keys of this role.
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+        /// Only the keys bound to this merchant.
+        #[arg(long)]
+        merchant: Option<String>,
+    },
+}
+
+/// A campaign review status on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum StatusArg {
+    /// Waiting for review.
+    Pending,
+    /// Issues tokens.
+    Approved,
+    /// Refused.
+    Rejected,
+    /// Stopped until approved again.
+    Paused,
 }
 
 /// A review decision on the command line.
@@ -214,6 +256,132 @@ pub(crate) enum RoleArg {
     Dashboard,
     /// Operators.
     Admin,
+}
+
+impl RoleArg {
+    /// The role on the wire.
+    fn proto(self) -> proto::Role {
+        match self {
+            RoleArg::Feed => proto::Role::Feed,
+            RoleArg::Merchant => proto::Role::Merchant,
+            RoleArg::Dashboard => proto::Role::Dashboard,
+            RoleArg::Admin => proto::Role::Admin,
+        }
+    }
+}
+
+/// Every page of a listing: `fetch` asks for the page at a token (empty for
+/// the first), `next` reads the page's next token, until one is empty. A
+/// server that answered the same token twice would never end the walk, so
+/// that stops it with an error.
+async fn every_page<R, F, Fut>(next: impl Fn(&R) -> &str, mut fetch: F) -> Result<Vec<R>, String>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Result<R, String>>,
+{
+    let mut pages = Vec::new();
+    let mut seen = HashSet::new();
+    let mut token = String::new();
+    loop {
+        let page = fetch(token).await?;
+        let after = next(&page).to_owned();
+        pages.push(page);
+        if after.is_empty() {
+            return Ok(pages);
+        }
+        if !seen.insert(after.clone()) {
+            return Err("the server answered the same page token twice".into());
+        }
+        token = after;
+    }
+}
+
+/// An enum's name on the wire without its prefix, lower case
+/// (`CAMPAIGN_STATUS_APPROVED` as `approved`).
+fn short_name(name: &str, prefix: &str) -> String {
+    name.trim_start_matches(prefix).to_ascii_lowercase()
+}
+
+/// Merchants, one a row.
+fn print_merchants(merchants: Vec<proto::Merchant>) {
+    let mut rows = table::table(&[
+        "merchant_id",
+        "display_name",
+        "allowed_domains",
+        "token_param",
+    ]);
+    for merchant in merchants {
+        rows.add_row(vec![
+            merchant.merchant_id,
+            merchant.display_name,
+            merchant.allowed_domains.join(","),
+            merchant.token_param,
+        ]);
+    }
+    table::print(rows);
+}
+
+/// Campaigns, one a row.
+fn print_campaigns(campaigns: Vec<proto::Campaign>) {
+    let mut rows = table::table(&[
+        "campaign_id",
+        "merchant_id",
+        "category",
+        "status",
+        "commission_rate_bps",
+        "products",
+    ]);
+    for campaign in campaigns {
+        let status = short_name(campaign.status().as_str_name(), "CAMPAIGN_STATUS_");
+        let products = if campaign.product_ids.is_empty() {
+            "(any)".to_owned()
+        } else {
+            campaign.product_ids.join(",")
+        };
+        rows.add_row(vec![
+            campaign.campaign_id,
+            campaign.merchant_id,
+            campaign.category,
+            status,
+            campaign.commission_rate_bps.to_string(),
+            products,
+        ]);
+    }
+    table::align_right(&mut rows, &[4]);
+    table::print(rows);
+}
+
+/// API keys, one a row: never a secret (the server sends none).
+fn print_keys(keys: Vec<proto::ApiKeyInfo>) {
+    let mut rows = table::table(&[
+        "key_id",
+        "role",
+        "merchant_id",
+        "label",
+        "created_at",
+        "revoked",
+        "source",
+    ]);
+    for key in keys {
+        let role = short_name(key.role().as_str_name(), "ROLE_");
+        let created_at = key
+            .created_at
+            .and_then(|at| chrono::DateTime::from_timestamp(at.seconds, 0))
+            .map_or_else(
+                || "-".to_owned(),
+                |at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            );
+        rows.add_row(vec![
+            key.key_id,
+            role,
+            key.merchant_id,
+            key.label,
+            created_at,
+            if key.revoked { "yes" } else { "no" }.to_owned(),
+            if key.from_config { "config" } else { "stored" }.to_owned(),
+        ]);
+    }
+    table::print(rows);
 }
 
 /// A merchant as `name value` lines.
@@ -376,14 +544,8 @@ pub(super) async fn admin(args: AdminArgs) -> Result<(), String> {
                     label,
                 },
         } => {
-            let role = match role {
-                RoleArg::Feed => proto::Role::Feed,
-                RoleArg::Merchant => proto::Role::Merchant,
-                RoleArg::Dashboard => proto::Role::Dashboard,
-                RoleArg::Admin => proto::Role::Admin,
-            };
             let request = proto::CreateApiKeyRequest {
-                role: role.into(),
+                role: role.proto().into(),
                 merchant_id: merchant.unwrap_or_default(),
                 label,
             };
@@ -422,6 +584,77 @@ pub(super) async fn admin(args: AdminArgs) -> Result<(), String> {
                     "clicks_erased",
                     r.clicks_erased.to_string(),
                 )]));
+            })?;
+        }
+        AdminCommand::Merchant {
+            command: MerchantCommand::List,
+        } => {
+            let pages = every_page(
+                |page: &proto::ListMerchantsResponse| &page.next_page_token,
+                |page_token| {
+                    let mut rpc = rpc.clone();
+                    let request = client.authorized(proto::ListMerchantsRequest {
+                        page_size: 1000,
+                        page_token,
+                    });
+                    let client = &client;
+                    async move { client.answer(rpc.list_merchants(request?).await, LIST_FLAGS) }
+                },
+            )
+            .await?;
+            output::print_pages(format, &pages, |pages| {
+                print_merchants(pages.iter().flat_map(|p| p.merchants.clone()).collect());
+            })?;
+        }
+        AdminCommand::Campaign {
+            command: CampaignCommand::List { merchant, status },
+        } => {
+            let status = status.map_or(proto::CampaignStatus::Unspecified, |status| match status {
+                StatusArg::Pending => proto::CampaignStatus::Pending,
+                StatusArg::Approved => proto::CampaignStatus::Approved,
+                StatusArg::Rejected => proto::CampaignStatus::Rejected,
+                StatusArg::Paused => proto::CampaignStatus::Paused,
+            });
+            let pages = every_page(
+                |page: &proto::ListCampaignsResponse| &page.next_page_token,
+                |page_token| {
+                    let mut rpc = rpc.clone();
+                    let request = client.authorized(proto::ListCampaignsRequest {
+                        merchant_id: merchant.clone().unwrap_or_default(),
+                        status: status.into(),
+                        page_size: 1000,
+                        page_token,
+                    });
+                    let client = &client;
+                    async move { client.answer(rpc.list_campaigns(request?).await, LIST_FLAGS) }
+                },
+            )
+            .await?;
+            output::print_pages(format, &pages, |pages| {
+                print_campaigns(pages.iter().flat_map(|p| p.campaigns.clone()).collect());
+            })?;
+        }
+        AdminCommand::Key {
+            command: KeyCommand::List { role, merchant },
+        } => {
+            let role = role.map_or(proto::Role::Unspecified, RoleArg::proto);
+            let pages = every_page(
+                |page: &proto::ListApiKeysResponse| &page.next_page_token,
+                |page_token| {
+                    let mut rpc = rpc.clone();
+                    let request = client.authorized(proto::ListApiKeysRequest {
+                        role: role.into(),
+                        merchant_id: merchant.clone().unwrap_or_default(),
+                        page_size: 1000,
+                        page_token,
+                    });
+                    let client = &client;
+                    async move { client.answer(rpc.list_api_keys(request?).await, LIST_FLAGS) }
+                },
+            )
+            .await?;
+            output::print_pages(format, &pages, |pages| {
+                print_keys(pages.iter().flat_map(|p| p.api_keys.clone()).collect());
             })?;
         }
     }

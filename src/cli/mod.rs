@@ -193,6 +193,15 @@ const RPC_COMMANDS: &[(&str, &str)] = &[
         "cartclick.v1.AdminService.EraseViewer",
         "admin viewer erase",
     ),
+    (
+        "cartclick.v1.AdminService.ListMerchants",
+        "admin merchant list",
+    ),
+    (
+        "cartclick.v1.AdminService.ListCampaigns",
+        "admin campaign list",
+    ),
+    ("cartclick.v1.AdminService.ListApiKeys", "admin key list"),
     ("cartclick.v1.EarningsService.GetEarnings", "earnings"),
     (
         "cartclick.v1.EarningsService.ListCommissions",

@@ -5,6 +5,7 @@
 //! atomicity in the store.
 
 mod earnings;
+mod listing;
 
 pub(crate) use earnings::{CommissionFilter, PayoutRequest, ReviewRequest};
 
@@ -133,6 +134,8 @@ pub struct Cartclick {
     registry: RegistryCache,
     /// Keys the page tokens of listings (derived from the pepper).
     page_key: [u8; 32],
+    /// The config file's API keys, by id: listed beside the stored ones.
+    config_keys: Vec<ApiKey>,
 }
 
 impl Cartclick {
@@ -143,8 +146,12 @@ impl Cartclick {
         pepper: ViewerPepper,
         policy: Policy,
         clock: Arc<dyn Clock>,
+        config_keys: &[ApiKey],
     ) -> Self {
+        let mut config_keys = config_keys.to_vec();
+        config_keys.sort_by(|a, b| a.id.cmp(&b.id));
         Cartclick {
+            config_keys,
             store,
             keys,
             page_key: pepper.derive_key("page tokens"),
@@ -482,7 +489,9 @@ impl Cartclick {
             grant,
             sha256: secret_sha256(&secret),
         };
-        self.store.put_api_key(&key, label).await?;
+        self.store
+            .put_api_key(&key, label, self.clock.now())
+            .await?;
         Ok(CreatedKey { key_id, secret })
     }
 
@@ -505,8 +514,14 @@ impl Cartclick {
         Ok(merchant)
     }
 
-    /// Reads a merchant.
-    pub(crate) async fn get_merchant(&self, merchant_id: &MerchantId) -> Result<Merchant> {
+    /// Reads a merchant `caller` may read (an admin any, a merchant key
+    /// its own).
+    pub(crate) async fn get_merchant(
+        &self,
+        caller: &Caller,
+        merchant_id: &MerchantId,
+    ) -> Result<Merchant> {
+        policy::check_merchant_read(&caller.grant, merchant_id)?;
         self.store
             .get_merchant(merchant_id)
             .await?

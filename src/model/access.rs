@@ -4,6 +4,8 @@
 
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
+
 use super::ids::{KeyId, MerchantId};
 
 /// What kind of caller a key is for (API.md, "Authentication and roles").
@@ -128,4 +130,43 @@ pub struct ApiKey {
     pub grant: Grant,
     /// SHA-256 of the secret.
     pub sha256: [u8; 32],
+}
+
+/// What an operator may know of a key (ListApiKeys): never its secret nor
+/// its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    /// The key's id.
+    pub key_id: KeyId,
+    /// What it may call (and the merchant of a merchant key).
+    pub grant: Grant,
+    /// The note CreateApiKey was given; empty for the config file's keys.
+    pub label: String,
+    /// When CreateApiKey made it: `None` for the config file's keys and
+    /// keys stored before creation times were kept.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Revoked: refused from now on.
+    pub revoked: bool,
+    /// A bootstrap key of the config file, which only the file changes.
+    pub from_config: bool,
+}
+
+/// Which keys a listing selects: each `None` is no filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyQuery {
+    /// Keys of this role.
+    pub role: Option<Role>,
+    /// Keys bound to this merchant.
+    pub merchant_id: Option<MerchantId>,
+}
+
+impl KeyQuery {
+    /// Whether a key with `grant` is selected.
+    pub fn selects(&self, grant: &Grant) -> bool {
+        self.role.is_none_or(|role| grant.role() == role)
+            && self
+                .merchant_id
+                .as_ref()
+                .is_none_or(|merchant| grant.merchant() == Some(merchant))
+    }
 }

@@ -370,3 +370,21 @@ pub struct Page<T, C> {
     /// After this position, the walk goes on; `None` on the last page.
     pub next: Option<C>,
 }
+
+impl<T> Page<T, String> {
+    /// The first `limit` of `items` (in walk order), going on after the
+    /// last one's position (`position`) only when another item follows.
+    pub fn first(
+        items: impl IntoIterator<Item = T>,
+        limit: usize,
+        position: impl Fn(&T) -> String,
+    ) -> Self {
+        let mut items = items.into_iter();
+        let page: Vec<T> = items.by_ref().take(limit).collect();
+        let next = match (page.last(), items.next()) {
+            (Some(last), Some(_)) => Some(position(last)),
+            _ => None,
+        };
+        Page { items: page, next }
+    }
+}

@@ -19,7 +19,7 @@ pub(crate) mod ids;
 pub(crate) mod ledger;
 pub(crate) mod registry;
 
-pub use access::{ApiKey, Grant, Role};
+pub use access::{ApiKey, ApiKeyInfo, Grant, KeyQuery, Role};
 pub use counters::{
     BucketRange, CounterCell, Counts, Dimension, Granularity, Retention, TopEntry, TopMetric,
 };
@@ -43,4 +43,4 @@ pub(crate) use registry::{
     AgeBracket, DEFAULT_ATTRIBUTION_WINDOW, DEFAULT_TOKEN_PARAM, MAX_ATTRIBUTION_WINDOW,
     MIN_ATTRIBUTION_WINDOW, ReviewDecision,
 };
-pub use registry::{Campaign, CampaignStatus, Merchant};
+pub use registry::{Campaign, CampaignQuery, CampaignStatus, Merchant};

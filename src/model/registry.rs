@@ -88,3 +88,22 @@ pub(crate) enum AgeBracket {
     /// 18 or older.
     Adult,
 }
+
+/// Which campaigns a listing selects: each `None` is no filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CampaignQuery {
+    /// One merchant's campaigns.
+    pub merchant_id: Option<MerchantId>,
+    /// Those in this status.
+    pub status: Option<CampaignStatus>,
+}
+
+impl CampaignQuery {
+    /// Whether `campaign` is selected.
+    pub fn selects(&self, campaign: &Campaign) -> bool {
+        self.merchant_id
+            .as_ref()
+            .is_none_or(|merchant| campaign.merchant_id == *merchant)
+            && self.status.is_none_or(|status| campaign.status == status)
+    }
+}

@@ -75,6 +75,27 @@ pub(crate) fn earnings_scope(
     }
 }
 
+/// The merchant whose campaigns a key with `grant` lists, from the one the
+/// request names: as [`earnings_scope`] (a merchant key its own; naming
+/// another is `PERMISSION_DENIED`; dashboard and admin keys the one they
+/// name, or every merchant's).
+pub(crate) fn campaign_scope(
+    grant: &Grant,
+    requested: Option<MerchantId>,
+) -> Result<Option<MerchantId>> {
+    earnings_scope(grant, requested)
+}
+
+/// Whether a key with `grant` may read merchant `merchant_id`: an admin
+/// key any, a merchant key its own; else `PERMISSION_DENIED`.
+pub(crate) fn check_merchant_read(grant: &Grant, merchant_id: &MerchantId) -> Result<()> {
+    match grant {
+        Grant::Admin => Ok(()),
+        Grant::Merchant(own) if own == merchant_id => Ok(()),
+        _ => Err(Error::PermissionDenied),
+    }
+}
+
 /// The merchant that makes a payout, from the one the request names: a
 /// merchant key its own (as [`earnings_scope`]); an admin key must name one
 /// (`INVALID_FIELD`, `merchant_id`); dashboard and feed keys may not pay.
@@ -204,6 +225,30 @@ mod tests {
         for grant in [Grant::Dashboard, Grant::Admin] {
             assert_eq!(top_list_scope(&grant, None), Ok(None));
             assert_eq!(top_list_scope(&grant, Some(m("m-2"))), Ok(Some(m("m-2"))));
+        }
+    }
+
+    #[test]
+    fn a_merchant_key_lists_and_reads_its_own_merchant_only() {
+        let merchant = Grant::Merchant(m("m-1"));
+        assert_eq!(campaign_scope(&merchant, None), Ok(Some(m("m-1"))));
+        assert_eq!(
+            campaign_scope(&merchant, Some(m("m-2"))),
+            Err(Error::PermissionDenied)
+        );
+        assert_eq!(campaign_scope(&Grant::Dashboard, None), Ok(None));
+        assert_eq!(
+            campaign_scope(&Grant::Feed, None),
+            Err(Error::PermissionDenied)
+        );
+        assert_eq!(check_merchant_read(&merchant, &m("m-1")), Ok(()));
+        assert_eq!(check_merchant_read(&Grant::Admin, &m("m-2")), Ok(()));
+        for grant in [merchant, Grant::Dashboard, Grant::Feed] {
+            assert_eq!(
+                check_merchant_read(&grant, &m("m-2")),
+                Err(Error::PermissionDenied),
+                "{grant:?}"
+            );
         }
     }
 

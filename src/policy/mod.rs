@@ -50,8 +50,8 @@ mod top;
 mod windows;
 
 pub(crate) use access::{
-    check_counter_read, check_listing_scope, counter_share, earnings_scope, key_grant,
-    payout_merchant, top_list_scope,
+    campaign_scope, check_counter_read, check_listing_scope, check_merchant_read, counter_share,
+    earnings_scope, key_grant, payout_merchant, top_list_scope,
 };
 pub(crate) use campaigns::{campaign_products, check_issue, review, status_after_put};
 pub use categories::CategoryRules;

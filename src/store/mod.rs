@@ -38,7 +38,7 @@ use chrono::{DateTime, Utc};
 
 use crate::privacy::ViewerHash;
 
-use crate::model::ApiKey;
+use crate::model::{ApiKey, ApiKeyInfo, CampaignQuery, KeyQuery};
 use crate::model::{
     BucketRange, Campaign, Commission, CommissionCursor, CommissionQuery, CommissionReview,
     CounterCell, Counts, Dimension, EarningsBalance, Event, Merchant, MerchantRecords, NewClick,
@@ -74,19 +74,54 @@ pub trait Registry: Send + Sync + 'static {
         campaign: &Campaign,
         expected_revision: Option<u64>,
     ) -> Result<bool>;
+
+    /// Up to `limit` merchants after the merchant id `after`, by merchant
+    /// id; the page's `next` is its last id while more follow.
+    ///
+    /// Every listing's page holds each selected item up to where its
+    /// `next` goes on (its last item's id, or a later id where a walk's
+    /// budget ran out), and `next` is `None` only when none follows.
+    async fn list_merchants(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Merchant, String>>;
+
+    /// Up to `limit` campaigns that `query` selects, after the campaign id
+    /// `after`, by campaign id; the page's `next` is where the walk goes on
+    /// while more that `query` selects may follow.
+    async fn list_campaigns(
+        &self,
+        query: &CampaignQuery,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Campaign, String>>;
 }
 
 /// API keys made by CreateApiKey (the config file's keys live in config).
 #[async_trait]
 pub trait Keys: Send + Sync + 'static {
-    /// Stores an API key made by CreateApiKey (its hash, never the secret).
-    async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()>;
+    /// Stores an API key made by CreateApiKey at `created_at` (its hash,
+    /// never the secret).
+    async fn put_api_key(&self, key: &ApiKey, label: &str, created_at: DateTime<Utc>)
+    -> Result<()>;
 
     /// The live key whose secret hashes to `sha256`; `None` when unknown or revoked.
     async fn find_api_key(&self, sha256: &[u8; 32]) -> Result<Option<ApiKey>>;
 
     /// Revokes a stored key; false when no stored key has that id.
     async fn revoke_api_key(&self, key_id: &str) -> Result<bool>;
+
+    /// Up to `limit` stored keys (revoked ones included) that `query`
+    /// selects, after the key id `after`, by key id; the page's `next` is
+    /// where the walk goes on while more that `query` selects may follow.
+    /// Never a secret nor its hash.
+    async fn list_api_keys(
+        &self,
+        query: &KeyQuery,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ApiKeyInfo, String>>;
 }
 
 /// The flow: clicks, sales and reversals, each written exactly once with
@@ -283,11 +318,27 @@ macro_rules! forward_store {
                 get_merchant(merchant_id: &str) -> Option<$crate::model::Merchant>;
                 get_campaign(campaign_id: &str) -> Option<$crate::model::Campaign>;
                 put_campaign(campaign: &$crate::model::Campaign, expected_revision: Option<u64>) -> bool;
+                list_merchants(after: Option<&str>, limit: usize)
+                    -> $crate::model::Page<$crate::model::Merchant, String>;
+                list_campaigns(
+                    query: &$crate::model::CampaignQuery,
+                    after: Option<&str>,
+                    limit: usize
+                ) -> $crate::model::Page<$crate::model::Campaign, String>;
             }
             Keys {
-                put_api_key(key: &$crate::model::ApiKey, label: &str) -> ();
+                put_api_key(
+                    key: &$crate::model::ApiKey,
+                    label: &str,
+                    created_at: $crate::store::macro_support::DateTime<$crate::store::macro_support::Utc>
+                ) -> ();
                 find_api_key(sha256: &[u8; 32]) -> Option<$crate::model::ApiKey>;
                 revoke_api_key(key_id: &str) -> bool;
+                list_api_keys(
+                    query: &$crate::model::KeyQuery,
+                    after: Option<&str>,
+                    limit: usize
+                ) -> $crate::model::Page<$crate::model::ApiKeyInfo, String>;
             }
             Ledger {
                 record_click(click: &$crate::model::NewClick) -> $crate::store::ClickWrite;

@@ -83,8 +83,9 @@ async fn each_role_is_refused_outside_its_services(backend: Backend) {
             .get_merchant(authed(&keys.feed, get_merchant.clone()))
             .await
             .unwrap_err(),
+        // A merchant key reads its own merchant only.
         app.admin()
-            .get_merchant(authed(&keys.merchant, get_merchant.clone()))
+            .get_merchant(authed(&keys.other_merchant, get_merchant.clone()))
             .await
             .unwrap_err(),
         app.admin()

@@ -76,6 +76,64 @@ async fn bench_reads_the_server_from_the_env_and_ends_with_its_keys_revoked_and_
         .unwrap();
     assert_eq!(stored.status(), CampaignStatus::Paused);
     assert!(stored.merchant_id.starts_with("bench-"), "{stored:?}");
+    let keys = app
+        .admin()
+        .list_api_keys(authed(&app.keys.admin, ListApiKeysRequest::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .api_keys;
+    let made: Vec<&ApiKeyInfo> = keys.iter().filter(|k| !k.from_config).collect();
+    assert_eq!(made.len(), 2, "the feed and the merchant key: {keys:?}");
+    for key in made {
+        assert!(key.label.starts_with("bench-"), "{key:?}");
+        assert!(key.revoked, "left live: {key:?}");
+    }
+}
+
+#[tokio::test]
+async fn bench_refuses_a_store_holding_other_merchants_unless_told_yes() {
+    let app = TestApp::builder().memory().spawn().await;
+    app.admin()
+        .put_merchant(authed(
+            &app.keys.admin,
+            PutMerchantRequest {
+                merchant: Some(Merchant {
+                    merchant_id: "m-real-shop".into(),
+                    allowed_domains: vec!["real.example".into()],
+                    ..Merchant::default()
+                }),
+            },
+        ))
+        .await
+        .unwrap();
+
+    let refused = short_bench(&app, &[]).await;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("m-real-shop") && stderr.contains("--yes"),
+        "{stderr}"
+    );
+    let merchants = app
+        .admin()
+        .list_merchants(authed(&app.keys.admin, ListMerchantsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .merchants;
+    assert_eq!(
+        merchants.len(),
+        1,
+        "a refused run makes nothing: {merchants:?}"
+    );
+
+    let told = short_bench(&app, &["--yes"]).await;
+    assert!(
+        told.status.success(),
+        "{}",
+        String::from_utf8_lossy(&told.stderr)
+    );
 }
 
 #[tokio::test]

@@ -81,6 +81,9 @@ fn valid_request(method: &prost_reflect::MethodDescriptor, token: &str) -> Vec<u
     for field in method.input().fields() {
         let value = match field.kind() {
             Kind::String if field.name() == "token" => Value::String(token.to_owned()),
+            // A listing's first page: a made-up token is refused before
+            // anything else is looked at.
+            Kind::String if field.name() == "page_token" => continue,
             Kind::String if field.name().ends_with("url") => {
                 Value::String("https://shop.example.dk/p/1".into())
             }
@@ -192,6 +195,21 @@ fn http_routes(token: &str) -> Vec<(reqwest::Method, &'static str, String)> {
             "/v1/commissions:review",
             r#"{"merchantId": "m-1", "orderId": "o-1", "decision": "COMMISSION_DECISION_RELEASE", "reason": "fuzz"}"#
                 .into(),
+        ),
+        (
+            reqwest::Method::GET,
+            "/v1/merchants",
+            "pageSize=5&pageToken=".into(),
+        ),
+        (
+            reqwest::Method::GET,
+            "/v1/campaigns",
+            "merchantId=m-1&status=CAMPAIGN_STATUS_APPROVED&pageSize=5&pageToken=".into(),
+        ),
+        (
+            reqwest::Method::GET,
+            "/v1/apiKeys",
+            "role=ROLE_MERCHANT&merchantId=m-1&pageSize=5&pageToken=".into(),
         ),
     ]
 }

@@ -30,6 +30,7 @@ mod http_json;
 mod issue_token;
 mod key_rotation;
 mod list_top;
+mod listing;
 mod logs;
 mod overload;
 mod privacy;

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use cartclick::error::Error;
 use cartclick::model::{
-    Attribution, BucketRange, Campaign, CampaignId, CampaignStatus, ClickRecord, CommissionTerms,
-    CounterCell, Counts, CreatorId, Dimension, FirstClick, Granularity, Merchant, MerchantId,
-    Money, NewClick, NewReversal, NewSale, OrderId, ProductId, ReversalId, SaleRecord, Signals,
-    VideoId,
+    ApiKey, Attribution, BucketRange, Campaign, CampaignId, CampaignQuery, CampaignStatus,
+    ClickRecord, CommissionTerms, CounterCell, Counts, CreatorId, Dimension, FirstClick, Grant,
+    Granularity, KeyId, KeyQuery, Merchant, MerchantId, Money, NewClick, NewReversal, NewSale,
+    OrderId, Page, ProductId, ReversalId, Role, SaleRecord, Signals, VideoId,
 };
 use cartclick::policy;
 use cartclick::store::{ClickWrite, RefundFacts, ReversalRecord, ReversalWrite, SaleWrite, Store};
@@ -1055,7 +1055,208 @@ async fn calls_made_at_once_are_answered_and_counted_as_if_made_one_by_one(backe
     assert_eq!((video_2.taps, video_2.clicks), (30, 30));
 }
 
+/// Every page of a walk with pages of `limit`, from `page` (one call of a
+/// listing after a position), until a page says it is the last.
+async fn walk_pages<T, F, Fut>(limit: usize, page: F) -> Vec<Vec<T>>
+where
+    F: Fn(Option<String>, usize) -> Fut,
+    Fut: Future<Output = Page<T, String>>,
+{
+    let mut pages = Vec::new();
+    let mut after = None;
+    for _ in 0..100 {
+        let next = page(after, limit).await;
+        pages.push(next.items);
+        match next.next {
+            Some(next) => after = Some(next),
+            None => return pages,
+        }
+    }
+    panic!("the walk does not end");
+}
+
+async fn merchants_list_in_id_order_a_page_at_a_time(backend: Backend) {
+    let store = store_on(backend).await;
+    for id in ["m-c", "m-a", "m-e", "m-b", "m-d"] {
+        store
+            .put_merchant(&merchant(id, &["shop.dk"]))
+            .await
+            .unwrap();
+    }
+
+    let pages = walk_pages(2, |after, limit| {
+        let store = &store;
+        async move { store.list_merchants(after.as_deref(), limit).await.unwrap() }
+    })
+    .await;
+    let whole = store.list_merchants(None, 5).await.unwrap();
+
+    let ids: Vec<Vec<&str>> = pages
+        .iter()
+        .map(|page| page.iter().map(|m| m.merchant_id.as_str()).collect())
+        .collect();
+    assert_eq!(ids, [vec!["m-a", "m-b"], vec!["m-c", "m-d"], vec!["m-e"]]);
+    assert_eq!(pages[0][0], merchant("m-a", &["shop.dk"]));
+    assert_eq!(whole.items.len(), 5);
+    assert_eq!(whole.next, None, "nothing follows the last merchant");
+}
+
+async fn campaigns_list_by_id_filtered_by_merchant_and_status(backend: Backend) {
+    let store = store_on(backend).await;
+    for (id, merchant_id, status) in [
+        ("c-5", "m-1", CampaignStatus::Approved),
+        ("c-1", "m-1", CampaignStatus::Pending),
+        ("c-3", "m-2", CampaignStatus::Approved),
+        ("c-2", "m-2", CampaignStatus::Paused),
+        ("c-4", "m-1", CampaignStatus::Approved),
+    ] {
+        let campaign = Campaign {
+            merchant_id: MerchantId::stored(merchant_id),
+            status,
+            ..campaign(id, "apparel", 1)
+        };
+        assert!(store.put_campaign(&campaign, None).await.unwrap());
+    }
+    let list = |merchant: Option<&str>, status: Option<CampaignStatus>| {
+        let query = CampaignQuery {
+            merchant_id: merchant.map(MerchantId::stored),
+            status,
+        };
+        let store = &store;
+        async move {
+            walk_pages(2, |after, limit| {
+                let query = query.clone();
+                async move {
+                    store
+                        .list_campaigns(&query, after.as_deref(), limit)
+                        .await
+                        .unwrap()
+                }
+            })
+            .await
+            .into_iter()
+            .flatten()
+            .map(|c| c.campaign_id.to_string())
+            .collect::<Vec<_>>()
+        }
+    };
+
+    assert_eq!(list(None, None).await, ["c-1", "c-2", "c-3", "c-4", "c-5"]);
+    assert_eq!(list(Some("m-1"), None).await, ["c-1", "c-4", "c-5"]);
+    assert_eq!(
+        list(None, Some(CampaignStatus::Approved)).await,
+        ["c-3", "c-4", "c-5"]
+    );
+    assert_eq!(
+        list(Some("m-2"), Some(CampaignStatus::Approved)).await,
+        ["c-3"]
+    );
+    assert!(list(Some("m-3"), None).await.is_empty());
+}
+
+async fn a_campaign_moved_to_another_merchant_lists_under_the_new_one_only(backend: Backend) {
+    let store = store_on(backend).await;
+    let first = campaign("c-1", "apparel", 1);
+    assert!(store.put_campaign(&first, None).await.unwrap());
+    let moved = Campaign {
+        merchant_id: MerchantId::stored("m-2"),
+        revision: 2,
+        ..first
+    };
+    assert!(store.put_campaign(&moved, Some(1)).await.unwrap());
+    let of = |merchant: &str| CampaignQuery {
+        merchant_id: Some(MerchantId::stored(merchant)),
+        status: None,
+    };
+
+    let old = store.list_campaigns(&of("m-1"), None, 10).await.unwrap();
+    let new = store.list_campaigns(&of("m-2"), None, 10).await.unwrap();
+    let all = store
+        .list_campaigns(&CampaignQuery::default(), None, 10)
+        .await
+        .unwrap();
+
+    assert!(old.items.is_empty(), "{old:?}");
+    assert_eq!(new.items, vec![moved.clone()]);
+    assert_eq!(all.items, vec![moved]);
+}
+
+async fn stored_keys_list_by_id_with_label_creation_and_revocation(backend: Backend) {
+    let store = store_on(backend).await;
+    let key = |id: &str, grant: Grant| ApiKey {
+        id: KeyId::stored(id),
+        grant,
+        sha256: rand::random(),
+    };
+    let merchant_key = Grant::Merchant(MerchantId::stored("m-1"));
+    for (id, grant, minutes) in [
+        ("key-c", Grant::Dashboard, 3),
+        ("key-a", merchant_key.clone(), 1),
+        ("key-b", Grant::Feed, 2),
+        ("key-d", Grant::Merchant(MerchantId::stored("m-2")), 4),
+    ] {
+        store
+            .put_api_key(&key(id, grant), &format!("label {id}"), at(minutes))
+            .await
+            .unwrap();
+    }
+    assert!(store.revoke_api_key("key-b").await.unwrap());
+
+    let all: Vec<_> = walk_pages(3, |after, limit| {
+        let store = &store;
+        async move {
+            store
+                .list_api_keys(&KeyQuery::default(), after.as_deref(), limit)
+                .await
+                .unwrap()
+        }
+    })
+    .await
+    .into_iter()
+    .flatten()
+    .collect();
+    let merchants = store
+        .list_api_keys(
+            &KeyQuery {
+                role: Some(Role::Merchant),
+                merchant_id: None,
+            },
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    let of_m1 = store
+        .list_api_keys(
+            &KeyQuery {
+                role: None,
+                merchant_id: Some(MerchantId::stored("m-1")),
+            },
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+
+    let ids: Vec<&str> = all.iter().map(|k| k.key_id.as_str()).collect();
+    assert_eq!(ids, ["key-a", "key-b", "key-c", "key-d"]);
+    assert_eq!(all[0].grant, merchant_key);
+    assert_eq!(all[0].label, "label key-a");
+    assert_eq!(all[0].created_at, Some(at(1)));
+    assert!(!all[0].from_config);
+    let revoked: Vec<bool> = all.iter().map(|k| k.revoked).collect();
+    assert_eq!(revoked, [false, true, false, false]);
+    let merchant_ids: Vec<&str> = merchants.items.iter().map(|k| k.key_id.as_str()).collect();
+    assert_eq!(merchant_ids, ["key-a", "key-d"]);
+    let m1_ids: Vec<&str> = of_m1.items.iter().map(|k| k.key_id.as_str()).collect();
+    assert_eq!(m1_ids, ["key-a"]);
+}
+
 on_all_backends!(
+    merchants_list_in_id_order_a_page_at_a_time,
+    campaigns_list_by_id_filtered_by_merchant_and_status,
+    a_campaign_moved_to_another_merchant_lists_under_the_new_one_only,
+    stored_keys_list_by_id_with_label_creation_and_revocation,
     calls_made_at_once_are_answered_and_counted_as_if_made_one_by_one,
     a_reachable_store_answers_connectivity_checks,
     a_merchant_reads_back_as_put_and_a_put_replaces_it,

@@ -15,6 +15,7 @@ use super::json::{from_json, from_query, to_json};
 use super::routes::{ROUTES, Rpc};
 use crate::api::refused;
 use crate::auth::Caller;
+use crate::proto::admin_service_server::AdminService;
 use crate::proto::counter_service_server::CounterService;
 use crate::proto::earnings_service_server::EarningsService;
 use crate::proto::sale_service_server::SaleService;
@@ -73,6 +74,9 @@ impl HttpApi {
             Rpc::CreatePayout => request.run(|r| self.earnings.create_payout(r)).await,
             Rpc::ListPayouts => request.run(|r| self.earnings.list_payouts(r)).await,
             Rpc::ReviewCommission => request.run(|r| self.earnings.review_commission(r)).await,
+            Rpc::ListMerchants => request.run(|r| self.admin.list_merchants(r)).await,
+            Rpc::ListCampaigns => request.run(|r| self.admin.list_campaigns(r)).await,
+            Rpc::ListApiKeys => request.run(|r| self.admin.list_api_keys(r)).await,
         }
     }
 }

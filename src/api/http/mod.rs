@@ -13,6 +13,9 @@
 //! | `POST /v1/payouts` | `EarningsService.CreatePayout` |
 //! | `GET /v1/payouts?merchantId=…&creatorId=…&pageSize=…&pageToken=…` | `EarningsService.ListPayouts` |
 //! | `POST /v1/commissions:review` | `EarningsService.ReviewCommission` |
+//! | `GET /v1/merchants?pageSize=…&pageToken=…` | `AdminService.ListMerchants` |
+//! | `GET /v1/campaigns?merchantId=…&status=…&pageSize=…&pageToken=…` | `AdminService.ListCampaigns` |
+//! | `GET /v1/apiKeys?role=…&merchantId=…&pageSize=…&pageToken=…` | `AdminService.ListApiKeys` |
 //! | `GET /openapi.yaml` | this API's OpenAPI document |
 //! | `GET /healthz` | 200 while the process serves (liveness) |
 //! | `GET /readyz` | 200 while the store answers and takes writes, else 503 (readiness) |
@@ -51,6 +54,7 @@ use prost_reflect::DescriptorPool;
 pub(crate) use json::to_json;
 pub use routes::OPENAPI;
 
+use crate::api::admin::AdminApi;
 use crate::api::counter::CounterApi;
 use crate::api::earnings::EarningsApi;
 use crate::api::sale::SaleApi;
@@ -68,6 +72,9 @@ pub(crate) struct HttpApi {
     /// Runs GetEarnings, ListCommissions, CreatePayout, ListPayouts and
     /// ReviewCommission.
     earnings: EarningsApi,
+    /// Runs the registry's listings: ListMerchants, ListCampaigns and
+    /// ListApiKeys.
+    admin: AdminApi,
     /// The message types of each route, in the order of [`ROUTES`].
     messages: Vec<Messages>,
     /// The gRPC server's admission: one key check, body-read timeout and
@@ -109,7 +116,10 @@ impl HttpApi {
             counters: CounterApi {
                 state: state.clone(),
             },
-            earnings: EarningsApi { state },
+            earnings: EarningsApi {
+                state: state.clone(),
+            },
+            admin: AdminApi { state },
             messages,
             admission,
             ready,

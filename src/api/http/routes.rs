@@ -59,6 +59,9 @@ pub(super) enum Rpc {
     CreatePayout,
     ListPayouts,
     ReviewCommission,
+    ListMerchants,
+    ListCampaigns,
+    ListApiKeys,
 }
 
 impl Rpc {
@@ -74,12 +77,15 @@ impl Rpc {
             Rpc::CreatePayout => "CreatePayout",
             Rpc::ListPayouts => "ListPayouts",
             Rpc::ReviewCommission => "ReviewCommission",
+            Rpc::ListMerchants => "ListMerchants",
+            Rpc::ListCampaigns => "ListCampaigns",
+            Rpc::ListApiKeys => "ListApiKeys",
         }
     }
 }
 
 /// The routes, in the order of the module docs.
-pub(super) const ROUTES: [Route; 9] = [
+pub(super) const ROUTES: [Route; 12] = [
     Route {
         method: Method::POST,
         path: "/v1/sales:confirm",
@@ -133,6 +139,24 @@ pub(super) const ROUTES: [Route; 9] = [
         path: "/v1/commissions:review",
         service: "cartclick.v1.EarningsService",
         rpc: Rpc::ReviewCommission,
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/merchants",
+        service: "cartclick.v1.AdminService",
+        rpc: Rpc::ListMerchants,
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/campaigns",
+        service: "cartclick.v1.AdminService",
+        rpc: Rpc::ListCampaigns,
+    },
+    Route {
+        method: Method::GET,
+        path: "/v1/apiKeys",
+        service: "cartclick.v1.AdminService",
+        rpc: Rpc::ListApiKeys,
     },
 ];
 

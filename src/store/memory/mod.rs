@@ -8,7 +8,8 @@
 mod earnings;
 mod fraud;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -16,7 +17,9 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Result;
 use crate::model::FirstClick;
-use crate::model::{ApiKey, CampaignId, MerchantId, OrderId, ReversalId};
+use crate::model::{
+    ApiKey, ApiKeyInfo, CampaignId, CampaignQuery, KeyQuery, MerchantId, OrderId, Page, ReversalId,
+};
 use crate::model::{
     Attribution, BucketRange, Campaign, ClickRecord, CounterCell, Counts, Dimension, Event,
     EventKind, Granularity, Merchant, MerchantRecords, Money, NewClick, NewReversal, NewSale,
@@ -67,10 +70,35 @@ struct CounterKey {
     start: i64,
 }
 
+/// An API key made by CreateApiKey, as the store keeps it.
+#[derive(Debug, Clone)]
+struct StoredKey {
+    /// The key (its hash, never the secret).
+    key: ApiKey,
+    /// The note it was made with.
+    label: String,
+    /// When it was made.
+    created_at: DateTime<Utc>,
+    /// Refused from now on.
+    revoked: bool,
+}
+
+/// The entries of `map` after `after` (all for `None`), in key order.
+fn after<'a, K: std::borrow::Borrow<str> + Ord, V>(
+    map: &'a BTreeMap<K, V>,
+    after: Option<&'a str>,
+) -> impl Iterator<Item = &'a V> {
+    let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+    map.range::<str, _>((from, Bound::Unbounded))
+        .map(|(_, value)| value)
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    merchants: HashMap<MerchantId, Merchant>,
-    campaigns: HashMap<CampaignId, Campaign>,
+    /// Merchants by id, in id order for listings.
+    merchants: BTreeMap<MerchantId, Merchant>,
+    /// Campaigns by id, in id order for listings.
+    campaigns: BTreeMap<CampaignId, Campaign>,
     clicks: HashMap<ClickId, Expiring<ClickRecord>>,
     dedup: HashMap<[u8; 32], Expiring<FirstClick>>,
     /// Confirmed sales by (merchant, order_id).
@@ -80,8 +108,8 @@ struct Inner {
     counted_by: HashMap<(Dimension, String), HashSet<MerchantId>>,
     /// Taps per (merchant, viewer, window number), for the rate limit.
     taps: HashMap<(MerchantId, ViewerHash, i64), Expiring<u32>>,
-    /// Stored API keys by the SHA-256 of their secret, with label and revocation.
-    api_keys: HashMap<[u8; 32], (ApiKey, String, bool)>,
+    /// Stored API keys by the SHA-256 of their secret.
+    api_keys: HashMap<[u8; 32], StoredKey>,
     /// Refunded amount per (merchant, order_id).
     refunded: HashMap<(MerchantId, OrderId), i64>,
     /// Recorded reversals by (merchant, reversal_id).
@@ -257,6 +285,35 @@ impl Registry for MemoryStore {
             .campaigns
             .insert(campaign.campaign_id.clone(), campaign.clone());
         Ok(true)
+    }
+
+    async fn list_merchants(
+        &self,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Merchant, String>> {
+        let inner = self.lock();
+        Ok(Page::first(
+            after(&inner.merchants, after_id).cloned(),
+            limit,
+            |m| m.merchant_id.to_string(),
+        ))
+    }
+
+    async fn list_campaigns(
+        &self,
+        query: &CampaignQuery,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Campaign, String>> {
+        let inner = self.lock();
+        Ok(Page::first(
+            after(&inner.campaigns, after_id)
+                .filter(|c| query.selects(c))
+                .cloned(),
+            limit,
+            |c| c.campaign_id.to_string(),
+        ))
     }
 }
 
@@ -663,10 +720,19 @@ impl Counters for MemoryStore {
 
 #[async_trait]
 impl Keys for MemoryStore {
-    async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()> {
-        self.lock()
-            .api_keys
-            .insert(key.sha256, (key.clone(), label.to_owned(), false));
+    async fn put_api_key(
+        &self,
+        key: &ApiKey,
+        label: &str,
+        created_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let stored = StoredKey {
+            key: key.clone(),
+            label: label.to_owned(),
+            created_at,
+            revoked: false,
+        };
+        self.lock().api_keys.insert(key.sha256, stored);
         Ok(())
     }
 
@@ -675,20 +741,46 @@ impl Keys for MemoryStore {
         Ok(inner
             .api_keys
             .get(sha256)
-            .filter(|(_, _, revoked)| !revoked)
-            .map(|(key, _, _)| key.clone()))
+            .filter(|stored| !stored.revoked)
+            .map(|stored| stored.key.clone()))
     }
 
     async fn revoke_api_key(&self, key_id: &str) -> Result<bool> {
         let mut inner = self.lock();
         let mut found = false;
-        for (key, _, revoked) in inner.api_keys.values_mut() {
-            if key.id == key_id {
-                *revoked = true;
+        for stored in inner.api_keys.values_mut() {
+            if stored.key.id == key_id {
+                stored.revoked = true;
                 found = true;
             }
         }
         Ok(found)
+    }
+
+    async fn list_api_keys(
+        &self,
+        query: &KeyQuery,
+        after_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ApiKeyInfo, String>> {
+        let inner = self.lock();
+        // Few keys: a sorted scan of the map.
+        let mut keys: Vec<&StoredKey> = inner
+            .api_keys
+            .values()
+            .filter(|stored| after_id.is_none_or(|after| stored.key.id.as_str() > after))
+            .filter(|stored| query.selects(&stored.key.grant))
+            .collect();
+        keys.sort_by(|a, b| a.key.id.cmp(&b.key.id));
+        let infos = keys.into_iter().map(|stored| ApiKeyInfo {
+            key_id: stored.key.id.clone(),
+            grant: stored.key.grant.clone(),
+            label: stored.label.clone(),
+            created_at: Some(stored.created_at),
+            revoked: stored.revoked,
+            from_config: false,
+        });
+        Ok(Page::first(infos, limit, |info| info.key_id.to_string()))
     }
 }
 

@@ -175,6 +175,9 @@ impl RedisStore {
             eviction: eviction::Watch::start(checker, options.policy_check_every),
         };
         store.load_scripts().await?;
+        store.backfill_indexes().await.map_err(|_| {
+            OpenError("store: could not index the registry's records for listings".into())
+        })?;
         Ok(store)
     }
 

@@ -355,6 +355,40 @@ pub(super) fn campaign_key(campaign_id: &str) -> String {
     format!("r:{{{REGISTRY_TAG}}}:c:{campaign_id}")
 }
 
+/// The listing index of every merchant: a sorted set, score 0, members the
+/// merchant ids, walked by ZRANGE BYLEX.
+pub(super) fn merchants_index_key() -> String {
+    format!("r:{{{REGISTRY_TAG}}}:ix:m")
+}
+
+/// The listing index of every campaign (as [`merchants_index_key`]).
+pub(super) fn campaigns_index_key() -> String {
+    format!("r:{{{REGISTRY_TAG}}}:ix:c")
+}
+
+/// Prefix of the listing indexes of one merchant's campaigns: the prefix
+/// and the merchant id make the key (a script that moves a campaign builds
+/// its old merchant's from it).
+pub(super) fn merchant_campaigns_prefix() -> String {
+    format!("r:{{{REGISTRY_TAG}}}:ix:cm:")
+}
+
+/// The listing index of one merchant's campaigns.
+pub(super) fn merchant_campaigns_key(merchant_id: &str) -> String {
+    joined(&[&merchant_campaigns_prefix(), merchant_id])
+}
+
+/// The listing index of every stored API key, members the key ids.
+pub(super) fn api_keys_index_key() -> String {
+    format!("r:{{{REGISTRY_TAG}}}:ix:k")
+}
+
+/// Set once the listing indexes hold every record an older version wrote
+/// without them (see `registry::backfill_indexes`).
+pub(super) fn indexes_backfilled_key() -> String {
+    format!("r:{{{REGISTRY_TAG}}}:ix:backfilled")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,7 +53,9 @@
 //! | `t:{m}:<day start>:<dimension>:<metric>` | sorted set | the day's top list of campaigns, creators, videos or products by clicks `c`, conversions `v` or revenue `r:<CUR>` | daily retention |
 //! | `x:day:<day start>` | set | the merchants that counted anything that day: where global top lists look | daily retention |
 //! | `x:<dimension>:<id>` | set | the merchants (their shard tags) that counted for a campaign, creator, video or product; for a merchant id, the shard tags its taps used | daily retention |
-//! | `r:m:<id>`, `r:c:<id>`, `r:k:<sha256>`, `r:kid:<id>` | hash, string | the registry: merchants, campaigns, API keys (by the hash of the secret, and id to hash) | never: configuration, not flow data |
+//! | `r:{r}:m:<id>`, `r:{r}:c:<id>`, `r:{r}:k:<sha256>`, `r:{r}:kid:<id>` | hash, string | the registry: merchants, campaigns, API keys (by the hash of the secret, with `at` its creation ms when made since listings; and id to hash) | never: configuration, not flow data |
+//! | `r:{r}:ix:m`, `r:{r}:ix:c`, `r:{r}:ix:cm:<merchant>`, `r:{r}:ix:k` | sorted set | the registry's listing indexes, score 0, walked by ZRANGE BYLEX: merchant ids, campaign ids, one merchant's campaign ids, stored key ids; each written in the same step as its record (MULTI, or `put_campaign.lua`, which also moves a campaign between merchants' indexes) | never, as the registry |
+//! | `r:{r}:ix:backfilled` | string | set once the listing indexes hold the records an older version wrote without them (`registry`: a SCAN at open) | never |
 //!
 //! Click and dedup records are fields of bucket hashes, 1024 buckets per
 //! window or expiry hour, so that they stay in Redis's compact listpack
@@ -78,6 +80,8 @@
 //! - `shards`: a merchant's shards and tags, where a new click is placed,
 //!   and the index sets, written through a moka cache of the entries this
 //!   process wrote lately.
+//! - `registry`: listings of merchants, campaigns and API keys through
+//!   their indexes, and the indexes' one-time backfill at open.
 //! - `scan`: operator reads by SCAN (reconcile) and a viewer's erasure.
 //! - `eviction`: the guard that allows writes only while no node would evict.
 
@@ -86,6 +90,7 @@ mod connect;
 mod earnings;
 mod eviction;
 mod keys;
+mod registry;
 mod scan;
 mod scripts;
 mod shards;
@@ -102,9 +107,9 @@ use redis::{AsyncCommands, Value};
 
 use crate::error::Result;
 use crate::model::{
-    ApiKey, BucketRange, Campaign, CounterCell, Counts, Dimension, Event, Grant, Granularity,
-    KeyId, Merchant, MerchantId, MerchantRecords, Money, NewClick, NewReversal, NewSale, Retention,
-    Role, TopEntry, TopMetric, rank,
+    ApiKey, ApiKeyInfo, BucketRange, Campaign, CampaignQuery, CounterCell, Counts, Dimension,
+    Event, Grant, Granularity, KeyId, KeyQuery, Merchant, MerchantId, MerchantRecords, Money,
+    NewClick, NewReversal, NewSale, Page, Retention, Role, TopEntry, TopMetric, rank,
 };
 use crate::model::{CommissionState, OrderState};
 use crate::policy::{self, CREATOR_HOPPING_WINDOW, TAP_FLOOD_WINDOW};
@@ -120,11 +125,12 @@ use codec::{
 };
 use connect::Conn;
 use keys::{
-    IndexEntry, REGISTRY_TAG, api_key_id_key, api_key_key, attribution_prefix, campaign_key,
-    click_bucket_key, click_bucket_until, click_shard, commission_key, counter_key, counter_prefix,
-    day_index_key, dedup_bucket_key, dimension_code, events_key, flood_key, hopping_key, index_key,
-    joined, merchant_key, order_key, own_tag, rate_key, reversal_ids_key, shard_tag,
-    top_metric_code, top_prefix,
+    IndexEntry, REGISTRY_TAG, api_key_id_key, api_key_key, api_keys_index_key, attribution_prefix,
+    campaign_key, campaigns_index_key, click_bucket_key, click_bucket_until, click_shard,
+    commission_key, counter_key, counter_prefix, day_index_key, dedup_bucket_key, dimension_code,
+    events_key, flood_key, hopping_key, index_key, joined, merchant_campaigns_key,
+    merchant_campaigns_prefix, merchant_key, merchants_index_key, order_key, own_tag, rate_key,
+    reversal_ids_key, shard_tag, top_metric_code, top_prefix,
 };
 use scripts::Scripts;
 use shards::{INDEXED, IndexCache, cart_key};
@@ -185,29 +191,18 @@ impl Registry for RedisStore {
                     ("p", merchant.token_param.as_str()),
                 ],
             )
+            .ignore()
+            .zadd(merchants_index_key(), merchant.merchant_id.as_str(), 0)
             .ignore();
         self.run(pipe.query_async::<()>(&mut self.conn.clone()))
             .await
     }
 
     async fn get_merchant(&self, merchant_id: &str) -> Result<Option<Merchant>> {
-        let mut fields: HashMap<String, String> = self
+        let fields: HashMap<String, String> = self
             .run(self.conn.clone().hgetall(merchant_key(merchant_id)))
             .await?;
-        if fields.is_empty() {
-            return Ok(None);
-        }
-        let mut take = |name: &str| fields.remove(name).ok_or_else(|| corrupt("merchant"));
-        Ok(Some(Merchant {
-            merchant_id: MerchantId::stored(merchant_id),
-            display_name: take("n")?,
-            allowed_domains: take("d")?
-                .split(' ')
-                .filter(|d| !d.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            token_param: take("p")?,
-        }))
+        registry::parse_merchant(merchant_id, fields)
     }
 
     async fn get_campaign(&self, campaign_id: &str) -> Result<Option<Campaign>> {
@@ -230,7 +225,12 @@ impl Registry for RedisStore {
             .scripts
             .put_campaign
             .key(campaign_key(&campaign.campaign_id));
-        invocation.arg(expected_revision.map(|r| r.to_string()).unwrap_or_default());
+        invocation
+            .key(campaigns_index_key())
+            .key(merchant_campaigns_key(&campaign.merchant_id))
+            .arg(expected_revision.map(|r| r.to_string()).unwrap_or_default())
+            .arg(campaign.campaign_id.as_str())
+            .arg(merchant_campaigns_prefix());
         for (field, value) in [
             ("m", campaign.merchant_id.to_string()),
             ("cat", campaign.category.clone()),
@@ -248,6 +248,23 @@ impl Registry for RedisStore {
             .run(invocation.invoke_async(&mut self.conn.clone()))
             .await?;
         Ok(written == 1)
+    }
+
+    async fn list_merchants(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Merchant, String>> {
+        self.list_merchants_indexed(after, limit).await
+    }
+
+    async fn list_campaigns(
+        &self,
+        query: &CampaignQuery,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<Campaign, String>> {
+        self.list_campaigns_indexed(query, after, limit).await
     }
 }
 
@@ -743,9 +760,15 @@ impl Counters for RedisStore {
 
 #[async_trait]
 impl Keys for RedisStore {
-    async fn put_api_key(&self, key: &ApiKey, label: &str) -> Result<()> {
+    async fn put_api_key(
+        &self,
+        key: &ApiKey,
+        label: &str,
+        created_at: DateTime<Utc>,
+    ) -> Result<()> {
         self.writable()?;
         let hash_key = api_key_key(&key.sha256);
+        let created_ms = millis(created_at).to_string();
         let mut pipe = redis::pipe();
         pipe.atomic()
             .hset_multiple(
@@ -756,10 +779,13 @@ impl Keys for RedisStore {
                     ("merchant", key.grant.merchant().map_or("", |m| m.as_str())),
                     ("label", label),
                     ("revoked", "0"),
+                    ("at", &created_ms),
                 ],
             )
             .ignore()
             .set(api_key_id_key(&key.id), hex::encode(key.sha256))
+            .ignore()
+            .zadd(api_keys_index_key(), key.id.as_str(), 0)
             .ignore();
         self.run(pipe.query_async::<()>(&mut self.conn.clone()))
             .await
@@ -795,6 +821,15 @@ impl Keys for RedisStore {
             .run(conn.hset(format!("r:{{{REGISTRY_TAG}}}:k:{hash}"), "revoked", "1"))
             .await?;
         Ok(true)
+    }
+
+    async fn list_api_keys(
+        &self,
+        query: &KeyQuery,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ApiKeyInfo, String>> {
+        self.list_api_keys_indexed(query, after, limit).await
     }
 }
 

@@ -31,7 +31,7 @@ impl RedisStore {
     /// Every key matching `pattern` in the slot of the hash tag `tag`, by
     /// SCAN (operator reads only). On a cluster the SCAN goes to the primary
     /// that owns the slot; the pattern must name keys of that tag.
-    async fn scan(&self, tag: &str, pattern: &str) -> Result<Vec<String>> {
+    pub(super) async fn scan(&self, tag: &str, pattern: &str) -> Result<Vec<String>> {
         let route = match &self.conn {
             Conn::Single(_) => None,
             Conn::Cluster(_) => {

@@ -7,6 +7,7 @@
 
 mod defaults;
 mod earnings;
+mod listing;
 mod probes;
 
 use std::num::NonZero;
