@@ -75,5 +75,5 @@ pub(crate) use redirect::{normalize_token_param, redirect_url};
 pub use sales::{is_same_reversal, is_same_sale};
 pub(crate) use sales::{refund_above_what_is_left, refund_in_another_currency};
 pub(crate) use text::validate_text;
-pub(crate) use top::{top_dimension, top_limit, utc_day};
+pub(crate) use top::{DEFAULT_TOP_LIMIT, top_dimension, top_limit, utc_day};
 pub(crate) use windows::{TAP_RATE_WINDOW, attribution_window, counter_range};

@@ -7,8 +7,9 @@ use chrono::NaiveDate;
 use crate::error::{Error, Result};
 use crate::model::Dimension;
 
-/// Entries a top list has when the request names no limit.
-pub(crate) const DEFAULT_TOP_LIMIT: usize = 10;
+/// Entries a top list has when an HTTP query names no limit (over gRPC a
+/// limit is required).
+pub(crate) const DEFAULT_TOP_LIMIT: i32 = 10;
 /// Most entries a top list may have.
 pub(crate) const MAX_TOP_LIMIT: usize = 100;
 
@@ -34,12 +35,11 @@ pub(crate) fn utc_day(field: &str, raw: &str) -> Result<NaiveDate> {
         .ok_or_else(|| Error::invalid_field(field, "must be a UTC day, YYYY-MM-DD"))
 }
 
-/// How many entries a top list has: [`DEFAULT_TOP_LIMIT`] when the request
-/// names none (0), else 1 to [`MAX_TOP_LIMIT`]. Fails with `INVALID_FIELD`
-/// naming `field`.
+/// How many entries a top list has: 1 to [`MAX_TOP_LIMIT`]; none (0) or
+/// more fails with `INVALID_FIELD` naming `field` (the HTTP route fills in
+/// [`DEFAULT_TOP_LIMIT`] before).
 pub(crate) fn top_limit(field: &str, requested: i32) -> Result<usize> {
     match usize::try_from(requested) {
-        Ok(0) => Ok(DEFAULT_TOP_LIMIT),
         Ok(n @ 1..=MAX_TOP_LIMIT) => Ok(n),
         _ => Err(Error::invalid_field(
             field,
@@ -94,11 +94,10 @@ mod tests {
     }
 
     #[test]
-    fn a_limit_defaults_to_10_and_is_at_most_100() {
-        assert_eq!(top_limit("limit", 0), Ok(DEFAULT_TOP_LIMIT));
+    fn a_limit_is_1_to_100() {
         assert_eq!(top_limit("limit", 1), Ok(1));
         assert_eq!(top_limit("limit", 100), Ok(MAX_TOP_LIMIT));
-        for bad in [-1, 101, i32::MIN, i32::MAX] {
+        for bad in [0, -1, 101, i32::MIN, i32::MAX] {
             assert_eq!(
                 top_limit("limit", bad),
                 Err(Error::invalid_field("limit", "must be 1 to 100")),

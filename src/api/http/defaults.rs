@@ -2,9 +2,8 @@
 //! CLI's defaults, so a dashboard's first `GET /v1/counters?dimension=…&id=…`
 //! answers. An omitted granularity means hourly; an omitted range (neither
 //! `startTime` nor `endTime`) the current UTC day; an omitted metric clicks;
-//! an omitted day today. Over gRPC the same omissions stay INVALID_FIELD: a
-//! program names what it wants. (An omitted limit is 10 on both transports:
-//! `policy::top_limit`.)
+//! an omitted day today; an omitted limit 10. Over gRPC the same omissions
+//! stay INVALID_FIELD: a program names what it wants.
 
 use chrono::{DateTime, Days, Utc};
 
@@ -36,6 +35,9 @@ pub(super) fn list_top(request: &mut ListTopRequest, now: DateTime<Utc>) {
     }
     if request.metric == TopMetric::Unspecified as i32 {
         request.metric = TopMetric::Clicks as i32;
+    }
+    if request.limit == 0 {
+        request.limit = crate::policy::DEFAULT_TOP_LIMIT;
     }
 }
 
@@ -81,6 +83,7 @@ mod tests {
         list_top(&mut request, at("2026-03-04T23:59:59Z"));
         assert_eq!(request.day, "2026-03-04");
         assert_eq!(request.metric, TopMetric::Clicks as i32);
+        assert_eq!(request.limit, 10);
         let mut named = ListTopRequest {
             day: "2026-01-01".into(),
             metric: TopMetric::Conversions as i32,

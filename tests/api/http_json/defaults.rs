@@ -104,7 +104,12 @@ async fn grpc_still_refuses_what_http_defaults() {
         dimension: Dimension::Campaign as i32,
         day: start_time().format("%Y-%m-%d").to_string(),
         metric: TopMetric::Clicks as i32,
+        limit: 5,
         ..ListTopRequest::default()
+    };
+    let no_limit = ListTopRequest {
+        limit: 0,
+        ..top.clone()
     };
     let no_day = ListTopRequest {
         day: String::new(),
@@ -128,7 +133,7 @@ async fn grpc_still_refuses_what_http_defaults() {
     for (answer, field) in refusals {
         assert_invalid_field(&answer.unwrap_err(), field);
     }
-    for (request, field) in [(no_day, "day"), (no_metric, "metric")] {
+    for (request, field) in [(no_day, "day"), (no_metric, "metric"), (no_limit, "limit")] {
         let answer = counters.list_top(authed(key, request)).await;
         assert_invalid_field(&answer.unwrap_err(), field);
     }
