@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use tonic::Code;
 
+use crate::logs::refuse_a_sale;
 use crate::support::*;
 
 /// How long the binary gets to exit after SIGTERM.
@@ -19,26 +20,6 @@ const CONFIRM_SALE: &str = "cartclick.v1.SaleService/ConfirmSale";
 /// A server logging JSON, with `launch`'s extras.
 async fn json_server(launch: Launch) -> ServerProcess {
     ServerProcess::start(launch.global_arg("--log-format").global_arg("json")).await
-}
-
-/// Seeds, taps, and confirms a sale twice: once with a forged token
-/// (TOKEN_INVALID), once for real. Returns the viewer and the tokens.
-async fn a_refused_and_a_confirmed_sale(server: &ServerProcess) -> (String, Vec<String>) {
-    let client = server.client().await;
-    client.seed().await;
-    let viewer = unique_viewer();
-    let issued = client.issue(tap(&viewer)).await.unwrap();
-    let forged = tampered(&issued.token);
-    let refused = client
-        .confirm(&forged, "order-1", 12_500, "DKK")
-        .await
-        .unwrap_err();
-    assert_error(&refused, Code::InvalidArgument, "TOKEN_INVALID");
-    client
-        .confirm(&issued.token, "order-2", 12_500, "DKK")
-        .await
-        .unwrap();
-    (viewer, vec![issued.token, forged])
 }
 
 /// The access lines among `lines` (JSON objects of target cartclick::access).
@@ -56,7 +37,7 @@ fn access_lines(lines: &[String]) -> Vec<Map<String, Value>> {
 #[tokio::test]
 async fn each_rpc_logs_one_info_line_with_method_status_duration_key_and_merchant() {
     let mut server = json_server(Launch::default()).await;
-    a_refused_and_a_confirmed_sale(&server).await;
+    refuse_a_sale(&server).await;
 
     let lines = server.stop(EXIT_BOUND).await;
     let access = access_lines(&lines);
@@ -94,7 +75,7 @@ async fn each_rpc_logs_one_info_line_with_method_status_duration_key_and_merchan
 #[tokio::test]
 async fn a_refused_rpc_logs_its_status_and_reason() {
     let mut server = json_server(Launch::default()).await;
-    a_refused_and_a_confirmed_sale(&server).await;
+    refuse_a_sale(&server).await;
     let client = server.client().await;
     let unknown = client
         .confirm_as("not-a-key", "token", "order-3", 1, "DKK")
@@ -153,7 +134,7 @@ async fn the_http_json_routes_log_their_calls_too() {
 #[tokio::test]
 async fn access_lines_never_carry_a_viewer_id_a_token_or_a_secret() {
     let mut server = ServerProcess::start(Launch::default()).await;
-    let (viewer, tokens) = a_refused_and_a_confirmed_sale(&server).await;
+    let (viewer, tokens) = refuse_a_sale(&server).await;
     let keys = server.keys.clone();
 
     let lines = server.stop(EXIT_BOUND).await;
@@ -182,7 +163,7 @@ async fn no_access_log_the_env_and_the_config_key_each_turn_it_off() {
     ] {
         let what = format!("{launch:?}");
         let mut server = json_server(launch).await;
-        a_refused_and_a_confirmed_sale(&server).await;
+        refuse_a_sale(&server).await;
 
         let lines = server.stop(EXIT_BOUND).await;
 

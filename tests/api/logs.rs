@@ -16,8 +16,9 @@ const EXIT_BOUND: Duration = Duration::from_secs(15);
 const POLICY_BOUND: Duration = Duration::from_secs(15);
 
 /// Makes the binary refuse a call (a forged token: TOKEN_INVALID), which
-/// logs `rpc refused` at debug; returns the viewer and tokens used.
-async fn refuse_a_sale(server: &ServerProcess) -> (String, Vec<String>) {
+/// logs `rpc refused` at debug, then confirm a sale; returns the viewer and
+/// tokens used. The access log's tests use it too.
+pub(crate) async fn refuse_a_sale(server: &ServerProcess) -> (String, Vec<String>) {
     let client = server.client().await;
     client.seed().await;
     let viewer = unique_viewer();
