@@ -58,13 +58,13 @@ impl HttpApi {
             Rpc::ConfirmSale => request.run(|r| self.sales.confirm_sale(r)).await,
             Rpc::ReverseSale => request.run(|r| self.sales.reverse_sale(r)).await,
             Rpc::GetCounters => {
-                let fill = |r: &mut _| defaults::get_counters(r, now);
+                let fill = |r: &mut _, _: &str| defaults::get_counters(r, now);
                 request
                     .run_filled(fill, |r| self.counters.get_counters(r))
                     .await
             }
             Rpc::ListTop => {
-                let fill = |r: &mut _| defaults::list_top(r, now);
+                let fill = |r: &mut _, query: &str| defaults::list_top(r, query, now);
                 request
                     .run_filled(fill, |r| self.counters.list_top(r))
                     .await
@@ -104,11 +104,12 @@ impl Call<'_> {
         Adapter: FnOnce(tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Res>, tonic::Status>>,
     {
-        self.run_filled(|_: &mut Req| {}, adapter).await
+        self.run_filled(|_: &mut Req, _: &str| {}, adapter).await
     }
 
-    /// [`Call::run`], with `fill` applied to the decoded request first:
-    /// what the route defaults ([`defaults`]).
+    /// [`Call::run`], with `fill` applied to the decoded request and the
+    /// query it came from (empty for a body) first: what the route defaults
+    /// ([`defaults`]).
     async fn run_filled<Req, Res, Fill, Adapter, Fut>(
         self,
         fill: Fill,
@@ -117,16 +118,19 @@ impl Call<'_> {
     where
         Req: prost::Message + Default,
         Res: prost::Message,
-        Fill: FnOnce(&mut Req),
+        Fill: FnOnce(&mut Req, &str),
         Adapter: FnOnce(tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Res>, tonic::Status>>,
     {
-        let mut message = match self.input {
-            Input::Body(body) => from_json(&self.messages.input, &body),
-            Input::Query(query) => from_query(&self.messages.input, query.as_deref().unwrap_or("")),
-        }
-        .map_err(refused)?;
-        fill(&mut message);
+        let (message, query) = match self.input {
+            Input::Body(body) => (from_json(&self.messages.input, &body), String::new()),
+            Input::Query(query) => {
+                let query = query.unwrap_or_default();
+                (from_query(&self.messages.input, &query), query)
+            }
+        };
+        let mut message = message.map_err(refused)?;
+        fill(&mut message, &query);
         let mut extensions = tonic::Extensions::default();
         extensions.insert(self.caller);
         let request = tonic::Request::from_parts(

@@ -28,9 +28,11 @@ pub(super) fn get_counters(request: &mut GetCountersRequest, now: DateTime<Utc>)
     }
 }
 
-/// Fills what a ListTop query left out, with `now` for "today".
-pub(super) fn list_top(request: &mut ListTopRequest, now: DateTime<Utc>) {
-    if request.day.is_empty() {
+/// Fills what a ListTop query left out, with `now` for "today". A `day`
+/// given empty (`?day=`) is not left out: the adapter refuses it.
+pub(super) fn list_top(request: &mut ListTopRequest, query: &str, now: DateTime<Utc>) {
+    let given = |name: &str| url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == name);
+    if request.day.is_empty() && !given("day") {
         request.day = now.format("%Y-%m-%d").to_string();
     }
     if request.metric == TopMetric::Unspecified as i32 {
@@ -80,7 +82,7 @@ mod tests {
     #[test]
     fn an_empty_top_query_ranks_todays_clicks() {
         let mut request = ListTopRequest::default();
-        list_top(&mut request, at("2026-03-04T23:59:59Z"));
+        list_top(&mut request, "", at("2026-03-04T23:59:59Z"));
         assert_eq!(request.day, "2026-03-04");
         assert_eq!(request.metric, TopMetric::Clicks as i32);
         assert_eq!(request.limit, 10);
@@ -90,10 +92,21 @@ mod tests {
             limit: 3,
             ..ListTopRequest::default()
         };
-        list_top(&mut named, at("2026-03-04T23:59:59Z"));
+        list_top(&mut named, "", at("2026-03-04T23:59:59Z"));
         assert_eq!(
             (named.day.as_str(), named.metric, named.limit),
             ("2026-01-01", TopMetric::Conversions as i32, 3)
         );
+    }
+
+    #[test]
+    fn a_day_given_empty_is_not_filled_in() {
+        let mut request = ListTopRequest::default();
+        list_top(
+            &mut request,
+            "dimension=DIMENSION_VIDEO&day=",
+            at("2026-03-04T12:00:00Z"),
+        );
+        assert_eq!(request.day, "", "the adapter refuses it, naming day");
     }
 }

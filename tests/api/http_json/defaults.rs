@@ -78,6 +78,22 @@ async fn half_a_range_over_http_is_still_invalid() {
 }
 
 #[tokio::test]
+async fn a_day_given_empty_over_http_is_invalid_not_today() {
+    let app = TestApp::builder().memory().seeded().spawn().await;
+    let http = Http::of(&app);
+
+    let top = http
+        .get(
+            "/v1/top?dimension=DIMENSION_VIDEO&day=",
+            Some(&app.keys.dashboard),
+        )
+        .await;
+
+    super::assert_status_json(&top, 400, Code::InvalidArgument, "INVALID_FIELD");
+    assert_eq!(top.body["details"][0]["metadata"]["field"], "day");
+}
+
+#[tokio::test]
 async fn grpc_still_refuses_what_http_defaults() {
     let app = TestApp::builder().memory().seeded().spawn().await;
     let key = &app.keys.dashboard;
