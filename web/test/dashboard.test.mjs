@@ -74,7 +74,7 @@ before(async () => {
     await admin('merchant', 'put', '--id', id, '--name', name, '--domain', 'shop.test', '--token-param', 'cc');
   }
   for (const campaign of CAMPAIGNS) {
-    await admin('campaign', 'put', '--id', campaign, '--merchant', MERCHANT, '--category', 'apparel', '--window-hours', '168');
+    await admin('campaign', 'put', '--id', campaign, '--merchant', MERCHANT, '--category', 'apparel', '--window-hours', '168', '--commission-rate-bps', '1000');
     await admin('campaign', 'review', '--id', campaign, '--decision', 'approve', '--reason', 'dashboard test');
   }
   // cr-1 leads on clicks, then cr-2, then cr-3.
@@ -128,25 +128,20 @@ afterEach(() => {
   assert.deepEqual(seen, [], 'console errors, page errors or CSP violations');
 });
 
-/** A fresh tab signed in by fragment, once the first data is painted. */
-async function open(key = cartclick.keys.dashboard, { path = `/?merchant=${MERCHANT}`, viewport, bypassCSP } = {}) {
-  const { context, page, errors: pageErrors } = await freshPage(browser);
-  if (viewport || bypassCSP) await context.close();
-  const opened = viewport || bypassCSP
-    ? await (async () => {
-      const ctx = await browser.newContext({ viewport, bypassCSP });
-      ctx.setDefaultTimeout(10_000);
-      const p = await ctx.newPage();
-      const errs = [];
-      p.on('pageerror', (err) => errs.push(`pageerror: ${err.message}`));
-      p.on('console', (msg) => { if (msg.type() === 'error') errs.push(`console: ${msg.text()}`); });
-      return { context: ctx, page: p, errors: errs };
-    })()
-    : { context, page, errors: pageErrors };
-  errors = opened.errors;
-  await opened.page.goto(`${BASE}${path}#key=${encodeURIComponent(key)}`);
-  await opened.page.waitForSelector('body[data-ready]');
-  return opened;
+/**
+ * A fresh tab (its own context; `options` for Playwright's newContext)
+ * signed in by fragment, once the first data is painted.
+ */
+async function open(key = cartclick.keys.dashboard, { path = `/?merchant=${MERCHANT}`, ...options } = {}) {
+  const context = await browser.newContext(options);
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  errors = [];
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  await page.goto(`${BASE}${path}#key=${encodeURIComponent(key)}`);
+  await page.waitForSelector('body[data-ready]');
+  return { context, page };
 }
 
 /** Waits for the page to finish the load after `n` loads. */
@@ -207,7 +202,7 @@ test('the figures of the seeded day equal the API\'s', async () => {
     const top = await api(cartclick.keys.dashboard, '/v1/top', {
       dimension: 'DIMENSION_CREATOR', day: today().day, metric: 'TOP_METRIC_CLICKS', limit: 10, merchantId: MERCHANT,
     });
-    const rows = await page.$$eval('.top[data-kind="creator"] button.row', (bs) => bs.map((b) => [b.dataset.id, b.querySelector('.n').textContent]));
+    const rows = await page.$$eval('.toplist[data-kind="creator"] button.row', (bs) => bs.map((b) => [b.dataset.id, b.querySelector('.n').textContent]));
     assert.deepEqual(rows, top.entries.map((e) => [e.id, String(e.value)]));
   } finally {
     await context.close();
@@ -218,7 +213,7 @@ test('a row click filters the figures, chart, lists and address, and back undoes
   const { context, page } = await open();
   try {
     const n = await loads(page);
-    await page.click('.top[data-kind="creator"] button.row[data-id="cr-1"]');
+    await page.click('.toplist[data-kind="creator"] button.row[data-id="cr-1"]');
     await loadsAfter(page, n);
     const url = new URL(page.url());
     assert.equal(url.searchParams.get('creator'), 'cr-1');
@@ -227,18 +222,19 @@ test('a row click filters the figures, chart, lists and address, and back undoes
     assert.notEqual(String(total.clicks), String((await apiCounters('DIMENSION_MERCHANT', MERCHANT)).clicks));
     const charted = await page.$$eval('#chart tbody tr', (rows) => rows.reduce((sum, r) => sum + Number(r.cells[1].textContent), 0));
     assert.equal(charted, Number(total.clicks));
-    const creators = await page.$$eval('.top[data-kind="creator"] button.row', (bs) => bs.map((b) => [b.dataset.id, b.getAttribute('aria-pressed')]));
+    const creators = await page.$$eval('.toplist[data-kind="creator"] button.row', (bs) => bs.map((b) => [b.dataset.id, b.getAttribute('aria-pressed')]));
     assert.deepEqual(creators, [['cr-1', 'true']]);
     // The address is a bookmark: opened anew, it shows the same view.
+    const seen = errors;
     const { context: again, page: bookmarked } = await open(cartclick.keys.dashboard, { path: `/${url.search}` });
     assert.equal(await figure(bookmarked, 'clicks'), String(total.clicks));
     await again.close();
-    errors = [];
+    errors = seen.concat(errors);
     const m = await loads(page);
     await page.goBack();
     await loadsAfter(page, m);
     assert.equal(new URL(page.url()).searchParams.get('creator'), null);
-    assert.ok((await page.$$('.top[data-kind="creator"] button.row')).length >= 3);
+    assert.ok((await page.$$('.toplist[data-kind="creator"] button.row')).length >= 3);
   } finally {
     await context.close();
   }
@@ -260,6 +256,30 @@ test('a tap moves the live figure within 2 s', async (t) => {
     t.diagnostic(`the live figure moved ${Date.now() - tapped} ms after the tap returned`);
   } finally {
     await context.close();
+  }
+});
+
+test('in the browser\'s time zone the days are that zone\'s, summed from hours; a zone off whole hours falls back to UTC', async () => {
+  const { context, page } = await open(cartclick.keys.dashboard, {
+    path: `/?merchant=${MERCHANT}&range=7d&tz=local`, timezoneId: 'Europe/Copenhagen',
+  });
+  try {
+    assert.match(await page.textContent('#range-label'), /Europe\/Copenhagen days, summed from hours/);
+    assert.equal(await page.$$eval('#chart tbody tr', (rows) => rows.length), 7);
+    // Every seeded click is in the last 7 Copenhagen days.
+    const total = await apiCounters('DIMENSION_MERCHANT', MERCHANT);
+    assert.equal(await figure(page, 'clicks'), String(total.clicks));
+    assert.match(await page.textContent('#top-label'), /UTC day/);
+  } finally {
+    await context.close();
+  }
+  const { context: india, page: kolkata } = await open(cartclick.keys.dashboard, {
+    path: `/?merchant=${MERCHANT}&tz=local`, timezoneId: 'Asia/Kolkata',
+  });
+  try {
+    assert.match(await kolkata.textContent('#range-label'), /Asia\/(Kolkata|Calcutta) is not a whole number of hours off UTC, so times are UTC/);
+  } finally {
+    await india.close();
   }
 });
 
@@ -298,7 +318,7 @@ test('held commissions show their signals, and a creator filter shows the creato
     assert.equal(row[2], 'cr-2');
     assert.match(row[4], /self referral/);
     const n = await loads(page);
-    await page.click('.top[data-kind="creator"] button.row[data-id="cr-2"]');
+    await page.click('.toplist[data-kind="creator"] button.row[data-id="cr-2"]');
     await loadsAfter(page, n);
     assert.equal(await page.textContent('#money-title'), 'Earnings of creator cr-2');
     const { balances } = await api(cartclick.keys.dashboard, '/v1/earnings', { creatorId: 'cr-2', merchantId: MERCHANT });
@@ -358,7 +378,7 @@ test('usable by keyboard alone: presets and rows are reached with Tab and presse
     await page.keyboard.press('Enter');
     await loadsAfter(page, n);
     assert.equal(new URL(page.url()).searchParams.get('range'), '7d');
-    await reach('.top[data-kind="product"] button.row');
+    await reach('.toplist[data-kind="product"] button.row');
     const id = await page.evaluate(() => document.activeElement.dataset.id);
     n = await loads(page);
     await page.keyboard.press('Enter');

@@ -43,9 +43,11 @@ export function drawChart(box, { labels, now, prev, title }) {
     el('text', { x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, svg).textContent = String(v);
   }
   const every = Math.max(1, Math.ceil(labels.length / Math.max(2, Math.floor(plotW / 90))));
+  const last = labels.length - 1;
   labels.forEach((label, i) => {
     if (i % every) return;
-    el('text', { x: x(i), y: HEIGHT - 8, 'text-anchor': i ? 'middle' : 'start', class: 'axis' }, svg)
+    const anchor = !i ? 'start' : i === last || i + every > last ? 'end' : 'middle';
+    el('text', { x: x(i), y: HEIGHT - 8, 'text-anchor': anchor, class: 'axis' }, svg)
       .textContent = label.length > 10 ? label.slice(11) || label : label.slice(5);
   });
   const line = (values, cls) => el('polyline', {
@@ -56,13 +58,16 @@ export function drawChart(box, { labels, now, prev, title }) {
   now.forEach((v, i) => el('circle', { cx: x(i), cy: y(v), r: labels.length > 60 ? 1.5 : 3, class: 'dot' }, svg)
     .append(Object.assign(document.createElementNS(NS, 'title'), { textContent: `${labels[i]}: ${v} (previous ${prev[i]})` })));
 
+  // In a wrapper: a table would not shrink to the hidden box's 1 px.
+  const hidden = document.createElement('div');
+  hidden.className = 'visually-hidden';
   const table = document.createElement('table');
-  table.className = 'visually-hidden';
   table.innerHTML = `<caption>${title} by bucket</caption><thead><tr><th scope="col">Bucket</th><th scope="col">This period</th><th scope="col">Previous period</th></tr></thead>`;
   const body = table.createTBody();
   labels.forEach((label, i) => {
     const row = body.insertRow();
     for (const text of [label, now[i], prev[i]]) row.insertCell().textContent = String(text);
   });
-  box.append(table);
+  hidden.append(table);
+  box.append(hidden);
 }

@@ -217,7 +217,7 @@ function paintControls(view, merchantId, z) {
   $('custom').hidden = view.range !== 'custom';
   if (view.range === 'custom') { $('from').value = view.from; $('to').value = view.to; }
   $('tz').value = view.tz;
-  $('tz').options[1].textContent = `This browser's (${Intl.DateTimeFormat().resolvedOptions().timeZone})`;
+  $('tz').options[1].textContent = `Browser's (${Intl.DateTimeFormat().resolvedOptions().timeZone})`;
   $('merchant').value = merchantId;
   $('series').value = view.series;
   $('chart-title').textContent = `${SERIES[view.series]} (${z.name})`;
@@ -319,7 +319,7 @@ function paintTops({ days, lists }, view) {
       button.title = id === selected ? `Clear the ${kind} filter` : `Filter by ${kind} ${id}`;
       return make('li', {}, button);
     }));
-    const box = make('div', { className: 'top' }, make('h3', { textContent: title }), rows.length ? list : make('p', { className: 'note', textContent: 'Nothing yet.' }));
+    const box = make('div', { className: 'toplist' }, make('h3', { textContent: title }), rows.length ? list : make('p', { className: 'note', textContent: 'Nothing yet.' }));
     box.dataset.kind = kind;
     return box;
   }));
@@ -337,12 +337,18 @@ async function held(api, merchantId) {
   return { kind: 'held', commissions: commissions || [] };
 }
 
-function table(headers, rows) {
+/** A table in a box that scrolls sideways on a phone (focusable, so keys scroll it). */
+function table(label, headers, rows) {
   const t = make('table');
   t.createTHead().insertRow().append(...headers.map((h) => make('th', { scope: 'col', textContent: h })));
   const body = t.createTBody();
   for (const row of rows) body.insertRow().append(...row.map((cell) => make('td', { textContent: cell })));
-  return make('div', { className: 'scroll' }, t);
+  t.createCaption().textContent = label;
+  t.caption.className = 'visually-hidden';
+  const box = make('div', { className: 'scroll', tabIndex: 0 }, t);
+  box.setAttribute('role', 'region');
+  box.setAttribute('aria-label', label);
+  return box;
 }
 
 function paintMoney(data, view) {
@@ -353,7 +359,7 @@ function paintMoney(data, view) {
       for (const p of parts) shown.money.push({ section: 'earnings', id: b.merchantId, metric: p, currency: b.currencyCode, value: decimal(b[p]?.amountMinor, b.currencyCode) });
     }
     $('money').replaceChildren(data.balances.length
-      ? table(['Merchant', 'Pending', 'Payable', 'Held', 'Paid'], data.balances.map((b) => [b.merchantId, ...parts.map((p) => money(b[p] || { amountMinor: '0', currencyCode: b.currencyCode }))]))
+      ? table(`Earnings of creator ${data.creatorId}`, ['Merchant', 'Pending', 'Payable', 'Held', 'Paid'], data.balances.map((b) => [b.merchantId, ...parts.map((p) => money(b[p] || { amountMinor: '0', currencyCode: b.currencyCode }))]))
       : make('p', { className: 'note', textContent: 'No earnings with this merchant.' }));
     return;
   }
@@ -362,7 +368,7 @@ function paintMoney(data, view) {
     shown.money.push({ section: 'held', id: c.orderId, metric: 'commission', currency: c.commission.currencyCode, value: decimal(c.commission.amountMinor, c.commission.currencyCode), signals: (c.signals || []).join(' ') });
   }
   $('money').replaceChildren(data.commissions.length
-    ? table(['Confirmed', 'Order', 'Creator', 'Commission', 'Signals'], data.commissions.map((c) => [
+    ? table('Held commissions awaiting review', ['Confirmed', 'Order', 'Creator', 'Commission', 'Signals'], data.commissions.map((c) => [
       (c.confirmedAt || '').replace('T', ' ').slice(0, 16), c.orderId, c.creatorId, money(c.commission),
       (c.signals || []).map((s) => words(s, 'FRAUD_SIGNAL_')).join(', ')]))
     : make('p', { className: 'note', textContent: view.filter ? 'None held for this merchant.' : 'None held: nothing awaits review.' }));
