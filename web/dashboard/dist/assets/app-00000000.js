@@ -1,0 +1,2 @@
+// Placeholder: the dashboard's built bundle replaces this file.
+document.documentElement.dataset.placeholder = "true";
