@@ -10,6 +10,7 @@ pub(crate) mod earnings;
 pub(crate) mod http;
 pub(crate) mod pages;
 pub(crate) mod sale;
+pub(crate) mod watch;
 
 use std::sync::Arc;
 
@@ -32,6 +33,8 @@ pub(crate) struct ApiState {
     pub auth: Arc<Authenticator>,
     /// Turns true when the server begins to shut down: streams end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The counter subscriptions both transports' streams share.
+    pub watchers: watch::Watchers,
 }
 
 /// Logs the outcome of an RPC and converts it for tonic. Expected failures
