@@ -2,6 +2,8 @@
 //! transport authenticated (`auth::caller`), checks the caller's role,
 //! decodes and validates the request into domain types, calls the domain,
 //! and converts the answer or the error. No business rule lives here.
+//! `watch` holds the counter subscriptions that WatchCounters streams share
+//! on both transports; `http` is the HTTP/JSON transport.
 
 pub(crate) mod admin;
 pub(crate) mod click;

@@ -16,6 +16,8 @@
 //! | `GET /v1/merchants?pageSize=…&pageToken=…` | `AdminService.ListMerchants` |
 //! | `GET /v1/campaigns?merchantId=…&status=…&pageSize=…&pageToken=…` | `AdminService.ListCampaigns` |
 //! | `GET /v1/apiKeys?role=…&merchantId=…&pageSize=…&pageToken=…` | `AdminService.ListApiKeys` |
+//! | `GET /v1/counters:watch?dimension=…&id=…` | `CounterService.WatchCounters`, as Server-Sent Events ([`sse`]) |
+//! | `GET /` and `GET /assets/<file>` | the dashboard page and its assets, embedded ([`page`]) |
 //! | `GET /openapi.yaml` | this API's OpenAPI document |
 //! | `GET /healthz` | 200 while the process serves (liveness) |
 //! | `GET /readyz` | 200 while the store answers and takes writes, else 503 (readiness) |
@@ -33,7 +35,9 @@
 //!
 //! One concern a file: [`routes`] the paths and methods (an
 //! `axum::Router`), [`admission`] a call's way in (key, body, permit,
-//! deadline), [`call`] the transcoding glue to the adapter, [`json`] the
+//! deadline), [`call`] the transcoding glue to the adapter, [`sse`] the
+//! event stream over the shared counter subscriptions (`api::watch`),
+//! [`page`] the dashboard page, [`json`] the
 //! protobuf JSON mapping (with [`unique_keys`] refusing a key given twice;
 //! the CLI's `--output json` writes through it too), [`error`] the error
 //! answers.
