@@ -12,6 +12,10 @@
 //! streams go on; health reports the outage), as a read of the next tick may
 //! answer again.
 //!
+//! A stream that joins a live subscription starts from its latest bucket,
+//! at most [`WATCH_EVERY`] old; what changed since comes with the next
+//! tick.
+//!
 //! Each stream ([`Watch`]) also asks, every [`KEY_RECHECK_EVERY`], whether
 //! its caller's key is still live, and ends on revocation or shutdown.
 
