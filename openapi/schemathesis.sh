@@ -255,10 +255,13 @@ cd "$WORK"
 # may not pay) and the merchant and campaign listings; then the review of
 # held commissions and the key listing, which only an admin may call (the
 # shop may call neither, nor list every merchant: each would only ever
-# answer 403).
+# answer 403). The Server-Sent Events stream (watchCounters) is left out of
+# every pass: a stream that was admitted never ends by itself, so each
+# valid example would only run into the request timeout; the black-box
+# tests (tests/api/http_json/watch_sse.rs) and the fuzz test hold it.
 run_schemathesis "$MERCHANT_KEY" "$WORK/merchant.log" --max-examples "$MAX_EXAMPLES" \
   --exclude-operation-id reviewCommission --exclude-operation-id listMerchants \
-  --exclude-operation-id listApiKeys
+  --exclude-operation-id listApiKeys --exclude-operation-id watchCounters
 run_schemathesis "$DASHBOARD_KEY" "$WORK/dashboard.log" --max-examples "$((MAX_EXAMPLES / 5 + 1))" \
   --include-tag-regex '^(counters|earnings|registry)$' --exclude-method POST \
   --exclude-operation-id listApiKeys \

@@ -34,8 +34,10 @@
 //! The edges:
 //! - [`proto`]: the generated contract (`proto/cartclick/v1`).
 //! - `api`: the gRPC adapters, one file per service (decode, call the
-//!   domain, map the error), page tokens (`api/pages.rs`), and `api/http/`,
-//!   the HTTP/JSON transport with its axum router.
+//!   domain, map the error), page tokens (`api/pages.rs`), the counter
+//!   subscriptions both transports' streams share (`api/watch.rs`), and
+//!   `api/http/`, the HTTP/JSON transport with its axum router, its
+//!   Server-Sent Events and the embedded dashboard page.
 //! - `rpc_layer`: the span, latency metric and admission of every RPC
 //!   (key, body, permit, deadline), shared by both transports.
 //! - `access_log`: the one info line each RPC writes when it ends.

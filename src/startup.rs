@@ -27,6 +27,7 @@ use crate::api::counter::CounterApi;
 use crate::api::earnings::EarningsApi;
 use crate::api::http::HttpApi;
 use crate::api::sale::SaleApi;
+use crate::api::watch::Watchers;
 use crate::api::{ApiState, State};
 use crate::auth::Authenticator;
 use crate::clock::{Clock, SystemClock};
@@ -101,6 +102,8 @@ pub struct Application {
     limits: Limits,
     /// Whether each RPC writes its access-log line.
     access_log: bool,
+    /// How long an SSE stream may stay quiet before a keep-alive comment.
+    sse_keep_alive: Duration,
 }
 
 /// The server's limits, from the config.
@@ -162,10 +165,13 @@ impl Application {
             &config.api_keys,
         );
         let (shutdown_tx, shutdown) = tokio::sync::watch::channel(false);
+        let domain = Arc::new(domain);
+        let watchers = Watchers::new(domain.clone(), auth.clone(), shutdown.clone());
         let state = Arc::new(ApiState {
-            domain: Arc::new(domain),
+            domain,
             auth,
             shutdown,
+            watchers,
         });
         let (listener, local_addr) = bind(config.listen).await?;
         let http = match config.http_listen {
@@ -178,6 +184,7 @@ impl Application {
             http,
             grpc_web_origins: config.grpc_web_origins,
             access_log: config.access_log,
+            sse_keep_alive: config.sse_keep_alive,
             state,
             shutdown_grace: config.shutdown_grace,
             shutdown_tx,
@@ -316,7 +323,7 @@ impl Application {
         );
         let http_addr = self.http.as_ref().map(|(_, addr)| *addr);
         let http = self.http.map(|(listener, _)| {
-            let api = HttpApi::new(state.clone(), admission, ready);
+            let api = HttpApi::new(state.clone(), admission, ready, self.sse_keep_alive);
             serve(
                 listener,
                 api.router(),

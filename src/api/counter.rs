@@ -5,14 +5,15 @@ use std::pin::Pin;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+use crate::api::watch::{Next, Watch};
 use crate::api::{
     State, dimension, granularity, id, optional_id, refused, reply, timestamp, to_bucket,
 };
 use crate::auth::{Caller, caller};
 use crate::domain::CounterSeries;
 use crate::error::Error;
-use crate::model::{Counts, Dimension, TopMetric};
-use crate::model::{MerchantId, Role};
+use crate::model::Role;
+use crate::model::{Dimension, TopMetric};
 use crate::policy;
 use crate::proto;
 use crate::proto::counter_service_server::CounterService;
@@ -152,109 +153,77 @@ impl CounterService for CounterApi {
         request: Request<WatchCountersRequest>,
     ) -> Result<Response<WatchStream>, Status> {
         let result = async {
-            let caller = reader(&request)?;
-            let request = request.into_inner();
-            let dimension = dimension("dimension", request.dimension)?;
-            let id: String = id("id", request.id)?;
-            let share = self
-                .state
-                .domain
-                .authorize_counters(&caller, dimension, &id)
-                .await?;
-            // The first read answers now, so a bad request or a store
-            // outage is the call's status, not a broken stream.
-            let first = self
-                .state
-                .domain
-                .current_hour(dimension, &id, share.as_deref())
-                .await?;
+            let (caller, dimension, id) = watch_request(&request)?;
+            let watch = self.open_watch(caller, dimension, id).await?;
             let (tx, rx) = tokio::sync::mpsc::channel(1);
-            tokio::spawn(watch(
-                self.state.clone(),
-                caller,
-                dimension,
-                id,
-                share,
-                first,
-                tx,
-            ));
+            tokio::spawn(feed(watch, tx));
             Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)) as WatchStream)
         };
         reply(result.await)
     }
 }
 
-/// How often a watched bucket is read again; also the most it is sent.
-pub(crate) const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// The caller and the validated dimension and id of a WatchCounters
+/// request: what both transports' streams start from.
+pub(crate) fn watch_request(
+    request: &Request<WatchCountersRequest>,
+) -> Result<(Caller, Dimension, String), Error> {
+    let caller = reader(request)?;
+    let message = request.get_ref();
+    let dimension = dimension("dimension", message.dimension)?;
+    let id: String = id("id", message.id.clone())?;
+    Ok((caller, dimension, id))
+}
 
-/// How often a stream asks whether its key is still live. With the key
-/// cache's own TTL (`auth::KEY_CACHE_TTL`, 500 ms) a revoked key's stream
-/// ends within a second of the revocation reaching the replica.
-const KEY_RECHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+impl CounterApi {
+    /// A stream of the current hour of `dimension`/`id` for `caller`, once
+    /// the caller may read it: the shared subscription's (`api::watch`),
+    /// its first bucket read now, so a bad request or a store outage is the
+    /// call's status, not a broken stream.
+    pub(crate) async fn open_watch(
+        &self,
+        caller: Caller,
+        dimension: Dimension,
+        id: String,
+    ) -> Result<Watch, Error> {
+        let share = self
+            .state
+            .domain
+            .authorize_counters(&caller, dimension, &id)
+            .await?;
+        self.state
+            .watchers
+            .watch(caller, dimension, id, share)
+            .await
+    }
+}
 
-/// Feeds one WatchCounters stream: the current hour's bucket now, then at
-/// most once per [`WATCH_EVERY`] when it changed. Ends when the client goes
-/// away (the send fails), the server shuts down (the stream then ends
+/// Feeds one WatchCounters stream from its watch: the current hour's bucket
+/// now, then each change, at most once per `api::watch::WATCH_EVERY`. Ends
+/// when the client goes away, the server shuts down (the stream then ends
 /// cleanly, with an OK status), or the caller's key is revoked (the stream
 /// ends UNAUTHENTICATED).
-async fn watch(
-    state: State,
-    caller: Caller,
-    dimension: Dimension,
-    id: String,
-    share: Option<MerchantId>,
-    first: (chrono::DateTime<chrono::Utc>, Counts),
+async fn feed(
+    mut watch: Watch,
     tx: tokio::sync::mpsc::Sender<Result<WatchCountersResponse, Status>>,
 ) {
-    let mut shutdown = state.shutdown.clone();
-    let mut last = first;
-    let message =
-        |(start, counts): &(chrono::DateTime<chrono::Utc>, Counts)| WatchCountersResponse {
-            bucket: Some(to_bucket(*start, counts)),
-        };
-    if tx.send(Ok(message(&last))).await.is_err() {
-        return;
-    }
-    let mut tick = tokio::time::interval(WATCH_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    tick.tick().await;
-    let mut recheck = tokio::time::interval(KEY_RECHECK_EVERY);
-    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        let key_check_due = tokio::select! {
-            _ = tick.tick() => false,
-            _ = recheck.tick() => true,
-            _ = shutdown.wait_for(|stopping| *stopping) => return,
+        let next = tokio::select! {
+            next = watch.next() => next,
             () = tx.closed() => return,
         };
-        if key_check_due {
-            // A store that does not answer is no revocation: the stream goes
-            // on, as its reads do.
-            if let Ok(false) = state.auth.is_live(&caller).await {
-                tracing::info!(key_id = %caller.key_id, "api key revoked: ending its counters stream");
-                let _ = tx.send(Err(refused(Error::Unauthenticated))).await;
-                return;
-            }
-            continue;
-        }
-        // A read may wait on a slow store for up to its timeout; shutdown
-        // does not wait for it.
-        let read = state.domain.current_hour(dimension, &id, share.as_deref());
-        let read = tokio::select! {
-            read = read => read,
-            _ = shutdown.wait_for(|stopping| *stopping) => return,
+        let (message, last) = match next {
+            Next::Bucket((start, counts)) => (
+                Ok(WatchCountersResponse {
+                    bucket: Some(to_bucket(start, &counts)),
+                }),
+                false,
+            ),
+            Next::Revoked => (Err(refused(Error::Unauthenticated)), true),
+            Next::ShuttingDown => return,
         };
-        match read {
-            Ok(now) if now != last => {
-                last = now;
-                if tx.send(Ok(message(&last))).await.is_err() {
-                    return;
-                }
-            }
-            Ok(_) => {}
-            // The store is down: keep the stream and try again next tick;
-            // health reports the outage.
-            Err(_) => {}
+        if tx.send(message).await.is_err() || last {
+            return;
         }
     }
 }

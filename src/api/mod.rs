@@ -2,6 +2,8 @@
 //! transport authenticated (`auth::caller`), checks the caller's role,
 //! decodes and validates the request into domain types, calls the domain,
 //! and converts the answer or the error. No business rule lives here.
+//! `watch` holds the counter subscriptions that WatchCounters streams share
+//! on both transports; `http` is the HTTP/JSON transport.
 
 pub(crate) mod admin;
 pub(crate) mod click;
@@ -10,6 +12,7 @@ pub(crate) mod earnings;
 pub(crate) mod http;
 pub(crate) mod pages;
 pub(crate) mod sale;
+pub(crate) mod watch;
 
 use std::sync::Arc;
 
@@ -32,6 +35,8 @@ pub(crate) struct ApiState {
     pub auth: Arc<Authenticator>,
     /// Turns true when the server begins to shut down: streams end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The counter subscriptions both transports' streams share.
+    pub watchers: watch::Watchers,
 }
 
 /// Logs the outcome of an RPC and converts it for tonic. Expected failures

@@ -1,6 +1,7 @@
 //! The binary's commands, one file a group:
 //!
-//! - `serve` (`serve`): runs the service; `--dev` seeds a demo first.
+//! - `serve` (`serve`): runs the service; `--dev` seeds a demo first, and
+//!   a demo day of taps and sales (`demo`) for the dashboard.
 //! - `issue`, `confirm` and `reverse` (`tap`): a tap, its sale and a
 //!   refund, as small gRPC clients for trying the service.
 //! - `counters`, `top` and `watch` (`counters`): counters, top lists and
@@ -28,6 +29,7 @@ mod admin;
 mod bench;
 mod client;
 mod counters;
+mod demo;
 mod earnings;
 mod flags;
 mod health;

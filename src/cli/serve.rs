@@ -1,6 +1,9 @@
 //! `serve`: runs the service until SIGTERM or Ctrl-C; with `--dev`, first
-//! seeds a demo merchant, an approved campaign and a key for every role on
-//! the memory store, and prints how to try them.
+//! seeds a demo merchant, an approved campaign, a key for every role and a
+//! demo day of taps and sales ([`demo`](super::demo)) on the memory store,
+//! and prints how to try them and the dashboard's address.
+
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,7 +16,9 @@ use crate::model::{
     MerchantId, ReviewDecision, Role,
 };
 use crate::policy;
-use crate::startup::Application;
+use crate::startup::{Application, open_store};
+
+use super::demo::{DemoClock, DemoDay, seed_day};
 
 /// `cartclick serve`: where and how to run.
 #[derive(Debug, clap::Args)]
@@ -42,14 +47,28 @@ pub(super) async fn serve(command: ServeCommand) -> Result<(), String> {
         config.api_keys.extend(keys);
         printed = Some(text);
     }
-    let app = Application::build(config)
-        .await
-        .map_err(|e| e.to_string())?;
+    let clock = Arc::new(DemoClock::default());
+    let app = if dev {
+        // The demo day is seeded at its own instants: see `cli::demo`.
+        let store = open_store(&config).await.map_err(|e| e.to_string())?;
+        Application::build_with(config, store, clock.clone()).await
+    } else {
+        Application::build(config).await
+    }
+    .map_err(|e| e.to_string())?;
     if let Some(keys) = printed {
         seed_demo(&app).await?;
+        let day = seed_day(
+            &app.domain(),
+            &clock,
+            DEMO_MERCHANT,
+            DEMO_CAMPAIGN,
+            chrono::Utc::now(),
+        )
+        .await?;
         println!(
             "{}",
-            dev_banner(&app.local_addr().to_string(), app.http_addr(), &keys)
+            dev_banner(&app.local_addr().to_string(), app.http_addr(), &keys, &day)
         );
     }
     app.run_until_stopped(shutdown)
@@ -131,15 +150,24 @@ async fn seed_demo(app: &Application) -> Result<(), String> {
 /// What `--dev` prints: the demo, then `export` lines (the server's
 /// addresses and a key per role) to paste into another terminal, where
 /// README's quick start runs as written.
-fn dev_banner(addr: &str, http: Option<std::net::SocketAddr>, keys: &[(Role, String)]) -> String {
+fn dev_banner(
+    addr: &str,
+    http: Option<std::net::SocketAddr>,
+    keys: &[(Role, String)],
+    day: &DemoDay,
+) -> String {
     let mut out = format!(
         "cartclick dev server: gRPC on {addr}{http} (memory store: nothing is kept after exit)\n\
          demo merchant {DEMO_MERCHANT} (https://{DEMO_DOMAIN}), approved campaign {DEMO_CAMPAIGN} \
          paying 10 % commission\n\
+         demo day: {taps} taps and {sales} sales since yesterday, a refund, a held commission, \
+         a payout\n\
          paste these into another terminal (the keys live as long as this process), \
          then follow README's quick start:\n\
          export CARTCLICK_SERVER=http://{addr}\n",
         http = http.map_or_else(String::new, |http| format!(", HTTP/JSON on {http}")),
+        taps = day.taps,
+        sales = day.sales,
     );
     if let Some(http) = http {
         out.push_str(&format!("export CARTCLICK_HTTP=http://{http}\n"));
@@ -149,6 +177,12 @@ fn dev_banner(addr: &str, http: Option<std::net::SocketAddr>, keys: &[(Role, Str
             "export {}_KEY={secret}\n",
             role.as_str().to_ascii_uppercase()
         ));
+    }
+    // The fragment never reaches a server; the page keeps the key in the
+    // tab only and clears it from the address bar.
+    let dashboard = keys.iter().find(|(role, _)| *role == Role::Dashboard);
+    if let (Some(http), Some((_, secret))) = (http, dashboard) {
+        out.push_str(&format!("dashboard: http://{http}/#key={secret}\n"));
     }
     out.pop();
     out

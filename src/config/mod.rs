@@ -129,6 +129,10 @@ pub struct Config {
     /// merchant): on unless turned off (`--no-access-log`,
     /// `CARTCLICK_ACCESS_LOG=false`, `access_log = false`).
     pub access_log: bool,
+    /// How long an SSE stream (`GET /v1/counters:watch`) may stay quiet
+    /// before a `: keep-alive` comment goes out, so proxies keep it open.
+    /// Not in the file (15 s suits every proxy); tests shorten it.
+    pub sse_keep_alive: Duration,
 }
 
 impl Default for Config {
@@ -158,6 +162,7 @@ impl Default for Config {
             retention: Retention::default(),
             merchant_shards: HashMap::new(),
             access_log: true,
+            sse_keep_alive: Duration::from_secs(15),
         }
     }
 }
@@ -320,6 +325,7 @@ impl Config {
                     .access_log
                     .or(file.access_log)
                     .unwrap_or(defaults.access_log),
+            sse_keep_alive: defaults.sse_keep_alive,
         })
     }
 }

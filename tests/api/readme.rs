@@ -55,8 +55,8 @@ fn quick_start_commands(readme: &str) -> String {
 }
 
 /// Starts `cartclick serve --dev` on free ports and returns it with the
-/// `export` lines it printed.
-fn start_dev_server() -> (DevServer, Vec<String>) {
+/// `export` lines it printed, and the dashboard's address it printed last.
+fn start_dev_server() -> (DevServer, Vec<String>, String) {
     let mut child = Command::new(BIN)
         .env_clear()
         .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
@@ -80,19 +80,22 @@ fn start_dev_server() -> (DevServer, Vec<String>) {
     });
     let mut exports = Vec::new();
     let deadline = std::time::Instant::now() + START_BOUND;
-    while !exports
-        .iter()
-        .any(|l: &String| l.starts_with("export ADMIN_KEY="))
-    {
+    let dashboard = loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         let line = received
             .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no `export ADMIN_KEY=` line within {START_BOUND:?}"));
+            .unwrap_or_else(|_| panic!("no `dashboard:` line within {START_BOUND:?}"));
         if line.starts_with("export ") {
             exports.push(line);
+        } else if let Some(url) = line.strip_prefix("dashboard: ") {
+            break url.to_owned();
         }
-    }
-    (server, exports)
+    };
+    assert!(
+        exports.iter().any(|l| l.starts_with("export ADMIN_KEY=")),
+        "the keys are printed before the dashboard's address: {exports:?}"
+    );
+    (server, exports, dashboard)
 }
 
 #[tokio::test]
@@ -104,7 +107,7 @@ async fn readme_quick_start_runs_as_written_against_a_dev_server() {
         commands.contains("cartclick confirm") && commands.contains("cartclick counters"),
         "the quick start shows the flow: {commands}"
     );
-    let (_server, exports) = start_dev_server();
+    let (_server, exports, _) = start_dev_server();
     let script = format!(
         "set -euo pipefail\n{}\nset -x\n{commands}",
         exports.join("\n")
@@ -163,5 +166,86 @@ fn the_quick_start_is_read_from_its_section_only() {
     assert_eq!(
         quick_start_commands(readme),
         "cartclick issue \\\n  --x 1\n"
+    );
+}
+
+/// The value of `export NAME=value` among `exports`.
+fn exported<'a>(exports: &'a [String], name: &str) -> &'a str {
+    exports
+        .iter()
+        .find_map(|line| line.strip_prefix(&format!("export {name}=")))
+        .unwrap_or_else(|| panic!("no export {name} in {exports:?}"))
+}
+
+#[tokio::test]
+async fn serve_dev_seeds_a_demo_day_the_api_reads_and_prints_the_dashboards_address() {
+    let (_server, exports, dashboard) = start_dev_server();
+    let http = exported(&exports, "CARTCLICK_HTTP");
+    let key = exported(&exports, "DASHBOARD_KEY");
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let request = client.get(format!("{http}{path}")).bearer_auth(key);
+        async move {
+            let response = request.send().await.expect("the HTTP port answers");
+            assert_eq!(response.status(), reqwest::StatusCode::OK, "{path}");
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+
+    // Yesterday and today, with a day's margin either side.
+    let today = chrono::Utc::now().date_naive();
+    let day = |offset: i64| (today + chrono::TimeDelta::days(offset)).format("%Y-%m-%dT00:00:00Z");
+    let counters = get(format!(
+        "/v1/counters?dimension=DIMENSION_MERCHANT&id=demo-shop&startTime={}&endTime={}",
+        day(-2),
+        day(2)
+    ))
+    .await;
+    let held =
+        get("/v1/commissions?merchantId=demo-shop&status=COMMISSION_STATUS_HELD".into()).await;
+    let payouts = get("/v1/payouts?merchantId=demo-shop".into()).await;
+    let page = client.get(&dashboard).send().await.unwrap();
+
+    let total = &counters["total"];
+    let figure = |name: &str| total[name].as_str().unwrap().parse::<u64>().unwrap();
+    assert!(figure("taps") >= 300, "{total}");
+    assert!(
+        figure("clicks") > 0 && figure("clicks") < figure("taps"),
+        "{total}"
+    );
+    assert!(figure("conversions") >= 10, "{total}");
+    let currencies: Vec<&str> = total["revenue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|money| money["currencyCode"].as_str().unwrap())
+        .collect();
+    assert!(currencies.contains(&"DKK"), "{total}");
+    assert_eq!(total["refunded"][0]["currencyCode"], "DKK", "{total}");
+    let held = held["commissions"].as_array().unwrap();
+    assert!(
+        held.iter().any(|c| c["signals"]
+            .as_array()
+            .unwrap()
+            .contains(&"FRAUD_SIGNAL_SELF_REFERRAL".into())),
+        "{held:?}"
+    );
+    assert!(
+        held.iter()
+            .all(|c| c["orderId"].as_str().unwrap().starts_with("demo-order-"))
+    );
+    assert_eq!(payouts["payouts"].as_array().unwrap().len(), 1, "{payouts}");
+    // The address carries the dashboard key in its fragment, and serves the page.
+    assert!(
+        dashboard.starts_with(&format!("{http}/#key=")),
+        "{dashboard}"
+    );
+    assert!(dashboard.ends_with(&format!("#key={key}")), "{dashboard}");
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
     );
 }

@@ -35,6 +35,25 @@ struct ErrorInfoJson {
 /// its code maps to.
 pub(super) fn error_response(status: &tonic::Status, http: Option<StatusCode>) -> Response {
     let status = &crate::error::with_error_info(status.clone());
+    let json = status_json(status);
+    let mut response = (
+        http.unwrap_or_else(|| http_status(status.code())),
+        [(CONTENT_TYPE, "application/json")],
+        Body::from(json),
+    )
+        .into_response();
+    if matches!(status.code(), Code::Unavailable | Code::ResourceExhausted) {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
+}
+
+/// The JSON `google.rpc.Status` of `status`, with its ErrorInfo, on one
+/// line: an error answer's body, and an SSE stream's last event.
+pub(super) fn status_json(status: &tonic::Status) -> Vec<u8> {
+    let status = &crate::error::with_error_info(status.clone());
     let details = status
         .get_details_error_info()
         .map(|info| ErrorInfoJson {
@@ -50,19 +69,7 @@ pub(super) fn error_response(status: &tonic::Status, http: Option<StatusCode>) -
         message: status.message(),
         details,
     };
-    let json = serde_json::to_vec(&body).unwrap_or_default();
-    let mut response = (
-        http.unwrap_or_else(|| http_status(status.code())),
-        [(CONTENT_TYPE, "application/json")],
-        Body::from(json),
-    )
-        .into_response();
-    if matches!(status.code(), Code::Unavailable | Code::ResourceExhausted) {
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-    }
-    response
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 /// The HTTP status of a gRPC code, as google.rpc.Code documents it (and

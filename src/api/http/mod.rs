@@ -16,6 +16,8 @@
 //! | `GET /v1/merchants?pageSize=…&pageToken=…` | `AdminService.ListMerchants` |
 //! | `GET /v1/campaigns?merchantId=…&status=…&pageSize=…&pageToken=…` | `AdminService.ListCampaigns` |
 //! | `GET /v1/apiKeys?role=…&merchantId=…&pageSize=…&pageToken=…` | `AdminService.ListApiKeys` |
+//! | `GET /v1/counters:watch?dimension=…&id=…` | `CounterService.WatchCounters`, as Server-Sent Events ([`sse`]) |
+//! | `GET /` and `GET /assets/<file>` | the dashboard page and its assets, embedded ([`page`]) |
 //! | `GET /openapi.yaml` | this API's OpenAPI document |
 //! | `GET /healthz` | 200 while the process serves (liveness) |
 //! | `GET /readyz` | 200 while the store answers and takes writes, else 503 (readiness) |
@@ -33,7 +35,9 @@
 //!
 //! One concern a file: [`routes`] the paths and methods (an
 //! `axum::Router`), [`admission`] a call's way in (key, body, permit,
-//! deadline), [`call`] the transcoding glue to the adapter, [`json`] the
+//! deadline), [`call`] the transcoding glue to the adapter, [`sse`] the
+//! event stream over the shared counter subscriptions (`api::watch`),
+//! [`page`] the dashboard page, [`json`] the
 //! protobuf JSON mapping (with [`unique_keys`] refusing a key given twice;
 //! the CLI's `--output json` writes through it too), [`error`] the error
 //! answers.
@@ -43,13 +47,16 @@ mod call;
 mod defaults;
 mod error;
 mod json;
+mod page;
 mod routes;
+mod sse;
 mod unique_keys;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
-use prost_reflect::DescriptorPool;
+use prost_reflect::{DescriptorPool, MessageDescriptor};
 
 pub(crate) use json::to_json;
 pub use routes::OPENAPI;
@@ -77,6 +84,10 @@ pub(crate) struct HttpApi {
     admin: AdminApi,
     /// The message types of each route, in the order of [`ROUTES`].
     messages: Vec<Messages>,
+    /// The message types of the SSE stream ([`sse`]).
+    watch: WatchMessages,
+    /// How long an SSE stream may stay quiet before a keep-alive comment.
+    sse_keep_alive: Duration,
     /// The gRPC server's admission: one key check, body-read timeout and
     /// concurrency limit for both transports.
     admission: Arc<Admission>,
@@ -93,6 +104,7 @@ impl HttpApi {
         state: crate::api::State,
         admission: Arc<Admission>,
         ready: Arc<AtomicBool>,
+        sse_keep_alive: Duration,
     ) -> HttpApi {
         let pool = DescriptorPool::decode(crate::proto::FILE_DESCRIPTOR_SET)
             .expect("the build's descriptor set decodes");
@@ -109,6 +121,14 @@ impl HttpApi {
                 }
             })
             .collect();
+        let message = |name: &str| {
+            pool.get_message_by_name(name)
+                .expect("the contract has the messages of WatchCounters")
+        };
+        let watch = WatchMessages {
+            input: message("cartclick.v1.WatchCountersRequest"),
+            bucket: message("cartclick.v1.CounterBucket"),
+        };
         HttpApi {
             sales: SaleApi {
                 state: state.clone(),
@@ -121,6 +141,8 @@ impl HttpApi {
             },
             admin: AdminApi { state },
             messages,
+            watch,
+            sse_keep_alive,
             admission,
             ready,
         }
@@ -130,4 +152,13 @@ impl HttpApi {
     pub(crate) fn router(self) -> axum::Router {
         routes::router(Arc::new(self))
     }
+}
+
+/// The message types of the SSE stream: what its query is read into, and
+/// what each event's data is written from.
+struct WatchMessages {
+    /// `WatchCountersRequest`.
+    input: MessageDescriptor,
+    /// `CounterBucket`.
+    bucket: MessageDescriptor,
 }

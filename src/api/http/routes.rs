@@ -1,5 +1,7 @@
 //! The routes of the HTTP port, as an `axum::Router`: the path and method
-//! of each RPC served as JSON, of the OpenAPI document that describes
+//! of each RPC served as JSON, of WatchCounters as Server-Sent Events
+//! ([`sse`](super::sse)), of the dashboard page and its assets
+//! ([`page`](super::page), no key), of the OpenAPI document that describes
 //! them, and of the probes `/healthz` and `/readyz` (no key: a load
 //! balancer calls them; small plain-text bodies). Everything else is answered with ROUTE_NOT_FOUND: an unknown path
 //! 404, a known path asked with another method 405, its `Allow` naming the
@@ -19,6 +21,8 @@ use http::{HeaderValue, Method, StatusCode, Uri};
 use super::HttpApi;
 use super::admission::handle;
 use super::error::error_response;
+use super::page::{ASSETS_PATH, PAGE_PATH, asset, page};
+use super::sse::{WATCH_PATH, watch_counters};
 use crate::api::refused;
 use crate::error::Error;
 
@@ -168,7 +172,10 @@ pub(super) fn router(api: Arc<HttpApi>) -> axum::Router {
     let mut router = axum::Router::new()
         .route(OPENAPI_PATH, only(vec![(Method::GET, openapi_document)]))
         .route(HEALTHZ_PATH, only(vec![(Method::GET, healthz)]))
-        .route(READYZ_PATH, only(vec![(Method::GET, readyz)]));
+        .route(READYZ_PATH, only(vec![(Method::GET, readyz)]))
+        .route(WATCH_PATH, only(vec![(Method::GET, watch_counters)]))
+        .route(PAGE_PATH, only(vec![(Method::GET, page)]))
+        .route(ASSETS_PATH, only(vec![(Method::GET, asset)]));
     let mut paths: Vec<&'static str> = Vec::with_capacity(ROUTES.len());
     for route in &ROUTES {
         if !paths.contains(&route.path) {
@@ -303,8 +310,15 @@ mod tests {
             .iter()
             .map(|route| (route.method.to_string(), route.path.to_owned()))
             .chain(
-                [OPENAPI_PATH, HEALTHZ_PATH, READYZ_PATH]
-                    .map(|path| ("GET".to_owned(), path.to_owned())),
+                [
+                    OPENAPI_PATH,
+                    HEALTHZ_PATH,
+                    READYZ_PATH,
+                    WATCH_PATH,
+                    PAGE_PATH,
+                    ASSETS_PATH,
+                ]
+                .map(|path| ("GET".to_owned(), path.to_owned())),
             )
             .collect();
         served.sort();

@@ -8,7 +8,9 @@
 mod defaults;
 mod earnings;
 mod listing;
+mod page;
 mod probes;
+mod watch_sse;
 
 use std::num::NonZero;
 use std::time::Duration;
@@ -526,7 +528,6 @@ async fn every_path_refuses_every_other_method_with_405_naming_its_own() {
         }
     }
     for path in [
-        "/",
         "/v1",
         "/v1/counters/",
         "/v1/sales%3Aconfirm",

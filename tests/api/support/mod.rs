@@ -18,7 +18,8 @@
 //! - [`redis_server`] and [`redis_cluster`]: a `redis-server` per test, and
 //!   a Redis Cluster of three primaries and three replicas.
 //! - [`gated_store`] and [`gated_app`]: a memory store that holds sales at a
-//!   gate, and a server on one with a token ready to sell.
+//!   gate, and a server on one with a token ready to sell;
+//!   [`counting_store`] a memory store that counts its counter reads.
 //! - [`tcp_proxy`]: a relay that counts connections and commands and holds
 //!   replies; [`raw_client`]: gRPC over bare HTTP/2 streams;
 //!   [`otlp_receiver`]: an OTLP collector that keeps what it is sent.
@@ -29,6 +30,7 @@ pub mod app;
 pub mod assert;
 pub mod binary;
 pub mod client;
+pub mod counting_store;
 pub mod fixtures;
 pub mod gated_app;
 pub mod gated_store;
@@ -45,6 +47,7 @@ pub use app::*;
 pub use assert::*;
 pub use binary::*;
 pub use client::*;
+pub use counting_store::*;
 pub use fixtures::*;
 pub use gated_app::*;
 pub use gated_store::*;
