@@ -177,9 +177,9 @@ pub(crate) fn watch_request(
 
 impl CounterApi {
     /// A stream of the current hour of `dimension`/`id` for `caller`, once
-    /// the caller may read it: the shared subscription's (`api::watch`),
-    /// its first bucket read now, so a bad request or a store outage is the
-    /// call's status, not a broken stream.
+    /// the caller may read it: joins or starts the shared subscription
+    /// (`api::watch`); a new one reads its first bucket now, so a bad
+    /// request or a store outage is the call's status, not a broken stream.
     pub(crate) async fn open_watch(
         &self,
         caller: Caller,

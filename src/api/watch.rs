@@ -12,9 +12,16 @@
 //! streams go on; health reports the outage), as a read of the next tick may
 //! answer again.
 //!
-//! A stream that joins a live subscription starts from its latest bucket,
-//! at most [`WATCH_EVERY`] old; what changed since comes with the next
-//! tick.
+//! A stream that joins a live subscription starts from its latest bucket:
+//! at most [`WATCH_EVERY`] old while the store answers, the last one read
+//! during an outage; what changed since comes with the next tick.
+//!
+//! Streams are capped at [`MAX_WATCH_STREAMS`] a server, both transports
+//! together: a stream holds no concurrency permit once it started, so this
+//! is what keeps a flood of streams on made-up ids from becoming a store
+//! read a second each; past it a new one is RATE_LIMITED. A subscription
+//! whose task panicked leaves the map with it (a [`Leave`] guard), so new
+//! streams start a fresh one.
 //!
 //! Each stream ([`Watch`]) also asks, every [`KEY_RECHECK_EVERY`], whether
 //! its caller's key is still live, and ends on revocation or shutdown.
@@ -28,7 +35,7 @@ use tokio::sync::watch;
 
 use crate::auth::{Authenticator, Caller};
 use crate::domain::Cartclick;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Counts, Dimension, MerchantId};
 
 /// How often a watched bucket is read again; also the most it is sent.
@@ -38,6 +45,9 @@ pub(crate) const WATCH_EVERY: Duration = Duration::from_secs(1);
 /// cache's own TTL (`auth::KEY_CACHE_TTL`, 500 ms) a revoked key's stream
 /// ends within a second of the revocation reaching the replica.
 const KEY_RECHECK_EVERY: Duration = Duration::from_millis(250);
+
+/// Streams one server keeps open at most, both transports together.
+pub(crate) const MAX_WATCH_STREAMS: usize = 10_000;
 
 /// One hour's bucket: its start and its counts.
 pub(crate) type Bucket = (DateTime<Utc>, Counts);
@@ -66,6 +76,8 @@ pub(crate) struct Watchers {
     /// Each watched id's channel, while any stream watches it. Locked only
     /// to find, add or remove one, never across an await.
     live: Arc<Mutex<HashMap<Watched, watch::Sender<Bucket>>>>,
+    /// A permit per open stream, [`MAX_WATCH_STREAMS`] in all.
+    streams: Arc<tokio::sync::Semaphore>,
 }
 
 /// What a stream is to send next.
@@ -93,6 +105,9 @@ pub(crate) struct Watch {
     recheck: tokio::time::Interval,
     /// Whether the first bucket was sent.
     started: bool,
+    /// This stream's place among [`MAX_WATCH_STREAMS`], given back when
+    /// the stream is dropped.
+    _place: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Watchers {
@@ -107,13 +122,15 @@ impl Watchers {
             auth,
             shutdown,
             live: Arc::default(),
+            streams: Arc::new(tokio::sync::Semaphore::new(MAX_WATCH_STREAMS)),
         }
     }
 
     /// A stream of the current hour of `dimension`/`id` (`share`'s share of
     /// it) for `caller`, who is authorized to read it: joins the live
     /// subscription, or starts one with a first read now, so a store outage
-    /// is the caller's error, not a broken stream.
+    /// is the caller's error, not a broken stream; RATE_LIMITED when
+    /// [`MAX_WATCH_STREAMS`] are open.
     pub(crate) async fn watch(
         &self,
         caller: Caller,
@@ -121,6 +138,11 @@ impl Watchers {
         id: String,
         share: Option<MerchantId>,
     ) -> Result<Watch> {
+        let place = self
+            .streams
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Error::RateLimited)?;
         let watched = Watched {
             dimension,
             id,
@@ -145,6 +167,7 @@ impl Watchers {
             shutdown: self.shutdown.clone(),
             recheck,
             started: false,
+            _place: place,
         })
     }
 
@@ -174,6 +197,27 @@ impl Watchers {
     }
 }
 
+/// Takes a subscription out of the live map when its task ends without
+/// doing so itself (a panic): its streams then see the channel close, and
+/// the next stream of the id starts a fresh subscription.
+struct Leave {
+    /// The live map.
+    live: Arc<Mutex<HashMap<Watched, watch::Sender<Bucket>>>>,
+    /// The subscription, until the task took it out itself.
+    watched: Option<Watched>,
+}
+
+impl Drop for Leave {
+    fn drop(&mut self) {
+        if let Some(watched) = self.watched.take() {
+            self.live
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&watched);
+        }
+    }
+}
+
 /// A subscription's task: reads `watched` every [`WATCH_EVERY`] and
 /// publishes a bucket that changed; ends (and leaves `live`) when no stream
 /// watches any more, or on shutdown.
@@ -184,6 +228,10 @@ async fn poll(
     sender: watch::Sender<Bucket>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut leave = Leave {
+        live: live.clone(),
+        watched: Some(watched.clone()),
+    };
     let mut tick = tokio::time::interval(WATCH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tick.tick().await;
@@ -199,6 +247,7 @@ async fn poll(
             let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
             if sender.receiver_count() == 0 {
                 live.remove(&watched);
+                leave.watched = None;
                 return;
             }
         }
@@ -220,9 +269,8 @@ async fn poll(
             });
         }
     }
-    live.lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&watched);
+    // `leave` takes it out of the map as the task ends.
+    drop(leave);
 }
 
 impl Watch {
@@ -239,7 +287,8 @@ impl Watch {
             let recheck_due = tokio::select! {
                 changed = self.bucket.changed() => match changed {
                     Ok(()) => return Next::Bucket(self.bucket.borrow_and_update().clone()),
-                    // The subscription ends only on shutdown.
+                    // The subscription ends on shutdown, or when its task
+                    // failed: either way this stream ends.
                     Err(_) => return Next::ShuttingDown,
                 },
                 _ = self.recheck.tick() => true,

@@ -84,6 +84,8 @@ const SPRING_PRODUCTS: [usize; 3] = [0, 1, 5];
 
 /// Taps today and yesterday (before repeats).
 const TAPS_TODAY: usize = 320;
+/// DKK øre per EUR cent: the demo prices its EUR sales from its DKK prices.
+const DKK_ORE_PER_EUR_CENT: i64 = 750;
 const TAPS_YESTERDAY: usize = 160;
 /// Distinct demo viewers.
 const VIEWERS: u32 = 240;
@@ -346,7 +348,7 @@ fn plan_day(
                 orders += 1;
                 let order = format!("demo-order-{orders:04}");
                 let (currency, amount_minor) = if orders % 9 == 0 {
-                    ("EUR", PRODUCTS[product].1 / 7_50 * 100 + 95)
+                    ("EUR", PRODUCTS[product].1 / DKK_ORE_PER_EUR_CENT * 100 + 95)
                 } else {
                     ("DKK", PRODUCTS[product].1 * rng.random_range(1..=2))
                 };

@@ -104,7 +104,12 @@ fn serve(
     let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut response = Body::from(file.data.clone().into_owned()).into_response();
+        // A release build embeds the bundle as statics: serve them without a copy.
+        let bytes = match file.data.clone() {
+            std::borrow::Cow::Borrowed(data) => bytes::Bytes::from_static(data),
+            std::borrow::Cow::Owned(data) => bytes::Bytes::from(data),
+        };
+        let mut response = Body::from(bytes).into_response();
         if let Ok(value) = HeaderValue::from_str(content_type) {
             response.headers_mut().insert(CONTENT_TYPE, value);
         }
