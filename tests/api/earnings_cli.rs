@@ -20,8 +20,9 @@ fn in_table(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// Runs a client command with `key`, and fails the test unless it exits 0.
-async fn run_ok(app: &TestApp, key: &str, args: &[&str]) -> Vec<String> {
+/// Runs a client command with `key`, and fails the test unless it exits 0;
+/// the listing tests run theirs with it too.
+pub(crate) async fn run_ok(app: &TestApp, key: &str, args: &[&str]) -> Vec<String> {
     let output = client_command(app.addr, key, args).await;
     assert!(
         output.status.success(),

@@ -7,6 +7,7 @@ use cartclick::proto::*;
 use prost::Message;
 use tonic::Code;
 
+use crate::earnings_cli::run_ok;
 use crate::support::*;
 
 /// One page of merchants as `secret`'s key sees it.
@@ -668,23 +669,6 @@ mod cluster_store {
     }
 }
 
-/// Stdout's lines of a client command that must exit 0, each with its runs
-/// of spaces made one, so a test compares a row's words and not the
-/// table's column widths.
-async fn listed(app: &TestApp, key: &str, args: &[&str]) -> Vec<String> {
-    let output = client_command(app.addr, key, args).await;
-    assert!(
-        output.status.success(),
-        "{args:?} exited with {}: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect()
-}
-
 #[tokio::test]
 async fn the_list_commands_print_what_is_there_as_tables() {
     let app = TestApp::builder().memory().seeded().spawn().await;
@@ -693,15 +677,15 @@ async fn the_list_commands_print_what_is_there_as_tables() {
     let made = create_key(&app, Role::Merchant, MERCHANT, "till").await;
     let admin = app.keys.admin.clone();
 
-    let merchants = listed(&app, &admin, &["admin", "merchant", "list"]).await;
-    let campaigns = listed(&app, &admin, &["admin", "campaign", "list"]).await;
-    let approved = listed(
+    let merchants = run_ok(&app, &admin, &["admin", "merchant", "list"]).await;
+    let campaigns = run_ok(&app, &admin, &["admin", "campaign", "list"]).await;
+    let approved = run_ok(
         &app,
         &app.keys.merchant,
         &["admin", "campaign", "list", "--status", "approved"],
     )
     .await;
-    let keys = listed(
+    let keys = run_ok(
         &app,
         &admin,
         &[

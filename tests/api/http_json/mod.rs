@@ -391,18 +391,21 @@ async fn errors_are_google_rpc_status_json_under_the_mapped_http_status() {
     assert_status_json(&others, 403, Code::PermissionDenied, "PERMISSION_DENIED");
 }
 
+/// The field an answer names, once it is 400 INVALID_FIELD.
+fn invalid_field_of(answer: &Answer) -> String {
+    assert_status_json(answer, 400, Code::InvalidArgument, "INVALID_FIELD");
+    answer.body["details"][0]["metadata"]["field"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn malformed_json_and_queries_are_invalid_field_naming_the_field() {
     let app = TestApp::builder().memory().seeded().spawn().await;
     let http = Http::of(&app);
     let merchant = Some(app.keys.merchant.as_str());
-    let field = |answer: &Answer| {
-        assert_status_json(answer, 400, Code::InvalidArgument, "INVALID_FIELD");
-        answer.body["details"][0]["metadata"]["field"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let field = invalid_field_of;
 
     let cases: [(&[u8], &str); 5] = [
         (br#"{"orderId": 17}"#, "order_id"),

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tonic::Code;
 
-use super::{Answer, Http, assert_status_json};
+use super::{Http, assert_status_json};
 use crate::support::*;
 
 /// How soon a tap must show in a watching stream (the bound).
@@ -204,13 +204,7 @@ async fn bad_queries_and_roles_are_refused_before_the_stream_starts() {
     let app = TestApp::builder().memory().seeded().spawn().await;
     let http = Http::of(&app);
     let dashboard = Some(app.keys.dashboard.as_str());
-    let field = |answer: &Answer| {
-        assert_status_json(answer, 400, Code::InvalidArgument, "INVALID_FIELD");
-        answer.body["details"][0]["metadata"]["field"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let field = super::invalid_field_of;
     let long_id = "x".repeat(129);
     for (query, expected) in [
         ("/v1/counters:watch?id=c-1", "dimension"),
