@@ -74,6 +74,12 @@ pub enum Error {
     /// The store could not be reached in time; the call is safe to retry.
     #[error("store unavailable")]
     StoreUnavailable,
+    /// A tap while its shard has more events not yet folded into the
+    /// counters than `max_unfolded_events`; sales and the rest go on.
+    #[error(
+        "store unavailable: the counters are behind (more events than max_unfolded_events wait to be folded); taps resume as they catch up"
+    )]
+    Backlog,
     /// No credentials, or a secret that matches no live key.
     #[error("missing or unknown api key")]
     Unauthenticated,
@@ -135,7 +141,7 @@ impl Error {
             Error::ViewerUnderage => "VIEWER_UNDERAGE",
             Error::AgeRestricted => "AGE_RESTRICTED",
             Error::RateLimited => "RATE_LIMITED",
-            Error::StoreUnavailable => "STORE_UNAVAILABLE",
+            Error::StoreUnavailable | Error::Backlog => "STORE_UNAVAILABLE",
             Error::Unauthenticated => "UNAUTHENTICATED",
             Error::PermissionDenied => "PERMISSION_DENIED",
             Error::MalformedRequest(_) => "MALFORMED_REQUEST",
@@ -172,7 +178,7 @@ impl Error {
                 Code::PermissionDenied
             }
             Error::RateLimited => Code::ResourceExhausted,
-            Error::StoreUnavailable => Code::Unavailable,
+            Error::StoreUnavailable | Error::Backlog => Code::Unavailable,
             Error::Unauthenticated => Code::Unauthenticated,
             Error::RequestTooLarge(_) => Code::OutOfRange,
             Error::DeadlineExceeded(_) => Code::DeadlineExceeded,

@@ -438,6 +438,7 @@ pub(crate) fn redis_options(config: &Config) -> RedisOptions {
         timeout: config.store_timeout,
         retention: config.retention,
         merchant_shards: config.merchant_shards.clone(),
+        max_unfolded_events: config.max_unfolded_events.get(),
         ..RedisOptions::default()
     }
 }

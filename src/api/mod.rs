@@ -62,7 +62,7 @@ pub(crate) fn refused(error: Error) -> Status {
     span.record("outcome", "error");
     span.record("reason", reason);
     match error {
-        Error::StoreUnavailable => tracing::warn!(reason, "rpc failed"),
+        Error::StoreUnavailable | Error::Backlog => tracing::warn!(reason, %error, "rpc failed"),
         _ => tracing::debug!(reason, %error, "rpc refused"),
     }
     error.into()

@@ -27,6 +27,7 @@ pub(super) struct FileConfig {
     pub(super) max_concurrent_streams: Option<u32>,
     pub(super) max_connection_age_seconds: Option<u64>,
     pub(super) access_log: Option<bool>,
+    pub(super) max_unfolded_events: Option<u64>,
     pub(super) viewer_pepper_base64: Option<String>,
     #[serde(default)]
     pub(super) signing_keys: Vec<FileSigningKey>,

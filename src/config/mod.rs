@@ -125,6 +125,9 @@ pub struct Config {
     /// Hot merchants spread over this many Redis shards (hash tags), from
     /// `[merchant_shards]`; absent merchants use one.
     pub merchant_shards: HashMap<String, u16>,
+    /// Events not yet folded into the counters a shard may hold before its
+    /// taps are refused (STORE_UNAVAILABLE); sales and the rest never are.
+    pub max_unfolded_events: NonZeroU64,
     /// One info line per RPC (method, status, reason, duration, key and
     /// merchant): on unless turned off (`--no-access-log`,
     /// `CARTCLICK_ACCESS_LOG=false`, `access_log = false`).
@@ -161,6 +164,8 @@ impl Default for Config {
             policy: Policy::default(),
             retention: Retention::default(),
             merchant_shards: HashMap::new(),
+            max_unfolded_events: NonZeroU64::new(crate::store::redis::MAX_UNFOLDED_EVENTS)
+                .unwrap_or(NonZeroU64::MIN),
             access_log: true,
             sse_keep_alive: Duration::from_secs(15),
         }
@@ -320,6 +325,11 @@ impl Config {
             policy,
             retention,
             merchant_shards: checks::merchant_shards(file.merchant_shards)?,
+            max_unfolded_events: above_zero::<NonZeroU64, _>(
+                "max_unfolded_events",
+                file.max_unfolded_events,
+            )?
+            .unwrap_or(defaults.max_unfolded_events),
             access_log: !args.no_access_log
                 && args
                     .access_log

@@ -37,7 +37,7 @@ impl MeteredStore {
         metrics()
             .store_duration
             .record(started.elapsed().as_secs_f64(), &attributes);
-        if matches!(result, Err(Error::StoreUnavailable)) {
+        if matches!(result, Err(Error::StoreUnavailable | Error::Backlog)) {
             metrics().store_errors.add(1, &attributes);
         }
         result

@@ -13,15 +13,15 @@
 -- KEYS[3] the ledger's unpaid commissions (order id by payable ms)
 -- KEYS[4] the merchant's event stream
 -- KEYS[5] the merchant's payouts index    KEYS[6] the creator's payouts index
--- KEYS[7] the payout's commissions index  (all under the merchant's hash tag)
+-- KEYS[7] the payout's commissions index
+-- KEYS[8] the event stream's fold state   (all under the merchant's hash tag)
 -- ARGV[1] payout id   ARGV[2] creator   ARGV[3] currency   ARGV[4] now, ms
 -- ARGV[5] commissions a payout pays at most
 -- ARGV[6] quoted payable (digits), or ''     ARGV[7] quoted clawback
 -- ARGV[8] the amount to send                ARGV[9] the clawback it deducts
 -- ARGV[10] the merchant's own hash tag, e.g. '{m-1}'
 -- ARGV[11] order retention, ms      ARGV[12] payout retention, ms
--- ARGV[13] event stream length to keep   ARGV[14] longest event age, ms, or ''
--- ARGV[15] event stream TTL, ms
+-- ARGV[13] event stream TTL, ms
 -- Returns {'existing', payout} | {'quote', payable .. ' ' .. clawback}
 --       | {'new', payout}
 -- where payout = creator, currency, amount, commissions, clawback deducted,
@@ -88,11 +88,7 @@ for i = 5, 6 do
 end
 redis.call('PEXPIRE', KEYS[7], ARGV[12])
 
-redis.call('XADD', KEYS[4], 'MAXLEN', '=', ARGV[13], '*',
-  'k', 'p', 'at', ARGV[4], 'cl', string.rep('0', 32), 'a', ' ' .. ARGV[2] .. '  ',
-  'po', ARGV[1], 'am', ARGV[8], 'cu', ARGV[3], 'km', ARGV[9])
-if ARGV[14] ~= '' then
-  redis.call('XTRIM', KEYS[4], 'MINID', '=', oldest_event(ARGV[14]))
-end
-redis.call('PEXPIRE', KEYS[4], ARGV[15])
+append_event(KEYS[4], KEYS[8], ARGV[13], {'k', 'p', 'at', ARGV[4],
+  'cl', string.rep('0', 32), 'a', ' ' .. ARGV[2] .. '  ',
+  'po', ARGV[1], 'am', ARGV[8], 'cu', ARGV[3], 'km', ARGV[9]})
 return {'new', payout}

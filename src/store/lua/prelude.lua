@@ -6,29 +6,42 @@ local function hex(bytes)
   return string.format(string.rep('%02x', #bytes), string.byte(bytes, 1, -1))
 end
 
--- The oldest event id to keep, by Redis's own clock (which stamps the ids).
-local function oldest_event(max_age_ms)
-  local now = redis.call('TIME')
-  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(max_age_ms)
+-- Events: every one is written to be folded into the counters (field 'f',
+-- `fold.lua`), and counted in its shard's fold state ('n', the backlog of
+-- events not yet folded) by the script that writes it.
+
+-- Counts one more event not yet folded; returns how many there are.
+local function count_unfolded(fold_state)
+  return redis.call('HINCRBY', fold_state, 'n', 1)
 end
 
+-- Appends an event (field, value, ...) to a shard's stream. `unfolded` is
+-- what `count_unfolded` returned for it: the first event after a fold
+-- keeps the stream and its fold state `ttl` ms more (a fold comes within
+-- a second of any write, so they live `ttl` past the last).
+local function add_event(stream, fold_state, ttl, unfolded, fields)
+  redis.call('XADD', stream, '*', 'f', '1', unpack(fields))
+  if unfolded == 1 then
+    redis.call('PEXPIRE', stream, ttl)
+    redis.call('PEXPIRE', fold_state, ttl)
+  end
+end
 
--- Counter writes: add `by` and set the key's TTL only when the write may
--- have created it. A key is new only if the field (or member) is new, and
--- then its value is `by`; so the PEXPIRE (NX: a TTL is never moved) runs on
--- a bucket's first write of that field, not on every write.
+-- Counts and appends an event: for the scripts whose events are never refused.
+local function append_event(stream, fold_state, ttl, fields)
+  add_event(stream, fold_state, ttl, count_unfolded(fold_state), fields)
+end
+
+-- Adds `by` to a hash field and sets the key's TTL only when the write
+-- may have created it. A key is new only if the field is new, and then its
+-- value is `by`; so the PEXPIRE (NX: a TTL is never moved) runs on a
+-- bucket's first write of that field, not on every write.
 local function hincr(key, field, by, ttl)
   local value = redis.call('HINCRBY', key, field, by)
   if value == tonumber(by) then
     redis.call('PEXPIRE', key, ttl, 'NX')
   end
   return value
-end
-
-local function zincr(key, by, member, ttl)
-  if tonumber(redis.call('ZINCRBY', key, by, member)) == tonumber(by) then
-    redis.call('PEXPIRE', key, ttl, 'NX')
-  end
 end
 
 -- Money rules a script must apply where only Redis knows the figures

@@ -1,22 +1,23 @@
 -- Records a tap, atomically: a new click (dedup entry, click record,
--- interned attribution, click counters, top lists, a 'c' event), or a
--- repeat of a click inside the dedup window (repeat tap counters, a 't'
--- event). With fraud signals on, it also counts the tap in the fraud
--- windows and raises the new click's signals from those counts, as
--- `policy::click_signals` does: kept with the click, its dedup entry and
--- its event, and counted in `fc` (flagged clicks). Safe to run twice: a
--- second run of the same call finds its own click id in the dedup entry
--- and does nothing.
+-- interned attribution, a 'c' event), or a repeat of a click inside the
+-- dedup window (a 't' event). Its counters and top lists are folded from
+-- the event (`fold.lua`). With fraud signals on, it also counts the tap in
+-- the fraud windows and raises the new click's signals from those counts,
+-- as `policy::click_signals` does: kept with the click, its dedup entry
+-- and its event. Safe to run twice: a second run of the same call finds
+-- its own click id in the dedup entry and does nothing. Refused, writing
+-- nothing, while the shard has more than ARGV[22] events not yet folded.
 --
 -- KEYS[1]  dedup bucket of the current window     (all keys share the merchant's hash tag)
 -- KEYS[2]  dedup bucket of the previous window
 -- KEYS[3]  click bucket (by expiry hour and click id)
 -- KEYS[4]  interned attribution
--- KEYS[5..9]   hourly counters: merchant, campaign, creator, video, product
--- KEYS[10..14] daily counters, same order
--- KEYS[15] tap counts of this minute's viewers (rate limit bucket)
--- KEYS[16] the merchant's event stream
--- KEYS[17..20] today's click top lists: campaign, creator, video, product
+-- KEYS[5]  tap counts of this minute's viewers (rate limit bucket)
+-- KEYS[6]  the merchant shard's event stream     KEYS[7] its fold state
+-- KEYS[8]  the merchant shard's creator taps of this UTC minute (TAP_FLOOD)
+-- KEYS[9]  the merchant shard's viewers' creators of this UTC hour
+--          (CREATOR_HOPPING): field = viewer hash, value = '\n' and each
+--          creator followed by '\n', at most ARGV[18] + 1 of them
 -- ARGV[1]  dedup field (16 bytes)
 -- ARGV[2]  click id (16 bytes): the click bucket field
 -- ARGV[3]  dedup value: click id .. tap time ms .. ' ' .. expiry s .. ' ' .. kid
@@ -25,27 +26,21 @@
 -- ARGV[7]  dedup bucket TTL, ms
 -- ARGV[8]  click record TTL, ms: how long the bucket and attribution must live
 -- ARGV[9]  attribution value
--- ARGV[10] hourly counter TTL, ms   ARGV[11] daily counter TTL, ms
--- ARGV[12] taps a viewer may make in the rate limit's window (KEYS[15]'s)
--- ARGV[13] the viewer hash: its field in the rate limit bucket
--- ARGV[14] event stream length to keep
--- ARGV[15] longest event age to keep, ms ('' keeps any age)
--- ARGV[16] event stream and top list TTL, ms
--- ARGV[17] campaign, creator, video, product ids of the top lists (4 args, to 20)
--- ARGV[21] click id, hex
--- ARGV[22] the TTL they get when they must live longer: ARGV[8] rounded up to the hour
--- ARGV[23] rate limit bucket TTL, ms: two of its windows
--- KEYS[21] the merchant shard's creator taps of this UTC minute (TAP_FLOOD)
--- KEYS[22] the merchant shard's viewers' creators of this UTC hour
---          (CREATOR_HOPPING): field = viewer hash, value = '\n' and each
---          creator followed by '\n', at most ARGV[25] + 1 of them
--- ARGV[24] max_creator_taps_per_minute, or '' when fraud signals are off
+-- ARGV[10] taps a viewer may make in the rate limit's window (KEYS[5]'s)
+-- ARGV[11] the viewer hash: its field in the rate limit bucket
+-- ARGV[12] event stream TTL, ms
+-- ARGV[13] the creator id
+-- ARGV[14] click id, hex
+-- ARGV[15] the TTL they get when they must live longer: ARGV[8] rounded up to the hour
+-- ARGV[16] rate limit bucket TTL, ms: two of its windows
+-- ARGV[17] max_creator_taps_per_minute, or '' when fraud signals are off
 --          (then nothing is counted for them)
--- ARGV[25] max_creators_per_viewer_per_hour
--- ARGV[26] the SELF_REFERRAL bit: '1' when the viewer is the creator, or '0'
--- ARGV[27], ARGV[28] KEYS[21]'s and KEYS[22]'s TTL, ms: their window and a minute
+-- ARGV[18] max_creators_per_viewer_per_hour
+-- ARGV[19] the SELF_REFERRAL bit: '1' when the viewer is the creator, or '0'
+-- ARGV[20], ARGV[21] KEYS[8]'s and KEYS[9]'s TTL, ms: their window and a minute
+-- ARGV[22] max_unfolded_events
 -- Returns {'new', signals} | {'retry', first dedup value} | {'limited'}
---       | {'dup', first dedup value}
+--       | {'dup', first dedup value} | {'backlog'}
 -- where signals is the sum of their bits (`FraudSignal::bit`), and a dedup
 -- value or click value with signals ends in ' ' .. signals.
 
@@ -61,7 +56,7 @@ local function live(key)
 end
 
 -- Makes an existing key live at least ARGV[8] ms more: when it does not
--- yet, for ARGV[22] ms (rounded up to the hour, so that the next clicks of
+-- yet, for ARGV[15] ms (rounded up to the hour, so that the next clicks of
 -- the bucket find it long enough). One call when it already lives long
 -- enough. Returns false when there is no such key.
 local function extend(key)
@@ -70,47 +65,34 @@ local function extend(key)
     return false
   end
   if left < tonumber(ARGV[8]) then
-    redis.call('PEXPIRE', key, ARGV[22])
+    redis.call('PEXPIRE', key, ARGV[15])
   end
   return true
 end
 
 -- A tap's event; 'sg' the click's signals, when it has any.
-local function event(kind, click_hex, signals)
+local function event(kind, click_hex, signals, unfolded)
+  local fields = {'k', kind, 'at', ARGV[5], 'cl', click_hex, 'a', ARGV[9]}
   if signals > 0 then
-    redis.call('XADD', KEYS[16], 'MAXLEN', '=', ARGV[14], '*',
-      'k', kind, 'at', ARGV[5], 'cl', click_hex, 'a', ARGV[9], 'sg', signals)
-  else
-    redis.call('XADD', KEYS[16], 'MAXLEN', '=', ARGV[14], '*',
-      'k', kind, 'at', ARGV[5], 'cl', click_hex, 'a', ARGV[9])
+    table.insert(fields, 'sg')
+    table.insert(fields, signals)
   end
-  if ARGV[15] ~= '' then
-    redis.call('XTRIM', KEYS[16], 'MINID', '=', oldest_event(ARGV[15]))
-  end
-  redis.call('PEXPIRE', KEYS[16], ARGV[16])
-end
-
--- A tap counts once: 'c' when it made a click, 'd' when it repeated one
--- (readers add them up to taps).
-local function count(field)
-  for i = 5, 14 do
-    hincr(KEYS[i], field, 1, i < 10 and ARGV[10] or ARGV[11])
-  end
+  add_event(KEYS[6], KEYS[7], ARGV[12], unfolded, fields)
 end
 
 -- Counts the creator among the viewer's creators of this hour (no more
 -- than one over the limit is kept: past it every new click is flagged
 -- anyway). Returns how many the viewer has now.
 local function count_creator()
-  local viewer, creator = ARGV[13], ARGV[18]
-  if redis.call('HSETNX', KEYS[22], viewer, '\n' .. creator .. '\n') == 1 then
-    redis.call('PEXPIRE', KEYS[22], ARGV[28], 'NX')
+  local viewer, creator = ARGV[11], ARGV[13]
+  if redis.call('HSETNX', KEYS[9], viewer, '\n' .. creator .. '\n') == 1 then
+    redis.call('PEXPIRE', KEYS[9], ARGV[21], 'NX')
     return 1
   end
-  local seen = redis.call('HGET', KEYS[22], viewer)
+  local seen = redis.call('HGET', KEYS[9], viewer)
   local count = select(2, string.gsub(seen, '\n', '')) - 1
-  if count <= tonumber(ARGV[25]) and not string.find(seen, '\n' .. creator .. '\n', 1, true) then
-    redis.call('HSET', KEYS[22], viewer, seen .. creator .. '\n')
+  if count <= tonumber(ARGV[18]) and not string.find(seen, '\n' .. creator .. '\n', 1, true) then
+    redis.call('HSET', KEYS[9], viewer, seen .. creator .. '\n')
     count = count + 1
   end
   return count
@@ -129,20 +111,27 @@ if first and string.sub(first, 1, 16) == ARGV[2] then
   return {'retry', first}
 end
 
-local taps = hincr(KEYS[15], ARGV[13], 1, ARGV[23])
-if taps > tonumber(ARGV[12]) then
+-- The backlog first: a tap refused for it writes nothing (it is undone).
+local unfolded = count_unfolded(KEYS[7])
+if unfolded > tonumber(ARGV[22]) then
+  redis.call('HINCRBY', KEYS[7], 'n', -1)
+  return {'backlog'}
+end
+local taps = hincr(KEYS[5], ARGV[11], 1, ARGV[16])
+if taps > tonumber(ARGV[10]) then
+  redis.call('HINCRBY', KEYS[7], 'n', -1)
   return {'limited'}
 end
 -- Every tap answered OK counts in the fraud windows: the creator's taps
 -- this minute, and the viewer's distinct creators this hour. A new click's
 -- signals are raised from them, as `policy::click_signals` raises them.
 local signals = 0
-if ARGV[24] ~= '' then
-  local creator_taps = hincr(KEYS[21], ARGV[18], 1, ARGV[27])
+if ARGV[17] ~= '' then
+  local creator_taps = hincr(KEYS[8], ARGV[13], 1, ARGV[20])
   if not first then
-    signals = tonumber(ARGV[26])
-    if creator_taps > tonumber(ARGV[24]) then signals = signals + 2 end
-    if count_creator() > tonumber(ARGV[25]) then signals = signals + 4 end
+    signals = tonumber(ARGV[19])
+    if creator_taps > tonumber(ARGV[17]) then signals = signals + 2 end
+    if count_creator() > tonumber(ARGV[18]) then signals = signals + 4 end
   elseif math.floor(tonumber(string.match(first, '^(%d+)', 17)) / 3600000) ~= math.floor(now / 3600000) then
     -- A repeat's first tap counted its creator already, unless that was
     -- in an earlier hour (the count of this hour is what the key holds).
@@ -151,10 +140,9 @@ if ARGV[24] ~= '' then
 end
 
 if first then
-  count('d')
   -- After the click id: tap time, expiry, kid (never a space) and signals.
   local first_signals = string.match(first, '^%d+ %d+ %S+ (%d+)$', 17)
-  event('t', hex(string.sub(first, 1, 16)), tonumber(first_signals) or 0)
+  event('t', hex(string.sub(first, 1, 16)), tonumber(first_signals) or 0, unfolded)
   return {'dup', first}
 end
 
@@ -164,14 +152,7 @@ redis.call('HSET', KEYS[3], ARGV[2], flagged(ARGV[4], signals))
 extend(KEYS[3])
 -- The attribution's text follows from its id: written only when missing.
 if not extend(KEYS[4]) then
-  redis.call('SET', KEYS[4], ARGV[9], 'PX', ARGV[22])
+  redis.call('SET', KEYS[4], ARGV[9], 'PX', ARGV[15])
 end
-count('c')
-if signals > 0 then
-  count('fc')
-end
-for i = 17, 20 do
-  zincr(KEYS[i], 1, ARGV[i], ARGV[16])
-end
-event('c', ARGV[21], signals)
+event('c', ARGV[14], signals, unfolded)
 return {'new', tostring(signals)}

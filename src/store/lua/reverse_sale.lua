@@ -1,8 +1,9 @@
 -- Records a refund exactly once per (merchant, reversal id), atomically:
 -- the reversal record, the order's refunded total, the commission lowered
 -- to the caller's plan (its ledger with it: a paid commission's difference
--- becomes clawback), the refunded and commission counters of every
--- dimension of the sale, today's commission top lists and an 'r' event.
+-- becomes clawback) and an 'r' event, from which the refunded and
+-- commission counters of every dimension of the sale and today's
+-- commission top lists are folded (`fold.lua`).
 -- The commission's part is the caller's plan (`policy::refund_plan`, from
 -- the figures this script quotes: a product of two amounts is past a
 -- double's exact range, and the rule is written once): without a plan, or
@@ -16,25 +17,18 @@
 -- KEYS[1] the reversal          KEYS[2] the order
 -- KEYS[3] the order's refunded total
 -- KEYS[4] the merchant's event stream
--- KEYS[5] the order's commission           (all under the merchant's hash tag)
--- The counter keys are derived here from the order's attribution, under
--- the same hash tag (ARGV[5]).
--- ARGV[1] order id    ARGV[2] amount, minor units    ARGV[3] currency
--- ARGV[4] now, ms     ARGV[5] counter key prefix, e.g. 'n:{m-1}:'
--- ARGV[6] hour bucket start, s      ARGV[7] day bucket start, s
--- ARGV[8] hourly counter TTL, ms    ARGV[9] daily counter TTL, ms
--- ARGV[10] merchant id    ARGV[11] reversal id
--- ARGV[12] event stream length to keep   ARGV[13] longest event age, ms, or ''
--- ARGV[14] event stream and top list TTL, ms
--- ARGV[15] the plan's refunded total before this refund, or '' (no plan)
--- ARGV[16] the plan's commission state before ('u', 'h', 'p', 'v')
--- ARGV[17] the commission after this refund   ARGV[18] its state after
--- ARGV[19] what this refund takes back from it
--- ARGV[20], ARGV[21], ARGV[22] what the ledger's unpaid, held and clawback
---          totals move by
--- ARGV[23] the merchant's own hash tag, e.g. '{m-1}'
--- ARGV[24] top list key prefix of the day, e.g. 't:{m-1}:<day>:'
+-- KEYS[5] the order's commission
 -- KEYS[6] the order's reversal ids (payouts keep them as long as the order)
+-- KEYS[7] the event stream's fold state    (all under the merchant's hash tag)
+-- ARGV[1] order id    ARGV[2] amount, minor units    ARGV[3] currency
+-- ARGV[4] now, ms     ARGV[5] reversal id    ARGV[6] event stream TTL, ms
+-- ARGV[7] the plan's refunded total before this refund, or '' (no plan)
+-- ARGV[8] the plan's commission state before ('u', 'h', 'p', 'v')
+-- ARGV[9] the commission after this refund   ARGV[10] its state after
+-- ARGV[11] what this refund takes back from it
+-- ARGV[12], ARGV[13], ARGV[14] what the ledger's unpaid, held and clawback
+--          totals move by
+-- ARGV[15] the merchant's own hash tag, e.g. '{m-1}'
 -- Returns {'existing', reversal} | {'no_order'} | {'currency', sale currency}
 --       | {'exceeds', what is left}
 --       | {'quote', sale amount, refunded, earned, commission, state}
@@ -68,18 +62,18 @@ local commission = redis.call('HMGET', KEYS[5], 'c0', 'c', 'st')
 local after, taken = '0', 0
 if commission[1] then
   local state = commission[3]
-  if ARGV[15] == '' or tonumber(ARGV[15]) ~= refunded or ARGV[16] ~= state then
+  if ARGV[7] == '' or tonumber(ARGV[7]) ~= refunded or ARGV[8] ~= state then
     return {'quote', table.concat({sale, int(refunded), commission[1], commission[2], state}, ' ')}
   end
-  after, taken = ARGV[17], tonumber(ARGV[19])
-  local ledger = ARGV[23] .. ':' .. creator .. ':' .. currency
+  after, taken = ARGV[9], tonumber(ARGV[11])
+  local ledger = ARGV[15] .. ':' .. creator .. ':' .. currency
   for i, field in ipairs({'u', 'h', 'cb'}) do
-    if ARGV[19 + i] ~= '0' then
-      redis.call('HINCRBY', 'l:' .. ledger, field, ARGV[19 + i])
+    if ARGV[11 + i] ~= '0' then
+      redis.call('HINCRBY', 'l:' .. ledger, field, ARGV[11 + i])
     end
   end
-  redis.call('HSET', KEYS[5], 'c', after, 'st', ARGV[18], 'sa', int(left - amount))
-  if ARGV[18] == 'v' and state ~= 'v' then
+  redis.call('HSET', KEYS[5], 'c', after, 'st', ARGV[10], 'sa', int(left - amount))
+  if ARGV[10] == 'v' and state ~= 'v' then
     redis.call('ZREM', 'u:' .. ledger, ARGV[1])
     redis.call('PEXPIRE', KEYS[5], redis.call('PTTL', KEYS[2]))
   end
@@ -90,34 +84,12 @@ local ttl = redis.call('PTTL', KEYS[2])
 if redis.call('INCRBY', KEYS[3], amount) == amount then
   redis.call('PEXPIRE', KEYS[3], ttl)
 end
-local ids = {ARGV[10], campaign, creator, video, product}
-local dims = {'m', 'c', 'r', 'v', 'p'}
-local refunds = 'f:' .. currency
-local earnings = 'k:' .. currency
-for i = 1, 5 do
-  local hour = ARGV[5] .. 'h:' .. ARGV[6] .. ':' .. dims[i] .. ':' .. ids[i]
-  local day = ARGV[5] .. 'd:' .. ARGV[7] .. ':' .. dims[i] .. ':' .. ids[i]
-  hincr(hour, refunds, amount, ARGV[8])
-  hincr(day, refunds, amount, ARGV[9])
-  if taken > 0 then
-    hincr(hour, earnings, int(-taken), ARGV[8])
-    hincr(day, earnings, int(-taken), ARGV[9])
-    if i > 1 then
-      zincr(ARGV[24] .. dims[i] .. ':' .. earnings, int(-taken), ids[i], ARGV[14])
-    end
-  end
-end
 local remaining = int(left - amount)
 redis.call('SET', KEYS[1], table.concat({ARGV[1], ARGV[2], currency, remaining, after,
   ARGV[4], int(taken), campaign, creator, video, product}, ' '), 'PX', ttl)
-redis.call('SADD', KEYS[6], ARGV[11])
+redis.call('SADD', KEYS[6], ARGV[5])
 redis.call('PEXPIRE', KEYS[6], ttl)
-redis.call('XADD', KEYS[4], 'MAXLEN', '=', ARGV[12], '*',
-  'k', 'r', 'at', ARGV[4], 'cl', click,
+append_event(KEYS[4], KEYS[7], ARGV[6], {'k', 'r', 'at', ARGV[4], 'cl', click,
   'a', table.concat({campaign, creator, video, product}, ' '),
-  'o', ARGV[1], 'rv', ARGV[11], 'am', ARGV[2], 'cu', currency, 'km', int(taken))
-if ARGV[13] ~= '' then
-  redis.call('XTRIM', KEYS[4], 'MINID', '=', oldest_event(ARGV[13]))
-end
-redis.call('PEXPIRE', KEYS[4], ARGV[14])
+  'o', ARGV[1], 'rv', ARGV[5], 'am', ARGV[2], 'cu', currency, 'km', int(taken)})
 return {'new', remaining .. ' ' .. after}

@@ -8,7 +8,8 @@
 -- void, reviewed before) or the sale earned none.
 --
 -- KEYS[1] the order's commission    KEYS[2] the order
--- KEYS[3] the merchant's event stream      (all under the merchant's hash tag)
+-- KEYS[3] the merchant's event stream      KEYS[4] its fold state
+--                                          (all under the merchant's hash tag)
 -- The ledger keys are derived here from the commission's creator and
 -- currency, under the same hash tag (ARGV[5]).
 -- ARGV[1] order id   ARGV[2] decision: 'r' release, 'v' void
@@ -16,8 +17,7 @@
 -- ARGV[5] the merchant's own hash tag, e.g. '{m-1}'
 -- ARGV[6] order retention, ms: how long a voided commission whose order
 --         is gone is kept
--- ARGV[7] event stream length to keep   ARGV[8] longest event age, ms, or ''
--- ARGV[9] event stream TTL, ms
+-- ARGV[7] event stream TTL, ms
 -- Returns {'no_order'} | {'not_held'} | {'reviewed', the commission's fields}
 
 local state = redis.call('HGET', KEYS[1], 'st')
@@ -69,9 +69,5 @@ if signals then
   table.insert(event, 'sg')
   table.insert(event, signals)
 end
-redis.call('XADD', KEYS[3], 'MAXLEN', '=', ARGV[7], '*', unpack(event))
-if ARGV[8] ~= '' then
-  redis.call('XTRIM', KEYS[3], 'MINID', '=', oldest_event(ARGV[8]))
-end
-redis.call('PEXPIRE', KEYS[3], ARGV[9])
+append_event(KEYS[3], KEYS[4], ARGV[7], event)
 return {'reviewed', redis.call('HGETALL', KEYS[1])}

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::Value;
@@ -14,7 +15,8 @@ use crate::error::{Error, Result};
 use crate::model::Retention;
 
 use super::RedisStore;
-use super::eviction::{self, POLICY_CHECK_EVERY};
+use super::eviction::{self, Guard, POLICY_CHECK_EVERY};
+use super::fold::{FOLD_EVERY, Fold};
 use super::scripts::Scripts;
 use super::shards;
 
@@ -32,6 +34,12 @@ pub struct RedisOptions {
     /// are allowed (also at once after a connection error); at most 10 s
     /// in production, shorter in tests.
     pub policy_check_every: Duration,
+    /// `max_unfolded_events`: past this many events not yet folded on a
+    /// shard, its taps are refused (DESIGN.md, "Storage").
+    pub max_unfolded_events: u64,
+    /// How often a replica folds the shards it wrote to, at the longest:
+    /// [`FOLD_EVERY`] in production; tests stall it.
+    pub fold_every: Duration,
 }
 
 impl Default for RedisOptions {
@@ -41,9 +49,15 @@ impl Default for RedisOptions {
             retention: Retention::default(),
             merchant_shards: HashMap::new(),
             policy_check_every: POLICY_CHECK_EVERY,
+            max_unfolded_events: MAX_UNFOLDED_EVENTS,
+            fold_every: FOLD_EVERY,
         }
     }
 }
+
+/// `max_unfolded_events` unless configured: a million events (some
+/// 150 MB of stream) on one shard.
+pub const MAX_UNFOLDED_EVENTS: u64 = 1_000_000;
 
 /// Why a Redis store would not open.
 #[derive(Debug, thiserror::Error)]
@@ -165,14 +179,26 @@ impl RedisStore {
             }
             eviction::Finding::NoAnswer(why) => return Err(OpenError(format!("store: {why}"))),
         }
+        let scripts = Scripts::new();
+        let eviction = eviction::Watch::start(checker, options.policy_check_every);
+        let fold = Fold::start(
+            conn.clone(),
+            scripts.fold.clone(),
+            Arc::clone(&eviction.guard),
+            options.timeout,
+            options.retention,
+            options.max_unfolded_events,
+            options.fold_every,
+        );
         let store = RedisStore {
             conn,
             merchant_shards: options.merchant_shards,
             timeout: options.timeout,
             retention: options.retention,
-            scripts: Scripts::new(),
+            scripts,
             indexed: shards::index_cache(),
-            eviction: eviction::Watch::start(checker, options.policy_check_every),
+            eviction,
+            fold,
         };
         store.load_scripts().await?;
         store.backfill_indexes().await.map_err(|_| {
@@ -197,22 +223,33 @@ impl RedisStore {
         &self,
         call: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T> {
-        match tokio::time::timeout(self.timeout, call).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => {
-                tracing::warn!(%error, "redis call failed");
-                if reaches_another_server(&error) {
-                    self.eviction.guard.connection_error();
-                }
-                Err(Error::StoreUnavailable)
+        run_call(self.timeout, &self.eviction.guard, call).await
+    }
+}
+
+/// Runs one Redis call within `timeout`; every failure is
+/// STORE_UNAVAILABLE to the caller and a warning in the log, and one that
+/// may reach another server tells `guard` (writes wait for its check).
+pub(super) async fn run_call<T>(
+    timeout: Duration,
+    guard: &Guard,
+    call: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T> {
+    match tokio::time::timeout(timeout, call).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "redis call failed");
+            if reaches_another_server(&error) {
+                guard.connection_error();
             }
-            Err(_) => {
-                tracing::warn!(
-                    timeout_ms = self.timeout.as_millis() as u64,
-                    "redis call timed out"
-                );
-                Err(Error::StoreUnavailable)
-            }
+            Err(Error::StoreUnavailable)
+        }
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = timeout.as_millis() as u64,
+                "redis call timed out"
+            );
+            Err(Error::StoreUnavailable)
         }
     }
 }

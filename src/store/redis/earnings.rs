@@ -25,8 +25,8 @@ use super::RedisStore;
 use super::codec::{corrupt, from_millis, millis, reply, stored_attribution, trailing_signals};
 use super::keys::{
     commission_index_key, commission_key, commission_prefix, currencies_key, earnings_index_key,
-    events_key, ledger_key, order_key, own_tag, payout_commissions_key, payout_index_key,
-    payout_key, payout_prefix, unpaid_key,
+    events_key, fold_state_key, ledger_key, order_key, own_tag, payout_commissions_key,
+    payout_index_key, payout_key, payout_prefix, unpaid_key,
 };
 
 /// Index members one listing call looks at, at most, per merchant: a bound
@@ -426,7 +426,6 @@ impl Earnings for RedisStore {
         self.writable()?;
         let merchant = payout.merchant_id.as_str();
         let creator = payout.creator_id.as_str();
-        let (events_max_len, events_min_id, events_ttl) = self.event_trim();
         let mut invocation = self.scripts.create_payout.prepare_invoke();
         invocation
             .key(payout_key(merchant, &payout.payout_id))
@@ -436,6 +435,7 @@ impl Earnings for RedisStore {
             .key(payout_index_key(merchant, None))
             .key(payout_index_key(merchant, Some(creator)))
             .key(payout_commissions_key(merchant, &payout.payout_id))
+            .key(fold_state_key(merchant))
             .arg(payout.payout_id.as_str())
             .arg(creator)
             .arg(&payout.currency)
@@ -453,15 +453,14 @@ impl Earnings for RedisStore {
             .arg(own_tag(merchant))
             .arg(self.retention.orders.as_millis() as i64)
             .arg(self.retention.payouts.as_millis() as i64)
-            .arg(events_max_len)
-            .arg(events_min_id)
-            .arg(events_ttl);
+            .arg(self.events_ttl());
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))
             .await?;
         let id = payout.payout_id.as_str();
         match reply(value)? {
             (tag, Some(record)) if tag == "new" => {
+                self.fold.wrote(merchant);
                 Ok(PayoutWrite::New(parse_payout(merchant, id, &record)?))
             }
             (tag, Some(record)) if tag == "existing" => {
@@ -483,7 +482,6 @@ impl Earnings for RedisStore {
         self.writable()?;
         let merchant = review.merchant_id.as_str();
         let order = review.order_id.as_str();
-        let (events_max_len, events_min_id, events_ttl) = self.event_trim();
         let value: Value = self
             .run(
                 self.scripts
@@ -491,15 +489,14 @@ impl Earnings for RedisStore {
                     .key(commission_key(merchant, order))
                     .key(order_key(merchant, order))
                     .key(events_key(merchant))
+                    .key(fold_state_key(merchant))
                     .arg(order)
                     .arg(review.decision.code())
                     .arg(&review.reason)
                     .arg(millis(review.now))
                     .arg(own_tag(merchant))
                     .arg(self.retention.orders.as_millis() as i64)
-                    .arg(events_max_len)
-                    .arg(events_min_id)
-                    .arg(events_ttl)
+                    .arg(self.events_ttl())
                     .invoke_async(&mut self.conn.clone()),
             )
             .await?;
@@ -512,9 +509,12 @@ impl Earnings for RedisStore {
             .and_then(|tag| redis::from_redis_value(tag).ok())
             .ok_or_else(|| corrupt("review_commission reply"))?;
         match (tag.as_str(), items.next()) {
-            ("reviewed", Some(fields)) => parse_commission(merchant, order, fields)?
-                .map(|commission| ReviewWrite::Reviewed(Box::new(commission)))
-                .ok_or_else(|| corrupt("review_commission reply")),
+            ("reviewed", Some(fields)) => {
+                self.fold.wrote(merchant);
+                parse_commission(merchant, order, fields)?
+                    .map(|commission| ReviewWrite::Reviewed(Box::new(commission)))
+                    .ok_or_else(|| corrupt("review_commission reply"))
+            }
             ("not_held", None) => Ok(ReviewWrite::NotHeld),
             ("no_order", None) => Ok(ReviewWrite::NoOrder),
             _ => Err(corrupt("review_commission reply")),

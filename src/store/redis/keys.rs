@@ -146,6 +146,11 @@ pub(super) fn shard_tag(merchant: &str, shard: u16) -> String {
     }
 }
 
+/// The merchant id of a shard tag (see [`shard_tag`]).
+pub(super) fn merchant_of_tag(tag: &str) -> &str {
+    tag.split_once(' ').map_or(tag, |(merchant, _)| merchant)
+}
+
 /// The shard a click id was placed in (see `RedisStore::place`).
 pub(super) fn click_shard(click_id: &ClickId) -> u16 {
     u16::from(click_id.as_bytes()[15])
@@ -173,6 +178,11 @@ pub(super) fn day_index_key(day_start: i64) -> String {
 
 pub(super) fn events_key(merchant: &str) -> String {
     joined(&["e:{", merchant, "}"])
+}
+
+/// `z:{m}`: the fold state of the shard's event stream (`fold.lua`).
+pub(super) fn fold_state_key(merchant: &str) -> String {
+    joined(&["z:{", merchant, "}"])
 }
 
 /// Prefix of a merchant's top lists of a day: `<prefix><dimension>:<metric>`.

@@ -89,13 +89,14 @@ mod codec;
 mod connect;
 mod earnings;
 mod eviction;
+mod fold;
 mod keys;
 mod registry;
 mod scan;
 mod scripts;
 mod shards;
 
-pub use connect::{OpenError, RedisOptions};
+pub use connect::{MAX_UNFOLDED_EVENTS, OpenError, RedisOptions};
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -105,7 +106,7 @@ use chrono::{DateTime, Utc};
 use itoa::Buffer as Digits;
 use redis::{AsyncCommands, Value};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{
     ApiKey, ApiKeyInfo, BucketRange, Campaign, CampaignQuery, CounterCell, Counts, Dimension,
     Event, Grant, Granularity, KeyId, KeyQuery, Merchant, MerchantId, MerchantRecords, Money,
@@ -127,8 +128,8 @@ use connect::Conn;
 use keys::{
     IndexEntry, REGISTRY_TAG, api_key_id_key, api_key_key, api_keys_index_key, attribution_prefix,
     campaign_key, campaigns_index_key, click_bucket_key, click_bucket_until, click_shard,
-    commission_key, counter_key, counter_prefix, day_index_key, dedup_bucket_key, dimension_code,
-    events_key, flood_key, hopping_key, index_key, joined, merchant_campaigns_key,
+    commission_key, counter_key, day_index_key, dedup_bucket_key, dimension_code, events_key,
+    flood_key, fold_state_key, hopping_key, index_key, joined, merchant_campaigns_key,
     merchant_campaigns_prefix, merchant_key, merchants_index_key, order_key, own_tag, rate_key,
     reversal_ids_key, shard_tag, top_metric_code, top_prefix,
 };
@@ -153,6 +154,8 @@ pub struct RedisStore {
     /// Whether writes may go on: no node would evict (see [`eviction`]),
     /// and the task that keeps checking.
     eviction: eviction::Watch,
+    /// Folding the event streams into the counters (see [`fold`]).
+    fold: fold::Fold,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -286,6 +289,10 @@ impl Ledger for RedisStore {
         let field = &click.dedup_key[..16];
         let (attribution, attribution_id) = attribution_text(&record.attribution);
 
+        let viewer = record.viewer_hash.unwrap_or_default();
+        let tap_window = click.tap_window.as_secs().max(1) as i64;
+        let minute = policy::window_number(now, TAP_FLOOD_WINDOW);
+        let hour = policy::window_number(now, CREATOR_HOPPING_WINDOW);
         let mut invocation = self.scripts.record_click.prepare_invoke();
         invocation
             .key(dedup_bucket_key(merchant, window, field))
@@ -294,32 +301,16 @@ impl Ledger for RedisStore {
             .key(joined(&[
                 &attribution_prefix(merchant),
                 &hex::encode(attribution_id),
-            ]));
-        for granularity in Granularity::ALL {
-            let start = granularity.bucket_start(now);
-            for dimension in Dimension::ALL {
-                invocation.key(counter_key(
-                    merchant,
-                    granularity,
-                    start,
-                    dimension,
-                    record.attribution.id(dimension),
-                ));
-            }
-        }
-        let viewer = record.viewer_hash.unwrap_or_default();
-        let tap_window = click.tap_window.as_secs().max(1) as i64;
-        invocation.key(rate_key(
-            merchant,
-            &viewer,
-            now.timestamp().div_euclid(tap_window),
-        ));
-        invocation.key(events_key(merchant));
-        let day = Granularity::Day.bucket_start(now);
-        let top = top_prefix(merchant, day);
-        for dimension in INDEXED {
-            invocation.key(joined(&[&top, dimension_code(dimension), ":c"]));
-        }
+            ]))
+            .key(rate_key(
+                merchant,
+                &viewer,
+                now.timestamp().div_euclid(tap_window),
+            ))
+            .key(events_key(merchant))
+            .key(fold_state_key(merchant))
+            .key(flood_key(merchant, minute))
+            .key(hopping_key(merchant, &viewer, hour));
         let mut first = click_id.as_bytes().to_vec();
         first.extend_from_slice(
             joined(&[
@@ -335,16 +326,6 @@ impl Ledger for RedisStore {
         let click_until = self.retention.click_until(record);
         let record_ttl = ttl_ms(now, click_until);
         let bucket_ttl = ttl_ms(now, click_bucket_until(click_until));
-        let hour_ttl = ttl_ms(
-            now,
-            self.retention
-                .bucket_until(Granularity::Hour, Granularity::Hour.bucket_start(now)),
-        );
-        let day_ttl = ttl_ms(
-            now,
-            self.retention
-                .bucket_until(Granularity::Day, Granularity::Day.bucket_start(now)),
-        );
         invocation
             .arg(field)
             .arg(click_id.as_bytes().as_slice())
@@ -355,29 +336,14 @@ impl Ledger for RedisStore {
             .arg(dedup_ttl)
             .arg(record_ttl)
             .arg(attribution)
-            .arg(hour_ttl)
-            .arg(day_ttl)
             .arg(click.tap_limit)
-            .arg(viewer.as_slice());
-        let (events_max_len, events_min_id, events_ttl) = self.event_trim();
-        invocation
-            .arg(events_max_len)
-            .arg(events_min_id)
-            .arg(events_ttl);
-        for dimension in INDEXED {
-            invocation.arg(record.attribution.id(dimension));
-        }
-        invocation
+            .arg(viewer.as_slice())
+            .arg(self.events_ttl())
+            .arg(record.attribution.creator_id.as_str())
             .arg(click_id.to_hex())
             .arg(bucket_ttl)
             .arg(2 * tap_window * 1000);
-        // The fraud windows: keys always (a script's keys are fixed), the
-        // rules only when signals are on.
-        let minute = policy::window_number(now, TAP_FLOOD_WINDOW);
-        let hour = policy::window_number(now, CREATOR_HOPPING_WINDOW);
-        invocation
-            .key(flood_key(merchant, minute))
-            .key(hopping_key(merchant, &viewer, hour));
+        // The fraud rules only when signals are on.
         match &click.fraud {
             Some(fraud) => invocation
                 .arg(fraud.rules.max_creator_taps_per_minute.get())
@@ -387,7 +353,9 @@ impl Ledger for RedisStore {
                 .arg(window_ttl_ms(CREATOR_HOPPING_WINDOW)),
             None => invocation.arg("").arg("").arg("").arg("").arg(""),
         };
+        invocation.arg(self.fold.max_unfolded());
 
+        let day = Granularity::Day.bucket_start(now);
         let pays = record.terms.rate_bps > 0;
         let cart = cart_key(merchant, day, &record.attribution, pays);
         self.index_cart(&cart, || {
@@ -411,67 +379,50 @@ impl Ledger for RedisStore {
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))
             .await?;
-        match reply(value)? {
-            (tag, Some(signals)) if tag == "new" => Ok(ClickWrite::New(
+        let write = match reply(value)? {
+            (tag, Some(signals)) if tag == "new" => ClickWrite::New(
                 click_id,
                 std::str::from_utf8(&signals)
                     .ok()
                     .and_then(|digits| trailing_signals(Some(digits)))
                     .ok_or_else(|| corrupt("record_click reply"))?,
-            )),
-            (tag, Some(first)) if tag == "retry" => Ok(ClickWrite::New(
-                click_id,
-                parse_first_click(&first)?.signals,
-            )),
-            (tag, None) if tag == "limited" => Ok(ClickWrite::Limited),
-            (tag, Some(first)) if tag == "dup" => {
-                Ok(ClickWrite::Repeat(parse_first_click(&first)?))
+            ),
+            (tag, Some(first)) if tag == "retry" => {
+                ClickWrite::New(click_id, parse_first_click(&first)?.signals)
             }
-            _ => Err(corrupt("record_click reply")),
-        }
+            (tag, None) if tag == "limited" => return Ok(ClickWrite::Limited),
+            (tag, None) if tag == "backlog" => return Err(Error::Backlog),
+            (tag, Some(first)) if tag == "dup" => ClickWrite::Repeat(parse_first_click(&first)?),
+            _ => return Err(corrupt("record_click reply")),
+        };
+        self.fold.wrote(merchant);
+        Ok(write)
     }
 
     async fn confirm_sale(&self, sale: &NewSale) -> Result<SaleWrite> {
         self.writable()?;
         let merchant = sale.merchant_id.as_str();
         let expires_at = sale.click_expires_at;
-        let hour = Granularity::Hour.bucket_start(sale.now);
         let day = Granularity::Day.bucket_start(sale.now);
         let mut invocation = self.scripts.confirm_sale.prepare_invoke();
         invocation
             .key(order_key(merchant, &sale.order_id))
             .key(click_bucket_key(merchant, expires_at, &sale.click_id))
             .key(events_key(merchant))
+            .key(fold_state_key(merchant))
             .arg(sale.click_id.as_bytes().as_slice())
             .arg(sale.amount.amount_minor)
             .arg(&sale.amount.currency)
             .arg(millis(sale.now))
             .arg(if sale.token_expired { "1" } else { "0" })
-            .arg(counter_prefix(merchant))
-            .arg(hour)
-            .arg(day)
-            .arg(ttl_ms(
-                sale.now,
-                self.retention.bucket_until(Granularity::Hour, hour),
-            ))
-            .arg(ttl_ms(
-                sale.now,
-                self.retention.bucket_until(Granularity::Day, day),
-            ))
             .arg(ttl_ms(
                 sale.now,
                 expires_at.max(sale.now) + self.retention.orders,
             ))
             .arg(attribution_prefix(merchant))
-            .arg(merchant)
             .arg(sale.click_id.to_hex())
             .arg(sale.order_id.as_str())
-            .arg(top_prefix(merchant, day));
-        let (events_max_len, events_min_id, events_ttl) = self.event_trim();
-        invocation
-            .arg(events_max_len)
-            .arg(events_min_id)
-            .arg(events_ttl);
+            .arg(self.events_ttl());
         // A sharded merchant's click lives in its own shard, its sales on
         // shard 0: read the click there first (a second round trip, for
         // sharded merchants only), and hand its attribution to the script.
@@ -512,6 +463,7 @@ impl Ledger for RedisStore {
             .await?;
         match reply(value)? {
             (tag, Some(order)) if tag == "new" => {
+                self.fold.wrote(merchant);
                 Ok(SaleWrite::New(parse_order(merchant, &order)?))
             }
             (tag, Some(order)) if tag == "existing" => {
@@ -526,9 +478,6 @@ impl Ledger for RedisStore {
     async fn reverse_sale(&self, reversal: &NewReversal) -> Result<ReversalWrite> {
         self.writable()?;
         let merchant = reversal.merchant_id.as_str();
-        let now = reversal.now;
-        let hour = Granularity::Hour.bucket_start(now);
-        let day = Granularity::Day.bucket_start(now);
         let order = order_key(merchant, &reversal.order_id);
         let mut invocation = self.scripts.reverse_sale.prepare_invoke();
         invocation
@@ -538,28 +487,13 @@ impl Ledger for RedisStore {
             .key(events_key(merchant))
             .key(commission_key(merchant, &reversal.order_id))
             .key(reversal_ids_key(merchant, &reversal.order_id))
+            .key(fold_state_key(merchant))
             .arg(reversal.order_id.as_str())
             .arg(reversal.amount.amount_minor)
             .arg(&reversal.amount.currency)
-            .arg(millis(now))
-            .arg(counter_prefix(merchant))
-            .arg(hour)
-            .arg(day)
-            .arg(ttl_ms(
-                now,
-                self.retention.bucket_until(Granularity::Hour, hour),
-            ))
-            .arg(ttl_ms(
-                now,
-                self.retention.bucket_until(Granularity::Day, day),
-            ))
-            .arg(merchant)
-            .arg(reversal.reversal_id.as_str());
-        let (events_max_len, events_min_id, events_ttl) = self.event_trim();
-        invocation
-            .arg(events_max_len)
-            .arg(events_min_id)
-            .arg(events_ttl);
+            .arg(millis(reversal.now))
+            .arg(reversal.reversal_id.as_str())
+            .arg(self.events_ttl());
         match reversal.plan {
             Some(plan) => invocation
                 .arg(plan.refunded_before)
@@ -580,9 +514,7 @@ impl Ledger for RedisStore {
                 .arg(0)
                 .arg(0),
         };
-        invocation
-            .arg(own_tag(merchant))
-            .arg(top_prefix(merchant, day));
+        invocation.arg(own_tag(merchant));
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))
             .await?;
@@ -607,10 +539,13 @@ impl Ledger for RedisStore {
         };
         match reply(value)? {
             (tag, Some(figures)) if tag == "new" => match numbers(&figures)?.as_slice() {
-                [remaining, after] => Ok(ReversalWrite::New {
-                    remaining: money(currency, remaining.to_string().as_bytes())?,
-                    commission_remaining: money(currency, after.to_string().as_bytes())?,
-                }),
+                [remaining, after] => {
+                    self.fold.wrote(merchant);
+                    Ok(ReversalWrite::New {
+                        remaining: money(currency, remaining.to_string().as_bytes())?,
+                        commission_remaining: money(currency, after.to_string().as_bytes())?,
+                    })
+                }
                 _ => Err(corrupt("reverse_sale reply")),
             },
             (tag, Some(quote)) if tag == "quote" => {
@@ -669,6 +604,7 @@ impl Counters for RedisStore {
                     .await?
             }
         };
+        self.fold.catch_up(&tags).await?;
         let starts: Vec<i64> = range.starts().collect();
         let mut buckets = vec![Counts::default(); starts.len()];
         // One pipeline per tag: a tag's keys share a slot on a cluster.
@@ -702,6 +638,7 @@ impl Counters for RedisStore {
                     .await?
             }
         };
+        self.fold.catch_up(&tags).await?;
         // Whole lists, summed: an id's rank is over all merchants and shards
         // together. One read per tag: each is its own slot on a cluster.
         let mut by_id: HashMap<String, i64> = HashMap::new();

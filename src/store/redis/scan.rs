@@ -195,7 +195,10 @@ impl RedisStore {
     ) -> Result<Vec<CounterCell>> {
         let mut cells = Vec::new();
         for tag in self.tags(merchant_id).await? {
-            cells.extend(self.counter_cells(&tag, range).await?);
+            let mut counted = self.counter_cells(&tag, range).await?;
+            self.unfolded_cells(&tag, merchant_id, range, &mut counted)
+                .await?;
+            cells.extend(counted);
         }
         Ok(cells)
     }

@@ -1,5 +1,5 @@
 //! The Lua scripts: each of `store/lua/` with the prelude before it,
-//! hashed once and loaded at start, and the event-trim arguments they share.
+//! hashed once and loaded at start, and the event stream TTL they share.
 
 use redis::Script;
 
@@ -31,6 +31,7 @@ pub(super) struct Scripts {
     pub(super) earnings: Script,
     pub(super) list_index: Script,
     pub(super) review_commission: Script,
+    pub(super) fold: Script,
 }
 
 impl Scripts {
@@ -47,6 +48,7 @@ impl Scripts {
             earnings: script!("earnings"),
             list_index: script!("list_index"),
             review_commission: script!("review_commission"),
+            fold: script!("fold"),
         }
     }
 }
@@ -66,6 +68,7 @@ impl RedisStore {
             &self.scripts.earnings,
             &self.scripts.list_index,
             &self.scripts.review_commission,
+            &self.scripts.fold,
         ] {
             let mut conn = self.conn.clone();
             let loaded: Result<String> = self.run(script.load_async(&mut conn)).await;
@@ -74,15 +77,9 @@ impl RedisStore {
         Ok(())
     }
 
-    /// Trimming arguments of the event stream: length to keep, longest age
-    /// to keep in ms (or ''; the script measures it on Redis's clock, which
-    /// stamps the ids), and the stream's TTL in ms.
-    pub(super) fn event_trim(&self) -> (u64, String, i64) {
-        let min_id = self
-            .retention
-            .events_max_age
-            .map_or_else(String::new, |age| age.as_millis().to_string());
-        let ttl = self.retention.daily.as_millis() as i64;
-        (self.retention.events_max_len, min_id, ttl)
+    /// The TTL of an event stream (and its fold state), in ms: a stream
+    /// lives as long as the daily counters it is folded into.
+    pub(super) fn events_ttl(&self) -> i64 {
+        self.retention.daily.as_millis() as i64
     }
 }

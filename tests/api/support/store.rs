@@ -28,6 +28,8 @@ pub fn redis_options(config: &Config) -> RedisOptions {
         retention: config.retention,
         merchant_shards: config.merchant_shards.clone(),
         policy_check_every: POLICY_CHECK_EVERY,
+        max_unfolded_events: config.max_unfolded_events.get(),
+        ..RedisOptions::default()
     }
 }
 

@@ -1,0 +1,170 @@
+-- Folds a shard's events into its counters and top lists, exactly once:
+-- reads at most ARGV[4] events after the shard's checkpoint, sums their
+-- increments per counter field and top list member, applies the sums (with
+-- the expiries of the keys they create) and moves the checkpoint, all in
+-- this one script. Any replica may run it, as often as it likes: an event
+-- is folded by the run that moves the checkpoint past it, and by no other.
+-- What an event adds is what `Event::counts` says (reconcile adds the
+-- events not yet folded that way); only events written to be folded
+-- (field 'f') count: an older version's events were counted as written.
+--
+-- Once caught up (fewer than ARGV[4] events were left), it trims the
+-- stream to ARGV[7] events, every one of them folded; and by age (ARGV[8])
+-- never past the checkpoint. Behind a backlog it trims nothing by length:
+-- no trim ever takes an event that is not folded.
+--
+-- KEYS[1] the shard's event stream    KEYS[2] its fold state: 'ck' the
+--         last event folded, 'n' events written and not yet folded
+--         (the taps' backlog check reads it)
+-- ARGV[1] the merchant id (the merchant dimension's id)
+-- ARGV[2] counter key prefix, e.g. 'n:{m-1}:'
+-- ARGV[3] top list key prefix, e.g. 't:{m-1}:'
+-- ARGV[4] most events to fold in this run
+-- ARGV[5] hourly counter retention, ms   ARGV[6] daily counter (and top list) retention, ms
+-- ARGV[7] folded events to keep          ARGV[8] longest event age to keep, ms, or ''
+-- ARGV[9] the fold state's TTL, ms (the stream's)
+-- Returns {events folded, events still unfolded as far as this run knows
+-- (0 once caught up)}.
+
+local HOUR, DAY = 3600000, 86400000
+
+-- The oldest event id to keep, by Redis's own clock (which stamps the ids).
+local function oldest_event(max_age_ms)
+  local now = redis.call('TIME')
+  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(max_age_ms)
+end
+
+local state = redis.call('HMGET', KEYS[2], 'ck', 'n')
+local checkpoint = state[1] or '0-0'
+local batch = tonumber(ARGV[4])
+local entries = redis.call('XRANGE', KEYS[1], '(' .. checkpoint, '+', 'COUNT', batch)
+
+-- The sums: per hash key, per field; per top list key, per member; and
+-- when each key created here must expire (absolute, ms).
+local sums, tops, expiry = {}, {}, {}
+local function add(key, field, by, until_ms)
+  local fields = sums[key]
+  if not fields then
+    fields = {}
+    sums[key] = fields
+    expiry[key] = until_ms
+  end
+  fields[field] = (fields[field] or 0) + by
+end
+local function rank(key, member, by, until_ms)
+  local members = tops[key]
+  if not members then
+    members = {}
+    tops[key] = members
+    expiry[key] = until_ms
+  end
+  members[member] = (members[member] or 0) + by
+end
+
+local dims = {'m', 'c', 'r', 'v', 'p'}
+local hour_keep, day_keep = tonumber(ARGV[5]), tonumber(ARGV[6])
+
+for _, entry in ipairs(entries) do
+  local raw, e = entry[2], {}
+  for i = 1, #raw, 2 do
+    e[raw[i]] = raw[i + 1]
+  end
+  local kind = e.k
+  if e.f == '1' and (kind == 'c' or kind == 't' or kind == 's' or kind == 'r') then
+    local at = tonumber(e.at)
+    local hour, day = at - at % HOUR, at - at % DAY
+    local hour_until, day_until = hour + HOUR + hour_keep, day + DAY + day_keep
+    local campaign, creator, video, product = string.match(e.a, '^(%S+) (%S+) (%S+) (%S+)$')
+    local ids = {ARGV[1], campaign, creator, video, product}
+    local flagged = (tonumber(e.sg) or 0) > 0
+    local top = ARGV[3] .. int(day / 1000) .. ':'
+    -- Each field this event adds to, and by how much; and its top lists'.
+    local fields, ranks = {}, {}
+    if kind == 'c' then
+      fields = {c = 1}
+      if flagged then fields.fc = 1 end
+      ranks = {c = 1}
+    elseif kind == 't' then
+      fields = {d = 1}
+    elseif kind == 's' then
+      local amount, earned = tonumber(e.am), tonumber(e.km) or 0
+      fields = {v = 1, ['r:' .. e.cu] = amount}
+      if flagged then fields.fv = 1 end
+      ranks = {v = 1, ['r:' .. e.cu] = amount}
+      if earned > 0 then
+        fields['k:' .. e.cu] = earned
+        ranks['k:' .. e.cu] = earned
+      end
+    else
+      local taken = tonumber(e.km) or 0
+      fields = {['f:' .. e.cu] = tonumber(e.am)}
+      if taken > 0 then
+        fields['k:' .. e.cu] = -taken
+        ranks['k:' .. e.cu] = -taken
+      end
+    end
+    local hour_s, day_s = int(hour / 1000), int(day / 1000)
+    for i = 1, 5 do
+      local hour_key = ARGV[2] .. 'h:' .. hour_s .. ':' .. dims[i] .. ':' .. ids[i]
+      local day_key = ARGV[2] .. 'd:' .. day_s .. ':' .. dims[i] .. ':' .. ids[i]
+      for field, by in pairs(fields) do
+        add(hour_key, field, by, hour_until)
+        add(day_key, field, by, day_until)
+      end
+      if i > 1 then
+        for metric, by in pairs(ranks) do
+          rank(top .. dims[i] .. ':' .. metric, ids[i], by, day_until)
+        end
+      end
+    end
+  end
+end
+
+-- A key is new only if a field (member) of it is new, and then its value
+-- is the sum added: the expiry is set then (NX: never moved). A sum of 0
+-- (a sale and its refund) is still written: a counter field, once
+-- written, reads 0 rather than nothing, as if each event were added alone.
+for key, fields in pairs(sums) do
+  local new = false
+  for field, by in pairs(fields) do
+    if redis.call('HINCRBY', key, field, int(by)) == by then
+      new = true
+    end
+  end
+  if new then
+    redis.call('PEXPIREAT', key, int(expiry[key]), 'NX')
+  end
+end
+for key, members in pairs(tops) do
+  local new = false
+  for member, by in pairs(members) do
+    if tonumber(redis.call('ZINCRBY', key, int(by), member)) == by then
+      new = true
+    end
+  end
+  if new then
+    redis.call('PEXPIREAT', key, int(expiry[key]), 'NX')
+  end
+end
+
+local folded = #entries
+local left = 0
+if folded < batch then
+  -- Caught up: every event of the stream is folded now.
+  redis.call('XTRIM', KEYS[1], 'MAXLEN', '=', ARGV[7])
+else
+  left = math.max((tonumber(state[2]) or 0) - folded, 0)
+end
+if folded > 0 then
+  checkpoint = entries[folded][1]
+  redis.call('HSET', KEYS[2], 'ck', checkpoint, 'n', left)
+  redis.call('PEXPIRE', KEYS[2], ARGV[9])
+elseif state[2] and state[2] ~= '0' then
+  redis.call('HSET', KEYS[2], 'n', 0)
+end
+if ARGV[8] ~= '' then
+  -- MINID keeps every id from the one given: at most the checkpoint's time.
+  local ms = tonumber(string.match(checkpoint, '^(%d+)'))
+  redis.call('XTRIM', KEYS[1], 'MINID', '=', int(math.min(oldest_event(ARGV[8]), ms)))
+end
+return {folded, left}
