@@ -11,8 +11,9 @@
 //!
 //! The instruments ([`Metrics`]): `cartclick.rpc.duration` (seconds, by
 //! `rpc.method` and `rpc.grpc.status_code`), `cartclick.tokens.issued`,
-//! `cartclick.sales.confirmed`, `cartclick.store.errors` and
-//! `cartclick.store.duration` (seconds, by `store.operation`).
+//! `cartclick.sales.confirmed`, `cartclick.store.errors`,
+//! `cartclick.store.duration` (seconds, by `store.operation`),
+//! `cartclick.fold.events` and `cartclick.fold.errors`.
 
 use std::io::IsTerminal;
 use std::sync::OnceLock;
@@ -175,6 +176,10 @@ pub(crate) struct Metrics {
     pub(crate) store_errors: Counter<u64>,
     /// Latency of store calls, by operation.
     pub(crate) store_duration: Histogram<f64>,
+    /// Events folded into the counters (Redis).
+    pub(crate) fold_events: Counter<u64>,
+    /// Fold runs that failed (Redis): their shards stay due.
+    pub(crate) fold_errors: Counter<u64>,
     /// One counter per fraud signal (in `FraudSignal::ALL` order): new
     /// clicks and new sales it flagged, by `cartclick.flagged` (`click` or
     /// `sale`), so an operator can alert on a surge of one.
@@ -220,6 +225,14 @@ pub(crate) fn metrics() -> &'static Metrics {
                 .f64_histogram("cartclick.store.duration")
                 .with_unit("s")
                 .with_description("Latency of store calls by operation")
+                .build(),
+            fold_events: meter
+                .u64_counter("cartclick.fold.events")
+                .with_description("Events folded into the counters")
+                .build(),
+            fold_errors: meter
+                .u64_counter("cartclick.fold.errors")
+                .with_description("Fold runs that failed; their shards fold on the next")
                 .build(),
             fraud_signals: FraudSignal::ALL.map(|signal| {
                 meter

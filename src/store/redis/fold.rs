@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
 use crate::model::{BucketRange, CounterCell, Counts, Dimension, Retention};
+use crate::telemetry::metrics;
 
 use super::RedisStore;
 use super::codec::parse_event;
@@ -180,7 +181,7 @@ impl Folding {
             .events_max_age
             .map_or_else(String::new, |age| age.as_millis().to_string());
         let daily = self.retention.daily.as_millis() as u64;
-        let (folded, _left): (usize, u64) = run_call(
+        let folded: Result<(usize, u64)> = run_call(
             self.timeout,
             &self.guard,
             self.script
@@ -197,8 +198,17 @@ impl Folding {
                 .arg(daily)
                 .invoke_async(&mut self.conn.clone()),
         )
-        .await?;
-        Ok(folded)
+        .await;
+        match folded {
+            Ok((folded, _left)) => {
+                metrics().fold_events.add(folded as u64, &[]);
+                Ok(folded)
+            }
+            Err(error) => {
+                metrics().fold_errors.add(1, &[]);
+                Err(error)
+            }
+        }
     }
 
     /// The shards due, taken: the task folds them now.

@@ -3,8 +3,10 @@
 //!
 //! Every write that must happen together happens in one Lua script (files in
 //! `src/store/lua/`), run with EVALSHA and a NOSCRIPT fallback, so a crash never leaves
-//! a sale recorded but not counted; each script checks its own idempotency
+//! a sale recorded without its event; each script checks its own idempotency
 //! key first, so running it twice (a retry after a lost reply) counts once.
+//! Counters and top lists are folded from the events, exactly once
+//! (`fold`): a counter read folds what it reads first.
 //! A script writes or reports what it found (an order id already taken, a
 //! click that is gone, a refund above what is left) and writes nothing;
 //! the domain decides what that means. A tap and a sale cost one round
@@ -33,7 +35,7 @@
 //! | `k:{m}:<expiry hour>:<n>` | hash | click records: field = click id (16 bytes), value = attribution id (12 bytes), viewer hash (16 bytes, zeros once erased), tap time (ms), expiry (s), commission rate (bps), holding period (s), and its fraud signals when it has any | the later of the attribution window and the day after the click, rounded up to the hour |
 //! | `a:{m}:<attribution id>` | string | `campaign creator video product`, shared by every click on that cart | as long as its longest-lived click (rounded up to the hour) |
 //! | `o:{m}:<order id>` | string | the confirmed sale, with its commission | the click's window + order retention, at least order retention after the commission's payable time, and after its payout |
-//! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters: `c` clicks, `d` repeat taps (taps are `c` + `d`), `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds, `k:<CUR>` commission, `fc` flagged clicks, `fv` flagged conversions | bucket end + hourly or daily retention |
+//! | `n:{m}:<h\|d>:<bucket start>:<dimension>:<id>` | hash | counters, folded from the events (`fold.lua`): `c` clicks, `d` repeat taps (taps are `c` + `d`), `v` conversions, `r:<CUR>` revenue, `f:<CUR>` refunds, `k:<CUR>` commission, `fc` flagged clicks, `fv` flagged conversions | bucket end + hourly or daily retention |
 //! | `g:{m}:<minute>` | hash | TAP_FLOOD's count: each creator's taps answered OK at this shard in this UTC minute (minutes since the epoch) | its minute and one more |
 //! | `h:{m}:<hour>:<n>` | hash | CREATOR_HOPPING's count: field = viewer hash (16 bytes), value = the creators the viewer tapped at this shard in this UTC hour, each after a `\n` and the last followed by one (at most the limit and one more) | its hour and a minute |
 //! | `q:{m}:<window>:<n>` | hash | taps in this rate-limit window at this merchant (the window is `policy::TAP_RATE_WINDOW`, a minute, so `<window>` is the minute since the epoch): field = viewer hash (16 bytes), value = count (rate limit) | two windows |
@@ -49,8 +51,9 @@
 //! | `s:{m}`, `s:{m}:<creator>` | sorted set | listing indexes of the merchant's payouts, and of a creator's there | payout retention after the last payout |
 //! | `j:{m}:<payout id>` | sorted set | the commissions a payout paid (its statement) | payout retention |
 //! | `x:earn:<creator>` | set | the merchants a creator may have ledgers with (written at the taps of campaigns that pay) | never: as long as the ledgers |
-//! | `e:{m}` | stream | the merchant's events: every click, repeat tap, sale and reversal, written by the same script as its counters; payouts and commission reviews, which count nothing | trimmed to `events_max_len` (and `events_max_age_hours`); the key itself after daily retention without writes |
-//! | `t:{m}:<day start>:<dimension>:<metric>` | sorted set | the day's top list of campaigns, creators, videos or products by clicks `c`, conversions `v` or revenue `r:<CUR>` | daily retention |
+//! | `e:{m}` | stream | the merchant's events: every click, repeat tap, sale and reversal, written by the same script as its record, marked `f` (to fold: an older version's, unmarked, were counted as written); payouts and commission reviews, which count nothing | trimmed by the fold, behind its checkpoint only, to `events_max_len` folded events (and `events_max_age_hours`); the key itself after daily retention without writes |
+//! | `z:{m}` | hash | the stream's fold state: `ck` the last event folded, `n` events written since and not yet folded (taps are refused past `max_unfolded_events`) | with the stream |
+//! | `t:{m}:<day start>:<dimension>:<metric>` | sorted set | the day's top list of campaigns, creators, videos or products by clicks `c`, conversions `v`, revenue `r:<CUR>` or commission `k:<CUR>`, folded from the events | the day's end + daily retention |
 //! | `x:day:<day start>` | set | the merchants that counted anything that day: where global top lists look | daily retention |
 //! | `x:<dimension>:<id>` | set | the merchants (their shard tags) that counted for a campaign, creator, video or product; for a merchant id, the shard tags its taps used | daily retention |
 //! | `r:{r}:m:<id>`, `r:{r}:c:<id>`, `r:{r}:k:<sha256>`, `r:{r}:kid:<id>` | hash, string | the registry: merchants, campaigns, API keys (by the hash of the secret, with `at` its creation ms when made since listings; and id to hash) | never: configuration, not flow data |
@@ -75,6 +78,9 @@
 //! - `keys`: the keys of the table above, shard tags, bucket helpers.
 //! - `codec`: stored values and script replies, written and parsed.
 //! - `scripts`: the Lua scripts, hashed once and loaded at start.
+//! - `fold`: when the events are folded into the counters (in the
+//!   background, and before every counter read), and the events not yet
+//!   folded as reconcile counts them.
 //! - `earnings`: balances, commission and payout listings (merged across
 //!   a creator's merchants), payouts.
 //! - `shards`: a merchant's shards and tags, where a new click is placed,
