@@ -120,6 +120,10 @@ end
 local taps = hincr(KEYS[5], ARGV[11], 1, ARGV[16])
 if taps > tonumber(ARGV[10]) then
   redis.call('HINCRBY', KEYS[7], 'n', -1)
+  if unfolded == 1 then
+    -- It may have made the fold state: it expires as if an event had.
+    redis.call('PEXPIRE', KEYS[7], ARGV[12])
+  end
   return {'limited'}
 end
 -- Every tap answered OK counts in the fraud windows: the creator's taps

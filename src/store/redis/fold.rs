@@ -297,10 +297,11 @@ impl RedisStore {
                 }
                 let event = parse_event(merchant_id, id, fields)?;
                 let start = range.granularity.bucket_start(event.at);
-                if !(range.first..end).contains(&start) {
+                let counts = event.counts();
+                // Payouts and reviews count nothing.
+                if !(range.first..end).contains(&start) || counts == Counts::default() {
                     continue;
                 }
-                let counts = event.counts();
                 for dimension in Dimension::ALL {
                     let id = event.attribution.id(dimension).to_owned();
                     added
