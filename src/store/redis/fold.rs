@@ -124,6 +124,14 @@ impl Fold {
         }
     }
 
+    /// Notes a tap refused for the backlog of `tag`: the background task
+    /// folds it next round, whoever wrote its events (the replicas that
+    /// did may be gone, and a replica folds only what it wrote), so that
+    /// taps resume without waiting for a counter read.
+    pub(super) fn refused(&self, tag: &str) {
+        self.shared.due_again(tag.to_owned());
+    }
+
     /// Folds every shard of `tags` until each is caught up, in parallel,
     /// within the store timeout: then a read sees every write acknowledged
     /// before this call. Folds nothing while writes are refused (the read
@@ -207,7 +215,8 @@ impl Folding {
         due.drain().map(|(tag, _)| tag).collect()
     }
 
-    /// `tag` is due again: its fold failed, or it is not caught up.
+    /// `tag` is due (again): its fold failed, it is not caught up, or its
+    /// backlog refused a tap.
     fn due_again(&self, tag: String) {
         let mut due = self.due.lock().unwrap_or_else(|e| e.into_inner());
         due.entry(tag).or_default();
