@@ -416,6 +416,7 @@ tap_rate_limit_per_minute = 60
             ("body_read_timeout_ms = 0", "body_read_timeout_ms"),
             ("header_read_timeout_ms = 0", "header_read_timeout_ms"),
             ("max_concurrent_streams = 0", "max_concurrent_streams"),
+            ("max_unfolded_events = 0", "max_unfolded_events"),
             (
                 "grpc_web_origins = [\"*\", \"https://dash.example/app\"]",
                 "grpc_web_origins[1]",

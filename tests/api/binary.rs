@@ -23,6 +23,7 @@ fn a_bad_config_exits_non_zero_with_one_line_naming_the_setting() {
             "viewer_pepper_base64",
         ),
         ("no_such_setting = 1\n", "no_such_setting"),
+        ("max_unfolded_events = 0\n", "max_unfolded_events"),
     ] {
         let path = dir.join("bad.toml");
         std::fs::write(&path, text).unwrap();

@@ -169,19 +169,14 @@ pub async fn assert_hot_counts_as_cold(app: &TestApp) {
         }
     }
 
-    for dimension in [
-        Dimension::Campaign,
-        Dimension::Creator,
-        Dimension::Video,
-        Dimension::Product,
-    ] {
+    for dimension in RANKED {
         for (metric, currency) in [
             (TopMetric::Clicks, ""),
             (TopMetric::Conversions, ""),
             (TopMetric::Revenue, "DKK"),
         ] {
-            let hot = top(app, dimension, metric, currency, HOT).await;
-            let cold = top(app, dimension, metric, currency, COLD).await;
+            let hot = app.top_of_day(dimension, metric, currency, HOT).await;
+            let cold = app.top_of_day(dimension, metric, currency, COLD).await;
             let hot_as_cold: Vec<(String, i64)> = hot
                 .iter()
                 .map(|(id, value)| (id.replace("hot", "cold"), *value))
@@ -217,33 +212,6 @@ pub async fn assert_hot_counts_as_cold(app: &TestApp) {
     assert_eq!(cold.drift, Vec::<String>::new(), "{cold:?}");
     assert_eq!((hot.clicks, hot.sales), (VIEWERS, buyers.len()));
     assert_eq!((hot.clicks, hot.sales), (cold.clicks, cold.sales));
-}
-
-/// `merchant`'s top list of the test day, whole.
-async fn top(
-    app: &TestApp,
-    dimension: Dimension,
-    metric: TopMetric,
-    currency: &str,
-    merchant: &str,
-) -> Vec<(String, i64)> {
-    let request = ListTopRequest {
-        dimension: dimension.into(),
-        day: start_time().date_naive().to_string(),
-        metric: metric.into(),
-        currency_code: currency.into(),
-        limit: 100,
-        merchant_id: merchant.into(),
-    };
-    app.counters()
-        .list_top(authed(&app.keys.dashboard, request))
-        .await
-        .expect("list top")
-        .into_inner()
-        .entries
-        .into_iter()
-        .map(|entry| (entry.id, entry.value))
-        .collect()
 }
 
 async fn a_sharded_merchant_counts_exactly_what_an_unsharded_one_does(backend: Backend) {

@@ -20,6 +20,7 @@ mod confirm_sale;
 pub(crate) mod earnings;
 mod earnings_cli;
 mod events;
+mod fold;
 mod fraud;
 mod fuzz;
 mod get_counters;

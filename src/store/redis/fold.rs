@@ -30,11 +30,11 @@ use crate::error::{Error, Result};
 use crate::model::{BucketRange, CounterCell, Counts, Dimension, Retention};
 use crate::telemetry::metrics;
 
-use super::RedisStore;
 use super::codec::parse_event;
 use super::connect::{Conn, run_call};
 use super::eviction::Guard;
 use super::keys::{counter_prefix, events_key, fold_state_key, joined, merchant_of_tag};
+use super::{RedisOptions, RedisStore};
 
 /// Events a fold script run folds at most. Its sums stay exact in Lua's
 /// doubles: a thousand amounts of at most 10^12 are below 2^53.
@@ -44,7 +44,7 @@ pub(super) const FOLD_BATCH: usize = 1000;
 pub(super) const FOLD_EVERY: Duration = Duration::from_millis(100);
 
 /// Events on one shard after which a replica folds it at once.
-const FOLD_SOON: u32 = 256;
+pub(super) const FOLD_SOON: u32 = 256;
 
 /// Batches one background round folds of one shard before it turns to the
 /// others (the shard stays due for the next round).
@@ -74,36 +74,36 @@ struct Folding {
     retention: Retention,
     /// `max_unfolded_events`: past it a shard's taps are refused.
     max_unfolded: u64,
+    /// Events on one shard after which it is folded at once ([`FOLD_SOON`]).
+    fold_soon: u32,
     /// The shards this replica wrote events to since it last folded them,
     /// with how many.
     due: Mutex<HashMap<String, u32>>,
-    /// Wakes the task before its time: a shard took [`FOLD_SOON`] events.
+    /// Wakes the task before its time: a shard took `fold_soon` events.
     soon: Notify,
 }
 
 impl Fold {
     /// Starts folding in the background with `script` (`fold.lua`), every
-    /// `every` at the longest.
+    /// `options.fold_every` at the longest.
     pub(super) fn start(
         conn: Conn,
         script: Script,
         guard: Arc<Guard>,
-        timeout: Duration,
-        retention: Retention,
-        max_unfolded: u64,
-        every: Duration,
+        options: &RedisOptions,
     ) -> Fold {
         let shared = Arc::new(Folding {
             conn,
             script,
             guard,
-            timeout,
-            retention,
-            max_unfolded,
+            timeout: options.timeout,
+            retention: options.retention,
+            max_unfolded: options.max_unfolded_events,
+            fold_soon: options.fold_soon,
             due: Mutex::new(HashMap::new()),
             soon: Notify::new(),
         });
-        let task = tokio::spawn(keep_folding(Arc::clone(&shared), every));
+        let task = tokio::spawn(keep_folding(Arc::clone(&shared), options.fold_every));
         Fold { shared, task }
     }
 
@@ -120,9 +120,17 @@ impl Fold {
             None => due.entry(tag.to_owned()).or_default(),
         };
         *events += 1;
-        if *events == FOLD_SOON {
+        if *events == self.shared.fold_soon {
             self.shared.soon.notify_one();
         }
+    }
+
+    /// Notes a tap refused for the backlog of `tag`: the background task
+    /// folds it next round, whoever wrote its events (the replicas that
+    /// did may be gone, and a replica folds only what it wrote), so that
+    /// taps resume without waiting for a counter read.
+    pub(super) fn refused(&self, tag: &str) {
+        self.shared.due_again(tag.to_owned());
     }
 
     /// Folds every shard of `tags` until each is caught up, in parallel,
@@ -217,7 +225,8 @@ impl Folding {
         due.drain().map(|(tag, _)| tag).collect()
     }
 
-    /// `tag` is due again: its fold failed, or it is not caught up.
+    /// `tag` is due (again): its fold failed, it is not caught up, or its
+    /// backlog refused a tap.
     fn due_again(&self, tag: String) {
         let mut due = self.due.lock().unwrap_or_else(|e| e.into_inner());
         due.entry(tag).or_default();

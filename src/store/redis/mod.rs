@@ -397,7 +397,10 @@ impl Ledger for RedisStore {
                 ClickWrite::New(click_id, parse_first_click(&first)?.signals)
             }
             (tag, None) if tag == "limited" => return Ok(ClickWrite::Limited),
-            (tag, None) if tag == "backlog" => return Err(Error::Backlog),
+            (tag, None) if tag == "backlog" => {
+                self.fold.refused(merchant);
+                return Err(Error::Backlog);
+            }
             (tag, Some(first)) if tag == "dup" => ClickWrite::Repeat(parse_first_click(&first)?),
             _ => return Err(corrupt("record_click reply")),
         };

@@ -3,10 +3,11 @@
 //! and the index sets (written through a short cache) that let reads across
 //! merchants find them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use foldhash::fast::RandomState;
-use moka::sync::Cache;
+use moka::future::Cache;
 use redis::AsyncCommands;
 
 use crate::error::Result;
@@ -102,7 +103,8 @@ impl RedisStore {
     /// day and attribution, see [`cart_key`]) unless this process indexed
     /// that cart lately: most taps repeat a cart, so one cache look-up
     /// stands for the six of [`RedisStore::index`], and the entries are
-    /// built only on a miss.
+    /// built only on a miss. Concurrent taps on a cart not yet indexed wait
+    /// for the one that writes its entries (see [`RedisStore::index`]).
     pub(super) async fn index_cart(
         &self,
         cart: &str,
@@ -111,61 +113,47 @@ impl RedisStore {
         if self.indexed.contains_key(cart) {
             return Ok(());
         }
-        self.index(entries()).await?;
-        self.indexed.insert(cart.to_owned(), ());
-        Ok(())
+        self.indexed
+            .try_get_with_by_ref(cart, async { self.index(entries()).await })
+            .await
+            .map_err(Arc::unwrap_or_clone)
     }
 
     /// Writes each index entry that this process has not written lately
     /// (adding the member, refreshing the set's TTL). The index sets live
     /// under other hash tags than the merchant's, so they cannot be in a
     /// script; they are written ahead of it, so a failure can leave an extra
-    /// entry but never a counted click or sale that reads cannot find. A tap
-    /// or sale costs a second round trip only the first time in an hour
-    /// that this process sees an entry.
+    /// entry but never a counted click or sale that reads cannot find. An
+    /// entry is cached once written, not before: concurrent calls with an
+    /// entry in flight wait for its write (the cache runs one write a key),
+    /// so none goes on to its script, and is acknowledged, before the
+    /// entry is in Redis. A tap or sale costs a second round trip only the
+    /// first time in an hour that this process sees an entry.
     pub(super) async fn index(&self, entries: Vec<IndexEntry>) -> Result<()> {
-        let mut due = Vec::new();
-        for entry in entries {
-            // A look-up that allocates nothing; on a miss, an insert that
-            // only one of concurrent taps makes (`or_insert_with` runs one
-            // initializer a key; `or_insert` would let each insert): that
-            // one writes the entry.
+        for entry in &entries {
+            // A look-up that allocates nothing, for the entries written lately.
             if self.indexed.contains_key(entry.as_str()) {
                 continue;
             }
-            let inserted = self
-                .indexed
-                .entry_by_ref(entry.as_str())
-                .or_insert_with(|| ());
-            if inserted.is_fresh() {
-                due.push(entry);
-            }
+            self.indexed
+                .try_get_with_by_ref(entry.as_str(), self.write_index_entry(entry))
+                .await
+                .map_err(Arc::unwrap_or_clone)?;
         }
-        if due.is_empty() {
-            return Ok(());
+        Ok(())
+    }
+
+    /// Writes one index entry: one small pipeline per set, as each set is
+    /// its own slot on a cluster.
+    async fn write_index_entry(&self, entry: &IndexEntry) -> Result<()> {
+        let mut pipe = redis::pipe();
+        pipe.sadd(entry.set(), entry.member()).ignore();
+        if entry.expires() {
+            pipe.expire(entry.set(), self.retention.daily.as_secs() as i64)
+                .ignore();
         }
-        // One small pipeline per set: each set is its own slot on a cluster.
-        let mut written = Ok(());
-        for entry in &due {
-            let mut pipe = redis::pipe();
-            pipe.sadd(entry.set(), entry.member()).ignore();
-            if entry.expires() {
-                pipe.expire(entry.set(), self.retention.daily.as_secs() as i64)
-                    .ignore();
-            }
-            written = self
-                .run(pipe.query_async::<()>(&mut self.conn.clone()))
-                .await;
-            if written.is_err() {
-                break;
-            }
-        }
-        if written.is_err() {
-            for entry in &due {
-                self.indexed.invalidate(entry.as_str());
-            }
-        }
-        written
+        self.run(pipe.query_async::<()>(&mut self.conn.clone()))
+            .await
     }
 }
 

@@ -68,6 +68,9 @@ macro_rules! on_all_backends {
 }
 pub(crate) use on_all_backends;
 
+/// How often a stalled background folder folds: never, within a test.
+const STALLED_FOLD_EVERY: Duration = Duration::from_secs(3600);
+
 /// A config for tests: memory store, free ports, generated keys.
 pub fn test_config(keys: &Keys) -> Config {
     Config {
@@ -151,6 +154,8 @@ pub struct TestAppBuilder {
     clock: Option<Arc<ManualClock>>,
     /// Whether to seed the registry ([`Client::seed`]) before returning.
     seed: bool,
+    /// Whether the Redis store's background folder is stalled.
+    stalled_folder: bool,
 }
 
 impl TestApp {
@@ -163,6 +168,7 @@ impl TestApp {
             keys,
             clock: None,
             seed: false,
+            stalled_folder: false,
         }
     }
 
@@ -182,6 +188,7 @@ impl TestApp {
             config: self.config.clone(),
             clock: Some(self.clock.clone()),
             seed: false,
+            stalled_folder: false,
         }
     }
 }
@@ -268,10 +275,24 @@ impl TestAppBuilder {
         self
     }
 
+    /// With the Redis store's background folder stalled: it folds the
+    /// shards the app wrote to after an hour, not every 100 ms or 256
+    /// events, so events wait in their stream until a counter read (or
+    /// another replica) folds them.
+    pub fn stalled_folder(mut self) -> Self {
+        self.stalled_folder = true;
+        self
+    }
+
     /// Starts the store (if the app owns a new one) and the server, and
     /// connects to it.
     pub async fn spawn(self) -> TestApp {
         let (keys, mut config) = (self.keys, self.config);
+        let mut options = redis_options(&config);
+        if self.stalled_folder {
+            options.fold_every = STALLED_FOLD_EVERY;
+            options.fold_soon = u32::MAX;
+        }
         let (mut memory, mut redis, mut cluster) = (None, None, None);
         let store: Arc<dyn Store> = match self.source {
             StoreSource::Memory(shared) => {
@@ -283,13 +304,13 @@ impl TestAppBuilder {
             StoreSource::Redis => {
                 let server = TestRedis::start().await;
                 config.store = StoreUrl::Redis(server.url());
-                let store = open_redis_store_with(&server.url(), redis_options(&config)).await;
+                let store = open_redis_store_with(&server.url(), options).await;
                 redis = Some(server);
                 store
             }
             StoreSource::RedisUrl(url) => {
                 config.store = StoreUrl::Redis(url.clone());
-                open_redis_store_with(&url, redis_options(&config)).await
+                open_redis_store_with(&url, options).await
             }
             StoreSource::Cluster(given) => {
                 let nodes = match given {
@@ -297,14 +318,13 @@ impl TestAppBuilder {
                     None => TestCluster::start().await,
                 };
                 config.store = StoreUrl::RedisCluster(nodes.node_urls());
-                let store =
-                    open_cluster_store_with(&nodes.node_urls(), redis_options(&config)).await;
+                let store = open_cluster_store_with(&nodes.node_urls(), options).await;
                 cluster = Some(nodes);
                 store
             }
             StoreSource::ClusterNodes(node_urls) => {
                 config.store = StoreUrl::RedisCluster(node_urls.clone());
-                open_cluster_store_with(&node_urls, redis_options(&config)).await
+                open_cluster_store_with(&node_urls, options).await
             }
             StoreSource::Given(store) => store,
         };

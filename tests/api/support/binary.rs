@@ -254,6 +254,13 @@ impl ServerProcess {
         assert!(sent.success(), "kill -TERM failed");
     }
 
+    /// Sends SIGKILL (`kill -9`): no shutdown, no last write or fold; and
+    /// waits for the exit, at most `bound`.
+    pub async fn sigkill(&mut self, bound: Duration) {
+        self.child.kill().expect("sends SIGKILL");
+        self.wait_for_exit(bound).await;
+    }
+
     /// Waits for the process to exit, at most `bound`.
     pub async fn wait_for_exit(&mut self, bound: Duration) -> ExitStatus {
         let deadline = tokio::time::Instant::now() + bound;

@@ -248,13 +248,26 @@ impl Client {
         self.reverse(order_id, reversal_id, dkk(amount_minor)).await
     }
 
-    /// Counters of one id over the test day, hourly.
+    /// Counters of one id over the test day, by `granularity`.
     pub async fn counters_of(
         &self,
         dimension: Dimension,
         id: &str,
         granularity: Granularity,
     ) -> GetCountersResponse {
+        self.try_counters_of(dimension, id, granularity)
+            .await
+            .expect("get counters")
+    }
+
+    /// GetCounters of one id over the test day, for tests where a read
+    /// may be refused.
+    pub async fn try_counters_of(
+        &self,
+        dimension: Dimension,
+        id: &str,
+        granularity: Granularity,
+    ) -> Result<GetCountersResponse, Status> {
         let start = start_time() - chrono::TimeDelta::hours(10);
         let request = GetCountersRequest {
             dimension: dimension.into(),
@@ -263,11 +276,39 @@ impl Client {
             start_time: Some(ts(start)),
             end_time: Some(ts(start + chrono::TimeDelta::days(1))),
         };
-        self.counters()
+        Ok(self
+            .counters()
             .get_counters(authed(&self.keys.dashboard, request))
+            .await?
+            .into_inner())
+    }
+
+    /// The test day's top list of `dimension` by `metric` (in `currency`),
+    /// whole: `merchant`'s, or ("") over every merchant.
+    pub async fn top_of_day(
+        &self,
+        dimension: Dimension,
+        metric: TopMetric,
+        currency: &str,
+        merchant: &str,
+    ) -> Vec<(String, i64)> {
+        let request = ListTopRequest {
+            dimension: dimension.into(),
+            day: start_time().date_naive().to_string(),
+            metric: metric.into(),
+            currency_code: currency.into(),
+            limit: 100,
+            merchant_id: merchant.into(),
+        };
+        self.counters()
+            .list_top(authed(&self.keys.dashboard, request))
             .await
-            .expect("get counters")
+            .expect("list top")
             .into_inner()
+            .entries
+            .into_iter()
+            .map(|entry| (entry.id, entry.value))
+            .collect()
     }
 
     /// Totals of one id over the test day.

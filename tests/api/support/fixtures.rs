@@ -7,6 +7,14 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use super::CAMPAIGN;
 
+/// The dimensions ListTop ranks ids of.
+pub const RANKED: [Dimension; 4] = [
+    Dimension::Campaign,
+    Dimension::Creator,
+    Dimension::Video,
+    Dimension::Product,
+];
+
 /// A whole hour, so tests that count by the hour do not straddle one.
 pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap()
