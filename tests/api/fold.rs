@@ -70,9 +70,6 @@ impl Backlog {
     /// MERCHANT's shard on `redis`, read now.
     async fn of(redis: &TestRedis) -> Backlog {
         let mut connection = redis.connection().await;
-        // Thousands of events: more than the client's default half second
-        // on a busy machine.
-        connection.set_response_timeout(BOUND);
         let (unfolded, checkpoint): (Option<u64>, Option<String>) = ::redis::cmd("HMGET")
             .arg(FOLD_STATE)
             .arg("n")

@@ -84,9 +84,13 @@ impl TestRedis {
 
     /// A client connection for a test to look at or tamper with the data.
     pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        // The client's default answer limit (500 ms) is the store's, not a
+        // test's: a SAVE or a long XRANGE on a busy box may take longer.
+        let config =
+            redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(10)));
         redis::Client::open(self.url())
             .expect("a valid redis url")
-            .get_multiplexed_async_connection()
+            .get_multiplexed_async_connection_with_config(&config)
             .await
             .expect("connects to the test redis-server")
     }
