@@ -22,6 +22,9 @@ use tonic_types::StatusExt;
 use crate::auth::Caller;
 use crate::model::{Grant, KeyId, MerchantId};
 
+/// The target of access lines, which filters and log pipelines select by.
+const TARGET: &str = "cartclick::access";
+
 /// What one call's access line says beside its status and duration: who
 /// called what.
 #[derive(Debug)]
@@ -60,7 +63,7 @@ impl AccessLine {
     pub(crate) fn write(&self, code: i32, reason: Option<&str>, elapsed: Duration) {
         let code = Code::from_i32(code);
         tracing::info!(
-            target: "cartclick::access",
+            target: TARGET,
             transport = self.transport,
             method = %self.method,
             status = status_name(code),
@@ -72,6 +75,13 @@ impl AccessLine {
             "rpc"
         );
     }
+}
+
+/// Whether a line written now would be logged: at the access log's level
+/// and target, asked inside the call's span (a filter may turn lines on in
+/// that span alone), so a call whose line nobody would see builds none.
+pub(crate) fn enabled() -> bool {
+    tracing::enabled!(target: TARGET, tracing::Level::INFO)
 }
 
 /// The ErrorInfo reason a status carries, if any.

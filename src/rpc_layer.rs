@@ -34,6 +34,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http::HeaderName;
 use http_body_util::{BodyExt, Full, Limited};
 use opentelemetry::propagation::Extractor;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -42,7 +43,7 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::access_log::{AccessLine, reason_of};
+use crate::access_log::{self, AccessLine, reason_of};
 use crate::auth::{Authenticator, Caller};
 use crate::error::{Error, with_error_info};
 use crate::telemetry::{metrics, rpc_attributes};
@@ -89,7 +90,7 @@ impl Admission {
     }
 
     /// The measure of a call of `service`'s `method` by `transport`, with
-    /// its access-log line when the log is on.
+    /// its access-log line when the log is on and its level would write it.
     pub(crate) fn measure(
         &self,
         span: tracing::Span,
@@ -97,8 +98,7 @@ impl Admission {
         service: &str,
         method: &str,
     ) -> Measure {
-        let access = self
-            .access_log
+        let access = (self.access_log && span.in_scope(access_log::enabled))
             .then(|| AccessLine::new(transport, service, method));
         Measure::start(span, method, access)
     }
@@ -244,12 +244,19 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
+/// The headers the layer reads on every call, named once: a look-up by a
+/// `HeaderName` skips parsing and lower-casing the name that a look-up by
+/// `&str` does each time.
+const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+const GRPC_STATUS_DETAILS: HeaderName = HeaderName::from_static("grpc-status-details-bin");
+const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
+
 /// The gRPC status code of a response: in the headers for an error (a
 /// trailers-only response), else in trailers, which means OK here.
 fn status_code<B>(response: &http::Response<B>) -> i32 {
     response
         .headers()
-        .get("grpc-status")
+        .get(GRPC_STATUS)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse().ok())
         .unwrap_or(0)
@@ -261,10 +268,12 @@ fn answer(error: Error) -> http::Response<tonic::body::Body> {
 }
 
 /// `response`, with an ErrorInfo added to an error status that lacks one
-/// (tonic's own answers, such as an unknown method).
+/// (tonic's own answers, such as an unknown method). An answer without a
+/// status in its headers is not trailers-only: its status, OK, follows in
+/// trailers.
 fn with_details(response: http::Response<tonic::body::Body>) -> http::Response<tonic::body::Body> {
     let headers = response.headers();
-    if headers.contains_key("grpc-status-details-bin") {
+    if !headers.contains_key(GRPC_STATUS) || headers.contains_key(GRPC_STATUS_DETAILS) {
         return response;
     }
     match tonic::Status::from_header_map(headers) {
@@ -317,7 +326,7 @@ fn one_message(body: &[u8], max: usize) -> Result<(), Error> {
 /// most 8 digits and a unit: H, M, S, m, u or n); `None` when absent or
 /// malformed, which the gRPC spec treats as no deadline.
 fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
-    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    let value = headers.get(GRPC_TIMEOUT)?.to_str().ok()?;
     let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -476,9 +485,6 @@ pub(crate) fn rpc_span(
     method: &str,
     headers: &http::HeaderMap,
 ) -> tracing::Span {
-    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
-        propagator.extract(&HeaderExtractor(headers))
-    });
     // Fields the adapters fill in: ids (never viewer ids, never tokens),
     // and how the call ended.
     let span = tracing::info_span!(
@@ -494,7 +500,14 @@ pub(crate) fn rpc_span(
         reason = Empty,
         rpc.grpc.status_code = Empty,
     );
-    let _ = span.set_parent(parent);
+    // A span the log filter turns off records nothing, so it has no trace
+    // to join: the caller's `traceparent` is read only for a span that is on.
+    if !span.is_disabled() {
+        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.extract(&HeaderExtractor(headers))
+        });
+        let _ = span.set_parent(parent);
+    }
     span
 }
 
@@ -555,10 +568,12 @@ impl Measure {
         }
         self.done = true;
         let elapsed = self.started.elapsed();
+        // Needed no more: the call ends once.
+        let method = std::mem::take(&mut self.method);
         self.span.record("rpc.grpc.status_code", code);
         metrics()
             .rpc_duration
-            .record(elapsed.as_secs_f64(), &rpc_attributes(&self.method, code));
+            .record(elapsed.as_secs_f64(), &rpc_attributes(method, code));
         if let Some(access) = &self.access {
             access.write(code, reason, elapsed);
         }

@@ -251,9 +251,9 @@ pub(crate) fn metrics() -> &'static Metrics {
 }
 
 /// Attributes of an RPC measurement.
-pub(crate) fn rpc_attributes(method: &str, code: i32) -> [KeyValue; 2] {
+pub(crate) fn rpc_attributes(method: String, code: i32) -> [KeyValue; 2] {
     [
-        KeyValue::new("rpc.method", method.to_owned()),
+        KeyValue::new("rpc.method", method),
         KeyValue::new("rpc.grpc.status_code", i64::from(code)),
     ]
 }
