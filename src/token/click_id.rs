@@ -32,10 +32,14 @@ impl ClickId {
         &self.0
     }
 
-    /// The id as 32 lower-case hex digits.
+    /// The id as 32 lower-case hex digits. Written into a buffer, not
+    /// collected a char at a time as `hex::encode` does: a tap spells its
+    /// id twice (to the store and in the answer).
     #[must_use]
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        let mut digits = [0u8; 32];
+        hex::encode_to_slice(self.0, &mut digits).expect("16 bytes are 32 digits");
+        String::from_utf8(digits.to_vec()).expect("hex digits are ASCII")
     }
 
     /// Parses exactly 32 lower-case hex digits, the form [`ClickId::to_hex`]
