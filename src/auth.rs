@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use foldhash::fast::RandomState;
 use moka::future::Cache;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
@@ -101,20 +102,22 @@ const KNOWN_KEY_TTL: Duration = Duration::from_secs(600);
 
 /// Finds the key behind a request's bearer secret: the bootstrap keys of
 /// the config file, then keys made by CreateApiKey, looked up in the store
-/// through a short cache (misses included).
+/// through a short cache (misses included). Every call looks its key up,
+/// so the maps hash with foldhash (seeded per process) rather than SipHash:
+/// their keys are SHA-256 digests, which no caller can aim at a bucket.
 pub(crate) struct Authenticator {
     /// Bootstrap keys by the SHA-256 of their secret.
-    by_hash: HashMap<[u8; 32], Caller>,
+    by_hash: HashMap<[u8; 32], Caller, RandomState>,
     /// Where CreateApiKey keeps keys; `None` knows bootstrap keys only.
     store: Option<Arc<dyn Keys>>,
     /// Recent store lookups by secret hash (misses included), each for
     /// [`KEY_CACHE_TTL`]. Concurrent misses of one secret share a single
     /// store lookup: when a busy key's entry expires, its calls wait for
     /// one read rather than each making one.
-    cache: Cache<[u8; 32], Option<Caller>>,
+    cache: Cache<[u8; 32], Option<Caller>, RandomState>,
     /// Secrets found live lately: their lookups are never refused by the
     /// bound, so a flood of made-up secrets cannot lock out real keys.
-    known: Cache<[u8; 32], ()>,
+    known: Cache<[u8; 32], (), RandomState>,
     /// Permits for store lookups of other secrets ([`MAX_KEY_LOOKUPS`]).
     lookups: Semaphore,
 }
@@ -122,16 +125,16 @@ pub(crate) struct Authenticator {
 impl Default for Authenticator {
     fn default() -> Self {
         Authenticator {
-            by_hash: HashMap::new(),
+            by_hash: HashMap::default(),
             store: None,
             cache: Cache::builder()
                 .max_capacity(KEY_CACHE_MAX)
                 .time_to_live(KEY_CACHE_TTL)
-                .build(),
+                .build_with_hasher(RandomState::default()),
             known: Cache::builder()
                 .max_capacity(KEY_CACHE_MAX)
                 .time_to_live(KNOWN_KEY_TTL)
-                .build(),
+                .build_with_hasher(RandomState::default()),
             lookups: Semaphore::new(MAX_KEY_LOOKUPS),
         }
     }
