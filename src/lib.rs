@@ -42,6 +42,8 @@
 //!   (key, body, permit, deadline), shared by both transports.
 //! - `access_log`: the one info line each RPC writes when it ends.
 //! - `serve`: the accept loop and connection limits of both ports.
+//! - `grpc_web`: CORS for gRPC-Web calls from browser pages, on the
+//!   requests that carry an `Origin`.
 //! - `codec`: prost's codec, with undecodable messages as MALFORMED_REQUEST.
 //! - [`startup`]: building and running the server, graceful shutdown.
 //! - [`config`]: file + env + flags into one validated [`config::Config`].
@@ -65,6 +67,7 @@ pub(crate) mod codec;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub(crate) mod grpc_web;
 pub(crate) mod loadgen;
 pub mod model;
 pub mod policy;

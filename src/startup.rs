@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use http::{HeaderName, HeaderValue};
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
@@ -19,7 +18,6 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tonic_web::GrpcWebLayer;
 use tower::ServiceBuilder;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::api::admin::AdminApi;
 use crate::api::click::ClickApi;
@@ -33,6 +31,7 @@ use crate::auth::Authenticator;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, MAX_REQUEST_BYTES, StoreUrl};
 use crate::domain::Cartclick;
+use crate::grpc_web;
 use crate::privacy::ViewerPepper;
 use crate::proto::admin_service_server::AdminServiceServer;
 use crate::proto::click_service_server::ClickServiceServer;
@@ -311,7 +310,7 @@ impl Application {
             .map_request(|request: http::Request<Incoming>| request.map(tonic::body::Body::new))
             // gRPC-Web (HTTP/1.1 too) for browser dashboards, CORS first so
             // preflights are answered before anything else looks at them.
-            .layer(grpc_web_cors(&self.grpc_web_origins))
+            .layer(grpc_web::cors(&self.grpc_web_origins))
             .layer(GrpcWebLayer::new())
             .layer(RpcLayer::new(admission.clone()))
             .service(routes.routes());
@@ -377,41 +376,6 @@ async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), StartupErro
     let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
     let local = listener.local_addr().map_err(bind_error)?;
     Ok((listener, local))
-}
-
-/// CORS for gRPC-Web calls from browser pages on the configured origins:
-/// the headers a gRPC-Web client sends, and the status headers it must
-/// read. No cookies: callers authenticate with a bearer key.
-fn grpc_web_cors(origins: &[String]) -> CorsLayer {
-    let allow_origin = if origins.iter().any(|origin| origin == "*") {
-        AllowOrigin::any()
-    } else {
-        AllowOrigin::list(
-            origins
-                .iter()
-                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
-        )
-    };
-    let header = HeaderName::from_static;
-    CorsLayer::new()
-        .allow_origin(allow_origin)
-        .allow_methods([http::Method::POST])
-        .allow_headers([
-            header("authorization"),
-            header("content-type"),
-            header("x-grpc-web"),
-            header("x-user-agent"),
-            header("grpc-timeout"),
-            header("traceparent"),
-            header("tracestate"),
-            header(crate::auth::ACT_AS_MERCHANT),
-        ])
-        .expose_headers([
-            header("grpc-status"),
-            header("grpc-message"),
-            header("grpc-status-details-bin"),
-        ])
-        .max_age(Duration::from_secs(3600))
 }
 
 /// The store the config names. A persistent store needs signing keys and a
