@@ -9,9 +9,12 @@
 //!
 //! The maps are `moka` caches: entries expire [`REGISTRY_TTL`] after they
 //! were read from the store, and past [`MAX_ENTRIES`] a map evicts the
-//! entries least likely to be read again rather than starting over.
+//! entries least likely to be read again rather than starting over. They
+//! hold their records behind an `Arc`: a read hands out the record, not a
+//! copy of its strings.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use foldhash::fast::RandomState;
@@ -27,9 +30,9 @@ pub(crate) const MAX_ENTRIES: u64 = 50_000;
 /// Cached campaigns and merchants, misses included.
 pub(crate) struct RegistryCache {
     /// Campaigns by id; `None` is a campaign the store does not have.
-    campaigns: Cache<String, Option<Campaign>, RandomState>,
+    campaigns: Cache<String, Option<Arc<Campaign>>, RandomState>,
     /// Merchants by id; `None` is a merchant the store does not have.
-    merchants: Cache<String, Option<Merchant>, RandomState>,
+    merchants: Cache<String, Option<Arc<Merchant>>, RandomState>,
 }
 
 impl Default for RegistryCache {
@@ -72,22 +75,22 @@ impl RegistryCache {
     }
 
     /// A cached campaign read: `Some(None)` is a cached miss, `None` not cached.
-    pub(crate) fn campaign(&self, id: &str) -> Option<Option<Campaign>> {
+    pub(crate) fn campaign(&self, id: &str) -> Option<Option<Arc<Campaign>>> {
         self.campaigns.get(id)
     }
 
     /// Remembers a campaign read.
-    pub(crate) fn put_campaign(&self, id: &str, campaign: Option<Campaign>) {
+    pub(crate) fn put_campaign(&self, id: &str, campaign: Option<Arc<Campaign>>) {
         self.campaigns.insert(id.to_owned(), campaign);
     }
 
     /// A cached merchant read.
-    pub(crate) fn merchant(&self, id: &str) -> Option<Option<Merchant>> {
+    pub(crate) fn merchant(&self, id: &str) -> Option<Option<Arc<Merchant>>> {
         self.merchants.get(id)
     }
 
     /// Remembers a merchant read.
-    pub(crate) fn put_merchant(&self, id: &str, merchant: Option<Merchant>) {
+    pub(crate) fn put_merchant(&self, id: &str, merchant: Option<Arc<Merchant>>) {
         self.merchants.insert(id.to_owned(), merchant);
     }
 
@@ -107,13 +110,13 @@ mod tests {
     use super::*;
     use crate::model::MerchantId;
 
-    fn merchant(id: &str) -> Merchant {
-        Merchant {
+    fn merchant(id: &str) -> Arc<Merchant> {
+        Arc::new(Merchant {
             merchant_id: MerchantId::stored(id),
             display_name: String::new(),
             allowed_domains: vec!["shop.example".into()],
             token_param: crate::model::DEFAULT_TOKEN_PARAM.into(),
-        }
+        })
     }
 
     #[test]

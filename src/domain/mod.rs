@@ -440,7 +440,7 @@ impl Cartclick {
             Dimension::Campaign => self
                 .cached_campaign(id)
                 .await?
-                .map(|campaign| campaign.merchant_id),
+                .map(|campaign| campaign.merchant_id.clone()),
             _ => None,
         };
         policy::check_counter_read(own, dimension, id, campaign_merchant.as_ref())?;
@@ -456,20 +456,20 @@ impl Cartclick {
         crate::reconcile::reconcile(self.store.as_ref(), merchant_id, day).await
     }
 
-    async fn cached_campaign(&self, campaign_id: &str) -> Result<Option<Campaign>> {
+    async fn cached_campaign(&self, campaign_id: &str) -> Result<Option<Arc<Campaign>>> {
         if let Some(cached) = self.registry.campaign(campaign_id) {
             return Ok(cached);
         }
-        let campaign = self.store.get_campaign(campaign_id).await?;
+        let campaign = self.store.get_campaign(campaign_id).await?.map(Arc::new);
         self.registry.put_campaign(campaign_id, campaign.clone());
         Ok(campaign)
     }
 
-    async fn cached_merchant(&self, merchant_id: &str) -> Result<Option<Merchant>> {
+    async fn cached_merchant(&self, merchant_id: &str) -> Result<Option<Arc<Merchant>>> {
         if let Some(cached) = self.registry.merchant(merchant_id) {
             return Ok(cached);
         }
-        let merchant = self.store.get_merchant(merchant_id).await?;
+        let merchant = self.store.get_merchant(merchant_id).await?.map(Arc::new);
         self.registry.put_merchant(merchant_id, merchant.clone());
         Ok(merchant)
     }
