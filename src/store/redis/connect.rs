@@ -16,7 +16,7 @@ use crate::model::Retention;
 
 use super::RedisStore;
 use super::eviction::{self, Guard, POLICY_CHECK_EVERY};
-use super::fold::{FOLD_EVERY, Fold};
+use super::fold::{FOLD_EVERY, FOLD_SOON, Fold};
 use super::scripts::Scripts;
 use super::shards;
 
@@ -40,6 +40,11 @@ pub struct RedisOptions {
     /// How often a replica folds the shards it wrote to, at the longest:
     /// [`FOLD_EVERY`] in production; tests stall it.
     pub fold_every: Duration,
+    /// Events on one shard after which a replica folds it at once, before
+    /// `fold_every` is up: [`FOLD_SOON`] in production. A test or bench
+    /// that stalls the fold sets it out of reach too (`u32::MAX`), or the
+    /// fold runs after this many taps whatever `fold_every` says.
+    pub fold_soon_events: u32,
 }
 
 impl Default for RedisOptions {
@@ -51,6 +56,7 @@ impl Default for RedisOptions {
             policy_check_every: POLICY_CHECK_EVERY,
             max_unfolded_events: MAX_UNFOLDED_EVENTS,
             fold_every: FOLD_EVERY,
+            fold_soon_events: FOLD_SOON,
         }
     }
 }
@@ -185,10 +191,7 @@ impl RedisStore {
             conn.clone(),
             scripts.fold.clone(),
             Arc::clone(&eviction.guard),
-            options.timeout,
-            options.retention,
-            options.max_unfolded_events,
-            options.fold_every,
+            &options,
         );
         let store = RedisStore {
             conn,

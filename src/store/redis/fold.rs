@@ -32,7 +32,7 @@ use crate::telemetry::metrics;
 
 use super::RedisStore;
 use super::codec::parse_event;
-use super::connect::{Conn, run_call};
+use super::connect::{Conn, RedisOptions, run_call};
 use super::eviction::Guard;
 use super::keys::{counter_prefix, events_key, fold_state_key, joined, merchant_of_tag};
 
@@ -44,7 +44,7 @@ pub(super) const FOLD_BATCH: usize = 1000;
 pub(super) const FOLD_EVERY: Duration = Duration::from_millis(100);
 
 /// Events on one shard after which a replica folds it at once.
-const FOLD_SOON: u32 = 256;
+pub(super) const FOLD_SOON: u32 = 256;
 
 /// Batches one background round folds of one shard before it turns to the
 /// others (the shard stays due for the next round).
@@ -74,36 +74,37 @@ struct Folding {
     retention: Retention,
     /// `max_unfolded_events`: past it a shard's taps are refused.
     max_unfolded: u64,
+    /// Events on one shard that wake the task before its time
+    /// (`fold_soon_events`).
+    soon_after: u32,
     /// The shards this replica wrote events to since it last folded them,
     /// with how many.
     due: Mutex<HashMap<String, u32>>,
-    /// Wakes the task before its time: a shard took [`FOLD_SOON`] events.
+    /// Wakes the task before its time: a shard took `soon_after` events.
     soon: Notify,
 }
 
 impl Fold {
     /// Starts folding in the background with `script` (`fold.lua`), every
-    /// `every` at the longest.
+    /// `options.fold_every` at the longest.
     pub(super) fn start(
         conn: Conn,
         script: Script,
         guard: Arc<Guard>,
-        timeout: Duration,
-        retention: Retention,
-        max_unfolded: u64,
-        every: Duration,
+        options: &RedisOptions,
     ) -> Fold {
         let shared = Arc::new(Folding {
             conn,
             script,
             guard,
-            timeout,
-            retention,
-            max_unfolded,
+            timeout: options.timeout,
+            retention: options.retention,
+            max_unfolded: options.max_unfolded_events,
+            soon_after: options.fold_soon_events,
             due: Mutex::new(HashMap::new()),
             soon: Notify::new(),
         });
-        let task = tokio::spawn(keep_folding(Arc::clone(&shared), every));
+        let task = tokio::spawn(keep_folding(Arc::clone(&shared), options.fold_every));
         Fold { shared, task }
     }
 
@@ -120,7 +121,7 @@ impl Fold {
             None => due.entry(tag.to_owned()).or_default(),
         };
         *events += 1;
-        if *events == FOLD_SOON {
+        if *events == self.shared.soon_after {
             self.shared.soon.notify_one();
         }
     }
