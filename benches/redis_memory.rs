@@ -30,7 +30,7 @@ async fn used_memory(server: &support::Server) -> i64 {
 #[tokio::main]
 async fn main() {
     let server = support::Server::start();
-    let store = server.store(Retention::default()).await;
+    let store = server.store(support::options(Retention::default())).await;
     let before = used_memory(&server).await;
     let now = Utc::now();
     let mut tasks = tokio::task::JoinSet::new();

@@ -58,12 +58,7 @@ impl Server {
     }
 
     /// The real store on this server, once it answers.
-    pub async fn store(&self, retention: Retention) -> Arc<RedisStore> {
-        let options = RedisOptions {
-            timeout: Duration::from_secs(2),
-            retention,
-            ..RedisOptions::default()
-        };
+    pub async fn store(&self, options: RedisOptions) -> Arc<RedisStore> {
         loop {
             match RedisStore::open(&self.url, options.clone()).await {
                 Ok(store) => break Arc::new(store),
@@ -79,6 +74,16 @@ impl Server {
             .get_multiplexed_async_connection()
             .await
             .unwrap()
+    }
+}
+
+/// The options the benches open their store with: a timeout that calls
+/// queued 16 deep behind each other stay well within.
+pub fn options(retention: Retention) -> RedisOptions {
+    RedisOptions {
+        timeout: Duration::from_secs(2),
+        retention,
+        ..RedisOptions::default()
     }
 }
 

@@ -39,8 +39,86 @@ local checkpoint = state[1] or '0-0'
 local batch = tonumber(ARGV[4])
 local entries = redis.call('XRANGE', KEYS[1], '(' .. checkpoint, '+', 'COUNT', batch)
 
--- The sums: per hash key, per field; per top list key, per member; and
--- when each key created here must expire (absolute, ms).
+-- First the events' increments summed per cell: per hour and attribution,
+-- the fields and top list metrics they add to. The taps of a launch share
+-- a few hundred carts, so the keys below are built once a cell, not once
+-- an event (building them is most of a fold's work).
+local cells = {}
+-- 'r:DKK' and the like, built once a run.
+local names = {r = {}, k = {}, f = {}}
+local function named(prefix, currency)
+  local name = names[prefix][currency]
+  if not name then
+    name = prefix .. ':' .. currency
+    names[prefix][currency] = name
+  end
+  return name
+end
+local function bump(sums, name, by)
+  sums[name] = (sums[name] or 0) + by
+end
+
+for _, entry in ipairs(entries) do
+  local raw = entry[2]
+  local marked, kind, at, a, signals, amount, currency, earned
+  for i = 1, #raw, 2 do
+    local name, value = raw[i], raw[i + 1]
+    if name == 'f' then marked = value
+    elseif name == 'k' then kind = value
+    elseif name == 'at' then at = value
+    elseif name == 'a' then a = value
+    elseif name == 'sg' then signals = value
+    elseif name == 'am' then amount = value
+    elseif name == 'cu' then currency = value
+    elseif name == 'km' then earned = value
+    end
+  end
+  if marked == '1' and (kind == 'c' or kind == 't' or kind == 's' or kind == 'r') then
+    at = tonumber(at)
+    local hour = at - at % HOUR
+    local by_cart = cells[hour]
+    if not by_cart then
+      by_cart = {}
+      cells[hour] = by_cart
+    end
+    local cell = by_cart[a]
+    if not cell then
+      cell = {fields = {}, ranks = {}}
+      by_cart[a] = cell
+    end
+    local fields, ranks = cell.fields, cell.ranks
+    local flagged = (tonumber(signals) or 0) > 0
+    if kind == 'c' then
+      bump(fields, 'c', 1)
+      if flagged then bump(fields, 'fc', 1) end
+      bump(ranks, 'c', 1)
+    elseif kind == 't' then
+      bump(fields, 'd', 1)
+    elseif kind == 's' then
+      local revenue, commission = named('r', currency), named('k', currency)
+      amount, earned = tonumber(amount), tonumber(earned) or 0
+      bump(fields, 'v', 1)
+      bump(fields, revenue, amount)
+      if flagged then bump(fields, 'fv', 1) end
+      bump(ranks, 'v', 1)
+      bump(ranks, revenue, amount)
+      if earned > 0 then
+        bump(fields, commission, earned)
+        bump(ranks, commission, earned)
+      end
+    else
+      local taken = tonumber(earned) or 0
+      bump(fields, named('f', currency), tonumber(amount))
+      if taken > 0 then
+        bump(fields, named('k', currency), -taken)
+        bump(ranks, named('k', currency), -taken)
+      end
+    end
+  end
+end
+
+-- Then each cell's sums per hash key, per field, and per top list key, per
+-- member; and when each key created here must expire (absolute, ms).
 local sums, tops, expiry = {}, {}, {}
 local function add(key, field, by, until_ms)
   local fields = sums[key]
@@ -64,56 +142,29 @@ end
 local dims = {'m', 'c', 'r', 'v', 'p'}
 local hour_keep, day_keep = tonumber(ARGV[5]), tonumber(ARGV[6])
 
-for _, entry in ipairs(entries) do
-  local raw, e = entry[2], {}
-  for i = 1, #raw, 2 do
-    e[raw[i]] = raw[i + 1]
+for hour, by_cart in pairs(cells) do
+  local day = hour - hour % DAY
+  local hour_until, day_until = hour + HOUR + hour_keep, day + DAY + day_keep
+  local hour_s, day_s = int(hour / 1000), int(day / 1000)
+  -- Each dimension's key prefixes in this hour and day, and its top lists'.
+  local hour_of, day_of, top_of = {}, {}, {}
+  for i = 1, 5 do
+    hour_of[i] = ARGV[2] .. 'h:' .. hour_s .. ':' .. dims[i] .. ':'
+    day_of[i] = ARGV[2] .. 'd:' .. day_s .. ':' .. dims[i] .. ':'
+    top_of[i] = ARGV[3] .. day_s .. ':' .. dims[i] .. ':'
   end
-  local kind = e.k
-  if e.f == '1' and (kind == 'c' or kind == 't' or kind == 's' or kind == 'r') then
-    local at = tonumber(e.at)
-    local hour, day = at - at % HOUR, at - at % DAY
-    local hour_until, day_until = hour + HOUR + hour_keep, day + DAY + day_keep
-    local campaign, creator, video, product = string.match(e.a, '^(%S+) (%S+) (%S+) (%S+)$')
+  for a, cell in pairs(by_cart) do
+    local campaign, creator, video, product = string.match(a, '^(%S+) (%S+) (%S+) (%S+)$')
     local ids = {ARGV[1], campaign, creator, video, product}
-    local flagged = (tonumber(e.sg) or 0) > 0
-    local top = ARGV[3] .. int(day / 1000) .. ':'
-    -- Each field this event adds to, and by how much; and its top lists'.
-    local fields, ranks = {}, {}
-    if kind == 'c' then
-      fields = {c = 1}
-      if flagged then fields.fc = 1 end
-      ranks = {c = 1}
-    elseif kind == 't' then
-      fields = {d = 1}
-    elseif kind == 's' then
-      local amount, earned = tonumber(e.am), tonumber(e.km) or 0
-      fields = {v = 1, ['r:' .. e.cu] = amount}
-      if flagged then fields.fv = 1 end
-      ranks = {v = 1, ['r:' .. e.cu] = amount}
-      if earned > 0 then
-        fields['k:' .. e.cu] = earned
-        ranks['k:' .. e.cu] = earned
-      end
-    else
-      local taken = tonumber(e.km) or 0
-      fields = {['f:' .. e.cu] = tonumber(e.am)}
-      if taken > 0 then
-        fields['k:' .. e.cu] = -taken
-        ranks['k:' .. e.cu] = -taken
-      end
-    end
-    local hour_s, day_s = int(hour / 1000), int(day / 1000)
     for i = 1, 5 do
-      local hour_key = ARGV[2] .. 'h:' .. hour_s .. ':' .. dims[i] .. ':' .. ids[i]
-      local day_key = ARGV[2] .. 'd:' .. day_s .. ':' .. dims[i] .. ':' .. ids[i]
-      for field, by in pairs(fields) do
+      local hour_key, day_key = hour_of[i] .. ids[i], day_of[i] .. ids[i]
+      for field, by in pairs(cell.fields) do
         add(hour_key, field, by, hour_until)
         add(day_key, field, by, day_until)
       end
       if i > 1 then
-        for metric, by in pairs(ranks) do
-          rank(top .. dims[i] .. ':' .. metric, ids[i], by, day_until)
+        for metric, by in pairs(cell.ranks) do
+          rank(top_of[i] .. metric, ids[i], by, day_until)
         end
       end
     end
