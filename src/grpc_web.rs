@@ -6,15 +6,18 @@
 //! sends one with every request CORS governs (a cross-origin call and its
 //! preflight). A native gRPC client sends none, and for its calls CORS would
 //! only build and send a `Vary` header (about 2% of an IssueToken's
-//! instructions) that no cache of POST answers reads.
+//! instructions) that no cache of POST answers reads. The CORS rules are
+//! shared, not copied: the service is cloned for every request, and a copy
+//! of the rules is made only for a request that goes through CORS.
 
-use std::task::{Context, Poll, ready};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::future::Either;
 use http::{HeaderName, HeaderValue, Request, Response, header};
 use tower::{Layer, Service};
-use tower_http::cors::{self, AllowOrigin, Cors, CorsLayer};
+use tower_http::cors::{self, AllowOrigin, CorsLayer};
 
 /// The CORS layer of the gRPC port, for `origins` (`*` for any).
 pub(crate) fn cors(origins: &[String]) -> OriginCorsLayer {
@@ -28,7 +31,7 @@ pub(crate) fn cors(origins: &[String]) -> OriginCorsLayer {
         )
     };
     let header = HeaderName::from_static;
-    OriginCorsLayer(
+    OriginCorsLayer(Arc::new(
         CorsLayer::new()
             .allow_origin(allow_origin)
             .allow_methods([http::Method::POST])
@@ -48,20 +51,20 @@ pub(crate) fn cors(origins: &[String]) -> OriginCorsLayer {
                 header("grpc-status-details-bin"),
             ])
             .max_age(Duration::from_secs(3600)),
-    )
+    ))
 }
 
 /// Puts [`OriginCors`] around a service.
 #[derive(Debug, Clone)]
-pub(crate) struct OriginCorsLayer(CorsLayer);
+pub(crate) struct OriginCorsLayer(Arc<CorsLayer>);
 
-impl<S: Clone> Layer<S> for OriginCorsLayer {
+impl<S> Layer<S> for OriginCorsLayer {
     type Service = OriginCors<S>;
 
     fn layer(&self, inner: S) -> OriginCors<S> {
         OriginCors {
-            cors: self.0.layer(inner.clone()),
-            plain: inner,
+            cors: self.0.clone(),
+            inner,
         }
     }
 }
@@ -70,10 +73,10 @@ impl<S: Clone> Layer<S> for OriginCorsLayer {
 /// others: see the module docs.
 #[derive(Debug, Clone)]
 pub(crate) struct OriginCors<S> {
-    /// The service behind CORS.
-    cors: Cors<S>,
-    /// The same service, for requests without an `Origin`.
-    plain: S,
+    /// The CORS rules.
+    cors: Arc<CorsLayer>,
+    /// The service.
+    inner: S,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for OriginCors<S>
@@ -86,16 +89,17 @@ where
     type Future = Either<cors::ResponseFuture<S::Future>, S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // Either may take the next request.
-        ready!(self.cors.poll_ready(cx))?;
-        self.plain.poll_ready(cx)
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         if request.headers().contains_key(header::ORIGIN) {
-            Either::Left(self.cors.call(request))
+            // The clone that was made ready is the one to call (tower's rule).
+            let clone = self.inner.clone();
+            let ready = std::mem::replace(&mut self.inner, clone);
+            Either::Left(self.cors.layer(ready).call(request))
         } else {
-            Either::Right(self.plain.call(request))
+            Either::Right(self.inner.call(request))
         }
     }
 }
