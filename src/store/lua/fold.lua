@@ -171,6 +171,19 @@ for hour, by_cart in pairs(cells) do
   end
 end
 
+-- Integers as digits, each made once a run: most sums and expiries repeat
+-- (a click's 1, a launch's price, an hour's end), and `int` is dear (a
+-- string.format) next to a table look-up.
+local digits = {}
+local function as_digits(n)
+  local text = digits[n]
+  if not text then
+    text = int(n)
+    digits[n] = text
+  end
+  return text
+end
+
 -- A key is new only if a field (member) of it is new, and then its value
 -- is the sum added: the expiry is set then (NX: never moved). A sum of 0
 -- (a sale and its refund) is still written: a counter field, once
@@ -178,23 +191,23 @@ end
 for key, fields in pairs(sums) do
   local new = false
   for field, by in pairs(fields) do
-    if redis.call('HINCRBY', key, field, int(by)) == by then
+    if redis.call('HINCRBY', key, field, as_digits(by)) == by then
       new = true
     end
   end
   if new then
-    redis.call('PEXPIREAT', key, int(expiry[key]), 'NX')
+    redis.call('PEXPIREAT', key, as_digits(expiry[key]), 'NX')
   end
 end
 for key, members in pairs(tops) do
   local new = false
   for member, by in pairs(members) do
-    if tonumber(redis.call('ZINCRBY', key, int(by), member)) == by then
+    if tonumber(redis.call('ZINCRBY', key, as_digits(by), member)) == by then
       new = true
     end
   end
   if new then
-    redis.call('PEXPIREAT', key, int(expiry[key]), 'NX')
+    redis.call('PEXPIREAT', key, as_digits(expiry[key]), 'NX')
   end
 end
 
