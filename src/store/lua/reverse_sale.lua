@@ -51,13 +51,13 @@ local click, sale, currency, _, _, campaign, creator, video, product =
 if currency ~= ARGV[3] then
   return {'currency', currency}
 end
-local left = tonumber(sale) - tonumber(redis.call('GET', KEYS[3]) or '0')
+local refunded = tonumber(redis.call('GET', KEYS[3]) or '0')
+local left = tonumber(sale) - refunded
 local amount = tonumber(ARGV[2])
 if amount > left then
   return {'exceeds', tostring(left)}
 end
 
-local refunded = tonumber(redis.call('GET', KEYS[3]) or '0')
 local commission = redis.call('HMGET', KEYS[5], 'c0', 'c', 'st')
 local after, taken = '0', 0
 if commission[1] then
