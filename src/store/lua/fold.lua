@@ -120,23 +120,21 @@ end
 -- Then each cell's sums per hash key, per field, and per top list key, per
 -- member; and when each key created here must expire (absolute, ms).
 local sums, tops, expiry = {}, {}, {}
-local function add(key, field, by, until_ms)
-  local fields = sums[key]
-  if not fields then
-    fields = {}
-    sums[key] = fields
+-- Adds `by` to `name` (a field, or a member) of `key` in `into`.
+local function tally(into, key, name, by, until_ms)
+  local of_key = into[key]
+  if not of_key then
+    of_key = {}
+    into[key] = of_key
     expiry[key] = until_ms
   end
-  fields[field] = (fields[field] or 0) + by
+  of_key[name] = (of_key[name] or 0) + by
+end
+local function add(key, field, by, until_ms)
+  tally(sums, key, field, by, until_ms)
 end
 local function rank(key, member, by, until_ms)
-  local members = tops[key]
-  if not members then
-    members = {}
-    tops[key] = members
-    expiry[key] = until_ms
-  end
-  members[member] = (members[member] or 0) + by
+  tally(tops, key, member, by, until_ms)
 end
 
 local dims = {'m', 'c', 'r', 'v', 'p'}
@@ -188,28 +186,26 @@ end
 -- is the sum added: the expiry is set then (NX: never moved). A sum of 0
 -- (a sale and its refund) is still written: a counter field, once
 -- written, reads 0 rather than nothing, as if each event were added alone.
-for key, fields in pairs(sums) do
-  local new = false
-  for field, by in pairs(fields) do
-    if redis.call('HINCRBY', key, field, as_digits(by)) == by then
-      new = true
+-- `incr` adds to one field (member) and answers its new value.
+local function apply(into, incr)
+  for key, of_key in pairs(into) do
+    local new = false
+    for name, by in pairs(of_key) do
+      if incr(key, name, as_digits(by)) == by then
+        new = true
+      end
+    end
+    if new then
+      redis.call('PEXPIREAT', key, as_digits(expiry[key]), 'NX')
     end
   end
-  if new then
-    redis.call('PEXPIREAT', key, as_digits(expiry[key]), 'NX')
-  end
 end
-for key, members in pairs(tops) do
-  local new = false
-  for member, by in pairs(members) do
-    if tonumber(redis.call('ZINCRBY', key, as_digits(by), member)) == by then
-      new = true
-    end
-  end
-  if new then
-    redis.call('PEXPIREAT', key, as_digits(expiry[key]), 'NX')
-  end
-end
+apply(sums, function(key, field, by)
+  return redis.call('HINCRBY', key, field, by)
+end)
+apply(tops, function(key, member, by)
+  return tonumber(redis.call('ZINCRBY', key, by, member))
+end)
 
 local folded = #entries
 local left = 0
