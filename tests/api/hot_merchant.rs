@@ -284,3 +284,46 @@ async fn a_merchants_shard_count_can_change_without_losing_a_click_or_a_count() 
         );
     }
 }
+
+/// A sale counts on a sharded merchant's shard 0, whatever shard its click
+/// was placed in: a creator whose only tap landed on another shard still
+/// finds the sale when read across merchants.
+#[tokio::test]
+async fn a_sale_of_a_click_on_another_shard_counts_for_its_creator() {
+    let app = TestApp::builder().redis().config(sharded).spawn().await;
+    app.put_merchant(HOT, &["hot.dk"], "").await;
+    app.put_campaign("c-hot", HOT, "apparel", &[]).await;
+    app.review("c-hot", ReviewDecision::Approve).await;
+    let (creator, token) = 'placed: {
+        for viewer in 0..VIEWERS {
+            let creator = format!("cr-solo-{viewer}");
+            let issued = app
+                .issue(IssueTokenRequest {
+                    creator_id: creator.clone(),
+                    ..tap_at(HOT, viewer)
+                })
+                .await
+                .unwrap();
+            // The click id's last byte is its shard (see `RedisStore::place`).
+            if !issued.click_id.ends_with("00") {
+                break 'placed (creator, issued.token);
+            }
+        }
+        panic!("no click of {VIEWERS} viewers left shard 0");
+    };
+    app.clock.advance(TimeDelta::minutes(90));
+    let sale = ConfirmSaleRequest {
+        token,
+        order_id: "order-solo".into(),
+        amount: dkk(amount(0)),
+    };
+    app.sales()
+        .confirm_sale(as_merchant(&app, HOT, sale))
+        .await
+        .unwrap();
+
+    let total = app.total(Dimension::Creator, &creator).await;
+
+    assert_eq!((total.taps, total.conversions), (1, 1), "{total:?}");
+    assert_eq!(total.revenue, vec![dkk(amount(0)).unwrap()]);
+}

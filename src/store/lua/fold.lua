@@ -58,6 +58,8 @@ local function bump(sums, name, by)
   sums[name] = (sums[name] or 0) + by
 end
 
+-- The marked events of the batch: what 'n' counted of them.
+local written = 0
 for _, entry in ipairs(entries) do
   local raw = entry[2]
   local marked, kind, at, a, signals, amount, currency, earned
@@ -72,6 +74,10 @@ for _, entry in ipairs(entries) do
     elseif name == 'cu' then currency = value
     elseif name == 'km' then earned = value
     end
+  end
+  if marked == '1' then
+    -- Every marked event was counted in 'n' by the script that wrote it.
+    written = written + 1
   end
   if marked == '1' and (kind == 'c' or kind == 't' or kind == 's' or kind == 'r') then
     at = tonumber(at)
@@ -213,7 +219,7 @@ if folded < batch then
   -- Caught up: every event of the stream is folded now.
   redis.call('XTRIM', KEYS[1], 'MAXLEN', '=', ARGV[7])
 else
-  left = math.max((tonumber(state[2]) or 0) - folded, 0)
+  left = math.max((tonumber(state[2]) or 0) - written, 0)
 end
 if folded > 0 then
   checkpoint = entries[folded][1]

@@ -263,26 +263,62 @@ async fn keep_folding(shared: Arc<Folding>, every: Duration) {
     }
 }
 
+/// Times reconcile reads a shard's counters again when a fold moved its
+/// checkpoint during the read.
+const RECOUNT_TRIES: usize = 10;
+
 impl RedisStore {
-    /// Adds to `cells` (a shard's counter cells of `range`) what the
-    /// events of shard `tag` not yet folded will add to them: reconcile's
-    /// counters plus unfolded events, read without folding.
-    pub(super) async fn unfolded_cells(
+    /// Shard `tag`'s counter cells of `range` plus what its events not yet
+    /// folded will add to them: reconcile's counters, read without folding.
+    /// The counters are read between two reads of the checkpoint, again
+    /// while a fold (another replica's) moved it in between: an event
+    /// folded then would be in neither half.
+    pub(super) async fn counted_and_unfolded(
         &self,
         tag: &str,
+        merchant_id: &str,
+        range: BucketRange,
+    ) -> Result<Vec<CounterCell>> {
+        for _ in 0..RECOUNT_TRIES {
+            let checkpoint = self.checkpoint(tag).await?;
+            let mut cells = self.counter_cells(tag, range).await?;
+            if self.checkpoint(tag).await? == checkpoint {
+                self.unfolded_cells(tag, checkpoint, merchant_id, range, &mut cells)
+                    .await?;
+                return Ok(cells);
+            }
+        }
+        tracing::warn!(
+            tag,
+            "reconcile: the shard kept folding while its counters were read"
+        );
+        Err(Error::StoreUnavailable)
+    }
+
+    /// The last event folded on shard `tag` (`0-0` before any).
+    async fn checkpoint(&self, tag: &str) -> Result<String> {
+        let checkpoint: Option<String> = self
+            .run(redis::AsyncCommands::hget(
+                &mut self.conn.clone(),
+                fold_state_key(tag),
+                "ck",
+            ))
+            .await?;
+        Ok(checkpoint.unwrap_or_else(|| "0-0".to_owned()))
+    }
+
+    /// Adds to `cells` what the events of shard `tag` after `checkpoint`
+    /// will add to them.
+    async fn unfolded_cells(
+        &self,
+        tag: &str,
+        checkpoint: String,
         merchant_id: &str,
         range: BucketRange,
         cells: &mut Vec<CounterCell>,
     ) -> Result<()> {
         let mut conn = self.conn.clone();
-        let checkpoint: Option<String> = self
-            .run(redis::AsyncCommands::hget(
-                &mut conn,
-                fold_state_key(tag),
-                "ck",
-            ))
-            .await?;
-        let mut after = checkpoint.unwrap_or_else(|| "0-0".to_owned());
+        let mut after = checkpoint;
         let end = range.first + i64::from(range.count) * range.granularity.seconds();
         let mut added: BTreeMap<(i64, Dimension, String), Counts> = BTreeMap::new();
         loop {

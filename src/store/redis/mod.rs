@@ -436,6 +436,7 @@ impl Ledger for RedisStore {
         // shard 0: read the click there first (a second round trip, for
         // sharded merchants only), and hand its attribution to the script.
         let shard = click_shard(&sale.click_id);
+        let mut index = vec![IndexEntry::day(day, merchant)];
         if shard != 0 {
             let tag = shard_tag(merchant, shard);
             let found: Vec<Vec<u8>> = self
@@ -449,9 +450,22 @@ impl Ledger for RedisStore {
                 )
                 .await?;
             match found.as_slice() {
-                [click, attribution] => invocation
-                    .arg(attribution.as_slice())
-                    .arg(click.get(28..).unwrap_or_default()),
+                [click, attribution] => {
+                    // The sale counts on shard 0, where the click's taps may
+                    // never have indexed its attribution: reads must find it.
+                    let ids = std::str::from_utf8(attribution)
+                        .map_err(|_| corrupt("attribution"))?
+                        .split(' ');
+                    index.extend(
+                        INDEXED
+                            .iter()
+                            .zip(ids)
+                            .map(|(dimension, id)| IndexEntry::of(*dimension, id, merchant)),
+                    );
+                    invocation
+                        .arg(attribution.as_slice())
+                        .arg(click.get(28..).unwrap_or_default())
+                }
                 // Gone: the script reads shard 0's bucket, which has no
                 // such click, and reports it.
                 _ => invocation.arg("").arg(""),
@@ -466,7 +480,7 @@ impl Ledger for RedisStore {
             Some(rules) => invocation.arg(rules.min_click_to_sale.as_millis() as u64),
             None => invocation.arg(""),
         };
-        self.index(vec![IndexEntry::day(day, merchant)]).await?;
+        self.index(index).await?;
         let value: Value = self
             .run(invocation.invoke_async(&mut self.conn.clone()))
             .await?;
@@ -476,6 +490,9 @@ impl Ledger for RedisStore {
                 Ok(SaleWrite::New(parse_order(merchant, &order)?))
             }
             (tag, Some(order)) if tag == "existing" => {
+                // A retry after a lost reply: the first run's event may
+                // still wait, so the shard is due for a fold all the same.
+                self.fold.wrote(merchant);
                 Ok(SaleWrite::Existing(parse_order(merchant, &order)?))
             }
             (tag, None) if tag == "expired" => Ok(SaleWrite::Expired),
@@ -487,6 +504,9 @@ impl Ledger for RedisStore {
     async fn reverse_sale(&self, reversal: &NewReversal) -> Result<ReversalWrite> {
         self.writable()?;
         let merchant = reversal.merchant_id.as_str();
+        // A refund counts on its day, which the day's index must name.
+        let day = Granularity::Day.bucket_start(reversal.now);
+        self.index(vec![IndexEntry::day(day, merchant)]).await?;
         let order = order_key(merchant, &reversal.order_id);
         let mut invocation = self.scripts.reverse_sale.prepare_invoke();
         invocation
@@ -581,6 +601,8 @@ impl Ledger for RedisStore {
                 }
             }
             (tag, Some(first)) if tag == "existing" => {
+                // As a sale's retry: the first run's event may still wait.
+                self.fold.wrote(merchant);
                 Ok(ReversalWrite::Existing(parse_reversal(merchant, &first)?))
             }
             (tag, None) if tag == "no_order" => Ok(ReversalWrite::NoOrder),

@@ -77,7 +77,11 @@ impl RedisStore {
     }
 
     /// The counter cells of one shard tag in `range` (operator reads).
-    async fn counter_cells(&self, tag: &str, range: BucketRange) -> Result<Vec<CounterCell>> {
+    pub(super) async fn counter_cells(
+        &self,
+        tag: &str,
+        range: BucketRange,
+    ) -> Result<Vec<CounterCell>> {
         let prefix = counter_prefix(tag);
         let pattern = format!(
             "n:{{{}}}:{}:*",
@@ -195,10 +199,7 @@ impl RedisStore {
     ) -> Result<Vec<CounterCell>> {
         let mut cells = Vec::new();
         for tag in self.tags(merchant_id).await? {
-            let mut counted = self.counter_cells(&tag, range).await?;
-            self.unfolded_cells(&tag, merchant_id, range, &mut counted)
-                .await?;
-            cells.extend(counted);
+            cells.extend(self.counted_and_unfolded(&tag, merchant_id, range).await?);
         }
         Ok(cells)
     }
