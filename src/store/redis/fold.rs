@@ -15,7 +15,7 @@
 //!   nothing folds, and reads read what is folded.
 //!
 //! Reconcile folds nothing: it adds the events not yet folded to the
-//! counters it reads ([`RedisStore::unfolded_cells`]).
+//! counters it reads ([`RedisStore::counted_and_unfolded`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
